@@ -1,0 +1,358 @@
+using Google.Protobuf;
+using Onnx;
+
+namespace TurboGen.Graphs;
+
+/// <summary>ONNX tensor element types used by TurboGen (values are the ONNX <c>TensorProto.DataType</c> codes).</summary>
+public enum ElementType
+{
+    Float = 1,
+    UInt8 = 2,
+    Int8 = 3,
+    Int32 = 6,
+    Int64 = 7,
+    Bool = 9,
+    Float16 = 10,
+    BFloat16 = 16,
+}
+
+/// <summary>One dimension of a declared graph input/output: a fixed size or a symbolic name (e.g. "batch").</summary>
+public readonly record struct Dim(long? Value, string? Param)
+{
+    public static implicit operator Dim(long value) => new(value, null);
+    public static implicit operator Dim(int value) => new(value, null);
+    public static implicit operator Dim(string param) => new(null, param);
+    public override string ToString() => Value?.ToString() ?? Param ?? "?";
+}
+
+/// <summary>An initializer (weight) of a graph: its bytes come from a <see cref="WeightData"/> and are only materialised when the model is written.</summary>
+public sealed record Initializer(string Name, ElementType Type, long[] Shape, WeightData Data);
+
+/// <summary>
+/// A small, readable builder over the ONNX protobuf types: declare inputs, weights and nodes, then write the
+/// model (weights inline or in one external data file). Node names follow the current <see cref="Scope"/>, so a
+/// graph built for <c>down_blocks.1.attentions.0</c> shows those names in any ONNX viewer.
+/// </summary>
+public sealed class GraphBuilder(string name, int opset = 17)
+{
+    public const int IrVersion = 8;
+    public const string MicrosoftDomain = "com.microsoft";
+
+    private readonly List<NodeProto> _nodes = [];
+    private readonly List<ValueInfoProto> _inputs = [];
+    private readonly List<ValueInfoProto> _outputs = [];
+    private readonly List<Initializer> _initializers = [];
+    private readonly Dictionary<string, int> _nameCounts = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _initializerNames = new(StringComparer.Ordinal);
+    private readonly Stack<string> _scopes = new();
+    private bool _usesMicrosoftDomain;
+
+    public string Name { get; } = name;
+    public int Opset { get; } = opset;
+    public IReadOnlyList<Initializer> Initializers => _initializers;
+    public IReadOnlyList<NodeProto> Nodes => _nodes;
+    public IReadOnlyList<ValueInfoProto> Inputs => _inputs;
+    public IReadOnlyList<ValueInfoProto> Outputs => _outputs;
+
+    /// <summary>Prefix for node names created inside the returned scope (nested scopes join with '.').</summary>
+    public IDisposable Scope(string scope)
+    {
+        _scopes.Push(_scopes.Count == 0 ? scope : _scopes.Peek() + "." + scope);
+        return new PopScope(_scopes);
+    }
+
+    private sealed class PopScope(Stack<string> stack) : IDisposable
+    {
+        private bool _done;
+        public void Dispose()
+        {
+            if (!_done) { stack.Pop(); _done = true; }
+        }
+    }
+
+    public string CurrentScope => _scopes.Count == 0 ? "" : _scopes.Peek();
+
+    private string Unique(string baseName)
+    {
+        if (_nameCounts.TryGetValue(baseName, out int n))
+        {
+            _nameCounts[baseName] = n + 1;
+            return $"{baseName}_{n}";
+        }
+        _nameCounts[baseName] = 1;
+        return baseName;
+    }
+
+    private string Scoped(string local) => _scopes.Count == 0 ? local : _scopes.Peek() + "/" + local;
+
+    // ---- declarations -------------------------------------------------------------------------
+
+    /// <summary>Declares a graph input and returns its value name.</summary>
+    public string Input(string inputName, ElementType type, params Dim[] shape)
+    {
+        _inputs.Add(ValueInfo(inputName, type, shape));
+        return inputName;
+    }
+
+    /// <summary>Declares a graph output named <paramref name="outputName"/> carrying <paramref name="value"/> (an Identity is inserted when the names differ).</summary>
+    public void Output(string value, string outputName, ElementType type, params Dim[] shape)
+    {
+        if (value != outputName)
+        {
+            _nodes.Add(MakeNode("Identity", [value], [outputName], Unique("output/" + outputName), "", []));
+        }
+        _outputs.Add(ValueInfo(outputName, type, shape));
+    }
+
+    /// <summary>Adds a weight under its exact (checkpoint) name and returns that name.</summary>
+    public string Weight(string weightName, ElementType type, long[] shape, WeightData data)
+    {
+        long expected = ElementCount(shape) * ElementSize(type);
+        if (data.ByteLength != expected)
+        {
+            throw new ArgumentException($"Weight '{weightName}': {data.ByteLength} bytes for shape [{string.Join(",", shape)}] {type} (expected {expected}).");
+        }
+        if (!_initializerNames.Add(weightName))
+        {
+            throw new ArgumentException($"Weight '{weightName}' is defined twice.");
+        }
+        _initializers.Add(new Initializer(weightName, type, shape, data));
+        return weightName;
+    }
+
+    public string Weight(string weightName, float[] values, params long[] shape) =>
+        Weight(weightName, ElementType.Float, shape, WeightData.FromArray(values));
+
+    /// <summary>A float constant (stored as an initializer with a unique name).</summary>
+    public string Const(float[] values, params long[] shape) =>
+        Weight(Unique(Scoped("const")), ElementType.Float, shape, WeightData.FromArray(values));
+
+    public string Const(float value) => Const([value]);
+
+    /// <summary>An int64 constant (axes, shapes, indices).</summary>
+    public string ConstInt64(params long[] values) =>
+        Weight(Unique(Scoped("const_i64")), ElementType.Int64, [values.Length], WeightData.FromArray(values));
+
+    public string ConstInt64Scalar(long value) =>
+        Weight(Unique(Scoped("const_i64")), ElementType.Int64, [], WeightData.FromArray(new[] { value }));
+
+    // ---- nodes --------------------------------------------------------------------------------
+
+    /// <summary>Adds a node with one output and returns the output's value name. Attributes are (name, value) pairs: long/int, float, string, long[], float[].</summary>
+    public string Op(string opType, IReadOnlyList<string> inputs, params (string Name, object Value)[] attributes) =>
+        OpN(opType, inputs, 1, attributes)[0];
+
+    /// <summary>Adds a node with <paramref name="outputCount"/> outputs.</summary>
+    public string[] OpN(string opType, IReadOnlyList<string> inputs, int outputCount, params (string Name, object Value)[] attributes) =>
+        OpIn("", opType, inputs, outputCount, attributes);
+
+    /// <summary>Adds a node of the com.microsoft contrib domain (ONNX Runtime fused kernels).</summary>
+    public string MsOp(string opType, IReadOnlyList<string> inputs, params (string Name, object Value)[] attributes)
+    {
+        _usesMicrosoftDomain = true;
+        return OpIn(MicrosoftDomain, opType, inputs, 1, attributes)[0];
+    }
+
+    private string[] OpIn(string domain, string opType, IReadOnlyList<string> inputs, int outputCount, (string Name, object Value)[] attributes)
+    {
+        string nodeName = Unique(Scoped(opType));
+        var outputs = new string[outputCount];
+        for (int i = 0; i < outputCount; i++)
+        {
+            outputs[i] = outputCount == 1 ? nodeName + "_output" : $"{nodeName}_output_{i}";
+        }
+        _nodes.Add(MakeNode(opType, inputs, outputs, nodeName, domain, attributes));
+        return outputs;
+    }
+
+    private static NodeProto MakeNode(string opType, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, string nodeName, string domain, (string Name, object Value)[] attributes)
+    {
+        var node = new NodeProto { OpType = opType, Name = nodeName, Domain = domain };
+        node.Input.AddRange(inputs);
+        node.Output.AddRange(outputs);
+        foreach (var (attrName, value) in attributes)
+        {
+            node.Attribute.Add(MakeAttribute(attrName, value));
+        }
+        return node;
+    }
+
+    private static AttributeProto MakeAttribute(string attrName, object value)
+    {
+        var a = new AttributeProto { Name = attrName };
+        switch (value)
+        {
+            case int i: a.Type = AttributeProto.Types.AttributeType.Int; a.I = i; break;
+            case long l: a.Type = AttributeProto.Types.AttributeType.Int; a.I = l; break;
+            case float f: a.Type = AttributeProto.Types.AttributeType.Float; a.F = f; break;
+            case double d: a.Type = AttributeProto.Types.AttributeType.Float; a.F = (float)d; break;
+            case string s: a.Type = AttributeProto.Types.AttributeType.String; a.S = ByteString.CopyFromUtf8(s); break;
+            case long[] ls: a.Type = AttributeProto.Types.AttributeType.Ints; a.Ints.AddRange(ls); break;
+            case int[] iz: a.Type = AttributeProto.Types.AttributeType.Ints; a.Ints.AddRange(iz.Select(x => (long)x)); break;
+            case float[] fs: a.Type = AttributeProto.Types.AttributeType.Floats; a.Floats.AddRange(fs); break;
+            case TensorProto t: a.Type = AttributeProto.Types.AttributeType.Tensor; a.T = t; break;
+            default: throw new ArgumentException($"Unsupported attribute type {value.GetType()} for '{attrName}'.");
+        }
+        return a;
+    }
+
+    // ---- common ops (thin, named after the ONNX operators) -----------------------------------
+
+    public string Add(string a, string b) => Op("Add", [a, b]);
+    public string Sub(string a, string b) => Op("Sub", [a, b]);
+    public string Mul(string a, string b) => Op("Mul", [a, b]);
+    public string Div(string a, string b) => Op("Div", [a, b]);
+    public string MatMul(string a, string b) => Op("MatMul", [a, b]);
+    public string Sigmoid(string x) => Op("Sigmoid", [x]);
+    public string Tanh(string x) => Op("Tanh", [x]);
+    public string Relu(string x) => Op("Relu", [x]);
+    public string Silu(string x) => Mul(x, Sigmoid(x));
+    public string Softmax(string x, int axis = -1) => Op("Softmax", [x], ("axis", axis));
+    public string Transpose(string x, params long[] perm) => Op("Transpose", [x], ("perm", perm));
+    public string Reshape(string x, params long[] shape) => Op("Reshape", [x, ConstInt64(shape)]);
+    public string Unsqueeze(string x, params long[] axes) => Op("Unsqueeze", [x, ConstInt64(axes)]);
+    public string Squeeze(string x, params long[] axes) => Op("Squeeze", [x, ConstInt64(axes)]);
+    public string Concat(int axis, params string[] xs) => Op("Concat", xs, ("axis", axis));
+    public string Cast(string x, ElementType to) => Op("Cast", [x], ("to", (long)to));
+    public string ReduceMean(string x, long[] axes, bool keepDims = true) =>
+        Op("ReduceMean", [x, ConstInt64(axes)], ("keepdims", keepDims ? 1L : 0L));
+
+    /// <summary>y = x·Wᵀ + b for a PyTorch Linear weight [out, in] stored transposed as [in, out] by the caller, or via Gemm-free MatMul.</summary>
+    public string Linear(string x, string weightInOut, string? bias) =>
+        bias is null ? MatMul(x, weightInOut) : Add(MatMul(x, weightInOut), bias);
+
+    public string Conv(string x, string w, string? b, int stride = 1, int pad = 0, int groups = 1) =>
+        Op("Conv", b is null ? [x, w] : [x, w, b],
+            ("strides", new long[] { stride, stride }), ("pads", new long[] { pad, pad, pad, pad }), ("group", (long)groups));
+
+    // ---- output -------------------------------------------------------------------------------
+
+    /// <summary>Builds the model proto. Weights whose byte size is at least <paramref name="externalThreshold"/> are recorded as external data in <paramref name="externalDataFile"/> (offsets filled by <paramref name="externalLayout"/>), the rest inline.</summary>
+    internal ModelProto ToModel(string? externalDataFile, long externalThreshold, out List<(Initializer Init, long Offset)> externalLayout)
+    {
+        var graph = new GraphProto { Name = Name };
+        graph.Node.AddRange(_nodes);
+        graph.Input.AddRange(_inputs);
+        graph.Output.AddRange(_outputs);
+        externalLayout = [];
+        long offset = 0;
+        foreach (var init in _initializers)
+        {
+            var t = new TensorProto { Name = init.Name, DataType = (int)init.Type };
+            t.Dims.AddRange(init.Shape);
+            if (externalDataFile is not null && init.Data.ByteLength >= externalThreshold)
+            {
+                // 4 KiB alignment lets ONNX Runtime memory-map the data file.
+                offset = (offset + 4095) & ~4095L;
+                t.DataLocation = TensorProto.Types.DataLocation.External;
+                t.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = externalDataFile });
+                t.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString() });
+                t.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = init.Data.ByteLength.ToString() });
+                externalLayout.Add((init, offset));
+                offset += init.Data.ByteLength;
+            }
+            else
+            {
+                t.RawData = ByteString.CopyFrom(init.Data.ToArray());
+            }
+            graph.Initializer.Add(t);
+        }
+
+        var model = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = "TurboGen",
+            ProducerVersion = typeof(GraphBuilder).Assembly.GetName().Version?.ToString() ?? "0",
+            Graph = graph,
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        if (_usesMicrosoftDomain)
+        {
+            model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
+        }
+        return model;
+    }
+
+    /// <summary>The whole model with every weight inline (for small graphs; protobuf limits a message to 2 GiB).</summary>
+    public byte[] ToBytes() => ToModel(null, long.MaxValue, out _).ToByteArray();
+
+    /// <summary>
+    /// Writes <paramref name="modelPath"/> and, when <paramref name="externalDataFileName"/> is given, every weight of at least
+    /// <paramref name="externalThreshold"/> bytes into that file next to it (Optimum uses "model.onnx_data", Olive "model.onnx.data").
+    /// Files are written under temporary names and renamed, so a failed write leaves nothing half-written.
+    /// </summary>
+    public void Save(string modelPath, string? externalDataFileName = null, long externalThreshold = 1024)
+    {
+        string dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(modelPath))!;
+        Directory.CreateDirectory(dir);
+        var model = ToModel(externalDataFileName, externalThreshold, out var layout);
+        string? dataPath = externalDataFileName is null ? null : System.IO.Path.Combine(dir, externalDataFileName);
+        string tmpModel = modelPath + ".tmp";
+        string? tmpData = dataPath is null ? null : dataPath + ".tmp";
+        try
+        {
+            if (tmpData is not null)
+            {
+                using var fs = new FileStream(tmpData, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+                foreach (var (init, off) in layout)
+                {
+                    if (fs.Position < off)
+                    {
+                        fs.Write(new byte[off - fs.Position]);
+                    }
+                    init.Data.WriteTo(fs);
+                }
+            }
+            using (var fs = new FileStream(tmpModel, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                model.WriteTo(fs);
+            }
+            if (tmpData is not null)
+            {
+                File.Move(tmpData, dataPath!, overwrite: true);
+            }
+            File.Move(tmpModel, modelPath, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(tmpModel);
+            if (tmpData is not null) TryDelete(tmpData);
+            throw;
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------
+
+    public static ValueInfoProto ValueInfo(string valueName, ElementType type, Dim[] shape)
+    {
+        var tensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = new TensorShapeProto() };
+        foreach (var d in shape)
+        {
+            var dim = new TensorShapeProto.Types.Dimension();
+            if (d.Value is long v) dim.DimValue = v; else dim.DimParam = d.Param ?? "";
+            tensorType.Shape.Dim.Add(dim);
+        }
+        return new ValueInfoProto { Name = valueName, Type = new TypeProto { TensorType = tensorType } };
+    }
+
+    public static long ElementCount(long[] shape)
+    {
+        long n = 1;
+        foreach (long d in shape) n *= d;
+        return n;
+    }
+
+    public static int ElementSize(ElementType type) => type switch
+    {
+        ElementType.Float or ElementType.Int32 => 4,
+        ElementType.Int64 => 8,
+        ElementType.Float16 or ElementType.BFloat16 => 2,
+        ElementType.UInt8 or ElementType.Int8 or ElementType.Bool => 1,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
+    };
+}

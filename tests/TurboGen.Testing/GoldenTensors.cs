@@ -1,0 +1,48 @@
+using TurboGen.Models;
+
+namespace TurboGen.Testing;
+
+/// <summary>Reads tensors from a golden safetensors file as float32 / int64, and compares arrays with tolerances.</summary>
+public sealed class GoldenTensors : IDisposable
+{
+    private readonly SafetensorsFile _file;
+
+    public GoldenTensors(string path) => _file = SafetensorsFile.Open(path);
+
+    public IEnumerable<string> Names => _file.Tensors.Keys;
+    public bool Contains(string name) => _file.Contains(name);
+    public long[] Shape(string name) => _file.Info(name).Shape;
+    public float[] Float(string name) => _file.ReadFloat32(name);
+    public long[] Int64(string name) => _file.ReadInt64(name);
+    public void Dispose() => _file.Dispose();
+
+    /// <summary>max |a−b| / max |ref| (the "relative error" the golden cases state their tolerances in).</summary>
+    public static double RelativeError(ReadOnlySpan<float> actual, ReadOnlySpan<float> expected)
+    {
+        if (actual.Length != expected.Length)
+        {
+            throw new ArgumentException($"length {actual.Length} != expected {expected.Length}");
+        }
+        double maxAbs = 0, maxRef = 0;
+        for (int i = 0; i < actual.Length; i++)
+        {
+            double d = Math.Abs((double)actual[i] - expected[i]);
+            if (double.IsNaN(d)) return double.PositiveInfinity;
+            maxAbs = Math.Max(maxAbs, d);
+            maxRef = Math.Max(maxRef, Math.Abs((double)expected[i]));
+        }
+        return maxRef == 0 ? maxAbs : maxAbs / maxRef;
+    }
+
+    public static double MaxAbsDiff(ReadOnlySpan<float> actual, ReadOnlySpan<float> expected)
+    {
+        double maxAbs = 0;
+        for (int i = 0; i < actual.Length; i++)
+        {
+            double d = Math.Abs((double)actual[i] - expected[i]);
+            if (double.IsNaN(d)) return double.PositiveInfinity;
+            maxAbs = Math.Max(maxAbs, d);
+        }
+        return maxAbs;
+    }
+}
