@@ -107,6 +107,49 @@ public sealed class AutoencoderTinyTests
     }
 
     [Fact]
+    public void TaesdPyKeyLayout_OneFilePerHalf_GivesTheSameOutputs()
+    {
+        string dir = TestPaths.NewTempDir("taesd-py");
+        try
+        {
+            // Re-create taesd.py's layout from the golden weights: encoder indices unchanged, decoder indices +1 (Clamp is module 0).
+            string encoderPath = Path.Combine(dir, "taesd_encoder.safetensors");
+            string decoderPath = Path.Combine(dir, "taesd_decoder.safetensors");
+            SafetensorsWriter.CopyRenamed(CheckpointPath, encoderPath, n => n.StartsWith("encoder.layers.") ? n["encoder.layers.".Length..] : null);
+            SafetensorsWriter.CopyRenamed(CheckpointPath, decoderPath, n => n.StartsWith("decoder.layers.") ? ShiftIndex(n["decoder.layers.".Length..], 1) : null);
+            using var encoderFile = new SafetensorsCheckpoint(encoderPath);
+            using var decoderFile = new SafetensorsCheckpoint(decoderPath);
+            Assert.Contains("1.weight", decoderFile.Names);
+            Assert.Contains("3.conv.0.weight", decoderFile.Names);
+
+            using var inputs = new GoldenTensors(Path.Combine(Case, "inputs.safetensors"));
+            using var outputs = new GoldenTensors(Path.Combine(Case, "outputs.safetensors"));
+            using (var session = Session(AutoencoderTiny.BuildDecoder(GoldenConfig, AutoencoderTiny.FromTaesdPyKeys(decoderFile, AutoencoderPart.Decoder))))
+            {
+                var (decoded, _) = Run(session, "latent_sample", inputs.Float("latent"), inputs.Shape("latent"), "sample");
+                Assert.InRange(GoldenTensors.RelativeError(decoded, outputs.Float("decoded")), 0, Tolerance);
+            }
+            using (var session = Session(AutoencoderTiny.BuildEncoder(GoldenConfig, AutoencoderTiny.FromTaesdPyKeys(encoderFile, AutoencoderPart.Encoder))))
+            {
+                var (latents, _) = Run(session, "sample", inputs.Float("image"), inputs.Shape("image"), "latent_sample");
+                Assert.InRange(GoldenTensors.RelativeError(latents, outputs.Float("latents")), 0, Tolerance);
+            }
+            // The decoder file read as an encoder fails with a clear message, not a crash.
+            Assert.Throws<ModelLoadException>(() => AutoencoderTiny.BuildEncoder(GoldenConfig, AutoencoderTiny.FromTaesdPyKeys(decoderFile, AutoencoderPart.Encoder)));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static string ShiftIndex(string key, int by)
+    {
+        int dot = key.IndexOf('.');
+        return $"{int.Parse(key[..dot]) + by}{key[dot..]}";
+    }
+
+    [Fact]
     public void MissingAndUnusedKeys_AreReported()
     {
         string dir = TestPaths.NewTempDir("taesd-keys");

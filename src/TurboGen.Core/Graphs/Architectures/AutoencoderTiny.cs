@@ -11,7 +11,8 @@ namespace TurboGen.Graphs.Architectures;
 /// with the output conv). The encoder is conv → blocks, then per later stage a bias-free stride-2 conv and blocks, then
 /// the latent conv. Latents are TAESD's own (scale factor 1): they are the UNet's latents, with no
 /// <c>scaling_factor</c> applied. Image range: diffusers' [-1, 1] by default (decoder output x·2−1, encoder input
-/// (x+1)/2 inside the graph), or taesd.py's [0, 1] on request. Decoder output is not clamped.
+/// (x+1)/2 inside the graph), or taesd.py's [0, 1] on request. Decoder output is not clamped. Checkpoints saved from
+/// taesd.py itself (Sequential-index keys, one file per half) are read through <see cref="FromTaesdPyKeys"/>.
 /// </para>
 /// </summary>
 public static class AutoencoderTiny
@@ -59,6 +60,33 @@ public static class AutoencoderTiny
 
         AutoencoderCheckpoint.RequireAllUsed(weights, k => k.StartsWith("decoder.", StringComparison.Ordinal), "AutoencoderTiny encoder");
         return g;
+    }
+
+    /// <summary>
+    /// A view of a checkpoint saved from madebyollin's <c>taesd.py</c> (one file per half, e.g. <c>taesd_decoder.safetensors</c>,
+    /// keys are <c>nn.Sequential</c> indices such as <c>3.conv.0.weight</c>) under the diffusers names this builder reads.
+    /// taesd.py's Encoder indices equal diffusers' <c>encoder.layers.N</c>; its Decoder starts with the weightless Clamp
+    /// module, so its index N is diffusers' <c>decoder.layers.(N−1)</c>. Keys that are not <c>index.rest</c> keep their name
+    /// (and are then reported as unused).
+    /// </summary>
+    public static ICheckpointTensors FromTaesdPyKeys(ICheckpointTensors taesdPyWeights, AutoencoderPart part)
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string original in taesdPyWeights.Names)
+        {
+            int dot = original.IndexOf('.');
+            if (dot > 0 && int.TryParse(original.AsSpan(0, dot), System.Globalization.NumberStyles.None, null, out int index))
+            {
+                string rest = original[(dot + 1)..];
+                string renamed = part == AutoencoderPart.Encoder ? $"encoder.layers.{index}.{rest}" : $"decoder.layers.{index - 1}.{rest}";
+                map[renamed] = original;
+            }
+            else
+            {
+                map[original] = original;
+            }
+        }
+        return new RenamedTensors(taesdPyWeights, map);
     }
 
     /// <summary>Every tensor (name → shape) that one half reads for <paramref name="config"/> (the diffusers state_dict of that half).</summary>
@@ -110,6 +138,31 @@ public static class AutoencoderTiny
             }
         }
         return t;
+    }
+
+    /// <summary>A checkpoint seen under other names (new name → name in <c>inner</c>); records what was read under the new names.</summary>
+    private sealed class RenamedTensors(ICheckpointTensors inner, Dictionary<string, string> newToOld) : ICheckpointTensors
+    {
+        private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+
+        public string Source => inner.Source;
+        public IEnumerable<string> Names => newToOld.Keys;
+        public IReadOnlyCollection<string> Used => _used;
+        public bool Contains(string name) => newToOld.ContainsKey(name);
+        public long[] Shape(string name) => inner.Shape(Original(name));
+        public WeightData Float32(string name) => inner.Float32(Original(name));
+        public WeightData Float32Transposed(string name) => inner.Float32Transposed(Original(name));
+        public float[] ReadFloat32(string name) => inner.ReadFloat32(Original(name));
+
+        private string Original(string name)
+        {
+            if (!newToOld.TryGetValue(name, out string? original))
+            {
+                throw new ModelLoadException(Source, $"Checkpoint {Source} has no tensor '{name}' (taesd.py layout).");
+            }
+            _used.Add(name);
+            return original;
+        }
     }
 
     /// <summary>diffusers EncoderTiny / DecoderTiny and AutoencoderTinyBlock, one method each.</summary>
