@@ -51,7 +51,7 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
     /// <summary>y = x·Wᵀ + b over the last axis (PyTorch nn.Linear; weight [out, in] stored transposed).</summary>
     public string Linear(string x, string prefix, bool bias = true)
     {
-        using var _ = G.Scope(prefix);
+        using var _ = G.AbsoluteScope(prefix);
         string y = G.MatMul(x, ParamTransposed(prefix + ".weight"));
         return bias && Has(prefix + ".bias") ? G.Add(y, Param(prefix + ".bias")) : y;
     }
@@ -59,7 +59,7 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
     /// <summary>nn.Conv2d with symmetric padding (default kernel/2) or explicit ONNX pads [top, left, bottom, right].</summary>
     public string Conv2d(string x, string prefix, int stride = 1, int? padding = null, long[]? pads = null)
     {
-        using var _ = G.Scope(prefix);
+        using var _ = G.AbsoluteScope(prefix);
         string w = Param(prefix + ".weight");
         long k = W.Shape(prefix + ".weight")[2];
         int p = padding ?? (int)(k / 2);
@@ -73,7 +73,7 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
     /// <summary>nn.GroupNorm on [N,C,H,W] (or [N,C,L]): normalise per group via InstanceNormalization, then per-channel affine.</summary>
     public string GroupNorm(string x, string prefix, int groups, float eps)
     {
-        using var _ = G.Scope(prefix);
+        using var _ = G.AbsoluteScope(prefix);
         long c = W.Shape(prefix + ".weight")[0];
         string grouped = G.Reshape(x, 0, groups, -1);
         string ones = G.Const(Enumerable.Repeat(1f, groups).ToArray(), groups);
@@ -88,7 +88,7 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
     /// <summary>nn.LayerNorm over the last axis.</summary>
     public string LayerNorm(string x, string prefix, float eps)
     {
-        using var _ = G.Scope(prefix);
+        using var _ = G.AbsoluteScope(prefix);
         return G.Op("LayerNormalization", [x, Param(prefix + ".weight"), Param(prefix + ".bias")], ("axis", -1L), ("epsilon", eps));
     }
 

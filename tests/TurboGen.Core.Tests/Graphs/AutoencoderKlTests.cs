@@ -152,7 +152,7 @@ public sealed class AutoencoderKlTests
         try
         {
             string legacyPath = Path.Combine(dir, "legacy.safetensors");
-            SafetensorsWriter.CopyRenamed(CheckpointPath, legacyPath, name => name
+            TestCheckpoints.CopyRenamed(CheckpointPath, legacyPath, name => name
                 .Replace(".attentions.0.to_q.", ".attentions.0.query.")
                 .Replace(".attentions.0.to_k.", ".attentions.0.key.")
                 .Replace(".attentions.0.to_v.", ".attentions.0.value.")
@@ -188,7 +188,7 @@ public sealed class AutoencoderKlTests
         {
             string path = Path.Combine(dir, "partial.safetensors");
             string[] dropped = ["decoder.up_blocks.1.resnets.2.conv1.weight", "decoder.mid_block.attentions.0.to_v.bias", "post_quant_conv.weight"];
-            SafetensorsWriter.CopyRenamed(CheckpointPath, path, name => dropped.Contains(name) ? null : name);
+            TestCheckpoints.CopyRenamed(CheckpointPath, path, name => dropped.Contains(name) ? null : name);
             using var weights = new SafetensorsCheckpoint(path);
             var e = Assert.Throws<ModelLoadException>(() => AutoencoderKl.BuildDecoder(GoldenConfig, weights));
             Assert.Contains("Missing 3 tensor(s)", e.Message);
@@ -229,7 +229,7 @@ public sealed class AutoencoderKlTests
         try
         {
             string extra = Path.Combine(dir, "extra.safetensors");
-            SafetensorsWriter.WriteSeededRandom(extra, new Dictionary<string, long[]> { ["decoder.mid_block.attentions.0.rel_pos.weight"] = [4] }, seed: 1);
+            TestCheckpoints.WriteSeededRandom(extra, new Dictionary<string, long[]> { ["decoder.mid_block.attentions.0.rel_pos.weight"] = [4] }, seed: 1);
             using var weights = new SafetensorsCheckpoint(CheckpointPath, extra);
             var e = Assert.Throws<ModelLoadException>(() => AutoencoderKl.BuildDecoder(GoldenConfig, weights));
             Assert.Contains("decoder.mid_block.attentions.0.rel_pos.weight", e.Message);
@@ -262,7 +262,7 @@ public sealed class AutoencoderKlTests
         {
             // F16 like the published fp16 variants (half the temp disk, and exercises the F16→F32 conversion at write time).
             string checkpoint = Path.Combine(dir, "diffusion_pytorch_model.fp16.safetensors");
-            SafetensorsWriter.WriteSeededRandom(checkpoint, encoderShapes.Concat(decoderShapes).ToDictionary(), seed: 7, SafetensorsDType.F16);
+            TestCheckpoints.WriteSeededRandom(checkpoint, encoderShapes.Concat(decoderShapes).ToDictionary(), seed: 7, SafetensorsDType.F16);
             using var weights = new SafetensorsCheckpoint(checkpoint);
             AutoencoderKl.BuildDecoder(config, weights).Save(Path.Combine(dir, "vae_decoder", "model.onnx"), "model.onnx_data");
             AutoencoderKl.BuildEncoder(config, weights).Save(Path.Combine(dir, "vae_encoder", "model.onnx"), "model.onnx_data");
@@ -299,7 +299,7 @@ public sealed class AutoencoderKlTests
         try
         {
             string checkpoint = Path.Combine(dir, "vae.safetensors");
-            SafetensorsWriter.WriteSeededRandom(checkpoint, AutoencoderKl.ExpectedTensors(config, AutoencoderPart.Decoder), seed: 11);
+            TestCheckpoints.WriteSeededRandom(checkpoint, AutoencoderKl.ExpectedTensors(config, AutoencoderPart.Decoder), seed: 11);
             using var weights = new SafetensorsCheckpoint(checkpoint);
             string model = Path.Combine(dir, "vae_decoder", "model.onnx");
             AutoencoderKl.BuildDecoder(config, weights).Save(model, "model.onnx_data");

@@ -115,8 +115,8 @@ public sealed class AutoencoderTinyTests
             // Re-create taesd.py's layout from the golden weights: encoder indices unchanged, decoder indices +1 (Clamp is module 0).
             string encoderPath = Path.Combine(dir, "taesd_encoder.safetensors");
             string decoderPath = Path.Combine(dir, "taesd_decoder.safetensors");
-            SafetensorsWriter.CopyRenamed(CheckpointPath, encoderPath, n => n.StartsWith("encoder.layers.") ? n["encoder.layers.".Length..] : null);
-            SafetensorsWriter.CopyRenamed(CheckpointPath, decoderPath, n => n.StartsWith("decoder.layers.") ? ShiftIndex(n["decoder.layers.".Length..], 1) : null);
+            TestCheckpoints.CopyRenamed(CheckpointPath, encoderPath, n => n.StartsWith("encoder.layers.") ? n["encoder.layers.".Length..] : null);
+            TestCheckpoints.CopyRenamed(CheckpointPath, decoderPath, n => n.StartsWith("decoder.layers.") ? ShiftIndex(n["decoder.layers.".Length..], 1) : null);
             using var encoderFile = new SafetensorsCheckpoint(encoderPath);
             using var decoderFile = new SafetensorsCheckpoint(decoderPath);
             Assert.Contains("1.weight", decoderFile.Names);
@@ -156,7 +156,7 @@ public sealed class AutoencoderTinyTests
         try
         {
             string path = Path.Combine(dir, "partial.safetensors");
-            SafetensorsWriter.CopyRenamed(CheckpointPath, path, name => name is "decoder.layers.11.weight" or "decoder.layers.18.bias" ? null : name);
+            TestCheckpoints.CopyRenamed(CheckpointPath, path, name => name is "decoder.layers.11.weight" or "decoder.layers.18.bias" ? null : name);
             using (var weights = new SafetensorsCheckpoint(path))
             {
                 var e = Assert.Throws<ModelLoadException>(() => AutoencoderTiny.BuildDecoder(GoldenConfig, weights));

@@ -6,50 +6,11 @@ using TurboGen.Models;
 namespace TurboGen.Testing;
 
 /// <summary>
-/// Writes safetensors files one tensor at a time (the data of each tensor is produced by a callback while writing, so a
-/// full-size checkpoint never sits in memory). For tests that need checkpoints with real key names and shapes: seeded
-/// random weights for a full-size config, or a renamed copy of a golden checkpoint.
+/// Test checkpoints with real key names and shapes, streamed through <see cref="SafetensorsWriter"/>: seeded random
+/// weights for a full-size config, or a renamed copy of a golden checkpoint.
 /// </summary>
-public static class SafetensorsWriter
+public static class TestCheckpoints
 {
-    /// <summary>One tensor to write: <paramref name="WriteData"/> must write exactly element count × dtype size bytes.</summary>
-    public sealed record Entry(string Name, SafetensorsDType DType, long[] Shape, Action<Stream> WriteData);
-
-    /// <summary>Writes <paramref name="entries"/> (in the given order) with a <c>{"format":"pt"}</c> metadata block.</summary>
-    public static void Write(string path, IReadOnlyList<Entry> entries)
-    {
-        var header = new Dictionary<string, object> { ["__metadata__"] = new Dictionary<string, string> { ["format"] = "pt" } };
-        long offset = 0;
-        foreach (var e in entries)
-        {
-            long bytes = ByteLength(e);
-            header[e.Name] = new Dictionary<string, object>
-            {
-                ["dtype"] = e.DType.ToString(),
-                ["shape"] = e.Shape,
-                ["data_offsets"] = new[] { offset, offset + bytes },
-            };
-            offset += bytes;
-        }
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes(header);
-        int padded = (json.Length + 7) / 8 * 8;
-        using var fs = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
-        fs.Write(BitConverter.GetBytes((ulong)padded));
-        fs.Write(json);
-        fs.Write(Encoding.ASCII.GetBytes(new string(' ', padded - json.Length)));
-        long dataStart = fs.Position;
-        long expectedEnd = 0;
-        foreach (var e in entries)
-        {
-            e.WriteData(fs);
-            expectedEnd += ByteLength(e);
-            if (fs.Position - dataStart != expectedEnd)
-            {
-                throw new InvalidDataException($"Tensor '{e.Name}': writer produced the wrong number of bytes.");
-            }
-        }
-    }
-
     /// <summary>
     /// Writes seeded random weights for <paramref name="shapes"/> (name → shape), sorted by name: tensors of rank ≥ 2 uniform with
     /// variance 1/fan_in, 1-D "*.bias" uniform ±0.02, other 1-D (norm scales) 1 ± 0.05. Each tensor's values depend only on
@@ -62,31 +23,24 @@ public static class SafetensorsWriter
             throw new ArgumentException("Only F32 and F16 are supported.", nameof(dtype));
         }
         var entries = shapes.OrderBy(kv => kv.Key, StringComparer.Ordinal)
-            .Select(kv => new Entry(kv.Key, dtype, kv.Value, s => WriteRandom(s, kv.Key, kv.Value, seed, dtype)))
+            .Select(kv => new SafetensorsWriter.Tensor(kv.Key, dtype, kv.Value, s => WriteRandom(s, kv.Key, kv.Value, seed, dtype)))
             .ToList();
-        Write(path, entries);
+        SafetensorsWriter.Write(path, entries);
     }
 
     /// <summary>Copies every tensor of <paramref name="source"/> (raw bytes, same dtype) under the name <paramref name="rename"/> gives; null drops it.</summary>
     public static void CopyRenamed(string source, string destination, Func<string, string?> rename)
     {
         using var file = SafetensorsFile.Open(source);
-        var entries = new List<Entry>();
+        var entries = new List<SafetensorsWriter.Tensor>();
         foreach (var info in file.Tensors.Values.OrderBy(i => i.Begin))
         {
             string? name = rename(info.Name);
             if (name is null) continue;
             string original = info.Name;
-            entries.Add(new Entry(name, info.DType, info.Shape, s => s.Write(file.RawBytes(original))));
+            entries.Add(new SafetensorsWriter.Tensor(name, info.DType, info.Shape, s => s.Write(file.RawBytes(original))));
         }
-        Write(destination, entries);
-    }
-
-    private static long ByteLength(Entry e)
-    {
-        long n = 1;
-        foreach (long d in e.Shape) n *= d;
-        return n * SafetensorsFile.DTypeSize(e.DType);
+        SafetensorsWriter.Write(destination, entries);
     }
 
     private static void WriteRandom(Stream s, string name, long[] shape, int seed, SafetensorsDType dtype)
