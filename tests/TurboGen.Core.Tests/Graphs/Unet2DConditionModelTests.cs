@@ -225,6 +225,11 @@ public sealed class Unet2DConditionModelTests(ITestOutputHelper output)
         var graph = Unet2DConditionModel.Build(config, checkpoint);
         var initializerKeys = graph.Initializers.Select(i => KeyOf(i.Name)).ToHashSet(StringComparer.Ordinal);
         Assert.All(checkpoint.Names, name => Assert.Contains(name, initializerKeys));
+
+        // Node scopes follow the module tree without repeating the prefix.
+        Assert.Contains(graph.Nodes, n => n.Name.StartsWith("down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k/MatMul", StringComparison.Ordinal));
+        Assert.Contains(graph.Nodes, n => n.Name.StartsWith("up_blocks.0.upsamplers.0/Resize", StringComparison.Ordinal));
+        Assert.DoesNotContain(graph.Nodes, n => n.Name.Contains("down_blocks.1.down_blocks.1", StringComparison.Ordinal));
     }
 
     [Theory]
