@@ -70,13 +70,6 @@ public sealed class GraphBuilder(string name, int opset = 17)
         }
     }
 
-    /// <summary>A scope named exactly <paramref name="fullName"/>, ignoring enclosing scopes (for module paths that are already complete, like checkpoint keys).</summary>
-    public IDisposable AbsoluteScope(string fullName)
-    {
-        _scopes.Push(fullName);
-        return new PopScope(_scopes);
-    }
-
     public string CurrentScope => _scopes.Count == 0 ? "" : _scopes.Peek();
 
     private string Unique(string baseName)

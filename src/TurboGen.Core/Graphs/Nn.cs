@@ -16,6 +16,17 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
     public bool Has(string key) => W.Contains(key);
     public long[] Shape(string key) => W.Shape(key);
 
+    /// <summary>
+    /// A node scope named after module <paramref name="prefix"/>, relative to the enclosing scope when the prefix continues it
+    /// (inside scope <c>down_blocks.1</c>, module <c>down_blocks.1.resnets.0</c> scopes as <c>down_blocks.1.resnets.0</c>, not doubled).
+    /// </summary>
+    public IDisposable ModuleScope(string prefix)
+    {
+        string current = G.CurrentScope;
+        bool nested = current.Length > 0 && prefix.StartsWith(current + ".", StringComparison.Ordinal);
+        return G.Scope(nested ? prefix[(current.Length + 1)..] : prefix);
+    }
+
     /// <summary>Adds checkpoint tensor <paramref name="key"/> as an initializer (once), optionally with another shape of the same element count.</summary>
     public string Param(string key, long[]? shape = null)
     {
@@ -51,7 +62,7 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
     /// <summary>y = x·Wᵀ + b over the last axis (PyTorch nn.Linear; weight [out, in] stored transposed).</summary>
     public string Linear(string x, string prefix, bool bias = true)
     {
-        using var _ = G.AbsoluteScope(prefix);
+        using var _ = ModuleScope(prefix);
         string y = G.MatMul(x, ParamTransposed(prefix + ".weight"));
         return bias && Has(prefix + ".bias") ? G.Add(y, Param(prefix + ".bias")) : y;
     }
@@ -59,7 +70,7 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
     /// <summary>nn.Conv2d with symmetric padding (default kernel/2) or explicit ONNX pads [top, left, bottom, right].</summary>
     public string Conv2d(string x, string prefix, int stride = 1, int? padding = null, long[]? pads = null)
     {
-        using var _ = G.AbsoluteScope(prefix);
+        using var _ = ModuleScope(prefix);
         string w = Param(prefix + ".weight");
         long k = W.Shape(prefix + ".weight")[2];
         int p = padding ?? (int)(k / 2);
@@ -73,7 +84,7 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
     /// <summary>nn.GroupNorm on [N,C,H,W] (or [N,C,L]): normalise per group via InstanceNormalization, then per-channel affine.</summary>
     public string GroupNorm(string x, string prefix, int groups, float eps)
     {
-        using var _ = G.AbsoluteScope(prefix);
+        using var _ = ModuleScope(prefix);
         long c = W.Shape(prefix + ".weight")[0];
         string grouped = G.Reshape(x, 0, groups, -1);
         string ones = G.Const(Enumerable.Repeat(1f, groups).ToArray(), groups);
@@ -88,7 +99,7 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
     /// <summary>nn.LayerNorm over the last axis.</summary>
     public string LayerNorm(string x, string prefix, float eps)
     {
-        using var _ = G.AbsoluteScope(prefix);
+        using var _ = ModuleScope(prefix);
         return G.Op("LayerNormalization", [x, Param(prefix + ".weight"), Param(prefix + ".bias")], ("axis", -1L), ("epsilon", eps));
     }
 
