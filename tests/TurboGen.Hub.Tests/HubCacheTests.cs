@@ -36,6 +36,7 @@ public sealed class HubCacheTests : FakeHubTestBase
 
         Assert.True(cache.RemoveModel(RepoId));
         Assert.False(Directory.Exists(RepoDir));
+        Assert.False(Directory.Exists(Path.Combine(CacheDir, ".locks", "models--tiny--turbo")));
         Assert.False(cache.RemoveModel(RepoId));
         Assert.Empty(cache.ListModels());
     }

@@ -154,6 +154,25 @@ public sealed class HubClientDownloadTests : FakeHubTestBase
         Assert.DoesNotContain(Weights.Sha256 + ".incomplete", BlobNames());
     }
 
+    [Fact]
+    public async Task A_blob_locked_by_another_process_is_waited_for()
+    {
+        // huggingface_hub's lock file for this blob, held as Python's filelock would hold it.
+        string lockPath = Path.Combine(CacheDir, ".locks", "models--tiny--turbo", Weights.Sha256 + ".lock");
+        Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
+        var held = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+
+        using var client = NewClient();
+        var download = client.DownloadFileAsync(RepoId, "main", WeightsPath);
+        await Task.Delay(700);
+        Assert.False(download.IsCompleted, download.Exception?.ToString());
+        Assert.DoesNotContain(Server.Requests, r => r.IsCdn);
+
+        await held.DisposeAsync();
+        string path = await download.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(Weights.Sha256, Sha256Of(path));
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(3)]

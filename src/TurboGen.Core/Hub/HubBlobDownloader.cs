@@ -26,6 +26,11 @@ internal sealed class HubBlobDownloader(HubHttp http, Func<string, long> freeByt
         {
             return;
         }
+        await using var blobLock = await AcquireLockAsync(layout.LockPath(meta.Etag), ct).ConfigureAwait(false);
+        if (File.Exists(blob))
+        {
+            return; // another process finished it while we waited
+        }
         Directory.CreateDirectory(layout.BlobsDir);
         for (int attempt = 1; ; attempt++)
         {
@@ -45,6 +50,32 @@ internal sealed class HubBlobDownloader(HubHttp http, Func<string, long> freeByt
             }
         }
     }
+
+    /// <summary>
+    /// Takes the blob's lock file exclusively (FileShare.None is an flock(LOCK_EX) on Unix, the same lock Python's filelock takes), waiting
+    /// while another process — TurboGen or a Python tool — downloads the same blob.
+    /// </summary>
+    private static async Task<FileStream> AcquireLockAsync(string lockPath, CancellationToken ct)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1);
+            }
+            catch (IOException e) when (IsLockedByOther(e))
+            {
+                await Task.Delay(LockPollInterval, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Windows reports ERROR_SHARING_VIOLATION; Unix reports the flock errno EWOULDBLOCK (11 on Linux, 35 on macOS).</summary>
+    private static bool IsLockedByOther(IOException e) =>
+        e.HResult == unchecked((int)0x80070020) || (!OperatingSystem.IsWindows() && e.HResult == (OperatingSystem.IsMacOS() ? 35 : 11));
+
+    private static readonly TimeSpan LockPollInterval = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Free-space check with the message the CLI shows.</summary>
     public void EnsureSpace(string repoId, string dir, long needed, string what)
@@ -77,13 +108,12 @@ internal sealed class HubBlobDownloader(HubHttp http, Func<string, long> freeByt
         FileStream file;
         try
         {
-            // FileShare.None is an exclusive lock on the partial file: a second TurboGen process fails here instead of interleaving bytes.
             file = new FileStream(incomplete, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 0);
         }
         catch (IOException e)
         {
             throw new HubException(HubErrorKind.Protocol, layout.RepoId,
-                $"Cannot open {incomplete} ({e.Message}); is another process downloading {layout.RepoId}/{path}?", e);
+                $"Cannot open {incomplete} ({e.Message}).", e);
         }
 
         await using (file.ConfigureAwait(false))

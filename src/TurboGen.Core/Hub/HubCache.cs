@@ -27,7 +27,7 @@ public sealed class HubCache(string cacheDir)
         return models.OrderBy(m => m.RepoId, StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>Deletes the model's whole cache folder (blobs, snapshots, refs). Returns false when it was not cached.</summary>
+    /// <summary>Deletes the model's whole cache folder (blobs, snapshots, refs) and its lock files. Returns false when it was not cached.</summary>
     public bool RemoveModel(string repoId)
     {
         HubModelId.ValidateRepoId(repoId);
@@ -37,6 +37,11 @@ public sealed class HubCache(string cacheDir)
             return false;
         }
         Directory.Delete(layout.RepoDir, recursive: true);
+        string locks = Path.Combine(CacheDir, ".locks", HubCacheLayout.FolderName(repoId));
+        if (Directory.Exists(locks))
+        {
+            Directory.Delete(locks, recursive: true);
+        }
         return true;
     }
 

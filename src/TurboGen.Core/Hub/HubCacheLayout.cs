@@ -5,11 +5,13 @@ namespace TurboGen.Hub;
 /// <summary>
 /// The huggingface_hub cache layout of one model repository, byte-for-byte compatible with the Python tools:
 /// <c>models--{org}--{name}/blobs/{etag}</c>, <c>snapshots/{commit}/{path}</c> as relative symlinks to <c>../../blobs/{etag}</c>,
-/// <c>refs/{revision}</c> holding the commit hash (no newline). TurboGen adds <c>.turbogen/files-{commit}.json</c> (the repo's file
+/// <c>refs/{revision}</c> holding the commit hash (no newline), and the lock files <c>.locks/models--{org}--{name}/{etag}.lock</c>. TurboGen adds <c>.turbogen/files-{commit}.json</c> (the repo's file
 /// list at that commit) which the Python tools ignore; it lets a later run decide "complete" without asking the Hub.
 /// </summary>
 internal sealed class HubCacheLayout(string cacheDir, string repoId)
 {
+    private readonly string _cacheDir = cacheDir;
+
     public string RepoId { get; } = repoId;
 
     public string RepoDir { get; } = Path.Combine(cacheDir, FolderName(repoId));
@@ -24,6 +26,9 @@ internal sealed class HubCacheLayout(string cacheDir, string repoId)
     public string BlobPath(string etag) => Path.Combine(BlobsDir, etag);
 
     public string IncompletePath(string etag) => BlobPath(etag) + ".incomplete";
+
+    /// <summary>huggingface_hub's per-blob lock file, &lt;cache&gt;/.locks/models--org--name/{etag}.lock (an flock on Unix, as Python's filelock).</summary>
+    public string LockPath(string etag) => Path.Combine(_cacheDir, ".locks", FolderName(RepoId), etag + ".lock");
 
     public string SnapshotDir(string commit) => Path.Combine(RepoDir, "snapshots", commit);
 
