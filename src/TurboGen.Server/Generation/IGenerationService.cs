@@ -1,0 +1,44 @@
+using TurboGen.Imaging;
+using TurboGen.Models;
+using TurboGen.Pipelines;
+
+namespace TurboGen.Server.Generation;
+
+/// <summary>Facts about the loaded model that the APIs report.</summary>
+public sealed record LoadedModelInfo(string Id, ModelFamily Family, int DefaultSize, bool HasTinyVae, bool HasVaeEncoder, string Sampler);
+
+/// <summary>The job running now (for progress endpoints): its owner, progress and the latest preview.</summary>
+public sealed record CurrentJobStatus(string SessionKey, GenerationProgress Progress, DateTimeOffset StartedAt);
+
+/// <summary>The queue is full: callers answer "busy" / HTTP 429 with Retry-After.</summary>
+public sealed class ServerBusyException(int queueDepth, TimeSpan retryAfter)
+    : TurboGenException($"The server is busy ({queueDepth} jobs queued). Retry after {retryAfter.TotalSeconds:F0} s.")
+{
+    public int QueueDepth { get; } = queueDepth;
+    public TimeSpan RetryAfter { get; } = retryAfter;
+}
+
+/// <summary>
+/// The one model worker every front end (WebSocket sessions, OpenAI, A1111 and native APIs) submits to.
+/// Work is queued per session and served round-robin across sessions with pending work; the queue is bounded.
+/// Cancelling a job's token removes it from the queue, or terminates it if it is running.
+/// </summary>
+public interface IGenerationService
+{
+    LoadedModelInfo Model { get; }
+
+    /// <summary>Jobs waiting (not counting the running one).</summary>
+    int QueueDepth { get; }
+
+    /// <summary>The running job, or null when idle.</summary>
+    CurrentJobStatus? Current { get; }
+
+    /// <summary>Runs a generation for <paramref name="sessionKey"/>; throws <see cref="ServerBusyException"/> when the queue is full.</summary>
+    Task<GenerationResult> GenerateAsync(string sessionKey, GenerationRequest request, CancellationToken cancellationToken, IProgress<GenerationProgress>? progress = null);
+
+    /// <summary>Decodes latents (e.g. refine a live frame with the full VAE without re-running the UNet).</summary>
+    Task<IReadOnlyList<RgbImage>> DecodeAsync(string sessionKey, FloatTensor latents, bool tinyVae, CancellationToken cancellationToken);
+
+    /// <summary>Cancels the running job (A1111's /interrupt). Returns false when idle.</summary>
+    bool InterruptCurrent();
+}

@@ -1,0 +1,61 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using TurboGen.Models;
+using TurboGen.Pipelines;
+using TurboGen.Server.Generation;
+
+namespace TurboGen.Server;
+
+/// <summary>
+/// Loads the model once in the background when the server starts, warms it up, then exposes the shared
+/// <see cref="IGenerationService"/>. Until then <see cref="Service"/> is null and endpoints answer 503 "loading".
+/// </summary>
+public sealed class ModelHost(ServerOptions options, ServerMetrics metrics, ILogger<ModelHost> logger, Func<TurboModel>? modelFactory = null)
+    : BackgroundService
+{
+    private volatile GenerationWorker? _worker;
+    private TurboModel? _model;
+
+    public IGenerationService? Service => _worker;
+
+    /// <summary>"loading", "warming", "ready" or "failed".</summary>
+    public string State { get; private set; } = "loading";
+
+    public string? Error { get; private set; }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(() =>
+    {
+        try
+        {
+            _model = modelFactory?.Invoke() ?? TurboModel.Load(options.ModelPath, new ModelLoadOptions { Runtime = options.Runtime, TinyVaePath = options.TinyVaePath });
+            var pipeline = new TurboPipeline(_model);
+            if (options.WarmUp)
+            {
+                State = "warming";
+                var warm = pipeline.Generate(new GenerationRequest { Prompt = "warm-up", Seed = 0, UseTinyVae = _model.TinyVaeDecoder is not null }, null, stoppingToken);
+                if (_model.TinyVaeDecoder is not null) pipeline.Decode(warm.Latents, tinyVae: false, new StageTimings(), stoppingToken);
+                logger.LogInformation("Warm-up done: {Timings}", warm.Timings);
+            }
+            _worker = new GenerationWorker(pipeline, options.ModelId ?? new DirectoryInfo(options.ModelPath).Name, options.QueueCapacity, metrics);
+            State = "ready";
+            logger.LogInformation("Model {Model} ready", options.ModelId ?? options.ModelPath);
+        }
+        catch (OperationCanceledException)
+        {
+            State = "stopped";
+        }
+        catch (Exception e)
+        {
+            State = "failed";
+            Error = e.Message;
+            logger.LogError(e, "Model load failed");
+        }
+    }, stoppingToken);
+
+    public override void Dispose()
+    {
+        _worker?.Dispose();
+        _model?.Dispose();
+        base.Dispose();
+    }
+}
