@@ -14,7 +14,8 @@ namespace TurboGen.Text;
 /// mojibake repair <c>fix_encoding</c> is not implemented, so already-garbled text such as "cafÃ©" is tokenized as written),
 /// Python <c>html.unescape</c> twice (full HTML5 entity table), whitespace collapsing and Python lower-casing (final sigma, İ).
 /// NFC/NFKC come from an embedded Unicode table because the engine runs with InvariantGlobalization. The cleaned text is split with CLIP's regex (<c>'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+</c>, each
-/// digit alone, <c>&lt;|startoftext|&gt;</c>/<c>&lt;|endoftext|&gt;</c> kept whole as their special ids), every piece is turned
+/// digit alone; <c>&lt;|startoftext|&gt;</c>/<c>&lt;|endoftext|&gt;</c> become their special ids only where a regex match starts,
+/// exactly as in CLIP, so the special tokens are not split out before the regex), every piece is turned
 /// into UTF-8 bytes mapped to CLIP's byte alphabet with <c>&lt;/w&gt;</c> on its last symbol, and merged by BPE rank.
 /// The splitting, byte mapping and BPE are done by Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/>
 /// (<c>ByteLevel</c>, <c>EndOfWordSuffix = "&lt;/w&gt;"</c>, a <see cref="RegexPreTokenizer"/> with CLIP's regex), which caches the
@@ -79,8 +80,17 @@ public sealed partial class ClipTokenizer
         string pad = ReadTokenName(special, config, "pad_token", specialPath) ?? ClipVocabulary.EndOfText;
         int maxLength = config is null ? DefaultMaxLength : ReadModelMaxLength(config, configPath);
 
-        return Create(vocab, merges, LookUp(vocab, bos, "bos_token", vocabPath), LookUp(vocab, eos, "eos_token", vocabPath),
-            LookUp(vocab, pad, "pad_token", vocabPath), maxLength, bos, eos);
+        int bosId = LookUp(vocab, bos, "bos_token", vocabPath);
+        int eosId = LookUp(vocab, eos, "eos_token", vocabPath);
+        int padId = LookUp(vocab, pad, "pad_token", vocabPath);
+        try
+        {
+            return Create(vocab, merges, bosId, eosId, padId, maxLength, bos, eos);
+        }
+        catch (Exception e) when (e is not TurboGenException)
+        {
+            throw new ModelLoadException(tokenizerDir, $"vocab.json and merges.txt in {tokenizerDir} do not form a valid BPE tokenizer: {e.Message}", e);
+        }
     }
 
     /// <summary>Loads openai's <c>bpe_simple_vocab_16e6.txt.gz</c> directly; <paramref name="padId"/> is 49407 or 0 (see <see cref="PadId"/>).</summary>
@@ -107,10 +117,23 @@ public sealed partial class ClipTokenizer
         return ClipTextCleaner.Clean(text);
     }
 
-    /// <summary>BPE ids of the cleaned prompt, without BOS/EOS and without truncation.</summary>
+    /// <summary>
+    /// Longest prompt accepted, in UTF-16 characters. BPE time grows faster than linearly with word length (a 10,000-letter word
+    /// takes about 0.1 s, a million letters over a minute) and only the first <see cref="MaxLength"/> - 2 tokens are ever used.
+    /// </summary>
+    public const int MaxPromptLength = 10_000;
+
+    /// <summary>
+    /// BPE ids of the cleaned prompt, without BOS/EOS and without truncation. A prompt longer than <see cref="MaxPromptLength"/>
+    /// gives an <see cref="InvalidRequestException"/> for parameter "prompt".
+    /// </summary>
     public IReadOnlyList<int> EncodeBpe(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        if (text.Length > MaxPromptLength)
+        {
+            throw new InvalidRequestException("prompt", $"Prompt is {text.Length} characters long; at most {MaxPromptLength} are accepted.");
+        }
         string cleaned = ClipTextCleaner.Clean(text);
         return cleaned.Length == 0 ? [] : _bpe.EncodeToIds(cleaned, considerPreTokenization: true, considerNormalization: false);
     }
@@ -150,7 +173,7 @@ public sealed partial class ClipTokenizer
         var options = new BpeOptions(vocab)
         {
             Merges = merges,
-            PreTokenizer = new RegexPreTokenizer(ClipPattern(), specialTokens),
+            PreTokenizer = new RegexPreTokenizer(ClipPattern(), specialTokens: null),
             SpecialTokens = specialTokens,
             ByteLevel = true,
             EndOfWordSuffix = ClipVocabulary.EndOfWord,

@@ -36,6 +36,12 @@ public sealed class ClipTextCleanerTests
     [InlineData("&#x1F600; &#xD800; &#1114112; &bigstar;", "\U0001F600 \uFFFD \uFFFD \u2605", new[] { 7334, 39802, 39802, 10643 })]
     // C1 controls read as Windows-1252 curly quotes, then uncurled.
     [InlineData("\u0093hi\u0094 \u0080 5", "\"hi\" \u20AC 5", new[] { 257, 1883, 257, 6309, 276 })]
+    // Special-token text is only special where a regex match starts: after punctuation it is ordinary punctuation and letters.
+    [InlineData("!<|endoftext|>", "!<|endoftext|>", new[] { 0, 27, 347, 40786, 4160, 91, 285 })]
+    [InlineData("a.<|startoftext|>b", "a.<|startoftext|>b", new[] { 320, 13, 27, 347, 993, 6659, 4160, 91, 285, 321 })]
+    [InlineData("x<|endoftext|>y", "x<|endoftext|>y", new[] { 343, 49407, 344 })]
+    [InlineData("<|endoftext|><|endoftext|>!", "<|endoftext|><|endoftext|>!", new[] { 49407, 49407, 256 })]
+    [InlineData("<|endoftext|", "<|endoftext|", new[] { 27, 347, 40786, 4160, 347 })]
     public void MatchesReference(string prompt, string cleaned, int[] bpeIds)
     {
         Assert.Equal(cleaned, ClipTokenizer.CleanText(prompt));

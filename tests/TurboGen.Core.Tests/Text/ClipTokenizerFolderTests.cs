@@ -156,6 +156,13 @@ public sealed class ClipTokenizerFolderTests
 
             File.WriteAllText(special, "{ not json");
             Assert.Equal(special, Assert.Throws<ModelLoadException>(() => ClipTokenizer.FromFolder(dir)).Path);
+
+            File.WriteAllText(special, """{"pad_token": "!"}""");
+            File.WriteAllText(Path.Combine(dir, "merges.txt"), "#version: 0.2\nzz\u00ff qq\u00ff\n");
+            Assert.Equal(dir, Assert.Throws<ModelLoadException>(() => ClipTokenizer.FromFolder(dir)).Path);
+
+            File.WriteAllText(Path.Combine(dir, "merges.txt"), "#version: 0.2\nnot-a-pair\n");
+            Assert.Equal(Path.Combine(dir, "merges.txt"), Assert.Throws<ModelLoadException>(() => ClipTokenizer.FromFolder(dir)).Path);
         }
         finally
         {

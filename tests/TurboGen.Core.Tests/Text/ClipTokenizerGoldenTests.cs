@@ -123,4 +123,14 @@ public sealed class ClipTokenizerGoldenTests
         });
         Assert.Empty(failures);
     }
+
+    [Fact]
+    public void OverlongPromptIsAnInvalidRequest()
+    {
+        TokenizedPrompt longest = PadEos.Value.Encode(new string('x', ClipTokenizer.MaxPromptLength));
+        Assert.Equal(ClipTokenizer.MaxPromptLength / 4, longest.TokenCount); // "xxxx" is one token
+        Assert.True(longest.Truncated);
+        var error = Assert.Throws<InvalidRequestException>(() => PadEos.Value.Encode(new string('x', ClipTokenizer.MaxPromptLength + 1)));
+        Assert.Equal("prompt", error.Parameter);
+    }
 }
