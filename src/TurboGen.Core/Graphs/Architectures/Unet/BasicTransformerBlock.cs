@@ -1,0 +1,46 @@
+namespace TurboGen.Graphs.Architectures.Unet;
+
+/// <summary>
+/// diffusers <c>BasicTransformerBlock</c> as used by the SD/SDXL UNets (pre-LayerNorm, eps 1e-5, each with a residual):
+/// norm1 → attn1 (self-attention), norm2 → attn2 (cross-attention over the text context), norm3 → ff (GEGLU:
+/// ff.net.0.proj gives [value, gate], value · GELU(gate), then ff.net.2). Attention projections to_q/to_k/to_v have no
+/// bias, to_out.0 has one; heads share the channels equally.
+/// </summary>
+internal sealed class BasicTransformerBlock(Nn nn, string prefix, int heads)
+{
+    public string Forward(string h, string context)
+    {
+        using var _ = nn.ModuleScope(prefix);
+        var g = nn.G;
+        string n = nn.LayerNorm(h, prefix + ".norm1", 1e-5f);
+        h = g.Add(h, Attention(prefix + ".attn1", n, n));
+        n = nn.LayerNorm(h, prefix + ".norm2", 1e-5f);
+        h = g.Add(h, Attention(prefix + ".attn2", n, context));
+        n = nn.LayerNorm(h, prefix + ".norm3", 1e-5f);
+        return g.Add(h, FeedForward(prefix + ".ff", n));
+    }
+
+    /// <summary>diffusers <c>Attention</c>: multi-head scaled dot-product attention of <paramref name="x"/> over <paramref name="context"/>.</summary>
+    private string Attention(string module, string x, string context)
+    {
+        using var _ = nn.ModuleScope(module);
+        long channels = nn.Shape(module + ".to_q.weight")[0];
+        string q = nn.Linear(x, module + ".to_q", bias: false);
+        string k = nn.Linear(context, module + ".to_k", bias: false);
+        string v = nn.Linear(context, module + ".to_v", bias: false);
+        string o = nn.Attention(q, k, v, heads, channels);
+        return nn.Linear(o, module + ".to_out.0");
+    }
+
+    /// <summary>diffusers <c>FeedForward</c> with GEGLU activation.</summary>
+    private string FeedForward(string module, string x)
+    {
+        using var _ = nn.ModuleScope(module);
+        var g = nn.G;
+        long inner = nn.Shape(module + ".net.0.proj.weight")[0] / 2;
+        string projected = nn.Linear(x, module + ".net.0.proj");   // [B, T, 2·inner]
+        string[] halves = g.OpN("Split", [projected, g.ConstInt64(inner, inner)], 2, ("axis", -1L));
+        string gated = g.Mul(halves[0], nn.Gelu(halves[1]));
+        return nn.Linear(gated, module + ".net.2");
+    }
+}

@@ -1,0 +1,43 @@
+namespace TurboGen.Graphs.Architectures.Unet;
+
+/// <summary>diffusers <c>DownBlock2D</c>: resnets, then an optional <see cref="Downsample2D"/>; every output is kept as a skip connection.</summary>
+internal sealed class DownBlock2D(Nn nn, UnetConfig config, UnetBlockSpec spec)
+{
+    public string Forward(string x, string temb, List<string> skips)
+    {
+        using var _ = nn.ModuleScope(spec.Prefix);
+        for (int j = 0; j < spec.Layers; j++)
+        {
+            x = new ResnetBlock2D(nn, $"{spec.Prefix}.resnets.{j}", config.NormNumGroups, config.NormEps).Forward(x, temb);
+            skips.Add(x);
+        }
+        if (spec.HasSampler)
+        {
+            x = new Downsample2D(nn, $"{spec.Prefix}.downsamplers.0", config.DownsamplePadding).Forward(x);
+            skips.Add(x);
+        }
+        return x;
+    }
+}
+
+/// <summary>diffusers <c>CrossAttnDownBlock2D</c>: (resnet → <see cref="Transformer2DModel"/>) pairs, then an optional <see cref="Downsample2D"/>; every output is kept as a skip connection.</summary>
+internal sealed class CrossAttnDownBlock2D(Nn nn, UnetConfig config, UnetBlockSpec spec)
+{
+    public string Forward(string x, string temb, string context, List<string> skips)
+    {
+        using var _ = nn.ModuleScope(spec.Prefix);
+        for (int j = 0; j < spec.Layers; j++)
+        {
+            x = new ResnetBlock2D(nn, $"{spec.Prefix}.resnets.{j}", config.NormNumGroups, config.NormEps).Forward(x, temb);
+            x = new Transformer2DModel(nn, $"{spec.Prefix}.attentions.{j}", spec.Heads, spec.TransformerLayers, config.NormNumGroups, config.UseLinearProjection)
+                .Forward(x, context);
+            skips.Add(x);
+        }
+        if (spec.HasSampler)
+        {
+            x = new Downsample2D(nn, $"{spec.Prefix}.downsamplers.0", config.DownsamplePadding).Forward(x);
+            skips.Add(x);
+        }
+        return x;
+    }
+}

@@ -1,0 +1,33 @@
+namespace TurboGen.Graphs.Architectures.Unet;
+
+/// <summary>diffusers <c>Downsample2D</c> with a convolution: 3×3 conv, stride 2 (padding 1, or 0 with one extra row/column at the bottom/right as diffusers pads).</summary>
+internal sealed class Downsample2D(Nn nn, string prefix, int padding)
+{
+    public string Forward(string x)
+    {
+        using var _ = nn.ModuleScope(prefix);
+        return padding == 0
+            ? nn.Conv2d(x, prefix + ".conv", stride: 2, pads: [0, 0, 1, 1])
+            : nn.Conv2d(x, prefix + ".conv", stride: 2, padding: padding);
+    }
+}
+
+/// <summary>
+/// diffusers <c>Upsample2D</c> with a convolution: nearest-neighbour upsampling, then a 3×3 conv. The output takes the
+/// spatial size of the skip connection it will be joined with (×2 when the latent size is a multiple of the total
+/// down-sampling factor; otherwise the size diffusers forwards as <c>upsample_size</c>).
+/// </summary>
+internal sealed class Upsample2D(Nn nn, string prefix)
+{
+    public string Forward(string x, string sizeLike)
+    {
+        using var _ = nn.ModuleScope(prefix);
+        var g = nn.G;
+        string sizes = g.Concat(0,
+            g.Op("Shape", [x], ("start", 0L), ("end", 2L)),
+            g.Op("Shape", [sizeLike], ("start", 2L), ("end", 4L)));
+        string up = g.Op("Resize", [x, "", "", sizes],
+            ("mode", "nearest"), ("coordinate_transformation_mode", "asymmetric"), ("nearest_mode", "floor"));
+        return nn.Conv2d(up, prefix + ".conv");
+    }
+}

@@ -1,0 +1,39 @@
+namespace TurboGen.Graphs.Architectures.Unet;
+
+/// <summary>
+/// diffusers <c>Timesteps</c>: the sinusoidal embedding of scalar values t [N] → [N, dim]. Frequency i is
+/// exp(−ln(10000)·i / (dim/2 − freqShift)) (computed in float32 as PyTorch does); the halves are [sin, cos],
+/// or [cos, sin] when <c>flip_sin_to_cos</c>.
+/// </summary>
+internal sealed class Timesteps(GraphBuilder g, int dim, bool flipSinToCos, float freqShift)
+{
+    public string Forward(string t)
+    {
+        if (dim <= 0 || dim % 2 != 0)
+        {
+            throw new ModelLoadException("config.json", $"Sinusoidal timestep embedding of odd or non-positive width {dim} is not supported.");
+        }
+        int half = dim / 2;
+        float logMaxPeriod = (float)-Math.Log(10000.0);
+        var frequencies = new float[half];
+        for (int i = 0; i < half; i++)
+        {
+            frequencies[i] = MathF.Exp(logMaxPeriod * i / (half - freqShift));
+        }
+        string args = g.Mul(g.Unsqueeze(t, 1), g.Const(frequencies, 1, half));   // [N, half]
+        string sin = g.Op("Sin", [args]);
+        string cos = g.Op("Cos", [args]);
+        return flipSinToCos ? g.Concat(-1, cos, sin) : g.Concat(-1, sin, cos);
+    }
+}
+
+/// <summary>diffusers <c>TimestepEmbedding</c>: linear_1 → SiLU → linear_2 (the time and SDXL add-embedding MLPs).</summary>
+internal sealed class TimestepEmbedding(Nn nn, string prefix)
+{
+    public string Forward(string x)
+    {
+        using var _ = nn.ModuleScope(prefix);
+        string h = nn.Silu(nn.Linear(x, prefix + ".linear_1"));
+        return nn.Linear(h, prefix + ".linear_2");
+    }
+}

@@ -1,0 +1,46 @@
+namespace TurboGen.Graphs.Architectures.Unet;
+
+/// <summary>
+/// diffusers <c>Transformer2DModel</c> (continuous input): GroupNorm (eps 1e-6) → proj_in → image to tokens
+/// [B,H·W,C] (with a linear projection the tokens are projected, with a 1×1 conv the image is) → the
+/// <see cref="BasicTransformerBlock"/>s over the text context → proj_out → back to [B,C,H,W] → plus the input.
+/// </summary>
+internal sealed class Transformer2DModel(Nn nn, string prefix, int heads, int layers, int groups, bool linearProjection)
+{
+    public string Forward(string x, string context)
+    {
+        using var _ = nn.ModuleScope(prefix);
+        var g = nn.G;
+        string h = nn.GroupNorm(x, prefix + ".norm", groups, 1e-6f);
+        if (linearProjection)
+        {
+            h = nn.Linear(ToTokens(g, h), prefix + ".proj_in");
+        }
+        else
+        {
+            h = ToTokens(g, nn.Conv2d(h, prefix + ".proj_in"));
+        }
+
+        for (int k = 0; k < layers; k++)
+        {
+            h = new BasicTransformerBlock(nn, $"{prefix}.transformer_blocks.{k}", heads).Forward(h, context);
+        }
+
+        if (linearProjection)
+        {
+            h = ToImage(g, nn.Linear(h, prefix + ".proj_out"), x);
+        }
+        else
+        {
+            h = nn.Conv2d(ToImage(g, h, x), prefix + ".proj_out");
+        }
+        return g.Add(h, x);
+    }
+
+    /// <summary>[B,C,H,W] → [B,H·W,C].</summary>
+    private static string ToTokens(GraphBuilder g, string image) => g.Transpose(g.Reshape(image, 0, 0, -1), 0, 2, 1);
+
+    /// <summary>[B,H·W,C] → [B,C,H,W] with the spatial size of <paramref name="like"/>.</summary>
+    private static string ToImage(GraphBuilder g, string tokens, string like) =>
+        g.Op("Reshape", [g.Transpose(tokens, 0, 2, 1), g.Op("Shape", [like])]);
+}

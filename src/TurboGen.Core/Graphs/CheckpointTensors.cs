@@ -1,0 +1,143 @@
+using TurboGen.Models;
+
+namespace TurboGen.Graphs;
+
+/// <summary>
+/// The weights an architecture is built from, addressed by the diffusers/transformers key names
+/// (<c>down_blocks.1.attentions.0.proj_in.weight</c>). Implementations: one or more safetensors files
+/// (<see cref="SafetensorsCheckpoint"/>), or a renaming view over a single-file checkpoint. Every key read is
+/// recorded so a builder can report keys the checkpoint has but the architecture never used.
+/// </summary>
+public interface ICheckpointTensors
+{
+    /// <summary>A description for error messages (file path(s)).</summary>
+    string Source { get; }
+    IEnumerable<string> Names { get; }
+    bool Contains(string name);
+    long[] Shape(string name);
+
+    /// <summary>The tensor as float32 bytes, produced lazily when the model is written (no copy is held).</summary>
+    WeightData Float32(string name);
+
+    /// <summary>A 2-D tensor [rows, cols] written transposed as [cols, rows] float32 (PyTorch Linear [out,in] → ONNX MatMul [in,out]).</summary>
+    WeightData Float32Transposed(string name);
+
+    /// <summary>The tensor materialised as float32 (for small tensors that need arithmetic, e.g. splitting a fused projection).</summary>
+    float[] ReadFloat32(string name);
+
+    /// <summary>Names read so far through this object.</summary>
+    IReadOnlyCollection<string> Used { get; }
+}
+
+/// <summary>Checkpoint tensors backed by memory-mapped safetensors files (several files act as one key space).</summary>
+public sealed class SafetensorsCheckpoint : ICheckpointTensors, IDisposable
+{
+    private readonly List<SafetensorsFile> _files = [];
+    private readonly Dictionary<string, SafetensorsFile> _owner = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+
+    public SafetensorsCheckpoint(params string[] paths)
+    {
+        try
+        {
+            foreach (string p in paths)
+            {
+                var f = SafetensorsFile.Open(p);
+                _files.Add(f);
+                foreach (string name in f.Tensors.Keys)
+                {
+                    _owner[name] = f;
+                }
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+        Source = string.Join(", ", paths);
+    }
+
+    public string Source { get; }
+    public IEnumerable<string> Names => _owner.Keys;
+    public IReadOnlyCollection<string> Used => _used;
+    public bool Contains(string name) => _owner.ContainsKey(name);
+
+    private SafetensorsFile File(string name)
+    {
+        if (!_owner.TryGetValue(name, out var f))
+        {
+            throw new ModelLoadException(Source, $"Checkpoint {Source} has no tensor '{name}'.");
+        }
+        _used.Add(name);
+        return f;
+    }
+
+    public long[] Shape(string name) => File(name).Info(name).Shape;
+
+    public WeightData Float32(string name)
+    {
+        var f = File(name);
+        var info = f.Info(name);
+        return WeightData.FromWriter(info.ElementCount * 4, s =>
+        {
+            if (info.DType == SafetensorsDType.F32)
+            {
+                s.Write(f.RawBytes(name));
+                return;
+            }
+            WriteConverted(f, info, s);
+        });
+    }
+
+    private static void WriteConverted(SafetensorsFile f, SafetensorsTensorInfo info, Stream s)
+    {
+        // Convert in chunks so a large F16 tensor never needs a full float32 copy in memory.
+        const int chunk = 1 << 16;
+        var raw = f.RawBytes(info.Name);
+        int elemSize = SafetensorsFile.DTypeSize(info.DType);
+        var buffer = new float[chunk];
+        long count = info.ElementCount;
+        for (long start = 0; start < count; start += chunk)
+        {
+            int n = (int)Math.Min(chunk, count - start);
+            SafetensorsFile.ConvertToFloat32(info.DType, raw.Slice((int)(start * elemSize), n * elemSize), buffer.AsSpan(0, n));
+            s.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(buffer.AsSpan(0, n)));
+        }
+    }
+
+    public WeightData Float32Transposed(string name)
+    {
+        var f = File(name);
+        var info = f.Info(name);
+        if (info.Shape.Length != 2)
+        {
+            throw new ModelLoadException(Source, $"Tensor '{name}' in {Source} has shape [{string.Join(",", info.Shape)}], expected 2-D for a linear layer.");
+        }
+        long rows = info.Shape[0], cols = info.Shape[1];
+        return WeightData.FromWriter(rows * cols * 4, s =>
+        {
+            var src = f.ReadFloat32(name);
+            var row = new float[rows];
+            for (long c = 0; c < cols; c++)
+            {
+                for (long r = 0; r < rows; r++)
+                {
+                    row[r] = src[r * cols + c];
+                }
+                s.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(row.AsSpan()));
+            }
+        });
+    }
+
+    public float[] ReadFloat32(string name) => File(name).ReadFloat32(name);
+
+    public void Dispose()
+    {
+        foreach (var f in _files)
+        {
+            f.Dispose();
+        }
+        _files.Clear();
+    }
+}

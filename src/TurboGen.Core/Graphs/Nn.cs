@@ -1,0 +1,139 @@
+namespace TurboGen.Graphs;
+
+/// <summary>
+/// PyTorch-style layers emitted as ONNX nodes, reading their weights from a checkpoint by the module's key prefix
+/// (e.g. <c>Linear(x, "text_model.encoder.layers.0.mlp.fc1")</c> uses <c>….fc1.weight</c> and <c>….fc1.bias</c>).
+/// The architectures (CLIP, UNet, VAE, TAESD) are written with these, so they read like the module tree.
+/// Initializers keep the checkpoint's key names. Activations are [N,C,H,W] for images and [B,T,C] for tokens.
+/// </summary>
+public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
+{
+    private readonly Dictionary<string, string> _added = new(StringComparer.Ordinal);
+
+    public GraphBuilder G { get; } = graph;
+    public ICheckpointTensors W { get; } = weights;
+
+    public bool Has(string key) => W.Contains(key);
+    public long[] Shape(string key) => W.Shape(key);
+
+    /// <summary>
+    /// A node scope named after module <paramref name="prefix"/>, relative to the enclosing scope when the prefix continues it
+    /// (inside scope <c>down_blocks.1</c>, module <c>down_blocks.1.resnets.0</c> scopes as <c>down_blocks.1.resnets.0</c>, not doubled).
+    /// </summary>
+    public IDisposable ModuleScope(string prefix)
+    {
+        string current = G.CurrentScope;
+        bool nested = current.Length > 0 && prefix.StartsWith(current + ".", StringComparison.Ordinal);
+        return G.Scope(nested ? prefix[(current.Length + 1)..] : prefix);
+    }
+
+    /// <summary>Adds checkpoint tensor <paramref name="key"/> as an initializer (once), optionally with another shape of the same element count.</summary>
+    public string Param(string key, long[]? shape = null)
+    {
+        string id = shape is null ? key : key + "|" + string.Join(",", shape);
+        if (_added.TryGetValue(id, out string? existing)) return existing;
+        var src = W.Shape(key);
+        shape ??= src;
+        if (GraphBuilder.ElementCount(shape) != GraphBuilder.ElementCount(src))
+        {
+            throw new ModelLoadException(W.Source, $"Tensor '{key}' has shape [{string.Join(",", src)}]; cannot view it as [{string.Join(",", shape)}].");
+        }
+        string name = shape == src ? key : $"{key}:{string.Join("x", shape)}";
+        G.Weight(name, ElementType.Float, shape, W.Float32(key));
+        _added[id] = name;
+        return name;
+    }
+
+    private string ParamTransposed(string key)
+    {
+        string id = key + "|T";
+        if (_added.TryGetValue(id, out string? existing)) return existing;
+        var s = W.Shape(key);
+        if (s.Length != 2)
+        {
+            throw new ModelLoadException(W.Source, $"Tensor '{key}' has shape [{string.Join(",", s)}], expected [out, in] for a Linear layer.");
+        }
+        string name = key + ".T";
+        G.Weight(name, ElementType.Float, [s[1], s[0]], W.Float32Transposed(key));
+        _added[id] = name;
+        return name;
+    }
+
+    /// <summary>y = x·Wᵀ + b over the last axis (PyTorch nn.Linear; weight [out, in] stored transposed).</summary>
+    public string Linear(string x, string prefix, bool bias = true)
+    {
+        using var _ = ModuleScope(prefix);
+        string y = G.MatMul(x, ParamTransposed(prefix + ".weight"));
+        return bias && Has(prefix + ".bias") ? G.Add(y, Param(prefix + ".bias")) : y;
+    }
+
+    /// <summary>nn.Conv2d with symmetric padding (default kernel/2) or explicit ONNX pads [top, left, bottom, right].</summary>
+    public string Conv2d(string x, string prefix, int stride = 1, int? padding = null, long[]? pads = null)
+    {
+        using var _ = ModuleScope(prefix);
+        string w = Param(prefix + ".weight");
+        long k = W.Shape(prefix + ".weight")[2];
+        int p = padding ?? (int)(k / 2);
+        var inputs = Has(prefix + ".bias") ? new[] { x, w, Param(prefix + ".bias") } : new[] { x, w };
+        return G.Op("Conv", inputs,
+            ("strides", new long[] { stride, stride }),
+            ("pads", pads ?? new long[] { p, p, p, p }),
+            ("kernel_shape", new long[] { k, W.Shape(prefix + ".weight")[3] }));
+    }
+
+    /// <summary>nn.GroupNorm on [N,C,H,W] (or [N,C,L]): normalise per group via InstanceNormalization, then per-channel affine.</summary>
+    public string GroupNorm(string x, string prefix, int groups, float eps)
+    {
+        using var _ = ModuleScope(prefix);
+        long c = W.Shape(prefix + ".weight")[0];
+        string grouped = G.Reshape(x, 0, groups, -1);
+        string ones = G.Const(Enumerable.Repeat(1f, groups).ToArray(), groups);
+        string zeros = G.Const(new float[groups], groups);
+        string normed = G.Op("InstanceNormalization", [grouped, ones, zeros], ("epsilon", eps));
+        string back = G.Op("Reshape", [normed, G.Op("Shape", [x])]);
+        string gamma = Param(prefix + ".weight", [c, 1, 1]);
+        string beta = Param(prefix + ".bias", [c, 1, 1]);
+        return G.Add(G.Mul(back, gamma), beta);
+    }
+
+    /// <summary>nn.LayerNorm over the last axis.</summary>
+    public string LayerNorm(string x, string prefix, float eps)
+    {
+        using var _ = ModuleScope(prefix);
+        return G.Op("LayerNormalization", [x, Param(prefix + ".weight"), Param(prefix + ".bias")], ("axis", -1L), ("epsilon", eps));
+    }
+
+    /// <summary>Exact GELU: 0.5·x·(1 + erf(x/√2)).</summary>
+    public string Gelu(string x)
+    {
+        string erf = G.Op("Erf", [G.Mul(x, G.Const(1f / MathF.Sqrt(2f)))]);
+        return G.Mul(G.Mul(x, G.Const(0.5f)), G.Add(erf, G.Const(1f)));
+    }
+
+    /// <summary>CLIP's quick GELU: x·σ(1.702·x).</summary>
+    public string QuickGelu(string x) => G.Mul(x, G.Sigmoid(G.Mul(x, G.Const(1.702f))));
+
+    public string Silu(string x) => G.Silu(x);
+
+    /// <summary>
+    /// Scaled dot-product attention with <paramref name="heads"/> heads: q [B,Tq,C], k and v [B,Tk,C] → [B,Tq,C].
+    /// <paramref name="mask"/> (optional) is added to the scores (broadcastable to [B,H,Tq,Tk]).
+    /// </summary>
+    public string Attention(string q, string k, string v, int heads, long channels, string? mask = null)
+    {
+        long d = channels / heads;
+        string qh = G.Transpose(G.Reshape(q, 0, 0, heads, d), 0, 2, 1, 3);   // [B,H,Tq,D]
+        string kt = G.Transpose(G.Reshape(k, 0, 0, heads, d), 0, 2, 3, 1);   // [B,H,D,Tk]
+        string vh = G.Transpose(G.Reshape(v, 0, 0, heads, d), 0, 2, 1, 3);   // [B,H,Tk,D]
+        string scores = G.Mul(G.MatMul(qh, kt), G.Const(1f / MathF.Sqrt(d)));
+        if (mask is not null) scores = G.Add(scores, mask);
+        string probs = G.Softmax(scores, -1);
+        string o = G.Transpose(G.MatMul(probs, vh), 0, 2, 1, 3);            // [B,Tq,H,D]
+        return G.Reshape(o, 0, 0, channels);
+    }
+
+    /// <summary>Nearest-neighbour ×2 upsampling of [N,C,H,W] (torch F.interpolate(scale_factor=2, mode="nearest")).</summary>
+    public string UpsampleNearest2x(string x) =>
+        G.Op("Resize", [x, "", G.Const([1f, 1f, 2f, 2f], 4)],
+            ("mode", "nearest"), ("coordinate_transformation_mode", "asymmetric"), ("nearest_mode", "floor"));
+}

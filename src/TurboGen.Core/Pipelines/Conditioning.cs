@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using TurboGen.Models;
+using TurboGen.Text;
+
+namespace TurboGen.Pipelines;
+
+/// <summary>UNet conditioning for a batch: <c>encoder_hidden_states</c> and, for SDXL, <c>text_embeds</c> + <c>time_ids</c>. With CFG the batch is [uncond…, cond…].</summary>
+public sealed record Conditioning(FloatTensor EncoderHiddenStates, FloatTensor? TextEmbeds, FloatTensor? TimeIds, bool PromptTruncated);
+
+/// <summary>Turns prompts into UNet conditioning for one model family.</summary>
+public interface IConditioner
+{
+    Conditioning Encode(string prompt, string negativePrompt, int batch, bool classifierFree, int width, int height, StageTimings timings, CancellationToken cancellationToken);
+}
+
+/// <summary>Shared plumbing: tokenize + encode one prompt through one encoder with the embedding cache.</summary>
+internal static class PromptEncoding
+{
+    public static (TextEncoderOutput Output, bool Truncated) EncodeOne(
+        TurboModel model, ClipTokenizer tokenizer, TextEncoder encoder, bool penultimate, string prompt,
+        PromptEmbeddingCache cache, StageTimings timings, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        var tokens = tokenizer.Encode(prompt);
+        timings.Add($"tokenize.{encoder.Name}", sw.Elapsed.TotalMilliseconds);
+        string key = (penultimate ? "penultimate:" : "last:") + string.Join(",", tokens.Ids);
+        if (cache.TryGet(model.Id + "|" + model.Path, encoder.Name, key, out var cached))
+        {
+            timings.Add($"encode.{encoder.Name}.cached", 0);
+            return (cached, tokens.Truncated);
+        }
+        sw.Restart();
+        var output = encoder.Encode(tokens.Ids, 1, penultimate, ct);
+        timings.Add($"encode.{encoder.Name}", sw.Elapsed.TotalMilliseconds, encoder.LastRunMilliseconds);
+        cache.Add(model.Id + "|" + model.Path, encoder.Name, key, output);
+        return (output, tokens.Truncated);
+    }
+
+    /// <summary>Repeats a batch-1 tensor [1, ...] to [n, ...].</summary>
+    public static FloatTensor Repeat(FloatTensor t, int n)
+    {
+        var data = new float[t.Data.Length * n];
+        for (int i = 0; i < n; i++) t.Data.CopyTo(data, i * t.Data.Length);
+        var shape = (long[])t.Shape.Clone();
+        shape[0] = n;
+        return new FloatTensor(data, shape);
+    }
+
+    /// <summary>Concatenates along axis 0.</summary>
+    public static FloatTensor Stack(FloatTensor a, FloatTensor b)
+    {
+        var shape = (long[])a.Shape.Clone();
+        shape[0] += b.Shape[0];
+        return new FloatTensor([.. a.Data, .. b.Data], shape);
+    }
+
+    public static FloatTensor ZerosLike(FloatTensor t) => new(new float[t.Data.Length], (long[])t.Shape.Clone());
+}
+
+/// <summary>
+/// SDXL conditioning (model-contract §2.4, §3): penultimate hidden states of both encoders concatenated to
+/// [B,77,768+1280], pooled <c>text_embeds</c> from encoder 2, <c>time_ids</c> = (H, W, 0, 0, H, W).
+/// With CFG and an empty negative prompt the unconditional embeddings are zeros (force_zeros_for_empty_prompt).
+/// </summary>
+public sealed class SdxlConditioner(TurboModel model, PromptEmbeddingCache cache) : IConditioner
+{
+    public Conditioning Encode(string prompt, string negativePrompt, int batch, bool classifierFree, int width, int height, StageTimings timings, CancellationToken ct)
+    {
+        var (hidden, pooled, truncated) = EncodePrompt(prompt, timings, ct);
+        var ehs = PromptEncoding.Repeat(hidden, batch);
+        var textEmbeds = PromptEncoding.Repeat(pooled, batch);
+        float[] ids = [height, width, 0, 0, height, width];
+        int total = classifierFree ? 2 * batch : batch;
+        var timeIds = new FloatTensor(Enumerable.Range(0, total).SelectMany(_ => ids).ToArray(), [total, 6]);
+        if (!classifierFree)
+        {
+            return new Conditioning(ehs, textEmbeds, timeIds, truncated);
+        }
+        FloatTensor uHidden, uPooled;
+        if (string.IsNullOrEmpty(negativePrompt) && model.ForceZerosForEmptyPrompt)
+        {
+            uHidden = PromptEncoding.ZerosLike(hidden);
+            uPooled = PromptEncoding.ZerosLike(pooled);
+        }
+        else
+        {
+            (uHidden, uPooled, _) = EncodePrompt(negativePrompt, timings, ct);
+        }
+        return new Conditioning(
+            PromptEncoding.Stack(PromptEncoding.Repeat(uHidden, batch), ehs),
+            PromptEncoding.Stack(PromptEncoding.Repeat(uPooled, batch), textEmbeds),
+            timeIds, truncated);
+    }
+
+    private (FloatTensor Hidden, FloatTensor Pooled, bool Truncated) EncodePrompt(string prompt, StageTimings timings, CancellationToken ct)
+    {
+        var (o1, t1) = PromptEncoding.EncodeOne(model, model.Tokenizer, model.TextEncoder, true, prompt, cache, timings, ct);
+        var (o2, t2) = PromptEncoding.EncodeOne(model, model.Tokenizer2!, model.TextEncoder2!, true, prompt, cache, timings, ct);
+        return (ConcatLastAxis(o1.Hidden, o2.Hidden), o2.TextEmbeds!, t1 || t2);
+    }
+
+    /// <summary>[1,T,D1] ‖ [1,T,D2] → [1,T,D1+D2].</summary>
+    internal static FloatTensor ConcatLastAxis(FloatTensor a, FloatTensor b)
+    {
+        long rows = a.Shape[0] * a.Shape[1];
+        int da = (int)a.Shape[2], db = (int)b.Shape[2];
+        var data = new float[rows * (da + db)];
+        for (long r = 0; r < rows; r++)
+        {
+            Array.Copy(a.Data, r * da, data, r * (da + db), da);
+            Array.Copy(b.Data, r * db, data, r * (da + db) + da, db);
+        }
+        return new FloatTensor(data, [a.Shape[0], a.Shape[1], da + db]);
+    }
+}
+
+/// <summary>SD 2.x / SD-Turbo conditioning: <c>last_hidden_state</c> of the single encoder; CFG's unconditional input encodes the negative prompt (or "").</summary>
+public sealed class SdConditioner(TurboModel model, PromptEmbeddingCache cache) : IConditioner
+{
+    public Conditioning Encode(string prompt, string negativePrompt, int batch, bool classifierFree, int width, int height, StageTimings timings, CancellationToken ct)
+    {
+        var (cond, truncated) = PromptEncoding.EncodeOne(model, model.Tokenizer, model.TextEncoder, false, prompt, cache, timings, ct);
+        var ehs = PromptEncoding.Repeat(cond.Hidden, batch);
+        if (!classifierFree)
+        {
+            return new Conditioning(ehs, null, null, truncated);
+        }
+        var (uncond, _) = PromptEncoding.EncodeOne(model, model.Tokenizer, model.TextEncoder, false, negativePrompt ?? "", cache, timings, ct);
+        return new Conditioning(PromptEncoding.Stack(PromptEncoding.Repeat(uncond.Hidden, batch), ehs), null, null, truncated);
+    }
+}

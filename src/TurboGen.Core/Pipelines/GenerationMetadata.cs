@@ -1,0 +1,43 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using TurboGen.Imaging;
+
+namespace TurboGen.Pipelines;
+
+/// <summary>
+/// What is embedded in a saved PNG so the image can be reproduced: an AUTOMATIC1111-style <c>parameters</c>
+/// infotext (read by A1111, ComfyUI, civitai, ...) and TurboGen's own JSON (<c>turbogen</c> chunk).
+/// </summary>
+public static class GenerationMetadata
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    /// <summary>The fields of image <paramref name="index"/> of a result.</summary>
+    public static GenerationRecord Record(GenerationResult result, int index, string model)
+    {
+        var r = result.Request;
+        return new GenerationRecord(
+            r.Prompt, r.NegativePrompt, result.Seeds[index], r.Steps, r.GuidanceScale, result.Width, result.Height,
+            result.Sampler, model, r.IsImageToImage ? r.Strength : null, r.UseTinyVae ? "tiny" : "full", result.PromptTruncated);
+    }
+
+    public static ImageMetadata For(GenerationResult result, int index, string model)
+    {
+        var rec = Record(result, index, model);
+        var extra = new Dictionary<string, string> { ["VAE"] = rec.Vae == "tiny" ? "TAESD" : "full" };
+        string parameters = Infotext.Format(new InfotextFields(rec.Prompt, rec.NegativePrompt, rec.Steps, rec.Sampler,
+            rec.GuidanceScale, rec.Seed, rec.Width, rec.Height, model, rec.Strength, extra));
+        return new ImageMetadata(parameters, JsonSerializer.Serialize(rec, Json));
+    }
+
+    public static GenerationRecord? ParseJson(string json) => JsonSerializer.Deserialize<GenerationRecord>(json, Json);
+}
+
+/// <summary>The reproducible parameters of one generated image (serialised as the PNG's <c>turbogen</c> JSON).</summary>
+public sealed record GenerationRecord(
+    string Prompt, string NegativePrompt, long Seed, int Steps, float GuidanceScale, int Width, int Height,
+    string Sampler, string Model, float? Strength, string Vae, bool PromptTruncated);

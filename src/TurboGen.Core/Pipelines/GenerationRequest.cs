@@ -1,0 +1,84 @@
+using TurboGen.Imaging;
+using TurboGen.Models;
+
+namespace TurboGen.Pipelines;
+
+/// <summary>
+/// Everything one generation needs. Text-to-image when <see cref="InitImage"/> is null, image-to-image otherwise.
+/// Defaults follow the turbo models' cards: 1 step, guidance 0, the model's native size (512²).
+/// </summary>
+public sealed record GenerationRequest
+{
+    public const int MinSide = 64, MaxSide = 2048, MaxSteps = 50, MaxBatch = 16;
+
+    public string Prompt { get; init; } = "";
+    public string NegativePrompt { get; init; } = "";
+
+    /// <summary>Image size in pixels (multiple of 8, 64–2048); null = the model's default (512).</summary>
+    public int? Width { get; init; }
+    public int? Height { get; init; }
+
+    /// <summary>Denoising steps 1–50 (turbo models: 1–4).</summary>
+    public int Steps { get; init; } = 1;
+
+    /// <summary>Seed of image 0; image i uses Seed + i. Null = a random seed (reported in the result).</summary>
+    public long? Seed { get; init; }
+
+    public int BatchSize { get; init; } = 1;
+
+    /// <summary>Classifier-free guidance scale; only values &gt; 1 enable it (turbo models are trained without it).</summary>
+    public float GuidanceScale { get; init; }
+
+    /// <summary>Image-to-image: the init image (resized/cropped to the requested size).</summary>
+    public RgbImage? InitImage { get; init; }
+
+    /// <summary>Image-to-image strength in (0, 1]: how much of the schedule is run (see the scheduler's strength rule).</summary>
+    public float Strength { get; init; } = 0.5f;
+
+    /// <summary>Decode with the tiny VAE (TAESD) instead of the full VAE (needs one loaded).</summary>
+    public bool UseTinyVae { get; init; }
+
+    /// <summary>Report a preview of the current x0 estimate (through the tiny VAE, if loaded) with each step's progress event.</summary>
+    public bool PreviewSteps { get; init; }
+
+    /// <summary>Parity/testing: the initial noise [B,4,h,w] (unscaled N(0,1)) instead of the seeded generator's.</summary>
+    public FloatTensor? InitialNoise { get; init; }
+
+    /// <summary>Parity/testing: the ancestral noise of each step [B,4,h,w] instead of the seeded generator's.</summary>
+    public IReadOnlyList<FloatTensor>? StepNoise { get; init; }
+
+    /// <summary>Skip VAE decoding and return latents only (the server decodes later, e.g. refine-on-pause).</summary>
+    public bool LatentsOnly { get; init; }
+
+    public bool IsImageToImage => InitImage is not null;
+
+    /// <summary>Checks every field; throws <see cref="InvalidRequestException"/> naming the first bad one.</summary>
+    public (int Width, int Height) Validate(int defaultSize)
+    {
+        int w = Width ?? defaultSize, h = Height ?? defaultSize;
+        CheckSide("width", w);
+        CheckSide("height", h);
+        if (Steps is < 1 or > MaxSteps)
+            throw new InvalidRequestException("steps", $"steps must be between 1 and {MaxSteps} (got {Steps}).");
+        if (BatchSize is < 1 or > MaxBatch)
+            throw new InvalidRequestException("batch_size", $"batch size must be between 1 and {MaxBatch} (got {BatchSize}).");
+        if (!float.IsFinite(GuidanceScale) || GuidanceScale is < 0 or > 50)
+            throw new InvalidRequestException("guidance_scale", $"guidance scale must be between 0 and 50 (got {GuidanceScale}).");
+        if (IsImageToImage && (!float.IsFinite(Strength) || Strength <= 0 || Strength > 1))
+            throw new InvalidRequestException("strength", $"strength must be in (0, 1] (got {Strength}).");
+        if (Seed is < 0)
+            throw new InvalidRequestException("seed", $"seed must be ≥ 0 (got {Seed}); leave it empty for a random seed.");
+        if (Prompt is null)
+            throw new InvalidRequestException("prompt", "prompt is required.");
+        long[] latentShape = [BatchSize, 4, h / 8, w / 8];
+        if (InitialNoise is not null && !InitialNoise.Shape.SequenceEqual(latentShape))
+            throw new InvalidRequestException("initial_noise", $"initial noise has shape {InitialNoise}, expected [{string.Join(",", latentShape)}].");
+        return (w, h);
+    }
+
+    private static void CheckSide(string name, int value)
+    {
+        if (value is < MinSide or > MaxSide || value % 8 != 0)
+            throw new InvalidRequestException(name, $"{name} must be a multiple of 8 between {MinSide} and {MaxSide} (got {value}).");
+    }
+}

@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using TurboGen.Imaging;
+using TurboGen.Models;
+using TurboGen.Scheduling;
+
+namespace TurboGen.Pipelines;
+
+/// <summary>Where the denoising loop starts: the schedule to run and the starting latents [B,4,h,w].</summary>
+public sealed record LatentStart(Schedule Schedule, FloatTensor Latents);
+
+/// <summary>Prepares the starting latents for one task (text-to-image or image-to-image).</summary>
+public interface ILatentInit
+{
+    LatentStart Prepare(IScheduler scheduler, GenerationRequest request, int width, int height, NoiseStream[] noise, StageTimings timings, CancellationToken cancellationToken);
+}
+
+/// <summary>Text-to-image: x = N(0,1) · init_noise_sigma over the full schedule (model-contract §4.4).</summary>
+public sealed class TextToImageInit : ILatentInit
+{
+    public LatentStart Prepare(IScheduler scheduler, GenerationRequest request, int width, int height, NoiseStream[] noise, StageTimings timings, CancellationToken ct)
+    {
+        var schedule = scheduler.SetTimesteps(request.Steps);
+        var latents = request.InitialNoise is { } given
+            ? new FloatTensor((float[])given.Data.Clone(), (long[])given.Shape.Clone())
+            : Draw(noise, height / 8, width / 8);
+        var span = latents.Data.AsSpan();
+        for (int i = 0; i < span.Length; i++) span[i] *= schedule.InitNoiseSigma;
+        return new LatentStart(schedule, latents);
+    }
+
+    /// <summary>One N(0,1) latent per image, each from that image's own stream (seed + i).</summary>
+    internal static FloatTensor Draw(NoiseStream[] noise, int h, int w)
+    {
+        int plane = 4 * h * w;
+        var data = new float[noise.Length * plane];
+        for (int b = 0; b < noise.Length; b++) noise[b].Next(data.AsSpan(b * plane, plane));
+        return new FloatTensor(data, [noise.Length, 4, h, w]);
+    }
+}
+
+/// <summary>
+/// Image-to-image (model-contract §4.5, §5.2): the init image is resized/cropped to the requested size, encoded
+/// (mean + std·ε when the encoder returns distribution parameters), scaled by the VAE scaling factor, then noised
+/// to the first timestep of the strength-truncated schedule. Noise order per image: posterior sample, then add_noise.
+/// </summary>
+public sealed class ImageToImageInit(TurboModel model) : ILatentInit
+{
+    public LatentStart Prepare(IScheduler scheduler, GenerationRequest request, int width, int height, NoiseStream[] noise, StageTimings timings, CancellationToken ct)
+    {
+        var encoder = model.VaeEncoder ?? throw new ModelLoadException(model.Path, $"Image-to-image needs a VAE encoder: {Path.Combine(model.Path, "vae_encoder", "model.onnx")} is missing.");
+        var schedule = scheduler.SetTimestepsForStrength(request.Steps, request.Strength);
+        var sw = Stopwatch.StartNew();
+        var image = ImageOps.ResizeCover(request.InitImage!, width, height);
+        var pixels = new float[3 * width * height];
+        ImageTensors.ToNchw(image, pixels);
+        var encoding = encoder.Encode(new FloatTensor(pixels, [1, 3, height, width]), ct);
+        timings.Add("vae_encode", sw.Elapsed.TotalMilliseconds, encoder.LastRunMilliseconds);
+
+        int batch = noise.Length, plane = (int)(encoding.Mean.Length);
+        var latents = new float[batch * plane];
+        var eps = new float[plane];
+        for (int b = 0; b < batch; b++)
+        {
+            var dst = latents.AsSpan(b * plane, plane);
+            if (encoding.LogVar is { } logvar)
+            {
+                noise[b].Next(eps);
+                for (int i = 0; i < plane; i++)
+                {
+                    float lv = Math.Clamp(logvar.Data[i], -30f, 20f);
+                    dst[i] = encoding.Mean.Data[i] + MathF.Exp(0.5f * lv) * eps[i];
+                }
+            }
+            else
+            {
+                encoding.Mean.Data.CopyTo(dst);
+            }
+            for (int i = 0; i < plane; i++) dst[i] *= model.ScalingFactor;
+        }
+        var init = new FloatTensor(latents, [batch, 4, height / 8, width / 8]);
+        var addNoise = request.InitialNoise ?? TextToImageInit.Draw(noise, height / 8, width / 8);
+        var noised = new float[init.Length];
+        scheduler.AddNoise(schedule, init.Data, addNoise.Data, noised);
+        return new LatentStart(schedule, new FloatTensor(noised, init.Shape));
+    }
+}

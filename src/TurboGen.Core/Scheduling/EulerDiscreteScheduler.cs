@@ -1,0 +1,55 @@
+namespace TurboGen.Scheduling;
+
+/// <summary>
+/// diffusers' <c>EulerDiscreteScheduler</c> with its default <c>s_churn = 0</c> (SD-Turbo's sampler): a deterministic
+/// Euler step from σ to σ_next along the direction (x − x0)/σ; no noise is consumed. Only the config options
+/// interpolation_type "linear", timestep_type "discrete", use_karras_sigmas false and final_sigmas_type "zero" are
+/// supported. See <see cref="EulerSchedulerBase"/> for the shared schedule maths.
+/// </summary>
+public sealed class EulerDiscreteScheduler : EulerSchedulerBase
+{
+    public const string ClassName = "EulerDiscreteScheduler";
+
+    /// <exception cref="TurboGenException">An unsupported EulerDiscrete option (Karras sigmas, log-linear interpolation, ...).</exception>
+    public EulerDiscreteScheduler(SchedulerConfig config) : base(config)
+    {
+        if (config.InterpolationType != "linear")
+        {
+            throw new TurboGenException($"Unsupported interpolation_type \"{config.InterpolationType}\"; supported: linear.");
+        }
+        if (config.UseKarrasSigmas)
+        {
+            throw new TurboGenException("Unsupported scheduler option use_karras_sigmas = true.");
+        }
+        if (config.TimestepType != "discrete")
+        {
+            throw new TurboGenException($"Unsupported timestep_type \"{config.TimestepType}\"; supported: discrete.");
+        }
+        if (config.FinalSigmasType != "zero")
+        {
+            throw new TurboGenException($"Unsupported final_sigmas_type \"{config.FinalSigmasType}\"; supported: zero.");
+        }
+    }
+
+    public override string Name => ClassName;
+    public override bool IsAncestral => false;
+
+    /// <summary>x0 = x − σ·ε (or the v-prediction form); prev = x + ((x − x0)/σ)·(σ_next − σ). <paramref name="noise"/> is ignored.</summary>
+    public override void Step(Schedule s, int i, ReadOnlySpan<float> modelOutput, ReadOnlySpan<float> sample,
+        ReadOnlySpan<float> noise, Span<float> prevSample, Span<float> predOriginalSample)
+    {
+        ValidateStep(s, i, modelOutput, sample, prevSample, predOriginalSample);
+        float sigma = s.Sigmas[i];
+        float dt = s.Sigmas[i + 1] - sigma;
+        PredictionCoefficients prediction = Prediction(sigma);
+        bool writeOriginal = !predOriginalSample.IsEmpty;
+        for (int j = 0; j < sample.Length; j++)
+        {
+            float x = sample[j];
+            float x0 = prediction.PredictOriginal(x, modelOutput[j]);
+            float derivative = (x - x0) / sigma;
+            if (writeOriginal) predOriginalSample[j] = x0;
+            prevSample[j] = x + derivative * dt;
+        }
+    }
+}

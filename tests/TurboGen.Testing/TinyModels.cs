@@ -1,0 +1,267 @@
+using System.Text.Json;
+using TurboGen.Graphs;
+using TurboGen.Text;
+
+namespace TurboGen.Testing;
+
+/// <summary>The ONNX export contracts the engine must accept (model-contract §2).</summary>
+public enum TinyFlavor
+{
+    /// <summary>Optimum ≥ 1.24: int64 ids, rank-0 float timestep, <c>latent_parameters</c>, weights in <c>model.onnx_data</c>.</summary>
+    OptimumNew,
+    /// <summary>Optimum &lt; 1.24: int64 ids, int64 [B] timestep, <c>latent_sample</c>, weights inline.</summary>
+    OptimumOld,
+    /// <summary>Olive/onnxruntime: int32 ids on text_encoder, float [1] timestep, <c>model.onnx.data</c>; SD family uses fp16 I/O.</summary>
+    Olive,
+}
+
+/// <summary>Which family a tiny model imitates.</summary>
+public enum TinyFamily { SdxlTurbo, SdTurbo }
+
+/// <summary>
+/// Writes tiny but real model folders with exactly the I/O names, dtypes and ranks of the real exports, so the
+/// engine is tested end to end without downloading weights. Each network computes something shape-correct from
+/// seeded weights: embeddings and residual layers in the text encoders, convolutions in the UNet with the text
+/// condition mixed in by a linear layer (so prompt, seed and strength all change the output), a convolutional
+/// VAE. Tokenizer files are generated from the real CLIP vocabulary in ../shared.
+/// </summary>
+public static class TinyModels
+{
+    public const int TextDim1 = 32, TextDim2 = 40, ProjDim = 32, SdTextDim = 32, Layers1 = 3, Layers2 = 4;
+    private const int Vocab = 49408, Seq = 77, Hidden = 8;
+
+    /// <summary>Creates (or reuses, per process) a tiny model folder under the temp directory.</summary>
+    public static string Get(TinyFamily family, TinyFlavor flavor, bool withTinyVae = true)
+    {
+        lock (Cache)
+        {
+            var key = (family, flavor, withTinyVae);
+            if (!Cache.TryGetValue(key, out string? dir) || !Directory.Exists(dir))
+            {
+                dir = Path.Combine(Path.GetTempPath(), $"turbogen-tiny-{family}-{flavor}-{Environment.ProcessId}-{Guid.NewGuid():N}");
+                Write(dir, family, flavor);
+                if (withTinyVae)
+                {
+                    WriteTinyVae(Path.Combine(dir, "taesd"), seed: 77);
+                }
+                Cache[key] = dir;
+            }
+            return dir;
+        }
+    }
+
+    private static readonly Dictionary<(TinyFamily, TinyFlavor, bool), string> Cache = new();
+
+    /// <summary>Writes a complete model folder (model_index.json, scheduler, tokenizer(s), text encoder(s), unet, VAE encoder/decoder).</summary>
+    public static void Write(string dir, TinyFamily family, TinyFlavor flavor, int seed = 1234)
+    {
+        Directory.CreateDirectory(dir);
+        bool xl = family == TinyFamily.SdxlTurbo;
+        var rng = new SeededWeights(seed);
+        string dataName = flavor switch { TinyFlavor.OptimumNew => "model.onnx_data", TinyFlavor.Olive => "model.onnx.data", _ => "" };
+        bool fp16Io = flavor == TinyFlavor.Olive && !xl;
+
+        File.WriteAllText(Path.Combine(dir, "model_index.json"), JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["_class_name"] = xl ? "StableDiffusionXLPipeline" : "StableDiffusionPipeline",
+            ["_diffusers_version"] = "0.26.3",
+            ["force_zeros_for_empty_prompt"] = true,
+        }));
+        Directory.CreateDirectory(Path.Combine(dir, "scheduler"));
+        File.WriteAllText(Path.Combine(dir, "scheduler", "scheduler_config.json"), SchedulerJson(xl ? "EulerAncestralDiscreteScheduler" : "EulerDiscreteScheduler"));
+
+        ClipVocabularyFiles.WriteHfFolder(TestPaths.ClipBpeVocabGz, Path.Combine(dir, "tokenizer"), xl ? "<|endoftext|>" : "!");
+        var idsType1 = flavor == TinyFlavor.Olive ? ElementType.Int32 : ElementType.Int64;
+        if (xl)
+        {
+            ClipVocabularyFiles.WriteHfFolder(TestPaths.ClipBpeVocabGz, Path.Combine(dir, "tokenizer_2"), "!");
+            Save(TextEncoder(rng, TextDim1, Layers1, idsType1, withHiddenStates: true, projection: null, fp16Io), dir, "text_encoder", "");
+            Save(TextEncoder(rng, TextDim2, Layers2, ElementType.Int64, withHiddenStates: true, projection: ProjDim, fp16Io), dir, "text_encoder_2", dataName);
+        }
+        else
+        {
+            Save(TextEncoder(rng, SdTextDim, Layers1, idsType1, withHiddenStates: false, projection: null, fp16Io), dir, "text_encoder", "");
+        }
+        int crossDim = xl ? TextDim1 + TextDim2 : SdTextDim;
+        Save(Unet(rng, crossDim, xl ? ProjDim : null, flavor, fp16Io), dir, "unet", dataName);
+        WriteConfig(dir, "unet", new() { ["_class_name"] = "UNet2DConditionModel", ["sample_size"] = 64, ["cross_attention_dim"] = crossDim });
+        Save(VaeDecoder(rng, fp16Io, "latent_sample"), dir, "vae_decoder", "");
+        Save(VaeEncoder(rng, flavor == TinyFlavor.OptimumNew ? "latent_parameters" : "latent_sample", fp16Io), dir, "vae_encoder", "");
+        var vaeConfig = new Dictionary<string, object> { ["_class_name"] = "AutoencoderKL", ["scaling_factor"] = xl ? 0.13025 : 0.18215, ["force_upcast"] = xl };
+        WriteConfig(dir, "vae_decoder", vaeConfig);
+        WriteConfig(dir, "vae_encoder", vaeConfig);
+    }
+
+    /// <summary>A tiny TAESD-like decoder folder (<c>vae_decoder/model.onnx</c> + AutoencoderTiny config, output in [-1,1]).</summary>
+    public static void WriteTinyVae(string dir, int seed)
+    {
+        var rng = new SeededWeights(seed);
+        Save(VaeDecoder(rng, false, "latent_sample", tanhScale: 3f), dir, "vae_decoder", "");
+        File.WriteAllText(Path.Combine(dir, "config.json"), """{"_class_name": "AutoencoderTiny", "scaling_factor": 1.0}""");
+    }
+
+    public static string SchedulerJson(string className) => $$"""
+        {"_class_name": "{{className}}", "_diffusers_version": "0.26.3", "beta_end": 0.012, "beta_schedule": "scaled_linear",
+         "beta_start": 0.00085, "clip_sample": false, "interpolation_type": "linear", "num_train_timesteps": 1000,
+         "prediction_type": "epsilon", "sample_max_value": 1.0, "set_alpha_to_one": false, "skip_prk_steps": true,
+         "steps_offset": 1, "timestep_spacing": "trailing", "trained_betas": null}
+        """;
+
+    private static void WriteConfig(string dir, string component, Dictionary<string, object> config) =>
+        File.WriteAllText(Path.Combine(dir, component, "config.json"), JsonSerializer.Serialize(config));
+
+    private static void Save(GraphBuilder g, string dir, string component, string dataName)
+    {
+        string path = Path.Combine(dir, component, "model.onnx");
+        if (dataName.Length > 0) g.Save(path, dataName, externalThreshold: 256);
+        else g.Save(path);
+    }
+
+    // ---- networks -------------------------------------------------------------------------------
+
+    private static (string Value, ElementType Declared) FloatIn(GraphBuilder g, string name, bool fp16, params Dim[] shape)
+    {
+        var type = fp16 ? ElementType.Float16 : ElementType.Float;
+        string v = g.Input(name, type, shape);
+        return (fp16 ? g.Cast(v, ElementType.Float) : v, type);
+    }
+
+    private static void FloatOut(GraphBuilder g, string value, string name, bool fp16, params Dim[] shape)
+    {
+        g.Output(fp16 ? g.Cast(value, ElementType.Float16) : value, name, fp16 ? ElementType.Float16 : ElementType.Float, shape);
+    }
+
+    /// <summary>CLIP-like encoder: token + position embedding, L residual tanh layers, final LayerNorm, EOS pooling (argmax of ids).</summary>
+    private static GraphBuilder TextEncoder(SeededWeights rng, int dim, int layers, ElementType idsType, bool withHiddenStates, int? projection, bool fp16Io)
+    {
+        var g = new GraphBuilder("text_encoder");
+        string ids = g.Input("input_ids", idsType, "batch_size", Seq);
+        string ids64 = idsType == ElementType.Int64 ? ids : g.Cast(ids, ElementType.Int64);
+        string tok = g.Weight("text_model.embeddings.token_embedding.weight", rng.Normal(Vocab * dim, 0.5f), Vocab, dim);
+        string pos = g.Weight("text_model.embeddings.position_embedding.weight", rng.Normal(Seq * dim, 0.1f), Seq, dim);
+        string h = g.Add(g.Op("Gather", [tok, ids64], ("axis", 0L)), pos);
+        var hidden = new List<string> { h };
+        for (int l = 0; l < layers; l++)
+        {
+            using var _ = g.Scope($"text_model.encoder.layers.{l}");
+            string w = g.Weight($"text_model.encoder.layers.{l}.mlp.fc1.weight", rng.Normal(dim * dim, 1f / MathF.Sqrt(dim)), dim, dim);
+            h = g.Add(h, g.Tanh(g.MatMul(h, w)));
+            hidden.Add(h);
+        }
+        string last = g.Op("LayerNormalization", [h, g.Const(Enumerable.Repeat(1f, dim).ToArray(), dim), g.Const(new float[dim], dim)], ("axis", -1L), ("epsilon", 1e-5f));
+        // pooled = last[b, argmax(ids[b])]
+        string argmax = g.Op("ArgMax", [ids64], ("axis", 1L), ("keepdims", 0L));
+        string pooled = g.Op("GatherND", [last, g.Unsqueeze(argmax, 1)], ("batch_dims", 1L));   // [B, dim]
+        if (projection is int p)
+        {
+            string pw = g.Weight("text_projection.weight", rng.Normal(dim * p, 1f / MathF.Sqrt(dim)), dim, p);
+            FloatOut(g, g.MatMul(pooled, pw), "text_embeds", fp16Io, "batch_size", p);
+        }
+        FloatOut(g, last, "last_hidden_state", fp16Io, "batch_size", Seq, dim);
+        if (projection is null)
+        {
+            FloatOut(g, pooled, "pooler_output", fp16Io, "batch_size", dim);
+        }
+        if (withHiddenStates)
+        {
+            for (int i = 0; i < hidden.Count; i++)
+            {
+                FloatOut(g, hidden[i], $"hidden_states.{i}", fp16Io, "batch_size", Seq, dim);
+            }
+        }
+        return g;
+    }
+
+    /// <summary>Conv-in, timestep and text/time conditioning mixed in by linear layers, SiLU, conv-out → ε.</summary>
+    private static GraphBuilder Unet(SeededWeights rng, int crossDim, int? pooledDim, TinyFlavor flavor, bool fp16Io)
+    {
+        var g = new GraphBuilder("unet");
+        var (sample, _) = FloatIn(g, "sample", fp16Io, "batch_size", 4, "height", "width");
+        string t;
+        switch (flavor)
+        {
+            case TinyFlavor.OptimumNew:
+                t = FloatIn(g, "timestep", fp16Io).Value;
+                break;
+            case TinyFlavor.OptimumOld:
+                t = g.Cast(g.Input("timestep", ElementType.Int64, "steps"), ElementType.Float);
+                break;
+            default:
+                t = FloatIn(g, "timestep", fp16Io, 1).Value;
+                break;
+        }
+        var (ehs, _) = FloatIn(g, "encoder_hidden_states", fp16Io, "batch_size", "sequence_length", crossDim);
+        string tEmb = g.Mul(g.Reshape(g.Div(t, g.Const(1000f)), -1, 1, 1, 1), g.Const(rng.Normal(Hidden, 1f), 1, Hidden, 1, 1));
+        string h = g.Conv(sample, g.Weight("conv_in.weight", rng.Normal(Hidden * 4 * 9, 1f / 6f), Hidden, 4, 3, 3), g.Weight("conv_in.bias", rng.Normal(Hidden, 0.02f), Hidden), pad: 1);
+        string text = g.ReduceMean(ehs, [1], keepDims: false);                          // [B, crossDim]
+        string cond = g.MatMul(text, g.Weight("text_proj.weight", rng.Normal(crossDim * Hidden, 1f / MathF.Sqrt(crossDim)), crossDim, Hidden));
+        if (pooledDim is int p)
+        {
+            var (te, _) = FloatIn(g, "text_embeds", fp16Io, "batch_size", p);
+            var (ti, _) = FloatIn(g, "time_ids", fp16Io, "batch_size", 6);
+            cond = g.Add(cond, g.MatMul(te, g.Weight("add_embedding.weight", rng.Normal(p * Hidden, 1f / MathF.Sqrt(p)), p, Hidden)));
+            cond = g.Add(cond, g.MatMul(g.Div(ti, g.Const(512f)), g.Weight("time_ids.weight", rng.Normal(6 * Hidden, 0.4f), 6, Hidden)));
+        }
+        h = g.Silu(g.Add(g.Add(h, g.Reshape(cond, -1, Hidden, 1, 1)), tEmb));
+        string outSample = g.Conv(h, g.Weight("conv_out.weight", rng.Normal(4 * Hidden * 9, 1f / MathF.Sqrt(Hidden * 9)), 4, Hidden, 3, 3), g.Weight("conv_out.bias", rng.Normal(4, 0.02f), 4), pad: 1);
+        FloatOut(g, outSample, "out_sample", fp16Io, "batch_size", 4, "height", "width");
+        return g;
+    }
+
+    /// <summary>1×1 conv, nearest ×8 upsampling, 3×3 conv, tanh·scale: latents → image in about [-1,1].</summary>
+    private static GraphBuilder VaeDecoder(SeededWeights rng, bool fp16Io, string inputName, float tanhScale = 1.2f)
+    {
+        var g = new GraphBuilder("vae_decoder");
+        var (z, _) = FloatIn(g, inputName, fp16Io, "batch_size", 4, "latent_height", "latent_width");
+        string h = g.Conv(z, g.Weight("post_quant_conv.weight", rng.Normal(Hidden * 4, 0.5f), Hidden, 4, 1, 1), g.Weight("post_quant_conv.bias", rng.Normal(Hidden, 0.02f), Hidden));
+        h = g.Op("Resize", [h, "", g.Const([1f, 1f, 8f, 8f], 4)], ("mode", "nearest"));
+        h = g.Conv(h, g.Weight("conv_out.weight", rng.Normal(3 * Hidden * 9, 1f / MathF.Sqrt(Hidden * 9)), 3, Hidden, 3, 3), g.Weight("conv_out.bias", rng.Normal(3, 0.02f), 3), pad: 1);
+        h = g.Mul(g.Tanh(h), g.Const(tanhScale));
+        FloatOut(g, h, "sample", fp16Io, "batch_size", 3, "height", "width");
+        return g;
+    }
+
+    /// <summary>8×8 average pooling then a 1×1 conv to mean‖logvar (8 channels) or a latent (4 channels).</summary>
+    private static GraphBuilder VaeEncoder(SeededWeights rng, string outputName, bool fp16Io)
+    {
+        var g = new GraphBuilder("vae_encoder");
+        var (x, _) = FloatIn(g, "sample", fp16Io, "batch_size", 3, "height", "width");
+        string h = g.Op("AveragePool", [x], ("kernel_shape", new long[] { 8, 8 }), ("strides", new long[] { 8, 8 }));
+        int outC = outputName == "latent_parameters" ? 8 : 4;
+        var w = rng.Normal(outC * 3, 1f);
+        var b = rng.Normal(outC, 0.1f);
+        if (outC == 8)
+        {
+            for (int i = 4 * 3; i < 8 * 3; i++) w[i] *= 0.1f;   // small logvar
+            for (int i = 4; i < 8; i++) b[i] = -4f;
+        }
+        h = g.Conv(h, g.Weight("quant_conv.weight", w, outC, 3, 1, 1), g.Weight("quant_conv.bias", b, outC));
+        FloatOut(g, h, outputName, fp16Io, "batch_size", outC, "latent_height", "latent_width");
+        return g;
+    }
+}
+
+/// <summary>Deterministic weights for fixtures (xorshift + Box–Muller; independent of the engine's noise generator).</summary>
+public sealed class SeededWeights(int seed)
+{
+    private ulong _state = (ulong)seed * 0x9E3779B97F4A7C15UL + 1;
+
+    private double NextUniform()
+    {
+        _state ^= _state << 13;
+        _state ^= _state >> 7;
+        _state ^= _state << 17;
+        return ((_state >> 11) + 0.5) / (1UL << 53);
+    }
+
+    public float[] Normal(int count, float std)
+    {
+        var v = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            double u1 = NextUniform(), u2 = NextUniform();
+            v[i] = (float)(Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2) * std);
+        }
+        return v;
+    }
+}
