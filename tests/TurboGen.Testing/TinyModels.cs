@@ -96,7 +96,7 @@ public static class TinyModels
     public static void WriteTinyVae(string dir, int seed)
     {
         var rng = new SeededWeights(seed);
-        Save(VaeDecoder(rng, false, "latent_sample", tanhScale: 3f), dir, "vae_decoder", "");
+        Save(TinyVaeDecoder(rng), dir, "vae_decoder", "");
         File.WriteAllText(Path.Combine(dir, "config.json"), """{"_class_name": "AutoencoderTiny", "scaling_factor": 1.0}""");
     }
 
@@ -204,36 +204,95 @@ public static class TinyModels
         }
         h = g.Silu(g.Add(g.Add(h, g.Reshape(cond, -1, Hidden, 1, 1)), tEmb));
         string outSample = g.Conv(h, g.Weight("conv_out.weight", rng.Normal(4 * Hidden * 9, 1f / MathF.Sqrt(Hidden * 9)), 4, Hidden, 3, 3), g.Weight("conv_out.bias", rng.Normal(4, 0.02f), 4), pad: 1);
+        // ε ≈ the scaled input plus a small prompt/seed-dependent correction, so x0 = x − σ·ε stays O(1) like a real model's.
+        outSample = g.Add(sample, g.Mul(outSample, g.Const(0.05f)));
         FloatOut(g, outSample, "out_sample", fp16Io, "batch_size", 4, "height", "width");
         return g;
     }
 
-    /// <summary>1×1 conv, nearest ×8 upsampling, 3×3 conv, tanh·scale: latents → image in about [-1,1].</summary>
-    private static GraphBuilder VaeDecoder(SeededWeights rng, bool fp16Io, string inputName, float tanhScale = 1.2f)
+    /// <summary>
+    /// Full VAE decoder: 1×1 conv with the pseudo-inverse of the encoder's projection, nearest ×8 upsampling, a 3×3
+    /// conv close to identity. decode(encode(x)) ≈ x blurred to 8×8 blocks, so image-to-image behaves like the real thing.
+    /// </summary>
+    private static GraphBuilder VaeDecoder(SeededWeights rng, bool fp16Io, string inputName)
     {
         var g = new GraphBuilder("vae_decoder");
         var (z, _) = FloatIn(g, inputName, fp16Io, "batch_size", 4, "latent_height", "latent_width");
-        string h = g.Conv(z, g.Weight("post_quant_conv.weight", rng.Normal(Hidden * 4, 0.5f), Hidden, 4, 1, 1), g.Weight("post_quant_conv.bias", rng.Normal(Hidden, 0.02f), Hidden));
+        var (a, _) = EncoderProjection();
+        string h = g.Conv(z, g.Weight("post_quant_conv.weight", PseudoInverse(a), 3, 4, 1, 1), null);
         h = g.Op("Resize", [h, "", g.Const([1f, 1f, 8f, 8f], 4)], ("mode", "nearest"));
-        h = g.Conv(h, g.Weight("conv_out.weight", rng.Normal(3 * Hidden * 9, 1f / MathF.Sqrt(Hidden * 9)), 3, Hidden, 3, 3), g.Weight("conv_out.bias", rng.Normal(3, 0.02f), 3), pad: 1);
-        h = g.Mul(g.Tanh(h), g.Const(tanhScale));
+        var k = rng.Normal(3 * 3 * 9, 0.03f);
+        for (int c = 0; c < 3; c++) k[(c * 3 + c) * 9 + 4] += 1f;   // identity centre tap
+        h = g.Conv(h, g.Weight("conv_out.weight", k, 3, 3, 3, 3), g.Weight("conv_out.bias", rng.Normal(3, 0.02f), 3), pad: 1);
         FloatOut(g, h, "sample", fp16Io, "batch_size", 3, "height", "width");
         return g;
     }
 
-    /// <summary>8×8 average pooling then a 1×1 conv to mean‖logvar (8 channels) or a latent (4 channels).</summary>
+    /// <summary>TAESD-like decoder: tanh(z/3)·3 clamp, 1×1 conv, nearest ×8, 3×3 conv, tanh → [-1,1].</summary>
+    private static GraphBuilder TinyVaeDecoder(SeededWeights rng)
+    {
+        var g = new GraphBuilder("tiny_vae_decoder");
+        string z = g.Input("latent_sample", ElementType.Float, "batch_size", 4, "latent_height", "latent_width");
+        string h = g.Mul(g.Tanh(g.Div(z, g.Const(3f))), g.Const(3f));
+        h = g.Conv(h, g.Weight("decoder.layers.0.weight", rng.Normal(Hidden * 4, 0.5f), Hidden, 4, 1, 1), g.Weight("decoder.layers.0.bias", rng.Normal(Hidden, 0.02f), Hidden));
+        h = g.Op("Resize", [h, "", g.Const([1f, 1f, 8f, 8f], 4)], ("mode", "nearest"));
+        h = g.Conv(h, g.Weight("decoder.layers.1.weight", rng.Normal(3 * Hidden * 9, 1f / MathF.Sqrt(Hidden * 9)), 3, Hidden, 3, 3), g.Weight("decoder.layers.1.bias", rng.Normal(3, 0.02f), 3), pad: 1);
+        g.Output(g.Tanh(h), "sample", ElementType.Float, "batch_size", 3, "height", "width");
+        return g;
+    }
+
+    /// <summary>The encoder's 3→4 projection A (fixed, well conditioned) and its bias.</summary>
+    /// <remarks>Scaled so that latents × scaling_factor have about unit spread, like a real VAE's.</remarks>
+    private static (float[] A, float[] Bias) EncoderProjection() => (
+        [4.5f, 1.5f, -1.0f,
+         -2.0f, 4.0f, 1.5f,
+         1.0f, -1.5f, 4.5f,
+         2.5f, 2.5f, 2.5f], [0.25f, -0.25f, 0.1f, 0f]);
+
+    /// <summary>(AᵀA)⁻¹Aᵀ for a 4×3 A, laid out as a [3,4] 1×1 conv weight, divided by nothing (the pipeline already unscales latents).</summary>
+    private static float[] PseudoInverse(float[] a)
+    {
+        var ata = new double[3, 3];
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++)
+                for (int r = 0; r < 4; r++) ata[i, j] += a[r * 3 + i] * a[r * 3 + j];
+        double det = ata[0, 0] * (ata[1, 1] * ata[2, 2] - ata[1, 2] * ata[2, 1]) - ata[0, 1] * (ata[1, 0] * ata[2, 2] - ata[1, 2] * ata[2, 0]) + ata[0, 2] * (ata[1, 0] * ata[2, 1] - ata[1, 1] * ata[2, 0]);
+        var inv = new double[3, 3];
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++)
+            {
+                int i1 = (j + 1) % 3, i2 = (j + 2) % 3, j1 = (i + 1) % 3, j2 = (i + 2) % 3;
+                inv[i, j] = (ata[i1, j1] * ata[i2, j2] - ata[i1, j2] * ata[i2, j1]) / det;
+            }
+        var result = new float[3 * 4];
+        for (int i = 0; i < 3; i++)
+            for (int r = 0; r < 4; r++)
+            {
+                double v = 0;
+                for (int k = 0; k < 3; k++) v += inv[i, k] * a[r * 3 + k];
+                result[i * 4 + r] = (float)v;
+            }
+        return result;
+    }
+
+    /// <summary>8×8 average pooling then the 1×1 projection A to the latent mean (and a small constant logvar for <c>latent_parameters</c>).</summary>
     private static GraphBuilder VaeEncoder(SeededWeights rng, string outputName, bool fp16Io)
     {
         var g = new GraphBuilder("vae_encoder");
         var (x, _) = FloatIn(g, "sample", fp16Io, "batch_size", 3, "height", "width");
         string h = g.Op("AveragePool", [x], ("kernel_shape", new long[] { 8, 8 }), ("strides", new long[] { 8, 8 }));
-        int outC = outputName == "latent_parameters" ? 8 : 4;
-        var w = rng.Normal(outC * 3, 1f);
-        var b = rng.Normal(outC, 0.1f);
-        if (outC == 8)
+        var (a, bias) = EncoderProjection();
+        bool parameters = outputName == "latent_parameters";
+        int outC = parameters ? 8 : 4;
+        var w = new float[outC * 3];
+        var b = new float[outC];
+        Array.Copy(a, w, a.Length);
+        Array.Copy(bias, b, bias.Length);
+        if (parameters)
         {
-            for (int i = 4 * 3; i < 8 * 3; i++) w[i] *= 0.1f;   // small logvar
-            for (int i = 4; i < 8; i++) b[i] = -4f;
+            var noise = rng.Normal(4 * 3, 0.05f);
+            Array.Copy(noise, 0, w, 12, 12);
+            for (int i = 4; i < 8; i++) b[i] = -7f;              // std ≈ 0.03
         }
         h = g.Conv(h, g.Weight("quant_conv.weight", w, outC, 3, 1, 1), g.Weight("quant_conv.bias", b, outC));
         FloatOut(g, h, outputName, fp16Io, "batch_size", outC, "latent_height", "latent_width");

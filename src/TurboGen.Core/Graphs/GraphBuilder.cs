@@ -214,8 +214,10 @@ public sealed class GraphBuilder(string name, int opset = 17)
     public string Squeeze(string x, params long[] axes) => Op("Squeeze", [x, ConstInt64(axes)]);
     public string Concat(int axis, params string[] xs) => Op("Concat", xs, ("axis", axis));
     public string Cast(string x, ElementType to) => Op("Cast", [x], ("to", (long)to));
-    public string ReduceMean(string x, long[] axes, bool keepDims = true) =>
-        Op("ReduceMean", [x, ConstInt64(axes)], ("keepdims", keepDims ? 1L : 0L));
+    /// <summary>ReduceMean over <paramref name="axes"/> (an attribute before opset 18, an input from 18 on).</summary>
+    public string ReduceMean(string x, long[] axes, bool keepDims = true) => Opset >= 18
+        ? Op("ReduceMean", [x, ConstInt64(axes)], ("keepdims", keepDims ? 1L : 0L))
+        : Op("ReduceMean", [x], ("axes", axes), ("keepdims", keepDims ? 1L : 0L));
 
     /// <summary>y = x·Wᵀ + b for a PyTorch Linear weight [out, in] stored transposed as [in, out] by the caller, or via Gemm-free MatMul.</summary>
     public string Linear(string x, string weightInOut, string? bias) =>

@@ -13,7 +13,7 @@ namespace TurboGen.Text;
 /// NFKC, curly quotes to straight, line breaks, lone surrogates, terminal escapes and control characters removed, NFC; ftfy's
 /// mojibake repair <c>fix_encoding</c> is not implemented, so already-garbled text such as "cafÃ©" is tokenized as written),
 /// Python <c>html.unescape</c> twice (full HTML5 entity table), whitespace collapsing and Python lower-casing (final sigma, İ).
-/// NFC/NFKC come from an embedded Unicode table because the engine runs with InvariantGlobalization.
+/// NFC/NFKC come from .NET's string.Normalize (ICU).
 /// The cleaned text is split with CLIP's regex (<c>'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+</c>, each digit alone; <c>&lt;|startoftext|&gt;</c>/<c>&lt;|endoftext|&gt;</c> become their special ids only where a regex match starts,
 /// exactly as in CLIP, so the special tokens are not split out before the regex), every piece is turned
 /// into UTF-8 bytes mapped to CLIP's byte alphabet with <c>&lt;/w&gt;</c> on its last symbol, and merged by BPE rank.

@@ -64,8 +64,8 @@ public sealed class PipelineTests(TinyModelFixture fixture)
     {
         var pipeline = new TurboPipeline(fixture.Get(TinyFamily.SdxlTurbo, TinyFlavor.OptimumNew));
         var odd = new RgbImage(100, 37, Enumerable.Range(0, 100 * 37 * 3).Select(i => (byte)(i * 7)).ToArray());
-        var result = pipeline.Generate(Request() with { InitImage = odd, Width = 72, Height = 48, Strength = 0.5f, Steps = 2 });
-        Assert.Equal((72, 48), (result.Images[0].Width, result.Images[0].Height));
+        var result = pipeline.Generate(Request() with { InitImage = odd, Width = 72, Height = 80, Strength = 0.5f, Steps = 2 });
+        Assert.Equal((72, 80), (result.Images[0].Width, result.Images[0].Height));
     }
 
     [Fact]

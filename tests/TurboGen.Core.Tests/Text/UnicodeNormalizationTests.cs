@@ -2,7 +2,7 @@ using TurboGen.Text;
 
 namespace TurboGen.Core.Tests.Text;
 
-/// <summary>NFC without ICU (the engine runs with InvariantGlobalization). Expected values from Python's unicodedata.normalize("NFC").</summary>
+/// <summary>NFC/NFKC through .NET (ICU) must match Python's unicodedata.normalize.</summary>
 public sealed class UnicodeNormalizationTests
 {
     [Theory]
