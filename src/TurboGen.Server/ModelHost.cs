@@ -52,8 +52,11 @@ public sealed class ModelHost(ServerOptions options, ServerMetrics metrics, ILog
         }
     }, stoppingToken);
 
+    private int _disposed;
+
     public override void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _worker?.Dispose();
         _model?.Dispose();
         base.Dispose();

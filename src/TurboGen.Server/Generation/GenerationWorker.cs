@@ -189,8 +189,11 @@ public sealed class GenerationWorker : IGenerationService, IDisposable
         }
     }
 
+    private int _disposed;
+
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _shutdown.Cancel();
         InterruptCurrent();
         _thread.Join(TimeSpan.FromSeconds(30));
