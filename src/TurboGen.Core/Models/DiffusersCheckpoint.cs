@@ -150,7 +150,7 @@ public static class DiffusersCheckpoint
         string dir = Path.Combine(folder, name);
         if (!Directory.Exists(dir))
         {
-            throw new ModelLoadException(dir, $"Missing {name}/ in {folder}: expected config.json and safetensors weights there.");
+            throw new ModelLoadException(dir, $"Missing the {name} folder {dir}: expected config.json and safetensors weights there.");
         }
         string config = ReadJsonText(RequireFile(Path.Combine(dir, "config.json"), $"the {name} config"));
         var files = WeightFiles(dir);
@@ -194,7 +194,7 @@ public static class DiffusersCheckpoint
             string path = Path.Combine(dir, file);
             if (!File.Exists(path))
             {
-                throw new ModelLoadException(path, $"Missing {name}/{file} in {folder}: expected a CLIP tokenizer folder (vocab.json, merges.txt, special_tokens_map.json, tokenizer_config.json).");
+                throw new ModelLoadException(path, $"Missing {path}: expected a CLIP tokenizer folder {dir} (vocab.json, merges.txt, special_tokens_map.json, tokenizer_config.json).");
             }
         }
         return dir;
