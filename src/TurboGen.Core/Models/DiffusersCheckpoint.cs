@@ -24,12 +24,6 @@ public static class DiffusersCheckpoint
     /// <summary>The weight file stems: diffusers models, then transformers models.</summary>
     private static readonly string[] Stems = ["diffusion_pytorch_model", "model"];
 
-    /// <summary>True when <paramref name="folder"/> looks like a diffusers repository with safetensors weights (model_index.json and unet/*.safetensors).</summary>
-    public static bool IsDiffusersFolder(string folder) =>
-        File.Exists(Path.Combine(folder, "model_index.json"))
-        && Directory.Exists(Path.Combine(folder, "unet"))
-        && Directory.EnumerateFiles(Path.Combine(folder, "unet"), "*.safetensors").Any();
-
     /// <summary>
     /// Opens the folder. Every missing piece is a <see cref="ModelLoadException"/> naming the path and what was expected.
     /// <paramref name="cacheRoot"/> is where file hashes are memoised (default: <see cref="TurboGenCache.Root"/>).

@@ -8,6 +8,11 @@ namespace TurboGen.Models;
 /// </summary>
 public static class ModelConverter
 {
+    /// <summary>
+    /// Writes <paramref name="source"/> (a diffusers folder, a safetensors checkpoint or an ONNX folder) as an ONNX folder at
+    /// <paramref name="outputDir"/>. Throws <see cref="InvalidRequestException"/> when the output exists and is not empty,
+    /// <see cref="ModelLoadException"/> when the source cannot be read.
+    /// </summary>
     public static void Convert(string source, string outputDir, ModelResolveOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(source);

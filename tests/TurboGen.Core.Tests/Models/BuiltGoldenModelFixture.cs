@@ -57,11 +57,11 @@ public sealed class BuiltGoldenModelFixture : IDisposable
     public void Dispose()
     {
         Model.Dispose();
-        AtomicDelete(CacheRoot);
-        AtomicDelete(Path.GetDirectoryName(DiffusersDir)!);
+        TryDelete(CacheRoot);
+        TryDelete(Path.GetDirectoryName(DiffusersDir)!);
     }
 
-    private static void AtomicDelete(string dir)
+    private static void TryDelete(string dir)
     {
         try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
