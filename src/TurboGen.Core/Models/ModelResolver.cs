@@ -8,6 +8,12 @@ public sealed record ModelResolveOptions
 
     /// <summary>Receives one line per build stage (nothing is reported when no build is needed, except a "cached" line).</summary>
     public IProgress<string>? Progress { get; init; }
+
+    /// <summary>LoRA files merged into the weights at build time, each with its scale (kohya/A1111 or diffusers/PEFT naming).</summary>
+    public IReadOnlyList<(string Path, float Scale)> Loras { get; init; } = [];
+
+    /// <summary>Fail when a LoRA key matches nothing (default: report it through <see cref="Progress"/> and go on).</summary>
+    public bool StrictLora { get; init; }
 }
 
 /// <summary>
@@ -26,10 +32,36 @@ public static class ModelResolver
         string path = Path.GetFullPath(pathOrId);
         if (Directory.Exists(path) && IsOnnxFolder(path))
         {
+            if (options.Loras.Count > 0)
+            {
+                throw new ModelLoadException(path, $"LoRA files are merged into safetensors weights at build time, but {path} is an ONNX export. Use the diffusers folder or the single-file checkpoint of the model.");
+            }
             return path;
         }
         using var components = OpenCheckpoint(path, options);
-        return BuiltModelCache.GetOrBuild(components, options.CacheRoot, options.Progress, cancellationToken);
+        if (options.Loras.Count == 0)
+        {
+            return BuiltModelCache.GetOrBuild(components, options.CacheRoot, options.Progress, cancellationToken);
+        }
+        var adapters = new List<(LoraAdapter Adapter, float Scale)>();
+        try
+        {
+            foreach (var (loraPath, scale) in options.Loras)
+            {
+                adapters.Add((LoraAdapter.Open(Path.GetFullPath(loraPath)), scale));
+            }
+            // The merged view shares the open files with `components`, which disposes them.
+            var (merged, report) = LoraMerge.Apply(components, adapters, options.StrictLora);
+            if (report.HasWarnings)
+            {
+                options.Progress?.Report(report.Warning());
+            }
+            return BuiltModelCache.GetOrBuild(merged, options.CacheRoot, options.Progress, cancellationToken);
+        }
+        finally
+        {
+            foreach (var (adapter, _) in adapters) adapter.Dispose();
+        }
     }
 
     /// <summary>
