@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TurboGen.Models;
 using TurboGen.Server.Generation;
+using TurboGen.Server.Realtime;
 
 namespace TurboGen.Server;
 
@@ -39,6 +40,7 @@ public static class TurboGenServer
             ? Results.Json(new { status = "ready", model = host.Service!.Model.Id })
             : Results.Json(new { status = host.State, error = host.Error }, statusCode: StatusCodes.Status503ServiceUnavailable));
         app.MapGet("/metrics", (ServerMetrics metrics) => Results.Text(metrics.Render(), "text/plain; version=0.0.4"));
+        app.MapRealtime();
         return app;
     }
 
