@@ -183,6 +183,35 @@ public sealed class RealtimeSessionTests
     }
 
     [Fact]
+    public async Task SupersededRunningJob_FinishesWhenThePictureIsStale_SoSlowModelsStillFollowTyping()
+    {
+        await using var server = await TestServer.StartAsync(configure: NoAutoRefine);
+        var worker = server.Worker();
+        await using var client = await server.ConnectAsync();
+        await client.SendAsync(Generate(1, "small and quick"));
+        await client.NextFrameAsync();
+        await Task.Delay(100); // the shown frame is now much older than twice a typical (millisecond) job
+
+        await client.SendAsync(new { requestId = 2, prompt = "big and slow", seed = 1, steps = 4, width = 1024, height = 1024 });
+        await EventuallyAsync(() => worker.Current is { Progress.Stage: "denoise" or "encode" } c && c.SessionKey.StartsWith("rt-", StringComparison.Ordinal), "the big job runs");
+        await client.SendAsync(Generate(3, "the newest"));
+        Assert.Equal(2, (await client.NextFrameAsync()).Frame!.RequestId);
+        Assert.Equal(3, (await client.NextFrameAsync()).Frame!.RequestId);
+    }
+
+    [Fact]
+    public async Task OversizedMessage_IsRefused_AndTheSocketStaysOpen()
+    {
+        await using var server = await TestServer.StartAsync(configure: NoAutoRefine);
+        await using var client = await server.ConnectAsync();
+        await client.SendAsync("{\"requestId\":1,\"prompt\":\"" + new string('a', RealtimeProtocol.MaxMessageBytes) + "\"}");
+        var error = await client.NextTextAsync("error");
+        Assert.Equal("message", error.Text!.Value.GetProperty("field").GetString());
+        await client.SendAsync(Generate(2, "fits"));
+        Assert.Equal(2, (await client.NextFrameAsync()).Frame!.RequestId);
+    }
+
+    [Fact]
     public async Task TwoSessionsAndABusyClient_AreServedRoundRobin()
     {
         await using var server = await TestServer.StartAsync(configure: NoAutoRefine);
@@ -193,24 +222,35 @@ public sealed class RealtimeSessionTests
         await b.NextTextAsync("hello");
         using var gate = await WorkerGate.CloseAsync(worker);
 
-        // A busy client queues six jobs first; then both sessions ask for one frame each.
-        var order = new List<string>();
-        var hog = Enumerable.Range(0, 6).Select(i => worker.GenerateAsync("hog", new GenerationRequest { Prompt = "hog", Seed = i, Width = 64, Height = 64 }, CancellationToken.None)
-            .ContinueWith(_ => { lock (order) order.Add("hog"); }, TaskScheduler.Default)).ToArray();
+        // A busy client queues six jobs first; then both sessions ask for one frame each. Each hog job records its
+        // position in the worker's execution order when it starts (JobsRun is counted just before a job runs).
+        int jobsBefore = worker.JobsRun;
+        var hogPositions = new List<int>();
+        var hog = Enumerable.Range(0, 6).Select(i => worker.GenerateAsync("hog", new GenerationRequest { Prompt = "hog", Seed = i, Width = 64, Height = 64 },
+            CancellationToken.None, new StartRecorder(() => { lock (hogPositions) hogPositions.Add(worker.JobsRun - jobsBefore); }))).ToArray();
         await a.SendAsync(Generate(1, "session a"));
+        await EventuallyAsync(() => worker.QueueDepth == 7, "a's job queued");
         await b.SendAsync(Generate(1, "session b"));
         await EventuallyAsync(() => worker.QueueDepth == 8, "all jobs queued");
         gate.Release();
 
-        var fa = a.NextFrameAsync().ContinueWith(t => { lock (order) order.Add("a"); return t.Result; }, TaskScheduler.Default);
-        var fb = b.NextFrameAsync().ContinueWith(t => { lock (order) order.Add("b"); return t.Result; }, TaskScheduler.Default);
-        await Task.WhenAll(fa, fb);
+        Assert.Equal(1, (await a.NextFrameAsync()).Frame!.RequestId);
+        Assert.Equal(1, (await b.NextFrameAsync()).Frame!.RequestId);
         await Task.WhenAll(hog);
-        string[] seen;
-        lock (order) seen = [.. order];
-        // Round-robin: hog, a, b, hog, ... — both sessions are served before the busy client's third job.
-        int thirdHog = Array.FindAll(Enumerable.Range(0, seen.Length).ToArray(), i => seen[i] == "hog")[2];
-        Assert.True(Array.IndexOf(seen, "a") < thirdHog && Array.IndexOf(seen, "b") < thirdHog, string.Join(",", seen));
+        // Round-robin over sessions with pending work: hog, a, b, hog, hog, ... — not the six hog jobs first.
+        lock (hogPositions) Assert.Equal([1, 4, 5, 6, 7, 8], hogPositions.Order());
+    }
+
+    private sealed class StartRecorder(Action onStart) : IProgress<GenerationProgress>
+    {
+        private bool _started;
+
+        public void Report(GenerationProgress value)
+        {
+            if (_started) return;
+            _started = true;
+            onStart();
+        }
     }
 
     [Fact]
@@ -235,32 +275,39 @@ public sealed class RealtimeSessionTests
         Assert.Equal(2, (await client.NextFrameAsync()).Frame!.RequestId);
     }
 
-    [Theory]
-    [InlineData("{not json", "json")]
-    [InlineData("[1,2]", "json")]
-    [InlineData("{\"prompt\":\"no id\"}", "requestId")]
-    [InlineData("{\"requestId\":5,\"steps\":9}", "steps")]
-    [InlineData("{\"requestId\":5,\"steps\":\"two\"}", "steps")]
-    [InlineData("{\"requestId\":5,\"width\":65}", "width")]
-    [InlineData("{\"requestId\":5,\"height\":4096}", "height")]
-    [InlineData("{\"requestId\":5,\"seed\":-3}", "seed")]
-    [InlineData("{\"requestId\":5,\"style\":\"no such style\"}", "style")]
-    [InlineData("{\"requestId\":5,\"prompt\":42}", "prompt")]
-    [InlineData("{\"requestId\":5,\"image\":\"aGVsbG8gd29ybGQ=\",\"strength\":0.5}", "image")]
-    [InlineData("{\"requestId\":5,\"image\":\"%%%not base64\"}", "image")]
-    [InlineData("{\"requestId\":5,\"image\":\"data:text/plain,hello\"}", "image")]
-    [InlineData("{\"requestId\":5,\"type\":\"dance\"}", "type")]
-    [InlineData("{\"requestId\":5,\"type\":\"variants\",\"count\":50}", "count")]
-    [InlineData("{\"requestId\":5,\"live\":\"yes\"}", "live")]
-    public async Task BadMessages_AnswerAnErrorNamingTheField_AndTheSocketStaysOpen(string message, string field)
+    private static readonly (string Message, string Field)[] BadMessages =
+    [
+        ("{not json", "json"),
+        ("[1,2]", "json"),
+        ("{\"prompt\":\"no id\"}", "requestId"),
+        ("{\"requestId\":5,\"steps\":9}", "steps"),
+        ("{\"requestId\":5,\"steps\":\"two\"}", "steps"),
+        ("{\"requestId\":5,\"width\":65}", "width"),
+        ("{\"requestId\":5,\"height\":4096}", "height"),
+        ("{\"requestId\":5,\"seed\":-3}", "seed"),
+        ("{\"requestId\":5,\"style\":\"no such style\"}", "style"),
+        ("{\"requestId\":5,\"prompt\":42}", "prompt"),
+        ("{\"requestId\":5,\"image\":\"aGVsbG8gd29ybGQ=\",\"strength\":0.5}", "image"),
+        ("{\"requestId\":5,\"image\":\"%%%not base64\"}", "image"),
+        ("{\"requestId\":5,\"image\":\"data:text/plain,hello\"}", "image"),
+        ("{\"requestId\":5,\"type\":\"dance\"}", "type"),
+        ("{\"requestId\":5,\"type\":\"variants\",\"count\":50}", "count"),
+        ("{\"requestId\":5,\"live\":\"yes\"}", "live"),
+    ];
+
+    [Fact]
+    public async Task BadMessages_AnswerAnErrorNamingTheField_AndTheSocketStaysOpen()
     {
         await using var server = await TestServer.StartAsync(configure: NoAutoRefine);
         await using var client = await server.ConnectAsync();
-        await client.SendAsync(message);
-        var error = await client.NextTextAsync("error");
-        Assert.Equal(field, error.Text!.Value.GetProperty("field").GetString());
-        Assert.False(string.IsNullOrWhiteSpace(error.Text!.Value.GetProperty("message").GetString()));
-        Assert.Equal(WebSocketState.Open, client.State);
+        foreach (var (message, field) in BadMessages)
+        {
+            await client.SendAsync(message);
+            var error = await client.NextTextAsync("error");
+            Assert.True(field == error.Text!.Value.GetProperty("field").GetString(), $"{message} → {error.Text}");
+            Assert.False(string.IsNullOrWhiteSpace(error.Text!.Value.GetProperty("message").GetString()));
+            Assert.Equal(WebSocketState.Open, client.State);
+        }
         await client.SendAsync(Generate(6, "still works"));
         Assert.Equal(6, (await client.NextFrameAsync()).Frame!.RequestId);
     }

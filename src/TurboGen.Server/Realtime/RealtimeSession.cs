@@ -130,7 +130,7 @@ internal sealed class RealtimeSession
         {
             if (length == buffer.Length && !tooLarge)
             {
-                if (buffer.Length >= RealtimeProtocol.MaxMessageBytes)
+                if (length >= RealtimeProtocol.MaxMessageBytes)
                 {
                     tooLarge = true;
                 }
@@ -146,7 +146,11 @@ internal sealed class RealtimeSession
             var segment = tooLarge ? new ArraySegment<byte>(buffer, 0, buffer.Length) : new ArraySegment<byte>(buffer, length, buffer.Length - length);
             var result = await _socket.ReceiveAsync(segment, _closed.Token).ConfigureAwait(false);
             if (result.MessageType == WebSocketMessageType.Close) return (result.MessageType, 0, false);
-            if (!tooLarge) length += result.Count;
+            if (!tooLarge)
+            {
+                length += result.Count;
+                tooLarge = length > RealtimeProtocol.MaxMessageBytes;
+            }
             if (result.EndOfMessage) return (result.MessageType, length, tooLarge);
         }
     }
