@@ -41,7 +41,7 @@ public static class RealtimeEndpoints
             using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
             using var aborted = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
             await hub.RunSessionAsync(socket, aborted.Token).ConfigureAwait(false);
-        });
+        }).ExcludeFromDescription();
 
         app.MapGet("/api/styles", (HttpContext context) =>
         {
@@ -75,8 +75,8 @@ public static class RealtimeEndpoints
                 if (context.Request.Headers.IfNoneMatch == asset.ETag) return Results.StatusCode(StatusCodes.Status304NotModified);
                 return Results.Bytes(asset.Bytes, asset.ContentType);
             }
-            app.MapGet(path, Serve);
-            if (path == "/index.html") app.MapGet("/", Serve);
+            app.MapGet(path, Serve).ExcludeFromDescription();
+            if (path == "/index.html") app.MapGet("/", Serve).ExcludeFromDescription();
         }
         return app;
     }
