@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using TurboGen.Models;
 using TurboGen.Server.Api;
 using TurboGen.Server.Generation;
+using TurboGen.Server.Realtime;
 
 namespace TurboGen.Server;
 
@@ -42,6 +43,7 @@ public static class TurboGenServer
             : Results.Json(new { status = host.State, error = host.Error }, statusCode: StatusCodes.Status503ServiceUnavailable));
         app.MapGet("/metrics", (ServerMetrics metrics) => Results.Text(metrics.Render(), "text/plain; version=0.0.4"));
         app.MapCompatibleApis();
+        app.MapRealtime();
         return app;
     }
 

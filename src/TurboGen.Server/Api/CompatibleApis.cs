@@ -26,7 +26,7 @@ public static class CompatibleApis
     {
         services.TryAddSingleton(_ => new ImageStore());
         services.TryAddSingleton<A1111JobTracker>();
-        services.TryAddSingleton<IPromptStyles, BuiltInPromptStyles>();
+        services.TryAddSingleton<IPromptStyles, PresetPromptStyles>();
         services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "TurboGen";

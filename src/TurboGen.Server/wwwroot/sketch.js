@@ -1,0 +1,130 @@
+// The sketch / init-image canvas: draw with pointer (mouse, pen, touch), erase, clear, load an image.
+// While drawing, onChange fires at most every `throttleMs` (and once more when the stroke ends).
+
+const BACKGROUND = '#ffffff';
+
+export class Sketch {
+  constructor(canvas, { onChange, throttleMs = 150 } = {}) {
+    this.canvas = canvas;
+    this.ctx = canvas.getContext('2d', { willReadFrequently: false });
+    this.onChange = onChange ?? (() => {});
+    this.throttleMs = throttleMs;
+    this.color = '#2456a6';
+    this.size = 16;
+    this.eraser = false;
+    this.drawing = false;
+    this.last = null;
+    this.lastNotify = 0;
+    this.pendingNotify = null;
+    this.cachedUrl = null;
+    this.fill();
+    canvas.addEventListener('pointerdown', (e) => this.down(e));
+    canvas.addEventListener('pointermove', (e) => this.move(e));
+    canvas.addEventListener('pointerup', (e) => this.up(e));
+    canvas.addEventListener('pointercancel', (e) => this.up(e));
+  }
+
+  fill() {
+    this.ctx.fillStyle = BACKGROUND;
+    this.ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    this.cachedUrl = null;
+  }
+
+  clear() {
+    this.fill();
+    this.notify(true);
+  }
+
+  /** Resizes the drawing surface to the aspect of the output (longest side 512), keeping the drawing. */
+  setAspect(width, height) {
+    const scale = 512 / Math.max(width, height);
+    const w = Math.round(width * scale), h = Math.round(height * scale);
+    if (w === this.canvas.width && h === this.canvas.height) return;
+    const copy = document.createElement('canvas');
+    copy.width = this.canvas.width; copy.height = this.canvas.height;
+    copy.getContext('2d').drawImage(this.canvas, 0, 0);
+    this.canvas.width = w; this.canvas.height = h;
+    this.fill();
+    this.drawCover(copy, copy.width, copy.height);
+  }
+
+  /** Draws an image (Blob or File) over the whole canvas, cropped to cover it. */
+  async loadImage(blob) {
+    const bitmap = await createImageBitmap(blob);
+    this.fill();
+    this.drawCover(bitmap, bitmap.width, bitmap.height);
+    bitmap.close?.();
+    this.notify(true);
+  }
+
+  drawCover(source, sw, sh) {
+    const { width, height } = this.canvas;
+    const scale = Math.max(width / sw, height / sh);
+    const dw = sw * scale, dh = sh * scale;
+    this.ctx.drawImage(source, (width - dw) / 2, (height - dh) / 2, dw, dh);
+    this.cachedUrl = null;
+  }
+
+  /** The canvas as a JPEG data URL (cached until it changes). */
+  dataUrl() {
+    if (!this.cachedUrl) this.cachedUrl = this.canvas.toDataURL('image/jpeg', 0.92);
+    return this.cachedUrl;
+  }
+
+  point(e) {
+    const r = this.canvas.getBoundingClientRect();
+    return { x: (e.clientX - r.left) * (this.canvas.width / r.width), y: (e.clientY - r.top) * (this.canvas.height / r.height) };
+  }
+
+  down(e) {
+    if (e.button !== 0 && e.pointerType === 'mouse') return;
+    e.preventDefault();
+    this.canvas.setPointerCapture(e.pointerId);
+    this.drawing = true;
+    this.last = this.point(e);
+    this.stroke(this.last, this.last);
+  }
+
+  move(e) {
+    if (!this.drawing) return;
+    e.preventDefault();
+    const p = this.point(e);
+    this.stroke(this.last, p);
+    this.last = p;
+  }
+
+  up(e) {
+    if (!this.drawing) return;
+    this.drawing = false;
+    this.canvas.releasePointerCapture?.(e.pointerId);
+    this.notify(true);
+  }
+
+  stroke(from, to) {
+    const ctx = this.ctx;
+    ctx.strokeStyle = this.eraser ? BACKGROUND : this.color;
+    ctx.lineWidth = this.size * (this.canvas.width / 512);
+    ctx.lineCap = 'round';
+    ctx.lineJoin = 'round';
+    ctx.beginPath();
+    ctx.moveTo(from.x, from.y);
+    ctx.lineTo(to.x + 0.01, to.y);
+    ctx.stroke();
+    this.cachedUrl = null;
+    this.notify(false);
+  }
+
+  /** Throttled change notification: immediately if enough time passed (or forced), else once at the end of the window. */
+  notify(force) {
+    const now = performance.now();
+    const due = this.lastNotify + this.throttleMs;
+    if (force || now >= due) {
+      clearTimeout(this.pendingNotify);
+      this.pendingNotify = null;
+      this.lastNotify = now;
+      this.onChange();
+    } else if (!this.pendingNotify) {
+      this.pendingNotify = setTimeout(() => { this.pendingNotify = null; this.lastNotify = performance.now(); this.onChange(); }, due - now);
+    }
+  }
+}
