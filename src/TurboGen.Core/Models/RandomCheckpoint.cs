@@ -11,13 +11,14 @@ namespace TurboGen.Models;
 /// built, benchmarked and tested without downloading the real weights: an original single file (like
 /// <c>sd_xl_turbo_1.0_fp16.safetensors</c> / <c>sd_turbo.safetensors</c>) or a diffusers folder (like the Hugging Face repos).
 /// <para>
-/// How it works: every tensor's values come from its own SplitMix64 stream seeded by (seed, tensor name), so a file is the same
-/// for the same seed whatever the order or subset of tensors. Values are drawn so activations stay finite through the whole
-/// network: weights of rank ≥ 2 ~ N(0, 1/fan_in) (fan_in = the product of all but the output dimension; for OpenCLIP's
+/// How it works: every tensor's values come from SplitMix64 streams seeded by (seed, tensor name, 64 Ki-element chunk index),
+/// so a file is the same for the same seed whatever the order or subset of tensors and the number of threads generating
+/// chunks. Values are drawn so activations stay finite through the whole network: weights of rank ≥ 2 ~ N(0, 1/fan_in) (fan_in = the product of all but the output dimension; for OpenCLIP's
 /// <c>text_projection</c> [width, proj] the width), token/position embeddings ~ N(0, 0.02²), biases ~ N(0, 0.02²), other 1-D
 /// tensors (norm scales) = 1, <c>logit_scale</c> = ln 100, <c>position_ids</c> = 0, 1, 2, … (int64). Normal values come from
-/// Box–Muller on 24-bit uniforms. Tensors are generated in 64 Ki-element chunks straight into <see cref="SafetensorsWriter"/>,
-/// so multi-GB checkpoints are never held in memory. F16 by default (like the published fp16 files), or F32.
+/// Box–Muller on 24-bit uniforms. Chunks are generated in parallel batches and streamed in order into
+/// <see cref="SafetensorsWriter"/>, so multi-GB checkpoints are never held in memory. F16 by default (like the published
+/// fp16 files), or F32.
 /// </para>
 /// </summary>
 public static class RandomCheckpoint
@@ -152,35 +153,52 @@ public static class RandomCheckpoint
         s.Write(MemoryMarshal.AsBytes(values.AsSpan()));
     }
 
-    /// <summary>Streams the tensor's values (N(mean, std²) from its own stream, or the constant mean) as F16 or F32.</summary>
+    /// <summary>
+    /// Streams the tensor's values (N(mean, std²), or the constant mean) as F16 or F32. The values are produced in chunks of
+    /// <see cref="Chunk"/> elements, chunk i from the stream seeded by (seed, name, i), so a batch of chunks is generated in
+    /// parallel and written in order: the bytes do not depend on the number of threads.
+    /// </summary>
     private static void WriteValues(Stream s, string name, long[] shape, int seed, SafetensorsDType dtype, ValueRule rule)
     {
         long count = shape.Aggregate(1L, (a, b) => a * b);
-        var random = new SplitMix64(unchecked((ulong)seed * 0x9E3779B97F4A7C15UL) ^ Fnv1a(name));
-        var values = new float[(int)Math.Min(Chunk, Math.Max(count, 1))];
-        var halves = dtype == SafetensorsDType.F16 ? new Half[values.Length] : [];
-        var scratch = new NormalScratch(values.Length);
-        for (long start = 0; start < count; start += Chunk)
+        if (count == 0) return;
+        int elementSize = dtype == SafetensorsDType.F16 ? 2 : 4;
+        ulong tensorSeed = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL) ^ Fnv1a(name);
+        long chunks = (count + Chunk - 1) / Chunk;
+        int batch = (int)Math.Min(chunks, 4L * Environment.ProcessorCount);
+        var bytes = new byte[batch][];
+        for (long first = 0; first < chunks; first += batch)
         {
-            var chunk = values.AsSpan(0, (int)Math.Min(Chunk, count - start));
-            if (rule.Std == 0f)
+            int n = (int)Math.Min(batch, chunks - first);
+            Parallel.For(0, n, () => (Values: new float[Chunk], Scratch: new NormalScratch(Chunk)), (j, _, local) =>
             {
-                chunk.Fill(rule.Mean);
-            }
-            else
+                long chunk = first + j;
+                int length = (int)Math.Min(Chunk, count - chunk * Chunk);
+                var values = local.Values.AsSpan(0, length);
+                if (rule.Std == 0f)
+                {
+                    values.Fill(rule.Mean);
+                }
+                else
+                {
+                    FillNormal(new SplitMix64(tensorSeed + (ulong)chunk * 0xD1B54A32D192ED03UL), values, rule.Std, local.Scratch);
+                    if (rule.Mean != 0f) TensorPrimitives.Add(values, rule.Mean, values);
+                }
+                var target = bytes[j] ??= new byte[Chunk * elementSize];
+                if (dtype == SafetensorsDType.F16)
+                {
+                    TensorPrimitives.ConvertToHalf(values, MemoryMarshal.Cast<byte, Half>(target.AsSpan(0, length * 2)));
+                }
+                else
+                {
+                    MemoryMarshal.AsBytes(values).CopyTo(target);
+                }
+                return local;
+            }, _ => { });
+            for (int j = 0; j < n; j++)
             {
-                FillNormal(random, chunk, rule.Std, scratch);
-                if (rule.Mean != 0f) TensorPrimitives.Add(chunk, rule.Mean, chunk);
-            }
-            if (dtype == SafetensorsDType.F16)
-            {
-                var h = halves.AsSpan(0, chunk.Length);
-                TensorPrimitives.ConvertToHalf(chunk, h);
-                s.Write(MemoryMarshal.AsBytes(h));
-            }
-            else
-            {
-                s.Write(MemoryMarshal.AsBytes(chunk));
+                long chunk = first + j;
+                s.Write(bytes[j].AsSpan(0, (int)Math.Min(Chunk, count - chunk * Chunk) * elementSize));
             }
         }
     }
