@@ -38,12 +38,12 @@ public static class SingleFileTestCheckpoints
         Write(path, tensors, keep, extra);
     }
 
-    /// <summary>Writes the tiny SD 2.x single file.</summary>
-    public static void WriteSd(string path, Func<string, bool>? keep = null, IEnumerable<SafetensorsWriter.Tensor>? extra = null)
+    /// <summary>Writes the tiny SD 2.x single file, with the text tower under <paramref name="textPrefix"/> (ldm's, or sgm's "conditioner.embedders.0.model.").</summary>
+    public static void WriteSd(string path, Func<string, bool>? keep = null, IEnumerable<SafetensorsWriter.Tensor>? extra = null, string textPrefix = "cond_stage_model.model.")
     {
         var tensors = new List<SafetensorsWriter.Tensor>();
         tensors.AddRange(Unet(SdUnetCase));
-        tensors.AddRange(OpenClip(OpenClipCase, "cond_stage_model.model.", extraLayer: true));
+        tensors.AddRange(OpenClip(OpenClipCase, textPrefix, extraLayer: true));
         tensors.AddRange(Vae(VaeCase));
         Write(path, tensors, keep, extra);
     }

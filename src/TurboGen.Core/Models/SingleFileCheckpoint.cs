@@ -43,7 +43,7 @@ public static class SingleFileCheckpoint
                 throw new ModelLoadException(path, $"{path} holds an {Describe(family)} checkpoint, but {Describe(configs.Family)} configs were given.");
             }
 
-            var layout = SingleFileLayout.For(configs);
+            var layout = SingleFileLayout.For(configs, SingleFileLayout.SdTextEncoderPrefixOf(file.Names));
             CheckKeys(path, layout, file.Names);
             var (tokenizer, tokenizer2) = CheckTokenizers(path, family, tokenizerDir, tokenizer2Dir);
 

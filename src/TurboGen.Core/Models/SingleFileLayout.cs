@@ -28,7 +28,7 @@ namespace TurboGen.Models;
 /// [C,C,1,1] (read as [C,C]); <c>conv_norm_out</c> = <c>norm_out</c>; <c>conv_shortcut</c> = <c>nin_shortcut</c>.</item>
 /// <item>SDXL text_encoder (CLIP-L) = <c>conditioner.embedders.0.transformer.</c> + the transformers name.</item>
 /// <item>OpenCLIP text towers (SDXL text_encoder_2 = <c>conditioner.embedders.1.model.</c>, SD 2.x text_encoder =
-/// <c>cond_stage_model.model.</c>): token_embedding.weight, positional_embedding, ln_final; <c>transformer.resblocks.i</c> =
+/// <c>cond_stage_model.model.</c>, or <c>conditioner.embedders.0.model.</c> in files saved by Stability's sgm code): token_embedding.weight, positional_embedding, ln_final; <c>transformer.resblocks.i</c> =
 /// <c>encoder.layers.i</c> with ln_1/ln_2 = layer_norm1/2, mlp.c_fc/c_proj = mlp.fc1/fc2, attn.out_proj = self_attn.out_proj, and the
 /// fused <c>attn.in_proj_weight</c> [3C,C] / <c>in_proj_bias</c> [3C] split into q, k, v in that order; <c>text_projection</c>
 /// [width, proj] (applied as x·P) is the transpose of transformers' <c>text_projection.weight</c>.</item>
@@ -46,6 +46,9 @@ public sealed partial class SingleFileLayout
     public const string SdxlClipLPrefix = "conditioner.embedders.0.transformer.";
     public const string SdxlOpenClipPrefix = "conditioner.embedders.1.model.";
     public const string SdOpenClipPrefix = "cond_stage_model.model.";
+
+    /// <summary>Where Stability's sgm code base (generative-models) stores an SD 2.x OpenCLIP-H; accepted as an alternative to <see cref="SdOpenClipPrefix"/>.</summary>
+    public const string SgmSdOpenClipPrefix = "conditioner.embedders.0.model.";
 
     /// <summary>The key whose prefix marks an SDXL checkpoint (a second text embedder).</summary>
     private const string SdxlMarker = "conditioner.embedders.1.";
@@ -68,7 +71,7 @@ public sealed partial class SingleFileLayout
     private readonly string? _ignoredLayerPrefix;
     private readonly List<(string Name, long[] Shape)> _extraTensors = [];
 
-    private SingleFileLayout(ModelConfigSet configs)
+    private SingleFileLayout(ModelConfigSet configs, string sdTextPrefix)
     {
         configs.Validate();
         Family = configs.Family;
@@ -93,17 +96,17 @@ public sealed partial class SingleFileLayout
         }
         else
         {
-            TextEncoderPrefix = SdOpenClipPrefix;
-            _textEncoder = OpenClipMappings(text, SdOpenClipPrefix);
-            AddIgnored(SdOpenClipPrefix + "logit_scale", []);
+            TextEncoderPrefix = sdTextPrefix;
+            _textEncoder = OpenClipMappings(text, sdTextPrefix);
+            AddIgnored(sdTextPrefix + "logit_scale", []);
             if (!text.HasProjection)
             {
-                AddIgnored(SdOpenClipPrefix + "text_projection", [text.HiddenSize, text.HiddenSize]);
+                AddIgnored(sdTextPrefix + "text_projection", [text.HiddenSize, text.HiddenSize]);
             }
             // The last resblock, which SD 2.x skips (penultimate-layer conditioning): same shapes as the layer before it.
             int unused = text.NumHiddenLayers;
-            _ignoredLayerPrefix = $"{SdOpenClipPrefix}transformer.resblocks.{unused}.";
-            string previous = $"{SdOpenClipPrefix}transformer.resblocks.{unused - 1}.";
+            _ignoredLayerPrefix = $"{sdTextPrefix}transformer.resblocks.{unused}.";
+            string previous = $"{sdTextPrefix}transformer.resblocks.{unused - 1}.";
             foreach (var (name, shape) in SourceTensorsOf(_textEncoder).Where(t => t.Name.StartsWith(previous, StringComparison.Ordinal)))
             {
                 _extraTensors.Add((_ignoredLayerPrefix + name[previous.Length..], shape));
@@ -112,7 +115,13 @@ public sealed partial class SingleFileLayout
     }
 
     /// <summary>The layout for <paramref name="configs"/> (throws <see cref="ModelLoadException"/> when a config cannot be parsed).</summary>
-    public static SingleFileLayout For(ModelConfigSet configs) => new(configs);
+    /// <param name="configs">The model's configs.</param>
+    /// <param name="sdTextEncoderPrefix">SD 2.x only: the text tower's prefix, <see cref="SdOpenClipPrefix"/> (default) or <see cref="SgmSdOpenClipPrefix"/>.</param>
+    public static SingleFileLayout For(ModelConfigSet configs, string sdTextEncoderPrefix = SdOpenClipPrefix) => new(configs, sdTextEncoderPrefix);
+
+    /// <summary>The SD 2.x text tower prefix a file uses: <see cref="SgmSdOpenClipPrefix"/> when its token embedding is there, else <see cref="SdOpenClipPrefix"/>.</summary>
+    public static string SdTextEncoderPrefixOf(IEnumerable<string> keys) =>
+        keys.Contains(SgmSdOpenClipPrefix + "token_embedding.weight") ? SgmSdOpenClipPrefix : SdOpenClipPrefix;
 
     public ModelFamily Family { get; }
     public IReadOnlyList<TensorMapping> Unet => _unet.Select(m => m.Mapping).ToList();

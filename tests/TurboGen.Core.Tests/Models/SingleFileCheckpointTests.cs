@@ -136,6 +136,19 @@ public sealed class SingleFileCheckpointTests(TinySingleFiles files, ITestOutput
     }
 
     [Fact]
+    public void SdTextEncoder_UnderTheSgmPrefix_IsFoundToo()
+    {
+        string path = Path.Combine(Scratch, "sgm.safetensors");
+        SingleFileTestCheckpoints.WriteSd(path, textPrefix: "conditioner.embedders.0.model.");
+        using var c = SingleFileCheckpoint.Open(path, files.Tokenizer, null, SingleFileTestCheckpoints.SdConfigs());
+        Assert.Equal(ModelFamily.Sd, c.Family);
+        Assert.Equal("conditioner.embedders.0.model.transformer.resblocks.2.mlp.c_fc.weight",
+            ((RenamedCheckpoint)c.TextEncoder).MappingOf("text_model.encoder.layers.2.mlp.fc1.weight").SourceName);
+        var graph = ClipTextModel.Build(ClipTextConfig.FromJson(c.TextEncoderConfigJson), c.TextEncoder);
+        AssertMatchesGoldenClip(SingleFileTestCheckpoints.OpenClipCase, RunClip(graph, SingleFileTestCheckpoints.OpenClipCase), expectedOutputs: 2);
+    }
+
+    [Fact]
     public void Components_CarryConfigsTokenizersSourceAndHash()
     {
         using var xl = files.OpenSdxl();
