@@ -1,120 +1,13 @@
+using TurboGen.Models;
+
 namespace TurboGen.Testing;
 
-/// <summary>
-/// The unet/config.json of the real turbo models, written out from the published Hugging Face repositories
-/// (stabilityai/sdxl-turbo and stabilityai/sd-turbo, diffusers format), for full-size shape tests without downloads.
-/// </summary>
+/// <summary>The unet/config.json of the real turbo models; they now live in Core (<see cref="KnownConfigs"/>), kept here for existing tests.</summary>
 public static class RealUnetConfigs
 {
-    /// <summary>stabilityai/sdxl-turbo unet/config.json (SDXL UNet, 2.567 G parameters, 512² → sample_size 64).</summary>
-    public const string SdxlTurbo = """
-        {
-          "_class_name": "UNet2DConditionModel",
-          "_diffusers_version": "0.24.0.dev0",
-          "act_fn": "silu",
-          "addition_embed_type": "text_time",
-          "addition_embed_type_num_heads": 64,
-          "addition_time_embed_dim": 256,
-          "attention_head_dim": [5, 10, 20],
-          "attention_type": "default",
-          "block_out_channels": [320, 640, 1280],
-          "center_input_sample": false,
-          "class_embed_type": null,
-          "class_embeddings_concat": false,
-          "conv_in_kernel": 3,
-          "conv_out_kernel": 3,
-          "cross_attention_dim": 2048,
-          "cross_attention_norm": null,
-          "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
-          "downsample_padding": 1,
-          "dropout": 0.0,
-          "dual_cross_attention": false,
-          "encoder_hid_dim": null,
-          "encoder_hid_dim_type": null,
-          "flip_sin_to_cos": true,
-          "freq_shift": 0,
-          "in_channels": 4,
-          "layers_per_block": 2,
-          "mid_block_only_cross_attention": null,
-          "mid_block_scale_factor": 1,
-          "mid_block_type": "UNetMidBlock2DCrossAttn",
-          "norm_eps": 1e-05,
-          "norm_num_groups": 32,
-          "num_attention_heads": null,
-          "num_class_embeds": null,
-          "only_cross_attention": false,
-          "out_channels": 4,
-          "projection_class_embeddings_input_dim": 2816,
-          "resnet_out_scale_factor": 1.0,
-          "resnet_skip_time_act": false,
-          "resnet_time_scale_shift": "default",
-          "reverse_transformer_layers_per_block": null,
-          "sample_size": 64,
-          "time_cond_proj_dim": null,
-          "time_embedding_act_fn": null,
-          "time_embedding_dim": null,
-          "time_embedding_type": "positional",
-          "timestep_post_act": null,
-          "transformer_layers_per_block": [1, 2, 10],
-          "up_block_types": ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"],
-          "upcast_attention": null,
-          "use_linear_projection": true
-        }
-        """;
+    /// <summary>stabilityai/sdxl-turbo unet/config.json (<see cref="KnownConfigs.SdxlTurboUnet"/>).</summary>
+    public const string SdxlTurbo = KnownConfigs.SdxlTurboUnet;
 
-    /// <summary>stabilityai/sd-turbo unet/config.json (the SD 2.1 base UNet, 865.9 M parameters).</summary>
-    public const string SdTurbo = """
-        {
-          "_class_name": "UNet2DConditionModel",
-          "_diffusers_version": "0.24.0.dev0",
-          "act_fn": "silu",
-          "addition_embed_type": null,
-          "addition_embed_type_num_heads": 64,
-          "addition_time_embed_dim": null,
-          "attention_head_dim": [5, 10, 20, 20],
-          "attention_type": "default",
-          "block_out_channels": [320, 640, 1280, 1280],
-          "center_input_sample": false,
-          "class_embed_type": null,
-          "class_embeddings_concat": false,
-          "conv_in_kernel": 3,
-          "conv_out_kernel": 3,
-          "cross_attention_dim": 1024,
-          "cross_attention_norm": null,
-          "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
-          "downsample_padding": 1,
-          "dropout": 0.0,
-          "dual_cross_attention": false,
-          "encoder_hid_dim": null,
-          "encoder_hid_dim_type": null,
-          "flip_sin_to_cos": true,
-          "freq_shift": 0,
-          "in_channels": 4,
-          "layers_per_block": 2,
-          "mid_block_only_cross_attention": null,
-          "mid_block_scale_factor": 1,
-          "mid_block_type": "UNetMidBlock2DCrossAttn",
-          "norm_eps": 1e-05,
-          "norm_num_groups": 32,
-          "num_attention_heads": null,
-          "num_class_embeds": null,
-          "only_cross_attention": false,
-          "out_channels": 4,
-          "projection_class_embeddings_input_dim": null,
-          "resnet_out_scale_factor": 1.0,
-          "resnet_skip_time_act": false,
-          "resnet_time_scale_shift": "default",
-          "reverse_transformer_layers_per_block": null,
-          "sample_size": 64,
-          "time_cond_proj_dim": null,
-          "time_embedding_act_fn": null,
-          "time_embedding_dim": null,
-          "time_embedding_type": "positional",
-          "timestep_post_act": null,
-          "transformer_layers_per_block": 1,
-          "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
-          "upcast_attention": null,
-          "use_linear_projection": true
-        }
-        """;
+    /// <summary>stabilityai/sd-turbo unet/config.json (<see cref="KnownConfigs.SdTurboUnet"/>).</summary>
+    public const string SdTurbo = KnownConfigs.SdTurboUnet;
 }
