@@ -21,6 +21,9 @@ public sealed record CheckpointComponents : IDisposable
     public required ICheckpointTensors Vae { get; init; }
     public required string SchedulerConfigJson { get; init; }
 
+    /// <summary>The pipeline's <c>model_index.json</c> text when the source has one (diffusers repos); the builder writes a minimal one otherwise.</summary>
+    public string? ModelIndexJson { get; init; }
+
     /// <summary>HF tokenizer folders when the source has them (diffusers repos); null for single-file checkpoints (standard CLIP files are used).</summary>
     public string? TokenizerDir { get; init; }
     public string? Tokenizer2Dir { get; init; }

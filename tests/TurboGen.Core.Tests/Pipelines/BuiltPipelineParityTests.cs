@@ -1,0 +1,117 @@
+using TurboGen.Core.Tests.Models;
+using TurboGen.Imaging;
+using TurboGen.Models;
+using TurboGen.Pipelines;
+using TurboGen.Testing;
+using Xunit.Abstractions;
+
+namespace TurboGen.Core.Tests.Pipelines;
+
+/// <summary>
+/// The key proof that builder and engine are right together: the golden SDXL-Turbo pipeline (diffusers 0.26.3 on tiny
+/// seeded components) reproduced end to end from a diffusers safetensors folder built by TurboGen, loaded by
+/// <see cref="TurboModel.Load"/> and run by <see cref="TurboPipeline.Generate"/> with the golden noise.
+/// </summary>
+[Collection("built-golden-model")]
+public sealed class BuiltPipelineParityTests(BuiltGoldenModelFixture fixture, ITestOutputHelper output)
+{
+    private const double Tolerance = 1e-4;
+    private const int Side = 128;
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void Generate_MatchesTheGoldenPipeline(int steps)
+    {
+        output.WriteLine($"build {fixture.BuildSeconds:F2} s, tiny VAE build {fixture.TinyVaeBuildSeconds:F2} s, load {fixture.LoadSeconds:F2} s");
+        var model = fixture.Model;
+        var pipeline = new TurboPipeline(model);
+        var prompts = GoldenDiffusersFolder.Prompts();
+        using var inputs = new GoldenTensors(Path.Combine(GoldenDiffusersFolder.PipelineCase, $"inputs_steps{steps}.safetensors"));
+        using var golden = new GoldenTensors(Path.Combine(GoldenDiffusersFolder.PipelineCase, $"outputs_steps{steps}.safetensors"));
+
+        for (int b = 0; b < prompts.Count; b++)
+        {
+            // Tokenizers: the ids the golden pipeline fed its encoders.
+            Assert.Equal(Row(inputs.Int64("input_ids_1"), b, 77), model.Tokenizer.Encode(prompts[b]).Ids.Select(i => (long)i).ToArray());
+            Assert.Equal(Row(inputs.Int64("input_ids_2"), b, 77), model.Tokenizer2!.Encode(prompts[b]).Ids.Select(i => (long)i).ToArray());
+
+            // Conditioning: prompt_embeds, pooled text_embeds, time_ids.
+            var cond = new SdxlConditioner(model, new PromptEmbeddingCache()).Encode(prompts[b], "", 1, false, Side, Side, new StageTimings(), default);
+            AssertClose("prompt_embeds", cond.EncoderHiddenStates.Data, Slice(golden, "prompt_embeds", b));
+            AssertClose("pooled_prompt_embeds", cond.TextEmbeds!.Data, Slice(golden, "pooled_prompt_embeds", b));
+            Assert.Equal(Slice(golden, "add_time_ids", b), cond.TimeIds!.Data);
+
+            var request = new GenerationRequest
+            {
+                Prompt = prompts[b],
+                Width = Side,
+                Height = Side,
+                Steps = steps,
+                GuidanceScale = 0,
+                Seed = 0,
+                InitialNoise = SliceTensor(inputs, "initial_noise", b),
+                StepNoise = Enumerable.Range(0, steps).Select(i => SliceTensor(inputs, $"step{i}.ancestral_noise", b)).ToList(),
+            };
+            var result = pipeline.Generate(request);
+            AssertClose($"latents_{steps}[{b}]", result.Latents.Data, Slice(golden, $"latents_{steps}", b));
+
+            // Full VAE: the float decode, and the uint8 image as diffusers' postprocess gives it.
+            var expectedImage = Slice(golden, "image_decoded", b);
+            var decoded = model.VaeDecoder.Decode(Scaled(result.Latents, 1f / model.ScalingFactor), default);
+            AssertClose($"image_decoded[{b}]", decoded.Data, expectedImage);
+            AssertPixels($"image[{b}]", Assert.Single(result.Images), expectedImage);
+
+            if (golden.Contains("image_taesd_decoded"))
+            {
+                var expectedTiny = Slice(golden, "image_taesd_decoded", b);
+                AssertClose($"image_taesd_decoded[{b}]", model.TinyVaeDecoder!.Decode(result.Latents, default).Data, expectedTiny);
+                var tiny = pipeline.Generate(request with { UseTinyVae = true });
+                Assert.Equal(result.Latents.Data, tiny.Latents.Data);
+                AssertPixels($"taesd image[{b}]", Assert.Single(tiny.Images), expectedTiny);
+            }
+        }
+    }
+
+    private void AssertClose(string what, float[] actual, float[] expected)
+    {
+        double error = GoldenTensors.RelativeError(actual, expected);
+        output.WriteLine($"{what}: relative error {error:E2}");
+        Assert.True(error <= Tolerance, $"{what}: relative error {error:E3} > {Tolerance:E0}");
+    }
+
+    /// <summary>Our 8-bit image vs clamp(x/2+0.5, 0, 1)·255 of the golden float image, within ±1 per channel.</summary>
+    private void AssertPixels(string what, RgbImage image, float[] expectedChw)
+    {
+        Assert.Equal((Side, Side), (image.Width, image.Height));
+        int plane = Side * Side, worst = 0;
+        for (int c = 0; c < 3; c++)
+        {
+            for (int i = 0; i < plane; i++)
+            {
+                int expected = (int)Math.Round(Math.Clamp(expectedChw[c * plane + i] / 2f + 0.5f, 0f, 1f) * 255f);
+                worst = Math.Max(worst, Math.Abs(image.Pixels[3 * i + c] - expected));
+            }
+        }
+        output.WriteLine($"{what}: max pixel difference {worst}");
+        Assert.True(worst <= 1, $"{what}: a pixel differs by {worst} (> 1) from the golden image");
+    }
+
+    private static long[] Row(long[] data, int b, int width) => data.AsSpan(b * width, width).ToArray();
+
+    private static float[] Slice(GoldenTensors t, string name, int b)
+    {
+        var data = t.Float(name);
+        int plane = data.Length / (int)t.Shape(name)[0];
+        return data.AsSpan(b * plane, plane).ToArray();
+    }
+
+    private static FloatTensor SliceTensor(GoldenTensors t, string name, int b)
+    {
+        var shape = (long[])t.Shape(name).Clone();
+        shape[0] = 1;
+        return new FloatTensor(Slice(t, name, b), shape);
+    }
+
+    private static FloatTensor Scaled(FloatTensor t, float factor) => new(t.Data.Select(v => v * factor).ToArray(), t.Shape);
+}
