@@ -52,6 +52,7 @@ internal static class ErrorReporter
         "model" or "revision" => "--model",
         "prompt" => "PROMPT",
         "negative_prompt" => "--negative",
+        "output" => "OUTPUT",
         _ => parameter,
     };
 }

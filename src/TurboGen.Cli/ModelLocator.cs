@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using TurboGen.Hub;
+using TurboGen.Models;
 
 namespace TurboGen.Cli;
 
@@ -11,12 +12,13 @@ internal sealed record LocatedModel(string Folder, string Name, string? RepoId =
 
 /// <summary>
 /// Resolves <c>-m MODEL</c> to a loadable ONNX model folder.
-/// <para>How it works: an existing local folder or file always wins. A folder holding <c>unet/model.onnx</c> is used
-/// as is; a diffusers safetensors folder or a single <c>.safetensors</c> checkpoint needs building into an ONNX
-/// folder first (see <see cref="NeedsBuilding"/>). Text that looks like a path (absolute, ./, ../, ~/, a file
-/// extension, more than one '/') but does not exist is a <see cref="ModelLoadException"/>. Anything else of the
-/// form <c>org/name[@revision]</c> is a Hub id: the ONNX variant is taken from the Hugging Face cache, downloaded
-/// when missing (<see cref="HubClient"/>; offline with nothing cached is a <see cref="HubException"/>).</para>
+/// <para>How it works: an existing local folder or file always wins. Text that looks like a path (absolute, ./, ../,
+/// ~/, a checkpoint extension) but does not exist is a <see cref="ModelLoadException"/>. Anything else of the form
+/// <c>org/name[@revision]</c> is a Hub id: the repository's ONNX export is taken from the Hugging Face cache, or
+/// downloaded when missing (<see cref="HubClient"/>; offline with nothing cached is a <see cref="HubException"/>);
+/// a repository without an ONNX export gets its diffusers safetensors weights instead. Whatever was found then goes
+/// through <see cref="ModelResolver.Resolve"/>: an ONNX folder is used as is, a diffusers folder or a single-file
+/// checkpoint is built into an ONNX folder once (cached under TURBOGEN_CACHE), with the build's progress on stderr.</para>
 /// </summary>
 internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bool showProgress)
 {
@@ -24,16 +26,43 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
 
     private static readonly string[] CheckpointExtensions = [".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".onnx", ".gguf"];
 
+    /// <summary>The ONNX export when the repository has one, else the diffusers safetensors weights (built after download).</summary>
+    public static IReadOnlyList<HubRepoFile> OnnxOrSafetensors(IReadOnlyList<HubRepoFile> files) =>
+        HubFileSelector.Onnx(files) is { Count: > 0 } onnx ? onnx : HubFileSelector.Safetensors(files);
+
+    /// <summary>The loadable ONNX folder for MODEL (default <see cref="DefaultModel"/>), downloading and building as needed.</summary>
     public async Task<LocatedModel> LocateAsync(string? model, CancellationToken ct)
+    {
+        var source = await FetchAsync(model, ct).ConfigureAwait(false);
+        var options = new ModelResolveOptions { Progress = BuildProgress() };
+        string folder = await Task.Run(() => ModelResolver.Resolve(source.Folder, options, ct), ct).ConfigureAwait(false);
+        return source with { Folder = folder };
+    }
+
+    /// <summary>The model's files as found (local path or Hub snapshot), not built: what <c>convert</c> reads.</summary>
+    public async Task<LocatedModel> FetchAsync(string? model, CancellationToken ct)
     {
         string text = string.IsNullOrWhiteSpace(model) ? DefaultModel : model.Trim();
         if (Classify(text) == ModelReferenceKind.Local)
         {
-            return LocateLocal(text);
+            string path = LocalPath(text);
+            return new LocatedModel(path, Directory.Exists(path) ? new DirectoryInfo(path).Name : Path.GetFileNameWithoutExtension(path));
         }
         var (repoId, revision) = HubModelId.Parse(text);
-        string folder = await HubDownloads.DownloadAsync(hub, repoId, revision, HubFileSelector.Onnx, terminal, showProgress, ct).ConfigureAwait(false);
-        return new LocatedModel(folder, repoId, repoId, revision);
+        string snapshot = await HubDownloads.DownloadAsync(hub, repoId, revision, OnnxOrSafetensors, terminal, showProgress, ct).ConfigureAwait(false);
+        return new LocatedModel(snapshot, repoId, repoId, revision);
+    }
+
+    /// <summary>The tiny VAE to load (see <see cref="TinyVaeLocator"/>), built from a diffusers AutoencoderTiny folder if needed.</summary>
+    public Task<string?> TinyVaeAsync(bool requested, string? path, string modelFolder, CancellationToken ct)
+    {
+        string? found = TinyVaeLocator.Resolve(requested, path, modelFolder);
+        if (found is null || !Directory.Exists(found))
+        {
+            return Task.FromResult(found); // a file path (model.onnx) or nothing: TurboModel.Load checks it
+        }
+        var options = new ModelResolveOptions { Progress = BuildProgress() };
+        return Task.Run<string?>(() => ModelResolver.ResolveTinyVae(found, options, ct), ct);
     }
 
     public static ModelReferenceKind Classify(string text)
@@ -48,39 +77,17 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
         return !looksLikePath && HubIdPattern().IsMatch(text) ? ModelReferenceKind.Hub : ModelReferenceKind.Local;
     }
 
-    private static LocatedModel LocateLocal(string text)
+    private static string LocalPath(string text)
     {
         string path = Path.GetFullPath(ExpandHome(text));
-        if (Directory.Exists(path))
+        if (!Directory.Exists(path) && !File.Exists(path))
         {
-            string name = new DirectoryInfo(path).Name;
-            if (File.Exists(Path.Combine(path, "unet", "model.onnx")))
-            {
-                return new LocatedModel(path, name);
-            }
-            if (Directory.Exists(Path.Combine(path, "unet")) && Directory.EnumerateFiles(Path.Combine(path, "unet"), "*.safetensors").Any())
-            {
-                throw NeedsBuilding(path, "a diffusers safetensors folder");
-            }
-            return new LocatedModel(path, name); // TurboModel.Load names what is missing
+            throw new ModelLoadException(path, $"Model not found: '{text}' is not a local folder or file ({path}), and not a Hugging Face id (org/name[@revision]).");
         }
-        if (File.Exists(path))
-        {
-            if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
-            {
-                throw NeedsBuilding(path, "a single-file .safetensors checkpoint");
-            }
-            throw new ModelLoadException(path, $"{path} is a file; expected an ONNX model folder (unet/model.onnx, text_encoder/, vae_decoder/, ...), a .safetensors checkpoint or a Hugging Face id.");
-        }
-        throw new ModelLoadException(path, $"Model not found: '{text}' is not a local folder or file ({path}), and not a Hugging Face id (org/name[@revision]).");
+        return path;
     }
 
-    /// <summary>
-    /// Checkpoints that must be converted to ONNX before loading. Wiring point: when <c>ModelResolver.Resolve(path, options)</c>
-    /// (src/TurboGen.Core/Models/ModelResolver.cs) is available, call it here and return its ONNX folder instead of failing.
-    /// </summary>
-    private static ModelLoadException NeedsBuilding(string path, string what) =>
-        new(path, $"{path} is {what}; this build of turbogen loads ONNX model folders only. Use an ONNX export (e.g. the Hub id, whose ONNX variant is downloaded) or convert the checkpoint to an ONNX folder first.");
+    private StderrProgress BuildProgress() => new(terminal.Error);
 
     private static string ExpandHome(string path) =>
         path == "~" || path.StartsWith("~/", StringComparison.Ordinal)

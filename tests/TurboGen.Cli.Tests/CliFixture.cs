@@ -42,7 +42,12 @@ public sealed class CliFixture : IAsyncLifetime
 
     public Dictionary<string, string> Environment(string home, params (string Name, string Value)[] extra)
     {
-        var env = new Dictionary<string, string> { ["HF_ENDPOINT"] = Hub.Endpoint, ["HF_HOME"] = home };
+        var env = new Dictionary<string, string>
+        {
+            ["HF_ENDPOINT"] = Hub.Endpoint,
+            ["HF_HOME"] = home,
+            ["TURBOGEN_CACHE"] = Path.Combine(home, "turbogen-cache"), // built models stay in the test's folder
+        };
         foreach (var (name, value) in extra)
         {
             env[name] = value;

@@ -57,6 +57,16 @@ public sealed class ErrorTests(CliFixture fixture)
     }
 
     [Fact]
+    public async Task FolderThatIsNoModel_Exits3()
+    {
+        string work = fixture.NewWorkDir();
+        Directory.CreateDirectory(Path.Combine(work, "notes"));
+        var run = await fixture.RunInAsync(fixture.NewHome(), work, "generate", "a cat", "-m", "./notes", "--size", "64x64");
+        Assert.Equal(3, run.ExitCode);
+        Assert.Contains("neither an ONNX model folder", run.Stderr);
+    }
+
+    [Fact]
     public async Task UnreadableInitImage_Exits2NamingImage()
     {
         string work = fixture.NewWorkDir();
@@ -81,7 +91,7 @@ public sealed class ErrorTests(CliFixture fixture)
     {
         var run = await fixture.RunAsync(fixture.NewHome(), "--help");
         Assert.Equal(0, run.ExitCode);
-        foreach (string command in new[] { "generate", "pull", "models", "serve", "bench" })
+        foreach (string command in new[] { "generate", "pull", "models", "serve", "convert", "bench" })
         {
             Assert.Contains(command, run.Stdout);
         }

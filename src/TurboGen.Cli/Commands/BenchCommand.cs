@@ -54,12 +54,12 @@ internal static class BenchCommand
             };
             request.Validate(defaultSize: 512);
             bool asJson = parse.GetValue(json);
-            var located = await new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true)
-                .LocateAsync(parse.GetValue(shared.Model), ct).ConfigureAwait(false);
+            var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
+            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct).ConfigureAwait(false);
             var settings = new BenchSettings(located, new ModelLoadOptions
             {
                 Runtime = shared.Runtime(parse),
-                TinyVaePath = TinyVaeLocator.Resolve(useTinyVae, parse.GetValue(tinyVae), located.Folder),
+                TinyVaePath = await locator.TinyVaeAsync(useTinyVae, parse.GetValue(tinyVae), located.Folder, ct).ConfigureAwait(false),
                 SkipVaeEncoder = true,
             }, request, parse.GetValue(warmup), parse.GetValue(runs));
             Action<string> log = asJson ? _ => { } : message => terminal.Error.WriteLine($"bench: {message}");

@@ -79,12 +79,12 @@ internal static class GenerateCommand
             }
             bool asJson = parse.GetValue(json);
 
-            var located = await new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true)
-                .LocateAsync(parse.GetValue(shared.Model), ct).ConfigureAwait(false);
+            var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
+            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct).ConfigureAwait(false);
             var loadOptions = new ModelLoadOptions
             {
                 Runtime = shared.Runtime(parse),
-                TinyVaePath = TinyVaeLocator.Resolve(useTinyVae, parse.GetValue(tinyVae), located.Folder),
+                TinyVaePath = await locator.TinyVaeAsync(useTinyVae, parse.GetValue(tinyVae), located.Folder, ct).ConfigureAwait(false),
                 SkipVaeEncoder = !request.IsImageToImage,
             };
 

@@ -36,8 +36,8 @@ internal static class ServeCommand
         }
         command.SetGuardedAction(terminal, async (parse, ct) =>
         {
-            var located = await new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true)
-                .LocateAsync(parse.GetValue(shared.Model), ct).ConfigureAwait(false);
+            var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
+            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct).ConfigureAwait(false);
             var options = new ServerOptions
             {
                 ModelPath = located.Folder,
@@ -45,7 +45,7 @@ internal static class ServeCommand
                 Host = parse.GetValue(host) ?? "127.0.0.1",
                 Port = parse.GetValue(port),
                 Runtime = shared.Runtime(parse),
-                TinyVaePath = TinyVaeLocator.Resolve(parse.GetResult(tinyVae) is not null, parse.GetValue(tinyVae), located.Folder),
+                TinyVaePath = await locator.TinyVaeAsync(parse.GetResult(tinyVae) is not null, parse.GetValue(tinyVae), located.Folder, ct).ConfigureAwait(false),
                 ApiKey = parse.GetValue(apiKey),
                 OutputDir = Path.GetFullPath(parse.GetValue(outdir) ?? "outputs"),
             };
