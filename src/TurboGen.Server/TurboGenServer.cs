@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TurboGen.Models;
+using TurboGen.Server.Api;
 using TurboGen.Server.Generation;
 
 namespace TurboGen.Server;
@@ -31,6 +32,7 @@ public static class TurboGenServer
         builder.Services.AddSingleton<ServerMetrics>();
         builder.Services.AddSingleton(sp => new ModelHost(options, sp.GetRequiredService<ServerMetrics>(), sp.GetRequiredService<ILogger<ModelHost>>(), modelFactory));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelHost>());
+        builder.Services.AddCompatibleApis();
 
         var app = builder.Build();
         app.UseWebSockets();
@@ -39,6 +41,7 @@ public static class TurboGenServer
             ? Results.Json(new { status = "ready", model = host.Service!.Model.Id })
             : Results.Json(new { status = host.State, error = host.Error }, statusCode: StatusCodes.Status503ServiceUnavailable));
         app.MapGet("/metrics", (ServerMetrics metrics) => Results.Text(metrics.Render(), "text/plain; version=0.0.4"));
+        app.MapCompatibleApis();
         return app;
     }
 

@@ -1,0 +1,56 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using TurboGen.Server.Generation;
+
+namespace TurboGen.Server.Api;
+
+/// <summary>
+/// Endpoint filter in front of every API endpoint: counts the request, checks the API key, caps the body size
+/// (<see cref="ApiLimits.MaxBodyBytes"/>, 413) and turns any exception into the API's own error shape.
+/// A request whose client has gone away is ended quietly (its queued or running job was cancelled with it).
+/// </summary>
+public sealed class ApiGuard(IApiErrorFormat format) : IEndpointFilter
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var services = http.RequestServices;
+        services.GetRequiredService<ServerMetrics>().Request((http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? http.Request.Path);
+        var options = services.GetRequiredService<ServerOptions>();
+        if (!ApiAuth.IsAuthorized(http.Request, options.ApiKey))
+        {
+            string message = ApiAuth.HasCredentials(http.Request)
+                ? "Incorrect API key provided."
+                : "No API key provided: send 'Authorization: Bearer <key>', 'X-Api-Key: <key>' or HTTP Basic with the key as password.";
+            return format.Render(new ApiProblem(401, "authentication", "invalid_api_key", null, message));
+        }
+        try
+        {
+            if (http.Request.ContentLength > ApiLimits.MaxBodyBytes)
+            {
+                throw new ApiException(413, "request_too_large", $"The request body is {http.Request.ContentLength} bytes; the limit is {ApiLimits.MaxBodyBytes} ({ApiLimits.MaxBodyBytes / (1024 * 1024)} MiB).");
+            }
+            if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+            {
+                size.MaxRequestBodySize = ApiLimits.MaxBodyBytes;
+            }
+            return await next(context).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            return Results.Empty;
+        }
+        catch (Exception e)
+        {
+            var problem = ApiProblem.From(e);
+            if (problem.Status >= 500)
+            {
+                services.GetRequiredService<ILoggerFactory>().CreateLogger<ApiGuard>().LogError(e, "API request {Path} failed", http.Request.Path);
+            }
+            return format.Render(problem);
+        }
+    }
+}
