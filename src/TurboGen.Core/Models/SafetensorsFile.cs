@@ -42,6 +42,10 @@ public sealed unsafe class SafetensorsFile : IDisposable
     {
         Path = path;
         var fi = new FileInfo(path);
+        if (fi.LinkTarget is not null && fi.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target)
+        {
+            fi = target; // a Hugging Face cache snapshot entry is a symlink to blobs/: the length is the blob's, not the link's
+        }
         if (!fi.Exists)
         {
             throw new ModelLoadException(path, $"Safetensors file not found: {path}");

@@ -1,0 +1,102 @@
+using System.CommandLine;
+using Spectre.Console;
+using TurboGen.Hub;
+using TurboGen.Models;
+using TurboGen.Pipelines;
+
+namespace TurboGen.Cli.Commands;
+
+/// <summary><c>turbogen bench</c>: per-stage timings over warm runs, cold and warm start, peak memory (see <see cref="Benchmark"/>).</summary>
+internal static class BenchCommand
+{
+    public static Command Create(Terminal terminal)
+    {
+        var shared = new SharedOptions();
+        var runs = new Option<int>("--runs") { Description = "Timed runs.", DefaultValueFactory = _ => 5 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed runs after the first generation.", DefaultValueFactory = _ => 1 };
+        var size = new Option<string?>("--size") { Description = "Image size WIDTHxHEIGHT (default: the model's, 512x512).", HelpName = "WxH" };
+        var steps = new Option<int>("--steps") { Description = "Denoising steps.", DefaultValueFactory = _ => 1 };
+        var batch = new Option<int>("--batch") { Description = "Images per run.", DefaultValueFactory = _ => 1 };
+        var prompt = new Option<string>("--prompt") { Description = "Prompt to encode.", DefaultValueFactory = _ => "a cat astronaut floating above the earth, studio photo" };
+        var tinyVae = new Option<string?>("--tiny-vae")
+        {
+            Description = "Decode with a tiny VAE (TAESD): PATH, or none for one bundled with the model (taesd/).",
+            HelpName = "PATH",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object (for comparisons) and nothing else on stdout." };
+        foreach (var option in new[] { runs, warmup })
+        {
+            option.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<int>() < (option == runs ? 1 : 0)) result.AddError($"{option.Name} must be at least {(option == runs ? 1 : 0)}.");
+            });
+        }
+
+        var command = new Command("bench", "Benchmark a model: per-stage timings (median, p10/p90, min/max), cold and warm start, peak memory.");
+        shared.AddTo(command);
+        foreach (var option in new Option[] { runs, warmup, size, steps, batch, prompt, tinyVae, json })
+        {
+            command.Options.Add(option);
+        }
+        command.SetGuardedAction(terminal, async (parse, ct) =>
+        {
+            var wxh = ImageSize.Parse(parse.GetValue(size));
+            bool useTinyVae = parse.GetResult(tinyVae) is not null;
+            var request = new GenerationRequest
+            {
+                Prompt = parse.GetValue(prompt) ?? "",
+                Width = wxh?.Width,
+                Height = wxh?.Height,
+                Steps = parse.GetValue(steps),
+                BatchSize = parse.GetValue(batch),
+                UseTinyVae = useTinyVae,
+            };
+            request.Validate(defaultSize: 512);
+            bool asJson = parse.GetValue(json);
+            var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
+            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct).ConfigureAwait(false);
+            var settings = new BenchSettings(located, new ModelLoadOptions
+            {
+                Runtime = shared.Runtime(parse),
+                TinyVaePath = await locator.TinyVaeAsync(useTinyVae, parse.GetValue(tinyVae), located.Folder, ct).ConfigureAwait(false),
+                SkipVaeEncoder = true,
+            }, request, parse.GetValue(warmup), parse.GetValue(runs));
+            Action<string> log = asJson ? _ => { } : message => terminal.Error.WriteLine($"bench: {message}");
+            var report = await Task.Run(() => Benchmark.Run(settings, log, ct), ct).ConfigureAwait(false);
+            if (asJson)
+            {
+                Json.Write(terminal.Output, report);
+            }
+            else
+            {
+                Print(terminal, report);
+            }
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static void Print(Terminal terminal, BenchReport report)
+    {
+        var table = new Table().Border(TableBorder.Rounded).AddColumn(new TableColumn("Stage").NoWrap());
+        foreach (string column in new[] { "median", "p10", "p90", "min", "max", "ONNX median" })
+        {
+            table.AddColumn(new TableColumn(column).RightAligned());
+        }
+        foreach (var stage in report.Stages)
+        {
+            table.AddRow(Markup.Escape(stage.Stage), Units.Milliseconds(stage.Ms.Median), Units.Milliseconds(stage.Ms.P10), Units.Milliseconds(stage.Ms.P90),
+                Units.Milliseconds(stage.Ms.Min), Units.Milliseconds(stage.Ms.Max), stage.OnnxMs.Median > 0 ? Units.Milliseconds(stage.OnnxMs.Median) : "");
+        }
+        var t = report.TotalMs;
+        table.AddRow("[bold]total (wall)[/]", $"[bold]{Units.Milliseconds(t.Median)}[/]", Units.Milliseconds(t.P10), Units.Milliseconds(t.P90),
+            Units.Milliseconds(t.Min), Units.Milliseconds(t.Max), "");
+        terminal.Output.WriteLine($"{report.Model}: {report.Width}x{report.Height}, {report.Steps} step(s), batch {report.Batch}, {report.Provider} with {report.Threads} threads, {report.Runs} timed runs after {report.Warmup} warm-up");
+        terminal.Output.Flush();
+        terminal.Out.Write(table);
+        terminal.Output.WriteLine($"Cold start: load {Units.Milliseconds(report.ColdStart.LoadMs)} + first image {Units.Milliseconds(report.ColdStart.FirstRunMs)} = {Units.Milliseconds(report.ColdStart.TimeToFirstImageMs)}");
+        terminal.Output.WriteLine($"Warm start: load {Units.Milliseconds(report.WarmStart.LoadMs)} + first image {Units.Milliseconds(report.WarmStart.FirstRunMs)} = {Units.Milliseconds(report.WarmStart.TimeToFirstImageMs)}");
+        terminal.Output.WriteLine($"Throughput: {report.ImagesPerSecond:0.00} images/s; peak working set {Units.Bytes(report.PeakWorkingSetBytes)}");
+    }
+}

@@ -1,0 +1,33 @@
+using System.CommandLine;
+using TurboGen.Hub;
+using TurboGen.Models;
+
+namespace TurboGen.Cli.Commands;
+
+/// <summary>
+/// <c>turbogen convert SOURCE OUTPUT</c>: writes a model as a self-contained Optimum-layout ONNX folder
+/// (<see cref="ModelConverter.Convert"/>): a diffusers folder or safetensors checkpoint is built, an ONNX folder copied.
+/// SOURCE may also be a Hub id (downloaded first). The output appears only when complete.
+/// </summary>
+internal static class ConvertCommand
+{
+    public static Command Create(Terminal terminal)
+    {
+        var source = new Argument<string>("SOURCE") { Description = "Diffusers folder, .safetensors checkpoint, ONNX folder or Hugging Face id." };
+        var output = new Argument<string>("OUTPUT") { Description = "New ONNX model folder (must not exist or be empty)." };
+        var command = new Command("convert", "Convert a model (diffusers folder, safetensors checkpoint) into an ONNX model folder.");
+        command.Arguments.Add(source);
+        command.Arguments.Add(output);
+        command.SetGuardedAction(terminal, async (parse, ct) =>
+        {
+            string outputDir = Path.GetFullPath(parse.GetValue(output) ?? "");
+            var located = await new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true)
+                .FetchAsync(parse.GetValue(source), ct).ConfigureAwait(false);
+            var options = new ModelResolveOptions { Progress = new StderrProgress(terminal.Error) };
+            await Task.Run(() => ModelConverter.Convert(located.Folder, outputDir, options, ct), ct).ConfigureAwait(false);
+            terminal.Output.WriteLine($"Converted {located.Name} into {outputDir}");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}

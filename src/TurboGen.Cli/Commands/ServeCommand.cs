@@ -1,0 +1,66 @@
+using System.CommandLine;
+using TurboGen.Hub;
+using TurboGen.Server;
+
+namespace TurboGen.Cli.Commands;
+
+/// <summary>
+/// <c>turbogen serve</c>: resolves the model like <c>generate</c> (downloading it if needed), then runs
+/// <see cref="TurboGenServer"/> until Ctrl-C / SIGTERM, which stops it cleanly (exit 0).
+/// </summary>
+internal static class ServeCommand
+{
+    public static Command Create(Terminal terminal)
+    {
+        var shared = new SharedOptions();
+        var host = new Option<string>("--host") { Description = "Address to bind (anything but loopback requires --api-key).", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "TCP port.", DefaultValueFactory = _ => 7860 };
+        port.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 0 or > 65535) result.AddError("--port must be between 0 and 65535.");
+        });
+        var tinyVae = new Option<string?>("--tiny-vae")
+        {
+            Description = "Tiny VAE (TAESD) ONNX folder for live previews; none = one bundled with the model (taesd/).",
+            HelpName = "PATH",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var apiKey = new Option<string?>("--api-key") { Description = "Require this key (Authorization: Bearer KEY); also TURBOGEN_API_KEY.", HelpName = "KEY" };
+        var outdir = new Option<string>("--outdir") { Description = "Where finished images are saved.", DefaultValueFactory = _ => "outputs", HelpName = "DIR" };
+
+        var command = new Command("serve", "Run the web app and the HTTP APIs (real-time, OpenAI- and AUTOMATIC1111-compatible).");
+        shared.AddTo(command);
+        foreach (var option in new Option[] { host, port, tinyVae, apiKey, outdir })
+        {
+            command.Options.Add(option);
+        }
+        command.SetGuardedAction(terminal, async (parse, ct) =>
+        {
+            var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
+            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct).ConfigureAwait(false);
+            var options = new ServerOptions
+            {
+                ModelPath = located.Folder,
+                ModelId = located.Name,
+                Host = parse.GetValue(host) ?? "127.0.0.1",
+                Port = parse.GetValue(port),
+                Runtime = shared.Runtime(parse),
+                TinyVaePath = await locator.TinyVaeAsync(parse.GetResult(tinyVae) is not null, parse.GetValue(tinyVae), located.Folder, ct).ConfigureAwait(false),
+                ApiKey = parse.GetValue(apiKey),
+                OutputDir = Path.GetFullPath(parse.GetValue(outdir) ?? "outputs"),
+            };
+            terminal.Error.WriteLine($"turbogen: serving {located.Name} on http://{options.Host}:{options.Port} (Ctrl-C to stop)");
+            try
+            {
+                await TurboGenServer.RunAsync(options, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // Ctrl-C: a clean stop
+            }
+            terminal.Error.WriteLine("turbogen: server stopped.");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,100 @@
+using System.Text.RegularExpressions;
+using TurboGen.Hub;
+using TurboGen.Models;
+
+namespace TurboGen.Cli;
+
+/// <summary>What <c>-m MODEL</c> named: a Hugging Face repository or something on the local disk.</summary>
+internal enum ModelReferenceKind { Hub, Local }
+
+/// <summary>A model ready to load: its ONNX folder and the name written into image metadata.</summary>
+internal sealed record LocatedModel(string Folder, string Name, string? RepoId = null, string? Revision = null);
+
+/// <summary>
+/// Resolves <c>-m MODEL</c> to a loadable ONNX model folder.
+/// <para>How it works: an existing local folder or file always wins. Text that looks like a path (absolute, ./, ../,
+/// ~/, a checkpoint extension) but does not exist is a <see cref="ModelLoadException"/>. Anything else of the form
+/// <c>org/name[@revision]</c> is a Hub id: the repository's ONNX export is taken from the Hugging Face cache, or
+/// downloaded when missing (<see cref="HubClient"/>; offline with nothing cached is a <see cref="HubException"/>);
+/// a repository without an ONNX export gets its diffusers safetensors weights instead. Whatever was found then goes
+/// through <see cref="ModelResolver.Resolve"/>: an ONNX folder is used as is, a diffusers folder or a single-file
+/// checkpoint is built into an ONNX folder once (cached under TURBOGEN_CACHE), with the build's progress on stderr.</para>
+/// </summary>
+internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bool showProgress)
+{
+    public const string DefaultModel = "stabilityai/sdxl-turbo";
+
+    private static readonly string[] CheckpointExtensions = [".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".onnx", ".gguf"];
+
+    /// <summary>The ONNX export when the repository has one, else the diffusers safetensors weights (built after download).</summary>
+    public static IReadOnlyList<HubRepoFile> OnnxOrSafetensors(IReadOnlyList<HubRepoFile> files) =>
+        HubFileSelector.Onnx(files) is { Count: > 0 } onnx ? onnx : HubFileSelector.Safetensors(files);
+
+    /// <summary>The loadable ONNX folder for MODEL (default <see cref="DefaultModel"/>), downloading and building as needed.</summary>
+    public async Task<LocatedModel> LocateAsync(string? model, CancellationToken ct)
+    {
+        var source = await FetchAsync(model, ct).ConfigureAwait(false);
+        var options = new ModelResolveOptions { Progress = BuildProgress() };
+        string folder = await Task.Run(() => ModelResolver.Resolve(source.Folder, options, ct), ct).ConfigureAwait(false);
+        return source with { Folder = folder };
+    }
+
+    /// <summary>The model's files as found (local path or Hub snapshot), not built: what <c>convert</c> reads.</summary>
+    public async Task<LocatedModel> FetchAsync(string? model, CancellationToken ct)
+    {
+        string text = string.IsNullOrWhiteSpace(model) ? DefaultModel : model.Trim();
+        if (Classify(text) == ModelReferenceKind.Local)
+        {
+            string path = LocalPath(text);
+            return new LocatedModel(path, Directory.Exists(path) ? new DirectoryInfo(path).Name : Path.GetFileNameWithoutExtension(path));
+        }
+        var (repoId, revision) = HubModelId.Parse(text);
+        string snapshot = await HubDownloads.DownloadAsync(hub, repoId, revision, OnnxOrSafetensors, terminal, showProgress, ct).ConfigureAwait(false);
+        return new LocatedModel(snapshot, repoId, repoId, revision);
+    }
+
+    /// <summary>The tiny VAE to load (see <see cref="TinyVaeLocator"/>), built from a diffusers AutoencoderTiny folder if needed.</summary>
+    public Task<string?> TinyVaeAsync(bool requested, string? path, string modelFolder, CancellationToken ct)
+    {
+        string? found = TinyVaeLocator.Resolve(requested, path, modelFolder);
+        if (found is null || !Directory.Exists(found))
+        {
+            return Task.FromResult(found); // a file path (model.onnx) or nothing: TurboModel.Load checks it
+        }
+        var options = new ModelResolveOptions { Progress = BuildProgress() };
+        return Task.Run<string?>(() => ModelResolver.ResolveTinyVae(found, options, ct), ct);
+    }
+
+    public static ModelReferenceKind Classify(string text)
+    {
+        string expanded = ExpandHome(text);
+        if (Directory.Exists(expanded) || File.Exists(expanded))
+        {
+            return ModelReferenceKind.Local;
+        }
+        bool looksLikePath = Path.IsPathRooted(expanded) || text.StartsWith('.') || text.StartsWith('~') || text.Contains('\\')
+            || CheckpointExtensions.Any(e => text.EndsWith(e, StringComparison.OrdinalIgnoreCase));
+        return !looksLikePath && HubIdPattern().IsMatch(text) ? ModelReferenceKind.Hub : ModelReferenceKind.Local;
+    }
+
+    private static string LocalPath(string text)
+    {
+        string path = Path.GetFullPath(ExpandHome(text));
+        if (!Directory.Exists(path) && !File.Exists(path))
+        {
+            throw new ModelLoadException(path, $"Model not found: '{text}' is not a local folder or file ({path}), and not a Hugging Face id (org/name[@revision]).");
+        }
+        return path;
+    }
+
+    private StderrProgress BuildProgress() => new(terminal.Error);
+
+    private static string ExpandHome(string path) =>
+        path == "~" || path.StartsWith("~/", StringComparison.Ordinal)
+            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), path.Length > 2 ? path[2..] : "")
+            : path;
+
+    /// <summary>org/name with an optional @revision (the revision itself is validated by <see cref="HubModelId"/>).</summary>
+    [GeneratedRegex(@"^[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+(@.+)?$")]
+    private static partial Regex HubIdPattern();
+}

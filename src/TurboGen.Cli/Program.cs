@@ -1,0 +1,3 @@
+using TurboGen.Cli;
+
+return await CliApp.RunAsync(args).ConfigureAwait(false);

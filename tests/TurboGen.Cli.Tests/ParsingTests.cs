@@ -1,0 +1,98 @@
+namespace TurboGen.Cli.Tests;
+
+/// <summary>The CLI's small pure helpers, in process.</summary>
+public sealed class ParsingTests
+{
+    [Theory]
+    [InlineData("512x512", 512, 512)]
+    [InlineData("768X512", 768, 512)]
+    [InlineData("640", 640, 640)]
+    [InlineData(" 64x128 ", 64, 128)]
+    public void ImageSize_Parses(string text, int width, int height) => Assert.Equal((width, height), ImageSize.Parse(text));
+
+    [Theory]
+    [InlineData("512x")]
+    [InlineData("x512")]
+    [InlineData("-64x64")]
+    [InlineData("64x64x3")]
+    [InlineData("big")]
+    public void ImageSize_RejectsNamingTheOption(string text)
+    {
+        var e = Assert.Throws<InvalidRequestException>(() => ImageSize.Parse(text));
+        Assert.Equal("--size", e.Parameter);
+    }
+
+    [Fact]
+    public void ImageSize_EmptyMeansModelDefault() => Assert.Null(ImageSize.Parse(null));
+
+    [Fact]
+    public void Summary_MedianAndPercentilesInterpolateLikeNumpy()
+    {
+        var s = Summary.Of([5, 1, 4, 2, 3]);
+        Assert.Equal((3.0, 3.0, 1.0, 5.0), (s.Median, s.Mean, s.Min, s.Max));
+        Assert.Equal(1.4, s.P10, 10);
+        Assert.Equal(4.6, s.P90, 10);
+        Assert.Equal(2.5, Summary.Of([2, 3]).Median);
+    }
+
+    [Theory]
+    [InlineData("stabilityai/sdxl-turbo", true)]
+    [InlineData("stabilityai/sd-turbo@refs/pr/3", true)]
+    [InlineData("./models/sdxl-turbo", false)]
+    [InlineData("/no/such/folder", false)]
+    [InlineData("sd_xl_turbo_1.0_fp16.safetensors", false)]
+    [InlineData("org/model.safetensors", false)]
+    [InlineData("sdxl-turbo", false)]
+    public void ModelLocator_Classifies(string text, bool isHub) => Assert.Equal(isHub ? ModelReferenceKind.Hub : ModelReferenceKind.Local, ModelLocator.Classify(text));
+
+    [Fact]
+    public void OutputFiles_CountNumbersTheStem()
+    {
+        string dir = Path.GetTempPath();
+        var paths = OutputFiles.Paths(Path.Combine(dir, "out.png"), null, [7, 8, 9], DateTime.Now);
+        Assert.Equal(["out-0.png", "out-1.png", "out-2.png"], paths.Select(Path.GetFileName));
+        Assert.Equal(Path.Combine(dir, "out.png"), Assert.Single(OutputFiles.Paths(Path.Combine(dir, "out.png"), null, [7], DateTime.Now)));
+    }
+
+    [Fact]
+    public void OutputFiles_OutdirNamesBySeedWithoutOverwriting()
+    {
+        string dir = Testing.TestPaths.NewTempDir("turbogen-cli-unit");
+        try
+        {
+            var now = new DateTime(2026, 1, 2, 3, 4, 5);
+            File.WriteAllBytes(Path.Combine(dir, "20260102-030405-7.png"), [1]);
+            var paths = OutputFiles.Paths(null, dir, [7, 8], now);
+            Assert.Equal(["20260102-030405-7-1.png", "20260102-030405-8.png"], paths.Select(Path.GetFileName));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("a.png", "b", "--output")]
+    [InlineData("a.jpg", null, "--output")]
+    public void OutputFiles_RejectsBadCombinations(string? output, string? outdir, string parameter) =>
+        Assert.Equal(parameter, Assert.Throws<InvalidRequestException>(() => OutputFiles.Validate(output, outdir)).Parameter);
+
+    [Theory]
+    [InlineData("width", "--size")]
+    [InlineData("height", "--size")]
+    [InlineData("batch_size", "--count")]
+    [InlineData("guidance_scale", "--guidance")]
+    [InlineData("--size", "--size")]
+    public void ErrorReporter_MapsEngineFieldsToOptions(string parameter, string option) => Assert.Equal(option, ErrorReporter.OptionFor(parameter));
+
+    [Fact]
+    public void ErrorReporter_ExitCodes()
+    {
+        Assert.Equal(2, ErrorReporter.Describe(new InvalidRequestException("steps", "x"), false).Code);
+        Assert.Equal(3, ErrorReporter.Describe(new ModelContractException("p", "x"), false).Code);
+        Assert.Equal(4, ErrorReporter.Describe(new Hub.HubException(Hub.HubErrorKind.NotFound, "a/b", "x"), false).Code);
+        Assert.Equal(5, ErrorReporter.Describe(new NumericalException("unet", "x"), false).Code);
+        Assert.Equal(130, ErrorReporter.Describe(new OperationCanceledException(), cancelled: true).Code);
+        Assert.Equal(1, ErrorReporter.Describe(new OperationCanceledException(), cancelled: false).Code);
+    }
+}
