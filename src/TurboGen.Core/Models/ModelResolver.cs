@@ -12,6 +12,16 @@ public sealed record ModelResolveOptions
     /// <summary>LoRA files merged into the weights at build time, each with its scale (kohya/A1111 or diffusers/PEFT naming).</summary>
     public IReadOnlyList<(string Path, float Scale)> Loras { get; init; } = [];
 
+    /// <summary>
+    /// Single-file checkpoints carry no tokenizer: given the family read from the file, returns the standard CLIP tokenizer
+    /// folders (<c>tokenizer/</c>, and <c>tokenizer_2/</c> for SDXL). The CLI takes them from the stabilityai repos in the
+    /// Hugging Face cache (downloading only those files when needed).
+    /// </summary>
+    public Func<ModelFamily, CancellationToken, (string? Tokenizer, string? Tokenizer2)>? TokenizerSource { get; init; }
+
+    /// <summary>Configs for a single-file checkpoint whose networks differ from SDXL-Turbo / SD-Turbo (null = the known turbo configs).</summary>
+    public ModelConfigSet? SingleFileConfigs { get; init; }
+
     /// <summary>Fail when a LoRA key matches nothing (default: report it through <see cref="Progress"/> and go on).</summary>
     public bool StrictLora { get; init; }
 }
@@ -38,7 +48,7 @@ public static class ModelResolver
             }
             return path;
         }
-        using var components = OpenCheckpoint(path, options);
+        using var components = OpenCheckpoint(path, options, cancellationToken);
         if (options.Loras.Count == 0)
         {
             return BuiltModelCache.GetOrBuild(components, options.CacheRoot, options.Progress, cancellationToken);
@@ -99,7 +109,7 @@ public static class ModelResolver
     /// <summary>
     /// Opens a safetensors checkpoint (diffusers folder or single file) for building. The caller disposes the result.
     /// </summary>
-    public static CheckpointComponents OpenCheckpoint(string path, ModelResolveOptions? options = null)
+    public static CheckpointComponents OpenCheckpoint(string path, ModelResolveOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new ModelResolveOptions();
         path = Path.GetFullPath(path);
@@ -107,10 +117,7 @@ public static class ModelResolver
         {
             if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
             {
-                // MERGE: single-file checkpoints (sd_xl_turbo_1.0_fp16.safetensors, sd_turbo.safetensors) are opened by
-                // SingleFileCheckpoint.Open(path, ...) from the parallel branch; the lead wires that call here.
-                throw new ModelLoadException(path,
-                    $"{path} is a single-file checkpoint; single-file checkpoints are handled by SingleFileCheckpoint, which is not available in this build. Use a diffusers folder or an ONNX folder.");
+                return OpenSingleFile(path, options, cancellationToken);
             }
             throw new ModelLoadException(path,
                 $"{path} is a file; expected a model folder (ONNX: unet/model.onnx …; diffusers: model_index.json, unet/, text_encoder/, vae/ …) or a .safetensors checkpoint.");
@@ -125,5 +132,18 @@ public static class ModelResolver
                 $"{path} is neither an ONNX model folder (unet/model.onnx) nor a diffusers folder (model_index.json with unet/, text_encoder/, vae/ safetensors).");
         }
         return DiffusersCheckpoint.Open(path, options.CacheRoot);
+    }
+
+    /// <summary>A single-file checkpoint (sd_xl_turbo_1.0_fp16.safetensors, sd_turbo.safetensors, fine-tunes) with tokenizers from <see cref="ModelResolveOptions.TokenizerSource"/>.</summary>
+    private static CheckpointComponents OpenSingleFile(string path, ModelResolveOptions options, CancellationToken cancellationToken)
+    {
+        ModelFamily family;
+        using (var file = SafetensorsFile.Open(path))
+        {
+            family = SingleFileLayout.DetectFamily(file.Tensors.Keys)
+                ?? throw new ModelLoadException(path, $"{path} is not an SDXL or SD 2.x single-file checkpoint (no model.diffusion_model.* / conditioner.* / cond_stage_model.* keys).");
+        }
+        var (tokenizer, tokenizer2) = options.TokenizerSource?.Invoke(family, cancellationToken) ?? (null, null);
+        return SingleFileCheckpoint.Open(path, tokenizer, tokenizer2, options.SingleFileConfigs);
     }
 }

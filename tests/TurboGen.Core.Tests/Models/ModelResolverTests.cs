@@ -24,12 +24,45 @@ public sealed class ModelResolverTests(BuiltGoldenModelFixture fixture)
     }
 
     [Fact]
-    public void ASingleSafetensorsFile_IsHandedToSingleFileCheckpoint()
+    public void ASafetensorsFileThatIsNoCheckpoint_IsAClearError()
     {
         string file = Path.Combine(fixture.DiffusersDir, "unet", "diffusion_pytorch_model.safetensors");
         var e = Assert.Throws<ModelLoadException>(() => ModelResolver.Resolve(file, new ModelResolveOptions { CacheRoot = fixture.CacheRoot }));
-        Assert.Contains("SingleFileCheckpoint", e.Message);
+        Assert.Contains("single-file checkpoint", e.Message);
         Assert.Equal(file, e.Path);
+    }
+
+    [Fact]
+    public void ASingleFileCheckpoint_BuildsTheSameModelAsItsDiffusersFolder()
+    {
+        string dir = TestPaths.NewTempDir("turbogen-single");
+        string file = Path.Combine(dir, "tiny_sdxl.safetensors");
+        SingleFileTestCheckpoints.WriteSdxl(file);
+        var families = new List<ModelFamily>();
+        var options = new ModelResolveOptions
+        {
+            CacheRoot = fixture.CacheRoot,
+            SingleFileConfigs = SingleFileTestCheckpoints.SdxlConfigs(),
+            TokenizerSource = (family, _) =>
+            {
+                families.Add(family);
+                return (Path.Combine(fixture.DiffusersDir, "tokenizer"), Path.Combine(fixture.DiffusersDir, "tokenizer_2"));
+            },
+        };
+        string built = ModelResolver.Resolve(file, options);
+        Assert.Equal([ModelFamily.Sdxl], families);
+        Assert.NotEqual(fixture.OnnxDir, built);
+
+        var request = new TurboGen.Pipelines.GenerationRequest { Prompt = "a photo of a cat", Seed = 11, Width = 128, Height = 128, Steps = 2 };
+        byte[] Pixels(string folder)
+        {
+            using var model = TurboModel.Load(folder);
+            return new TurboGen.Pipelines.TurboPipeline(model).Generate(request).Images[0].Pixels;
+        }
+        Assert.Equal(Pixels(fixture.OnnxDir), Pixels(built));
+
+        var noTokenizers = Assert.Throws<ModelLoadException>(() => ModelResolver.Resolve(file, options with { TokenizerSource = null, CacheRoot = TestPaths.NewTempDir("turbogen-cache") }));
+        Assert.Contains("tokenizer", noTokenizers.Message);
     }
 
     [Fact]
