@@ -31,10 +31,10 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
         HubFileSelector.Onnx(files) is { Count: > 0 } onnx ? onnx : HubFileSelector.Safetensors(files);
 
     /// <summary>The loadable ONNX folder for MODEL (default <see cref="DefaultModel"/>), downloading and building as needed.</summary>
-    public async Task<LocatedModel> LocateAsync(string? model, CancellationToken ct)
+    public async Task<LocatedModel> LocateAsync(string? model, CancellationToken ct, IReadOnlyList<(string Path, float Scale)>? loras = null)
     {
         var source = await FetchAsync(model, ct).ConfigureAwait(false);
-        var options = new ModelResolveOptions { Progress = BuildProgress() };
+        var options = new ModelResolveOptions { Progress = BuildProgress(), Loras = loras ?? [], TokenizerSource = StandardTokenizers };
         string folder = await Task.Run(() => ModelResolver.Resolve(source.Folder, options, ct), ct).ConfigureAwait(false);
         return source with { Folder = folder };
     }
@@ -63,6 +63,19 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
         }
         var options = new ModelResolveOptions { Progress = BuildProgress() };
         return Task.Run<string?>(() => ModelResolver.ResolveTinyVae(found, options, ct), ct);
+    }
+
+    /// <summary>
+    /// Single-file checkpoints carry no tokenizer: the standard CLIP tokenizer folders come from the official repos
+    /// (stabilityai/sdxl-turbo: tokenizer/ + tokenizer_2/; stabilityai/sd-turbo: tokenizer/), cached or downloaded (a few MB).
+    /// </summary>
+    private (string? Tokenizer, string? Tokenizer2) StandardTokenizers(ModelFamily family, CancellationToken ct)
+    {
+        string repo = family == ModelFamily.Sdxl ? "stabilityai/sdxl-turbo" : "stabilityai/sd-turbo";
+        static IReadOnlyList<HubRepoFile> TokenizerFiles(IReadOnlyList<HubRepoFile> files) =>
+            files.Where(f => f.Path.StartsWith("tokenizer/", StringComparison.Ordinal) || f.Path.StartsWith("tokenizer_2/", StringComparison.Ordinal)).ToList();
+        string snapshot = HubDownloads.DownloadAsync(hub, repo, "main", TokenizerFiles, terminal, showProgress, ct).GetAwaiter().GetResult();
+        return (Path.Combine(snapshot, "tokenizer"), family == ModelFamily.Sdxl ? Path.Combine(snapshot, "tokenizer_2") : null);
     }
 
     public static ModelReferenceKind Classify(string text)

@@ -27,6 +27,13 @@ internal sealed class SharedOptions
         DefaultValueFactory = _ => 0,
     };
 
+    public Option<string[]> Lora { get; } = new("--lora")
+    {
+        Description = "LoRA file merged into the weights at build time, PATH[:SCALE] (repeatable; scale default 1; needs a safetensors model).",
+        HelpName = "PATH[:SCALE]",
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
     public SharedOptions()
     {
         Provider.AcceptOnlyFromAmong([.. RuntimeOptions.KnownProviders]);
@@ -41,6 +48,22 @@ internal sealed class SharedOptions
         command.Options.Add(Model);
         command.Options.Add(Provider);
         command.Options.Add(Threads);
+        command.Options.Add(Lora);
+    }
+
+    /// <summary>The --lora values as (path, scale); "style.safetensors:0.8" → scale 0.8, a path without a numeric suffix → 1.</summary>
+    public IReadOnlyList<(string Path, float Scale)> Loras(ParseResult parse) =>
+        (parse.GetValue(Lora) ?? []).Select(ParseLora).ToList();
+
+    internal static (string Path, float Scale) ParseLora(string text)
+    {
+        int colon = text.LastIndexOf(':');
+        if (colon > 0 && float.TryParse(text.AsSpan(colon + 1), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out float scale))
+        {
+            if (!float.IsFinite(scale)) throw new InvalidRequestException("--lora", $"LoRA scale must be a finite number (got '{text[(colon + 1)..]}').");
+            return (text[..colon], scale);
+        }
+        return (text, 1f);
     }
 
     public RuntimeOptions Runtime(ParseResult parse) => new()

@@ -73,6 +73,15 @@ public sealed class BenchAndServeTests(CliFixture fixture)
         Assert.True(health is not null, $"server never became ready\n{stdout}\n{stderr}");
         Assert.Contains(CliFixture.RepoId, health);
 
+        // The real-time benchmark types against the running server through its WebSocket.
+        var bench = await fixture.RunAsync(fixture.PulledHome, "bench", "--realtime", $"http://127.0.0.1:{port}", "--size", "64x64", "--keys-per-second", "40", "--json");
+        Assert.True(bench.ExitCode == 0, bench.ToString());
+        using (var report = System.Text.Json.JsonDocument.Parse(bench.Stdout))
+        {
+            Assert.True(report.RootElement.GetProperty("keystrokes").GetInt32() > 10);
+            Assert.True(report.RootElement.GetProperty("frames_shown").GetInt32() >= 1);
+        }
+
         CliProcess.Interrupt(process);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         await process.WaitForExitAsync(timeout.Token);

@@ -53,7 +53,24 @@ public sealed class ErrorTests(CliFixture fixture)
         File.WriteAllBytes(Path.Combine(work, "model.safetensors"), new byte[16]);
         var run = await fixture.RunInAsync(fixture.NewHome(), work, "generate", "a cat", "-m", "model.safetensors", "--size", "64x64");
         Assert.Equal(3, run.ExitCode);
-        Assert.Contains("single-file", run.Stderr);
+        Assert.Contains("safetensors", run.Stderr);
+    }
+
+    [Fact]
+    public async Task UnknownStyle_Exits2NamingStyle()
+    {
+        var run = await fixture.RunAsync(fixture.NewHome(), "generate", "a cat", "--style", "cubist-nonsense", "--size", "64x64");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--style", run.Stderr);
+        Assert.Contains("photographic", run.Stderr);
+    }
+
+    [Fact]
+    public async Task Lora_OnAnOnnxModel_Exits3()
+    {
+        var run = await fixture.RunAsync(fixture.PulledHome, "generate", "a cat", "--lora", "style.safetensors:0.7", "--size", "64x64", "--threads", "1");
+        Assert.Equal(3, run.ExitCode);
+        Assert.Contains("ONNX export", run.Stderr);
     }
 
     [Fact]

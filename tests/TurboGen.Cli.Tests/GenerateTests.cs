@@ -61,6 +61,17 @@ public sealed class GenerateTests(CliFixture fixture)
     }
 
     [Fact]
+    public async Task Style_RewritesThePrompt_AndTheMetadataSaysSo()
+    {
+        string work = fixture.NewWorkDir();
+        var run = await fixture.RunInAsync(fixture.PulledHome, work, "generate", "a lighthouse", "--style", "pixel-art", "--size", "64x64", "--seed", "3", "-o", "s.png", "--threads", "1");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var record = GenerationMetadata.ParseJson(PngText.ReadTextChunks(File.ReadAllBytes(Path.Combine(work, "s.png")))[PngText.TurboGenKey])!;
+        Assert.StartsWith("pixel art of a lighthouse", record.Prompt);
+        Assert.Contains("blurry", record.NegativePrompt);
+    }
+
+    [Fact]
     public async Task Count_WritesOneFilePerSeed()
     {
         string work = fixture.NewWorkDir();

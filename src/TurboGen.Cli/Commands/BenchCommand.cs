@@ -1,3 +1,4 @@
+using TurboGen.Server.Realtime;
 using System.CommandLine;
 using Spectre.Console;
 using TurboGen.Hub;
@@ -25,6 +26,13 @@ internal static class BenchCommand
             Arity = ArgumentArity.ZeroOrOne,
         };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (for comparisons) and nothing else on stdout." };
+        var realtime = new Option<string?>("--realtime")
+        {
+            Description = "Instead of the model: simulate typing at --keys-per-second against a running `turbogen serve` at URL and report keystroke-to-frame latency.",
+            HelpName = "URL",
+        };
+        var keysPerSecond = new Option<double>("--keys-per-second") { Description = "Typing speed for --realtime.", DefaultValueFactory = _ => 8 };
+        var apiKey = new Option<string?>("--api-key") { Description = "API key of the server for --realtime." };
         foreach (var option in new[] { runs, warmup })
         {
             option.Validators.Add(result =>
@@ -35,13 +43,18 @@ internal static class BenchCommand
 
         var command = new Command("bench", "Benchmark a model: per-stage timings (median, p10/p90, min/max), cold and warm start, peak memory.");
         shared.AddTo(command);
-        foreach (var option in new Option[] { runs, warmup, size, steps, batch, prompt, tinyVae, json })
+        foreach (var option in new Option[] { runs, warmup, size, steps, batch, prompt, tinyVae, json, realtime, keysPerSecond, apiKey })
         {
             command.Options.Add(option);
         }
         command.SetGuardedAction(terminal, async (parse, ct) =>
         {
             var wxh = ImageSize.Parse(parse.GetValue(size));
+            if (parse.GetValue(realtime) is { } url)
+            {
+                await RunRealtimeAsync(terminal, url, wxh, parse.GetValue(steps), parse.GetValue(keysPerSecond), parse.GetValue(apiKey), parse.GetValue(json), ct).ConfigureAwait(false);
+                return ExitCodes.Ok;
+            }
             bool useTinyVae = parse.GetResult(tinyVae) is not null;
             var request = new GenerationRequest
             {
@@ -55,7 +68,7 @@ internal static class BenchCommand
             request.Validate(defaultSize: 512);
             bool asJson = parse.GetValue(json);
             var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
-            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct).ConfigureAwait(false);
+            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse)).ConfigureAwait(false);
             var settings = new BenchSettings(located, new ModelLoadOptions
             {
                 Runtime = shared.Runtime(parse),
@@ -98,5 +111,35 @@ internal static class BenchCommand
         terminal.Output.WriteLine($"Cold start: load {Units.Milliseconds(report.ColdStart.LoadMs)} + first image {Units.Milliseconds(report.ColdStart.FirstRunMs)} = {Units.Milliseconds(report.ColdStart.TimeToFirstImageMs)}");
         terminal.Output.WriteLine($"Warm start: load {Units.Milliseconds(report.WarmStart.LoadMs)} + first image {Units.Milliseconds(report.WarmStart.FirstRunMs)} = {Units.Milliseconds(report.WarmStart.TimeToFirstImageMs)}");
         terminal.Output.WriteLine($"Throughput: {report.ImagesPerSecond:0.00} images/s; peak working set {Units.Bytes(report.PeakWorkingSetBytes)}");
+    }
+
+    /// <summary><c>bench --realtime URL</c>: types a sentence against a running server (see <see cref="RealtimeBenchmark"/>).</summary>
+    private static async Task RunRealtimeAsync(Terminal terminal, string url, (int Width, int Height)? size, int steps, double keysPerSecond, string? apiKey, bool asJson, CancellationToken ct)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var server) || server.Scheme is not ("http" or "https"))
+        {
+            throw new InvalidRequestException("--realtime", $"--realtime needs the server's http(s) URL, e.g. http://127.0.0.1:7860 (got '{url}').");
+        }
+        if (!(keysPerSecond > 0 && keysPerSecond <= 50))
+        {
+            throw new InvalidRequestException("--keys-per-second", "--keys-per-second must be in (0, 50].");
+        }
+        var result = await RealtimeBenchmark.RunAsync(new RealtimeBenchmarkOptions
+        {
+            Server = server,
+            ApiKey = apiKey,
+            KeysPerSecond = keysPerSecond,
+            Width = size?.Width ?? 512,
+            Height = size?.Height ?? 512,
+            Steps = steps,
+        }, ct).ConfigureAwait(false);
+        if (asJson)
+        {
+            Json.Write(terminal.Output, result);
+        }
+        else
+        {
+            terminal.Output.WriteLine(result.Summary());
+        }
     }
 }

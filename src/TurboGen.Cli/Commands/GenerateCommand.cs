@@ -1,3 +1,4 @@
+using TurboGen.Server.Styles;
 using System.CommandLine;
 using System.Diagnostics;
 using Spectre.Console;
@@ -37,12 +38,13 @@ internal static class GenerateCommand
         };
         var output = new Option<string?>("--output", "-o") { Description = "Output PNG (several images: NAME-0.png, NAME-1.png, ...).", HelpName = "FILE" };
         var outdir = new Option<string?>("--outdir") { Description = $"Output folder (default: {OutputFiles.DefaultFolder}/).", HelpName = "DIR" };
+        var style = new Option<string?>("--style") { Description = $"Style preset: {string.Join(", ", StylePresets.Default.All.Select(p => p.Id))}.", HelpName = "NAME" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (paths, seeds, timings, truncated) and nothing else on stdout." };
 
         var command = new Command("generate", "Generate images from a prompt (text-to-image, or image-to-image with --image).");
         command.Arguments.Add(prompt);
         shared.AddTo(command);
-        foreach (var option in new Option[] { steps, size, seed, count, image, strength, negative, guidance, tinyVae, output, outdir, json })
+        foreach (var option in new Option[] { steps, size, seed, count, style, image, strength, negative, guidance, tinyVae, output, outdir, json })
         {
             command.Options.Add(option);
         }
@@ -59,10 +61,16 @@ internal static class GenerateCommand
                 throw new InvalidRequestException("--strength", "strength applies to image-to-image only: add --image FILE.");
             }
             bool useTinyVae = parse.GetResult(tinyVae) is not null;
+            string? styleName = parse.GetValue(style);
+            if (styleName is not null && !StylePresets.IsNone(styleName) && !StylePresets.Default.TryFind(styleName, out _))
+            {
+                throw new InvalidRequestException("--style", $"Unknown style '{styleName}'. Known styles: {string.Join(", ", StylePresets.Default.All.Select(p => p.Id))}.");
+            }
+            var (styledPrompt, styledNegative) = StylePresets.Default.Apply(styleName, parse.GetValue(prompt) ?? "", parse.GetValue(negative) ?? "");
             var request = new GenerationRequest
             {
-                Prompt = parse.GetValue(prompt) ?? "",
-                NegativePrompt = parse.GetValue(negative) ?? "",
+                Prompt = styledPrompt,
+                NegativePrompt = styledNegative,
                 Width = wxh?.Width,
                 Height = wxh?.Height,
                 Steps = parse.GetValue(steps),
@@ -80,7 +88,7 @@ internal static class GenerateCommand
             bool asJson = parse.GetValue(json);
 
             var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
-            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct).ConfigureAwait(false);
+            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse)).ConfigureAwait(false);
             var loadOptions = new ModelLoadOptions
             {
                 Runtime = shared.Runtime(parse),
