@@ -192,8 +192,9 @@ public sealed class RealtimeSessionTests
         await client.NextFrameAsync();
         await Task.Delay(100); // the shown frame is now much older than twice a typical (millisecond) job
 
-        await client.SendAsync(new { requestId = 2, prompt = "big and slow", seed = 1, steps = 4, width = 1024, height = 1024 });
-        await EventuallyAsync(() => worker.Current is { Progress.Stage: "denoise" or "encode" } c && c.SessionKey.StartsWith("rt-", StringComparison.Ordinal), "the big job runs");
+        // 2048² keeps the tiny model busy long enough (hundreds of ms) to be observed running even on a loaded machine.
+        await client.SendAsync(new { requestId = 2, prompt = "big and slow", seed = 1, steps = 4, width = 2048, height = 2048 });
+        await EventuallyAsync(() => worker.Current is { Progress.Stage: "queued" or "encode" or "denoise" or "decode" } c && c.SessionKey.StartsWith("rt-", StringComparison.Ordinal), "the big job runs");
         await client.SendAsync(Generate(3, "the newest"));
         Assert.Equal(2, (await client.NextFrameAsync()).Frame!.RequestId);
         Assert.Equal(3, (await client.NextFrameAsync()).Frame!.RequestId);
