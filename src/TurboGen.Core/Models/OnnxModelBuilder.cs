@@ -20,8 +20,8 @@ namespace TurboGen.Models;
 /// into <c>model.onnx_data</c>; the graph object is dropped before the next component, so no second copy of the weights
 /// is ever held. With <see cref="BuildPrecision.Float16"/> (for GPU providers) the weights are written as float16 (F16
 /// checkpoint tensors copied as they are) and the graphs compute in float16, with float32 inputs/outputs and float32
-/// softmax, normalisation and timestep embedding (see <see cref="GraphBuilder.FloatType"/>); the AutoencoderKL stays
-/// float32 unless its config says <c>force_upcast: false</c> (the fp16-fix VAE), as diffusers does. Unlike Optimum, every component (not just the large ones) keeps its weights in <c>model.onnx_data</c>,
+/// softmax, normalisation and timestep embedding (see <see cref="GraphBuilder.FloatType"/>); the SDXL AutoencoderKL stays
+/// float32 unless its config says <c>force_upcast: false</c> (the fp16-fix VAE), as diffusers' SDXL pipelines do. Unlike Optimum, every component (not just the large ones) keeps its weights in <c>model.onnx_data</c>,
 /// which keeps building and loading memory flat. Each component folder gets its config.json (the VAE configs always carry
 /// <c>scaling_factor</c> and <c>force_upcast</c>); <c>scheduler/</c>, <c>tokenizer(_2)/</c> and <c>model_index.json</c> are
 /// copied, and <see cref="BuildInfoFile"/> records the builder version and content hash. Everything is written into a
@@ -95,7 +95,7 @@ public static class OnnxModelBuilder
         WriteComponent(dir, "unet", c.UnetConfigJson, progress, ct, report, () => Unet2DConditionModel.Build(unet, c.Unet,
             new UnetBuildOptions { Timestep = TimestepInput.ScalarFloat, Precision = precision }));
         string vaeConfig = VaeConfigForOnnx(c.VaeConfigJson, vae);
-        var vaePrecision = VaePrecision(precision, vaeConfig);
+        var vaePrecision = VaePrecision(precision, c.Family, vaeConfig);
         WriteComponent(dir, "vae_decoder", vaeConfig, progress, ct, report, () => AutoencoderKl.BuildDecoder(vae, c.Vae, vaePrecision));
         WriteComponent(dir, "vae_encoder", vaeConfig, progress, ct, report, () => AutoencoderKl.BuildEncoder(vae, c.Vae, VaeEncoderOutput.LatentParameters, vaePrecision));
 
@@ -151,13 +151,15 @@ public static class OnnxModelBuilder
     }
 
     /// <summary>
-    /// The precision of the AutoencoderKL graphs: float16 only in a float16 build of a VAE whose config says
-    /// <c>force_upcast: false</c> (sdxl-vae-fp16-fix); diffusers upcasts every other VAE to float32 because it overflows in
-    /// float16 (model-contract §5.3). <paramref name="onnxVaeConfigJson"/> always carries force_upcast (<see cref="VaeConfigForOnnx"/>).
+    /// The precision of the AutoencoderKL graphs. diffusers' SDXL pipelines upcast a float16 VAE to float32 when its config
+    /// says <c>force_upcast</c> (true unless stated otherwise), because the SDXL VAE overflows in float16 (model-contract §5.3):
+    /// so an SDXL VAE is float16 only when it says <c>force_upcast: false</c> (sdxl-vae-fp16-fix). The SD 1.x/2.x pipelines
+    /// never upcast, so their VAE follows <paramref name="precision"/>.
     /// </summary>
-    internal static BuildPrecision VaePrecision(BuildPrecision precision, string onnxVaeConfigJson)
+    internal static BuildPrecision VaePrecision(BuildPrecision precision, ModelFamily family, string vaeConfigJson)
     {
-        bool forceUpcast = JsonNode.Parse(onnxVaeConfigJson)?["force_upcast"]?.GetValueKind() != JsonValueKind.False;
+        if (family != ModelFamily.Sdxl) return precision;
+        bool forceUpcast = JsonNode.Parse(vaeConfigJson)?["force_upcast"]?.GetValueKind() != JsonValueKind.False;
         return forceUpcast ? BuildPrecision.Float32 : precision;
     }
 
