@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using TurboGen.Graphs;
 using TurboGen.Hub;
 using TurboGen.Models;
 
@@ -18,7 +19,8 @@ internal sealed record LocatedModel(string Folder, string Name, string? RepoId =
 /// downloaded when missing (<see cref="HubClient"/>; offline with nothing cached is a <see cref="HubException"/>);
 /// a repository without an ONNX export gets its diffusers safetensors weights instead. Whatever was found then goes
 /// through <see cref="ModelResolver.Resolve"/>: an ONNX folder is used as is, a diffusers folder or a single-file
-/// checkpoint is built into an ONNX folder once (cached under TURBOGEN_CACHE), with the build's progress on stderr.</para>
+/// checkpoint is built into an ONNX folder once per precision (cached under TURBOGEN_CACHE; float16 for GPU providers, see
+/// <see cref="SharedOptions.ChoosePrecision"/>), with the build's progress on stderr.</para>
 /// </summary>
 internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bool showProgress)
 {
@@ -31,10 +33,11 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
         HubFileSelector.Onnx(files) is { Count: > 0 } onnx ? onnx : HubFileSelector.Safetensors(files);
 
     /// <summary>The loadable ONNX folder for MODEL (default <see cref="DefaultModel"/>), downloading and building as needed.</summary>
-    public async Task<LocatedModel> LocateAsync(string? model, CancellationToken ct, IReadOnlyList<(string Path, float Scale)>? loras = null)
+    public async Task<LocatedModel> LocateAsync(string? model, CancellationToken ct, IReadOnlyList<(string Path, float Scale)>? loras = null,
+        BuildPrecision precision = BuildPrecision.Float32)
     {
         var source = await FetchAsync(model, ct).ConfigureAwait(false);
-        var options = new ModelResolveOptions { Progress = BuildProgress(), Loras = loras ?? [], TokenizerSource = StandardTokenizers };
+        var options = new ModelResolveOptions { Progress = BuildProgress(), Loras = loras ?? [], TokenizerSource = StandardTokenizers, Precision = precision };
         string folder = await Task.Run(() => ModelResolver.Resolve(source.Folder, options, ct), ct).ConfigureAwait(false);
         return source with { Folder = folder };
     }
@@ -54,14 +57,14 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
     }
 
     /// <summary>The tiny VAE to load (see <see cref="TinyVaeLocator"/>), built from a diffusers AutoencoderTiny folder if needed.</summary>
-    public Task<string?> TinyVaeAsync(bool requested, string? path, string modelFolder, CancellationToken ct)
+    public Task<string?> TinyVaeAsync(bool requested, string? path, string modelFolder, CancellationToken ct, BuildPrecision precision = BuildPrecision.Float32)
     {
         string? found = TinyVaeLocator.Resolve(requested, path, modelFolder);
         if (found is null || !Directory.Exists(found))
         {
             return Task.FromResult(found); // a file path (model.onnx) or nothing: TurboModel.Load checks it
         }
-        var options = new ModelResolveOptions { Progress = BuildProgress() };
+        var options = new ModelResolveOptions { Progress = BuildProgress(), Precision = precision };
         return Task.Run<string?>(() => ModelResolver.ResolveTinyVae(found, options, ct), ct);
     }
 

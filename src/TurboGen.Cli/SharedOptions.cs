@@ -1,10 +1,11 @@
 using System.CommandLine;
+using TurboGen.Graphs;
 using TurboGen.Models;
 
 namespace TurboGen.Cli;
 
 /// <summary>
-/// The options shared by <c>generate</c>, <c>serve</c> and <c>bench</c> (model, execution provider, threads, tiny VAE).
+/// The options shared by <c>generate</c>, <c>serve</c> and <c>bench</c> (model, execution provider, threads, build precision, LoRA).
 /// Each command gets its own instances.
 /// </summary>
 internal sealed class SharedOptions
@@ -27,6 +28,12 @@ internal sealed class SharedOptions
         DefaultValueFactory = _ => 0,
     };
 
+    public Option<string> Precision { get; } = new("--precision")
+    {
+        Description = "Precision of models built from safetensors checkpoints: auto (fp16 for GPU providers, fp32 for cpu), fp32 or fp16. ONNX models are used as they are.",
+        DefaultValueFactory = _ => "auto",
+    };
+
     public Option<string[]> Lora { get; } = new("--lora")
     {
         Description = "LoRA file merged into the weights at build time, PATH[:SCALE] (repeatable; scale default 1; needs a safetensors model).",
@@ -37,6 +44,7 @@ internal sealed class SharedOptions
     public SharedOptions()
     {
         Provider.AcceptOnlyFromAmong([.. RuntimeOptions.KnownProviders]);
+        Precision.AcceptOnlyFromAmong("auto", "fp32", "fp16");
         Threads.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<int>() < 0) result.AddError("--threads must be 0 or more.");
@@ -48,6 +56,7 @@ internal sealed class SharedOptions
         command.Options.Add(Model);
         command.Options.Add(Provider);
         command.Options.Add(Threads);
+        command.Options.Add(Precision);
         command.Options.Add(Lora);
     }
 
@@ -65,6 +74,16 @@ internal sealed class SharedOptions
         }
         return (text, 1f);
     }
+
+    /// <summary>The precision to build safetensors checkpoints in, from --precision and --provider.</summary>
+    public BuildPrecision BuildPrecision(ParseResult parse) =>
+        ChoosePrecision(parse.GetValue(Precision) ?? "auto", parse.GetValue(Provider) ?? "cpu");
+
+    /// <summary>"auto": float16 for the GPU providers (cuda, tensorrt, directml, coreml), float32 for cpu; "fp32"/"fp16" as given.</summary>
+    internal static BuildPrecision ChoosePrecision(string precision, string provider) =>
+        precision.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase)
+            ? BuildPrecisions.ForProvider(provider)
+            : BuildPrecisions.Parse(precision, "--precision");
 
     public RuntimeOptions Runtime(ParseResult parse) => new()
     {

@@ -25,6 +25,29 @@ public sealed class ParsingTests
     [Fact]
     public void ImageSize_EmptyMeansModelDefault() => Assert.Null(ImageSize.Parse(null));
 
+    [Theory]
+    [InlineData("auto", "cpu", TurboGen.Graphs.BuildPrecision.Float32)]
+    [InlineData("auto", "cuda", TurboGen.Graphs.BuildPrecision.Float16)]
+    [InlineData("auto", "tensorrt", TurboGen.Graphs.BuildPrecision.Float16)]
+    [InlineData("auto", "directml", TurboGen.Graphs.BuildPrecision.Float16)]
+    [InlineData("auto", "coreml", TurboGen.Graphs.BuildPrecision.Float16)]
+    [InlineData("fp32", "cuda", TurboGen.Graphs.BuildPrecision.Float32)]
+    [InlineData("fp16", "cpu", TurboGen.Graphs.BuildPrecision.Float16)]
+    public void Precision_AutoIsFloat16ForGpuProviders_UnlessGiven(string precision, string provider, TurboGen.Graphs.BuildPrecision expected) =>
+        Assert.Equal(expected, SharedOptions.ChoosePrecision(precision, provider));
+
+    [Fact]
+    public void Precision_FromTheCommandLine()
+    {
+        var shared = new SharedOptions();
+        var command = new System.CommandLine.RootCommand();
+        shared.AddTo(command);
+        Assert.Equal(TurboGen.Graphs.BuildPrecision.Float16, shared.BuildPrecision(command.Parse("--provider cuda")));
+        Assert.Equal(TurboGen.Graphs.BuildPrecision.Float32, shared.BuildPrecision(command.Parse("")));
+        Assert.Equal(TurboGen.Graphs.BuildPrecision.Float32, shared.BuildPrecision(command.Parse("--provider directml --precision fp32")));
+        Assert.NotEmpty(command.Parse("--precision int8").Errors);
+    }
+
     [Fact]
     public void Summary_MedianAndPercentilesInterpolateLikeNumpy()
     {

@@ -68,11 +68,11 @@ internal static class BenchCommand
             request.Validate(defaultSize: 512);
             bool asJson = parse.GetValue(json);
             var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
-            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse)).ConfigureAwait(false);
+            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse)).ConfigureAwait(false);
             var settings = new BenchSettings(located, new ModelLoadOptions
             {
                 Runtime = shared.Runtime(parse),
-                TinyVaePath = await locator.TinyVaeAsync(useTinyVae, parse.GetValue(tinyVae), located.Folder, ct).ConfigureAwait(false),
+                TinyVaePath = await locator.TinyVaeAsync(useTinyVae, parse.GetValue(tinyVae), located.Folder, ct, shared.BuildPrecision(parse)).ConfigureAwait(false),
                 SkipVaeEncoder = true,
             }, request, parse.GetValue(warmup), parse.GetValue(runs));
             Action<string> log = asJson ? _ => { } : message => terminal.Error.WriteLine($"bench: {message}");

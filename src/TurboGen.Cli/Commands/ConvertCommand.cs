@@ -1,4 +1,5 @@
 using System.CommandLine;
+using TurboGen.Graphs;
 using TurboGen.Hub;
 using TurboGen.Models;
 
@@ -18,12 +19,23 @@ internal static class ConvertCommand
         var command = new Command("convert", "Convert a model (diffusers folder, safetensors checkpoint) into an ONNX model folder.");
         command.Arguments.Add(source);
         command.Arguments.Add(output);
+        var precision = new Option<string>("--precision")
+        {
+            Description = "Precision of a model built from safetensors: fp32 (any provider) or fp16 (GPU providers). ONNX folders are copied as they are.",
+            DefaultValueFactory = _ => "fp32",
+        };
+        precision.AcceptOnlyFromAmong("fp32", "fp16");
+        command.Options.Add(precision);
         command.SetGuardedAction(terminal, async (parse, ct) =>
         {
             string outputDir = Path.GetFullPath(parse.GetValue(output) ?? "");
             var located = await new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true)
                 .FetchAsync(parse.GetValue(source), ct).ConfigureAwait(false);
-            var options = new ModelResolveOptions { Progress = new StderrProgress(terminal.Error) };
+            var options = new ModelResolveOptions
+            {
+                Progress = new StderrProgress(terminal.Error),
+                Precision = BuildPrecisions.Parse(parse.GetValue(precision) ?? "fp32", "--precision"),
+            };
             await Task.Run(() => ModelConverter.Convert(located.Folder, outputDir, options, ct), ct).ConfigureAwait(false);
             terminal.Output.WriteLine($"Converted {located.Name} into {outputDir}");
             return ExitCodes.Ok;

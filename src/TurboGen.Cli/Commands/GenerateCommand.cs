@@ -88,11 +88,11 @@ internal static class GenerateCommand
             bool asJson = parse.GetValue(json);
 
             var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
-            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse)).ConfigureAwait(false);
+            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse)).ConfigureAwait(false);
             var loadOptions = new ModelLoadOptions
             {
                 Runtime = shared.Runtime(parse),
-                TinyVaePath = await locator.TinyVaeAsync(useTinyVae, parse.GetValue(tinyVae), located.Folder, ct).ConfigureAwait(false),
+                TinyVaePath = await locator.TinyVaeAsync(useTinyVae, parse.GetValue(tinyVae), located.Folder, ct, shared.BuildPrecision(parse)).ConfigureAwait(false),
                 SkipVaeEncoder = !request.IsImageToImage,
             };
 

@@ -37,7 +37,7 @@ internal static class ServeCommand
         command.SetGuardedAction(terminal, async (parse, ct) =>
         {
             var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
-            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse)).ConfigureAwait(false);
+            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse)).ConfigureAwait(false);
             var options = new ServerOptions
             {
                 ModelPath = located.Folder,
@@ -45,7 +45,7 @@ internal static class ServeCommand
                 Host = parse.GetValue(host) ?? "127.0.0.1",
                 Port = parse.GetValue(port),
                 Runtime = shared.Runtime(parse),
-                TinyVaePath = await locator.TinyVaeAsync(parse.GetResult(tinyVae) is not null, parse.GetValue(tinyVae), located.Folder, ct).ConfigureAwait(false),
+                TinyVaePath = await locator.TinyVaeAsync(parse.GetResult(tinyVae) is not null, parse.GetValue(tinyVae), located.Folder, ct, shared.BuildPrecision(parse)).ConfigureAwait(false),
                 ApiKey = parse.GetValue(apiKey),
                 OutputDir = Path.GetFullPath(parse.GetValue(outdir) ?? "outputs"),
             };

@@ -27,6 +27,12 @@ public interface ICheckpointTensors
 
     /// <summary>Names read so far through this object.</summary>
     IReadOnlyCollection<string> Used { get; }
+
+    /// <summary>The tensor as float16 bytes for float16 builds (default: <see cref="Float32"/> converted; F16 → F32 → F16 is exact).</summary>
+    WeightData Float16(string name) => Float16Weights.FromFloat32(Float32(name), name, Source);
+
+    /// <summary>As <see cref="Float32Transposed"/>, in float16 (default: converted from <see cref="Float32Transposed"/>).</summary>
+    WeightData Float16Transposed(string name) => Float16Weights.FromFloat32(Float32Transposed(name), name, Source);
 }
 
 /// <summary>Checkpoint tensors backed by memory-mapped safetensors files (several files act as one key space).</summary>
@@ -131,6 +137,41 @@ public sealed class SafetensorsCheckpoint : ICheckpointTensors, IDisposable
     }
 
     public float[] ReadFloat32(string name) => File(name).ReadFloat32(name);
+
+    /// <summary>F16 tensors are copied as they are (no conversion); F32/BF16 are converted.</summary>
+    public WeightData Float16(string name)
+    {
+        var f = File(name);
+        var info = f.Info(name);
+        return info.DType == SafetensorsDType.F16
+            ? WeightData.FromWriter(info.ElementCount * 2, s => s.Write(f.RawBytes(name)))
+            : Float16Weights.FromFloat32(Float32(name), name, Source);
+    }
+
+    /// <summary>F16 tensors are transposed as they are (no conversion); F32/BF16 are converted.</summary>
+    public WeightData Float16Transposed(string name)
+    {
+        var f = File(name);
+        var info = f.Info(name);
+        if (info.DType != SafetensorsDType.F16 || info.Shape.Length != 2)
+        {
+            return Float16Weights.FromFloat32(Float32Transposed(name), name, Source);
+        }
+        long rows = info.Shape[0], cols = info.Shape[1];
+        return WeightData.FromWriter(rows * cols * 2, s =>
+        {
+            var src = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(f.RawBytes(name));
+            var row = new ushort[rows];
+            for (long c = 0; c < cols; c++)
+            {
+                for (long r = 0; r < rows; r++)
+                {
+                    row[r] = src[(int)(r * cols + c)];
+                }
+                s.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(row.AsSpan()));
+            }
+        });
+    }
 
     public void Dispose()
     {

@@ -49,6 +49,20 @@ public sealed class GraphBuilder(string name, int opset = 17)
 
     public string Name { get; } = name;
     public int Opset { get; } = opset;
+
+    /// <summary>
+    /// The element type of float activations, of <see cref="Const(float[], long[])"/> and of the weights <see cref="Nn"/> adds:
+    /// <see cref="ElementType.Float"/> (default) or <see cref="ElementType.Float16"/> for a float16 graph. Graph inputs and
+    /// outputs stay float32 (Olive's keep_io_types): architectures cast them with <see cref="FromFloat32"/> / <see cref="ToFloat32"/>,
+    /// and build numerically sensitive parts in float32 with <see cref="InFloat32"/> or <see cref="FloatTypeScope"/>.
+    /// </summary>
+    public ElementType FloatType
+    {
+        get;
+        set => field = value is ElementType.Float or ElementType.Float16
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "FloatType must be Float or Float16.");
+    } = ElementType.Float;
     public IReadOnlyList<Initializer> Initializers => _initializers;
     public IReadOnlyList<NodeProto> Nodes => _nodes;
     public IReadOnlyList<ValueInfoProto> Inputs => _inputs;
@@ -123,8 +137,13 @@ public sealed class GraphBuilder(string name, int opset = 17)
     public string Weight(string weightName, float[] values, params long[] shape) =>
         Weight(weightName, ElementType.Float, shape, WeightData.FromArray(values));
 
-    /// <summary>A float constant (stored as an initializer with a unique name).</summary>
-    public string Const(float[] values, params long[] shape) =>
+    /// <summary>A float constant of the activation type <see cref="FloatType"/> (stored as an initializer with a unique name).</summary>
+    public string Const(float[] values, params long[] shape) => FloatType == ElementType.Float16
+        ? Weight(Unique(Scoped("const")), ElementType.Float16, shape, WeightData.FromArray(Float16Weights.FromFloat32(values, Scoped("const"), Name)))
+        : ConstFloat32(values, shape);
+
+    /// <summary>A float32 constant whatever <see cref="FloatType"/> is (operands the ONNX spec requires as float, e.g. Resize scales).</summary>
+    public string ConstFloat32(float[] values, params long[] shape) =>
         Weight(Unique(Scoped("const")), ElementType.Float, shape, WeightData.FromArray(values));
 
     public string Const(float value) => Const([value]);
@@ -214,6 +233,44 @@ public sealed class GraphBuilder(string name, int opset = 17)
     public string Squeeze(string x, params long[] axes) => Op("Squeeze", [x, ConstInt64(axes)]);
     public string Concat(int axis, params string[] xs) => Op("Concat", xs, ("axis", axis));
     public string Cast(string x, ElementType to) => Op("Cast", [x], ("to", (long)to));
+
+    /// <summary>A float32 value (e.g. a graph input) as the activation type: a Cast in a float16 graph, <paramref name="x"/> itself otherwise.</summary>
+    public string FromFloat32(string x) => FloatType == ElementType.Float ? x : Cast(x, FloatType);
+
+    /// <summary>An activation as float32 (e.g. for a graph output): a Cast in a float16 graph, <paramref name="x"/> itself otherwise.</summary>
+    public string ToFloat32(string x) => FloatType == ElementType.Float ? x : Cast(x, ElementType.Float);
+
+    /// <summary>
+    /// Builds <paramref name="body"/> in float32 inside a float16 graph (softmax, normalisation statistics): the activation
+    /// <paramref name="x"/> is cast to float32, the body's constants and weights are float32, and its result is cast back.
+    /// In a float32 graph this is just <c>body(x)</c>, without any extra node.
+    /// </summary>
+    public string InFloat32(string x, Func<string, string> body)
+    {
+        if (FloatType == ElementType.Float) return body(x);
+        var outer = FloatType;
+        string x32 = Cast(x, ElementType.Float);
+        string y;
+        using (FloatTypeScope(ElementType.Float))
+        {
+            y = body(x32);
+        }
+        return Cast(y, outer);
+    }
+
+    /// <summary>Sets <see cref="FloatType"/> until the returned scope is disposed (then restores the previous type).</summary>
+    public IDisposable FloatTypeScope(ElementType type)
+    {
+        var outer = FloatType;
+        FloatType = type;
+        return new RestoreFloatType(this, outer);
+    }
+
+    private sealed class RestoreFloatType(GraphBuilder graph, ElementType outer) : IDisposable
+    {
+        public void Dispose() => graph.FloatType = outer;
+    }
+
     /// <summary>ReduceMean over <paramref name="axes"/> (an attribute before opset 18, an input from 18 on).</summary>
     public string ReduceMean(string x, long[] axes, bool keepDims = true) => Opset >= 18
         ? Op("ReduceMean", [x, ConstInt64(axes)], ("keepdims", keepDims ? 1L : 0L))

@@ -27,10 +27,10 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
         return G.Scope(nested ? prefix[(current.Length + 1)..] : prefix);
     }
 
-    /// <summary>Adds checkpoint tensor <paramref name="key"/> as an initializer (once), optionally with another shape of the same element count.</summary>
+    /// <summary>Adds checkpoint tensor <paramref name="key"/> as an initializer (once, in <see cref="GraphBuilder.FloatType"/>), optionally with another shape of the same element count.</summary>
     public string Param(string key, long[]? shape = null)
     {
-        string id = shape is null ? key : key + "|" + string.Join(",", shape);
+        string id = (shape is null ? key : key + "|" + string.Join(",", shape)) + FloatTypeId;
         if (_added.TryGetValue(id, out string? existing)) return existing;
         var src = W.Shape(key);
         shape ??= src;
@@ -39,14 +39,16 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
             throw new ModelLoadException(W.Source, $"Tensor '{key}' has shape [{string.Join(",", src)}]; cannot view it as [{string.Join(",", shape)}].");
         }
         string name = shape == src ? key : $"{key}:{string.Join("x", shape)}";
-        G.Weight(name, ElementType.Float, shape, W.Float32(key));
+        G.Weight(name, G.FloatType, shape, G.FloatType == ElementType.Float16 ? W.Float16(key) : W.Float32(key));
         _added[id] = name;
         return name;
     }
 
+    private string FloatTypeId => G.FloatType == ElementType.Float ? "" : "|" + G.FloatType;
+
     private string ParamTransposed(string key)
     {
-        string id = key + "|T";
+        string id = key + "|T" + FloatTypeId;
         if (_added.TryGetValue(id, out string? existing)) return existing;
         var s = W.Shape(key);
         if (s.Length != 2)
@@ -54,7 +56,7 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
             throw new ModelLoadException(W.Source, $"Tensor '{key}' has shape [{string.Join(",", s)}], expected [out, in] for a Linear layer.");
         }
         string name = key + ".T";
-        G.Weight(name, ElementType.Float, [s[1], s[0]], W.Float32Transposed(key));
+        G.Weight(name, G.FloatType, [s[1], s[0]], G.FloatType == ElementType.Float16 ? W.Float16Transposed(key) : W.Float32Transposed(key));
         _added[id] = name;
         return name;
     }
@@ -81,22 +83,25 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
             ("kernel_shape", new long[] { k, W.Shape(prefix + ".weight")[3] }));
     }
 
-    /// <summary>nn.GroupNorm on [N,C,H,W] (or [N,C,L]): normalise per group via InstanceNormalization, then per-channel affine.</summary>
+    /// <summary>nn.GroupNorm on [N,C,H,W] (or [N,C,L]): normalise per group via InstanceNormalization, then per-channel affine (float32 in a float16 graph, as PyTorch computes it).</summary>
     public string GroupNorm(string x, string prefix, int groups, float eps)
     {
         using var _ = ModuleScope(prefix);
         long c = W.Shape(prefix + ".weight")[0];
-        string grouped = G.Reshape(x, 0, groups, -1);
-        string ones = G.Const(Enumerable.Repeat(1f, groups).ToArray(), groups);
-        string zeros = G.Const(new float[groups], groups);
-        string normed = G.Op("InstanceNormalization", [grouped, ones, zeros], ("epsilon", eps));
-        string back = G.Op("Reshape", [normed, G.Op("Shape", [x])]);
-        string gamma = Param(prefix + ".weight", [c, 1, 1]);
-        string beta = Param(prefix + ".bias", [c, 1, 1]);
-        return G.Add(G.Mul(back, gamma), beta);
+        return G.InFloat32(x, x32 =>
+        {
+            string grouped = G.Reshape(x32, 0, groups, -1);
+            string ones = G.Const(Enumerable.Repeat(1f, groups).ToArray(), groups);
+            string zeros = G.Const(new float[groups], groups);
+            string normed = G.Op("InstanceNormalization", [grouped, ones, zeros], ("epsilon", eps));
+            string back = G.Op("Reshape", [normed, G.Op("Shape", [x32])]);
+            string gamma = Param(prefix + ".weight", [c, 1, 1]);
+            string beta = Param(prefix + ".bias", [c, 1, 1]);
+            return G.Add(G.Mul(back, gamma), beta);
+        });
     }
 
-    /// <summary>nn.LayerNorm over the last axis.</summary>
+    /// <summary>nn.LayerNorm over the last axis (in a float16 graph the statistics are float32: the default stash_type 1).</summary>
     public string LayerNorm(string x, string prefix, float eps)
     {
         using var _ = ModuleScope(prefix);
@@ -117,7 +122,8 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
 
     /// <summary>
     /// Scaled dot-product attention with <paramref name="heads"/> heads: q [B,Tq,C], k and v [B,Tk,C] → [B,Tq,C].
-    /// <paramref name="mask"/> (optional) is added to the scores (broadcastable to [B,H,Tq,Tk]).
+    /// <paramref name="mask"/> (optional, float32) is added to the scores (broadcastable to [B,H,Tq,Tk]). Scaling, mask and
+    /// softmax are float32 in a float16 graph.
     /// </summary>
     public string Attention(string q, string k, string v, int heads, long channels, string? mask = null)
     {
@@ -125,15 +131,18 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
         string qh = G.Transpose(G.Reshape(q, 0, 0, heads, d), 0, 2, 1, 3);   // [B,H,Tq,D]
         string kt = G.Transpose(G.Reshape(k, 0, 0, heads, d), 0, 2, 3, 1);   // [B,H,D,Tk]
         string vh = G.Transpose(G.Reshape(v, 0, 0, heads, d), 0, 2, 1, 3);   // [B,H,Tk,D]
-        string scores = G.Mul(G.MatMul(qh, kt), G.Const(1f / MathF.Sqrt(d)));
-        if (mask is not null) scores = G.Add(scores, mask);
-        string probs = G.Softmax(scores, -1);
+        string probs = G.InFloat32(G.MatMul(qh, kt), raw =>
+        {
+            string scores = G.Mul(raw, G.Const(1f / MathF.Sqrt(d)));
+            if (mask is not null) scores = G.Add(scores, mask);
+            return G.Softmax(scores, -1);
+        });
         string o = G.Transpose(G.MatMul(probs, vh), 0, 2, 1, 3);            // [B,Tq,H,D]
         return G.Reshape(o, 0, 0, channels);
     }
 
     /// <summary>Nearest-neighbour ×2 upsampling of [N,C,H,W] (torch F.interpolate(scale_factor=2, mode="nearest")).</summary>
     public string UpsampleNearest2x(string x) =>
-        G.Op("Resize", [x, "", G.Const([1f, 1f, 2f, 2f], 4)],
+        G.Op("Resize", [x, "", G.ConstFloat32([1f, 1f, 2f, 2f], 4)],
             ("mode", "nearest"), ("coordinate_transformation_mode", "asymmetric"), ("nearest_mode", "floor"));
 }

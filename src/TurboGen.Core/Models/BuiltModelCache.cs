@@ -1,12 +1,13 @@
 using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
+using TurboGen.Graphs;
 
 namespace TurboGen.Models;
 
 /// <summary>
 /// The built-model cache: a checkpoint is built into ONNX once, under
-/// <c>&lt;cache root&gt;/built/&lt;ContentHash&gt;-b&lt;BuilderVersion&gt;/</c> (root: <see cref="TurboGenCache.Root"/>), and every later
-/// start with the same checkpoint content and builder version uses that folder without building. A folder there is complete
+/// <c>&lt;cache root&gt;/built/&lt;ContentHash&gt;-b&lt;BuilderVersion&gt;/</c> (root: <see cref="TurboGenCache.Root"/>; float16 builds
+/// add <c>-fp16</c>), and every later start with the same checkpoint content, builder version and precision uses that folder without building. A folder there is complete
 /// by construction (it only appears through an atomic rename, see <see cref="OnnxModelBuilder"/>); one without
 /// <c>unet/model.onnx</c> or the build-info file (damaged by hand) is rebuilt. Builds of the same checkpoint are serialised
 /// within the process; across processes the first rename wins and the other build is discarded.
@@ -19,25 +20,30 @@ public static partial class BuiltModelCache
     private static readonly ConcurrentDictionary<string, object> Locks = new(StringComparer.Ordinal);
 
     /// <summary>Where the build of <paramref name="components"/> lives (whether or not it exists yet).</summary>
-    public static string PathFor(CheckpointComponents components, string? cacheRoot = null) =>
-        PathFor(components.ContentHash, cacheRoot);
+    public static string PathFor(CheckpointComponents components, string? cacheRoot = null, BuildPrecision precision = BuildPrecision.Float32) =>
+        PathFor(components.ContentHash, cacheRoot, precision);
 
-    /// <summary>Where the build for a content hash lives: <c>built/&lt;hash&gt;-b&lt;BuilderVersion&gt;</c>.</summary>
-    public static string PathFor(string contentHash, string? cacheRoot = null) =>
-        Path.Combine(TurboGenCache.BuiltDir(cacheRoot), $"{SafeKey(contentHash)}-b{BuilderVersion}");
+    /// <summary>Where the build for a content hash lives: <c>built/&lt;hash&gt;-b&lt;BuilderVersion&gt;</c>, plus <c>-fp16</c> for a float16 build.</summary>
+    public static string PathFor(string contentHash, string? cacheRoot = null, BuildPrecision precision = BuildPrecision.Float32) =>
+        Path.Combine(TurboGenCache.BuiltDir(cacheRoot), $"{SafeKey(contentHash)}-b{BuilderVersion}{PrecisionSuffix(precision)}");
+
+    /// <summary>"" for float32 (the folder names of float32 builds predate precisions), "-fp16" for float16.</summary>
+    internal static string PrecisionSuffix(BuildPrecision precision) =>
+        precision == BuildPrecision.Float32 ? "" : "-" + precision.ShortName();
 
     /// <summary>True when a complete build is in the cache.</summary>
-    public static bool IsBuilt(CheckpointComponents components, string? cacheRoot = null) => IsComplete(PathFor(components, cacheRoot));
+    public static bool IsBuilt(CheckpointComponents components, string? cacheRoot = null, BuildPrecision precision = BuildPrecision.Float32) =>
+        IsComplete(PathFor(components, cacheRoot, precision));
 
     /// <summary>
     /// The ONNX folder for <paramref name="components"/>: returned at once when already built, else built first
-    /// (<paramref name="progress"/> then receives the builder's stages; on a hit it receives one "cached" line).
+    /// (<paramref name="progress"/> then receives the builder's stages; on a hit it receives one "cached" line), in <paramref name="precision"/>.
     /// </summary>
     public static string GetOrBuild(CheckpointComponents components, string? cacheRoot = null, IProgress<string>? progress = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, BuildPrecision precision = BuildPrecision.Float32)
     {
         ArgumentNullException.ThrowIfNull(components);
-        string target = PathFor(components, cacheRoot);
+        string target = PathFor(components, cacheRoot, precision);
         lock (Locks.GetOrAdd(target, _ => new object()))
         {
             if (IsComplete(target))
@@ -51,7 +57,7 @@ public static partial class BuiltModelCache
                 Directory.Delete(target, recursive: true);
             }
             progress?.Report($"building {components.Source} into {target}");
-            bool created = AtomicDirectory.Create(target, temp => OnnxModelBuilder.WriteModel(components, temp, progress, cancellationToken));
+            bool created = AtomicDirectory.Create(target, temp => OnnxModelBuilder.WriteModel(components, temp, progress, cancellationToken, precision));
             if (!created && !IsComplete(target))
             {
                 throw new ModelLoadException(target, $"Another process left an incomplete build at {target}; delete it and retry.");

@@ -1,3 +1,5 @@
+using TurboGen.Graphs;
+
 namespace TurboGen.Models;
 
 /// <summary>
@@ -33,7 +35,7 @@ public static class ModelConverter
             return;
         }
         using var components = ModelResolver.OpenCheckpoint(source, options);
-        OnnxModelBuilder.Build(components, outputDir, options.Progress, cancellationToken);
+        OnnxModelBuilder.Build(components, outputDir, options.Progress, cancellationToken, options.Precision);
     }
 
     private static void CopyTree(string source, string target, IProgress<string>? progress, CancellationToken ct)

@@ -1,3 +1,5 @@
+using TurboGen.Graphs;
+
 namespace TurboGen.Models;
 
 /// <summary>Options of <see cref="ModelResolver"/> and <see cref="ModelConverter"/>.</summary>
@@ -24,6 +26,12 @@ public sealed record ModelResolveOptions
 
     /// <summary>Fail when a LoRA key matches nothing (default: report it through <see cref="Progress"/> and go on).</summary>
     public bool StrictLora { get; init; }
+
+    /// <summary>
+    /// The precision safetensors checkpoints are built in (ONNX folders are used as they are): float32 (default, for the
+    /// CPU provider) or float16 (for GPU providers, <see cref="BuildPrecisions.ForProvider"/>). Each precision is cached separately.
+    /// </summary>
+    public BuildPrecision Precision { get; init; } = BuildPrecision.Float32;
 }
 
 /// <summary>
@@ -51,7 +59,7 @@ public static class ModelResolver
         using var components = OpenCheckpoint(path, options, cancellationToken);
         if (options.Loras.Count == 0)
         {
-            return BuiltModelCache.GetOrBuild(components, options.CacheRoot, options.Progress, cancellationToken);
+            return BuiltModelCache.GetOrBuild(components, options.CacheRoot, options.Progress, cancellationToken, options.Precision);
         }
         var adapters = new List<(LoraAdapter Adapter, float Scale)>();
         try
@@ -66,7 +74,7 @@ public static class ModelResolver
             {
                 options.Progress?.Report(report.Warning());
             }
-            return BuiltModelCache.GetOrBuild(merged, options.CacheRoot, options.Progress, cancellationToken);
+            return BuiltModelCache.GetOrBuild(merged, options.CacheRoot, options.Progress, cancellationToken, options.Precision);
         }
         finally
         {
@@ -96,10 +104,10 @@ public static class ModelResolver
             throw new ModelLoadException(path,
                 $"{path} is not a tiny VAE: expected vae_decoder/model.onnx (ONNX) or a diffusers AutoencoderTiny folder (config.json with \"_class_name\": \"AutoencoderTiny\" + diffusion_pytorch_model.safetensors, e.g. madebyollin/taesdxl).");
         }
-        string key = "taesd-" + TinyVaeBuilder.ContentHash(path, options.CacheRoot);
+        string key = "taesd-" + TinyVaeBuilder.ContentHash(path, options.CacheRoot) + BuiltModelCache.PrecisionSuffix(options.Precision);
         return BuiltModelCache.GetOrCreate(key, options.CacheRoot,
             dir => File.Exists(Path.Combine(dir, "vae_decoder", "model.onnx")) && File.Exists(Path.Combine(dir, OnnxModelBuilder.BuildInfoFile)),
-            dir => TinyVaeBuilder.WriteInto(path, dir, options.Progress, cancellationToken),
+            dir => TinyVaeBuilder.WriteInto(path, dir, options.Progress, cancellationToken, options.Precision),
             options.Progress);
     }
 

@@ -18,7 +18,10 @@ namespace TurboGen.Models;
 /// <c>timestep</c> (Optimum ≥ 1.24), <c>vae_decoder</c>, <c>vae_encoder</c> with <c>latent_parameters</c>), and
 /// <see cref="GraphBuilder.Save"/> streams the weights from the memory-mapped checkpoint (converted to fp32 on the fly)
 /// into <c>model.onnx_data</c>; the graph object is dropped before the next component, so no second copy of the weights
-/// is ever held. Unlike Optimum, every component (not just the large ones) keeps its weights in <c>model.onnx_data</c>,
+/// is ever held. With <see cref="BuildPrecision.Float16"/> (for GPU providers) the weights are written as float16 (F16
+/// checkpoint tensors copied as they are) and the graphs compute in float16, with float32 inputs/outputs and float32
+/// softmax, normalisation and timestep embedding (see <see cref="GraphBuilder.FloatType"/>); the SDXL AutoencoderKL stays
+/// float32 unless its config says <c>force_upcast: false</c> (the fp16-fix VAE), as diffusers' SDXL pipelines do. Unlike Optimum, every component (not just the large ones) keeps its weights in <c>model.onnx_data</c>,
 /// which keeps building and loading memory flat. Each component folder gets its config.json (the VAE configs always carry
 /// <c>scaling_factor</c> and <c>force_upcast</c>); <c>scheduler/</c>, <c>tokenizer(_2)/</c> and <c>model_index.json</c> are
 /// copied, and <see cref="BuildInfoFile"/> records the builder version and content hash. Everything is written into a
@@ -46,7 +49,8 @@ public static class OnnxModelBuilder
     /// </summary>
     /// <exception cref="ModelLoadException">The checkpoint is incomplete or inconsistent (names the component and the problem).</exception>
     /// <exception cref="InvalidRequestException">The output folder exists and is not empty.</exception>
-    public static void Build(CheckpointComponents components, string outputDir, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    public static void Build(CheckpointComponents components, string outputDir, IProgress<string>? progress = null, CancellationToken cancellationToken = default,
+        BuildPrecision precision = BuildPrecision.Float32)
     {
         ArgumentNullException.ThrowIfNull(components);
         outputDir = Path.GetFullPath(outputDir);
@@ -54,14 +58,15 @@ public static class OnnxModelBuilder
         {
             throw new InvalidRequestException("output", $"The output folder {outputDir} already exists and is not empty; choose a new folder.");
         }
-        if (!AtomicDirectory.Create(outputDir, temp => WriteModel(components, temp, progress, cancellationToken)))
+        if (!AtomicDirectory.Create(outputDir, temp => WriteModel(components, temp, progress, cancellationToken, precision)))
         {
             throw new InvalidRequestException("output", $"The output folder {outputDir} was created by someone else while building.");
         }
     }
 
     /// <summary>Writes every component of the model into <paramref name="dir"/> (an empty folder).</summary>
-    internal static void WriteModel(CheckpointComponents c, string dir, IProgress<string>? progress, CancellationToken ct)
+    internal static void WriteModel(CheckpointComponents c, string dir, IProgress<string>? progress, CancellationToken ct,
+        BuildPrecision precision = BuildPrecision.Float32)
     {
         var total = Stopwatch.StartNew();
         bool xl = c.Family == ModelFamily.Sdxl;
@@ -81,17 +86,18 @@ public static class OnnxModelBuilder
 
         var report = new JsonObject();
         WriteComponent(dir, "text_encoder", c.TextEncoderConfigJson, progress, ct, report, () => ClipTextModel.Build(te1, c.TextEncoder,
-            new ClipTextBuildOptions { WithProjection = false, OutputHiddenStates = xl, InputIdsType = ElementType.Int64 }));
+            new ClipTextBuildOptions { WithProjection = false, OutputHiddenStates = xl, InputIdsType = ElementType.Int64, Precision = precision }));
         if (te2 is not null)
         {
             WriteComponent(dir, "text_encoder_2", c.TextEncoder2ConfigJson!, progress, ct, report, () => ClipTextModel.Build(te2, c.TextEncoder2!,
-                new ClipTextBuildOptions { WithProjection = true, OutputHiddenStates = true, InputIdsType = ElementType.Int64 }));
+                new ClipTextBuildOptions { WithProjection = true, OutputHiddenStates = true, InputIdsType = ElementType.Int64, Precision = precision }));
         }
         WriteComponent(dir, "unet", c.UnetConfigJson, progress, ct, report, () => Unet2DConditionModel.Build(unet, c.Unet,
-            new UnetBuildOptions { Timestep = TimestepInput.ScalarFloat }));
+            new UnetBuildOptions { Timestep = TimestepInput.ScalarFloat, Precision = precision }));
         string vaeConfig = VaeConfigForOnnx(c.VaeConfigJson, vae);
-        WriteComponent(dir, "vae_decoder", vaeConfig, progress, ct, report, () => AutoencoderKl.BuildDecoder(vae, c.Vae));
-        WriteComponent(dir, "vae_encoder", vaeConfig, progress, ct, report, () => AutoencoderKl.BuildEncoder(vae, c.Vae, VaeEncoderOutput.LatentParameters));
+        var vaePrecision = VaePrecision(precision, c.Family, vaeConfig);
+        WriteComponent(dir, "vae_decoder", vaeConfig, progress, ct, report, () => AutoencoderKl.BuildDecoder(vae, c.Vae, vaePrecision));
+        WriteComponent(dir, "vae_encoder", vaeConfig, progress, ct, report, () => AutoencoderKl.BuildEncoder(vae, c.Vae, VaeEncoderOutput.LatentParameters, vaePrecision));
 
         ct.ThrowIfCancellationRequested();
         CopyTokenizer(c, c.TokenizerDir, Path.Combine(dir, "tokenizer"));
@@ -111,6 +117,7 @@ public static class OnnxModelBuilder
             ["source"] = c.Source,
             ["family"] = xl ? "sdxl" : "sd",
             ["opset"] = Opset,
+            ["precision"] = precision.ShortName(),
             ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 3),
             ["components"] = report,
         };
@@ -135,7 +142,25 @@ public static class OnnxModelBuilder
         string componentDir = Path.Combine(dir, name);
         graph.Save(Path.Combine(componentDir, "model.onnx"), DataFileName);
         File.WriteAllText(Path.Combine(componentDir, "config.json"), configJson);
-        report[name] = new JsonObject { ["weight_bytes"] = bytes, ["seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 3) };
+        report[name] = new JsonObject
+        {
+            ["weight_bytes"] = bytes,
+            ["precision"] = graph.FloatType == ElementType.Float16 ? "fp16" : "fp32",
+            ["seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 3),
+        };
+    }
+
+    /// <summary>
+    /// The precision of the AutoencoderKL graphs. diffusers' SDXL pipelines upcast a float16 VAE to float32 when its config
+    /// says <c>force_upcast</c> (true unless stated otherwise), because the SDXL VAE overflows in float16 (model-contract §5.3):
+    /// so an SDXL VAE is float16 only when it says <c>force_upcast: false</c> (sdxl-vae-fp16-fix). The SD 1.x/2.x pipelines
+    /// never upcast, so their VAE follows <paramref name="precision"/>.
+    /// </summary>
+    internal static BuildPrecision VaePrecision(BuildPrecision precision, ModelFamily family, string vaeConfigJson)
+    {
+        if (family != ModelFamily.Sdxl) return precision;
+        bool forceUpcast = JsonNode.Parse(vaeConfigJson)?["force_upcast"]?.GetValueKind() != JsonValueKind.False;
+        return forceUpcast ? BuildPrecision.Float32 : precision;
     }
 
     /// <summary>The VAE config.json for vae_decoder/ and vae_encoder/: the source's, with <c>scaling_factor</c> and <c>force_upcast</c> always present.</summary>

@@ -43,7 +43,8 @@ public static class TinyVaeBuilder
     }
 
     /// <summary>Writes the tiny VAE ONNX folder for the AutoencoderTiny folder <paramref name="sourceFolder"/> into the empty folder <paramref name="dir"/>.</summary>
-    public static void WriteInto(string sourceFolder, string dir, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    public static void WriteInto(string sourceFolder, string dir, IProgress<string>? progress = null, CancellationToken cancellationToken = default,
+        BuildPrecision precision = BuildPrecision.Float32)
     {
         string configPath = RequireConfig(sourceFolder);
         string configJson = File.ReadAllText(configPath);
@@ -55,14 +56,15 @@ public static class TinyVaeBuilder
         using var weights = new SafetensorsCheckpoint([.. DiffusersCheckpoint.WeightFiles(sourceFolder)]);
         var report = new JsonObject();
         OnnxModelBuilder.WriteComponent(dir, "vae_decoder", outConfig, progress, cancellationToken, report,
-            () => AutoencoderTiny.BuildDecoder(config, weights, outputMinusOneToOne: true));
+            () => AutoencoderTiny.BuildDecoder(config, weights, outputMinusOneToOne: true, precision));
         OnnxModelBuilder.WriteComponent(dir, "vae_encoder", outConfig, progress, cancellationToken, report,
-            () => AutoencoderTiny.BuildEncoder(config, weights, inputMinusOneToOne: true));
+            () => AutoencoderTiny.BuildEncoder(config, weights, inputMinusOneToOne: true, precision));
         File.WriteAllText(Path.Combine(dir, "config.json"), outConfig);
         var info = new JsonObject
         {
             ["builder"] = "TurboGen",
             ["builder_version"] = OnnxModelBuilder.BuilderVersion,
+            ["precision"] = precision.ShortName(),
             ["source"] = Path.GetFullPath(sourceFolder),
             ["components"] = report,
         };

@@ -25,18 +25,19 @@ public static class AutoencoderKl
     private static readonly AttentionNames LegacyNames = new("query", "key", "value", "proj_attn");
 
     /// <summary>The decoder graph: <c>latent_sample</c> [batch, latent, latent_height, latent_width] → <c>sample</c> [batch, out, height, width] (nominally [-1, 1], unclamped).</summary>
-    public static GraphBuilder BuildDecoder(AutoencoderKlConfig config, ICheckpointTensors weights)
+    public static GraphBuilder BuildDecoder(AutoencoderKlConfig config, ICheckpointTensors weights, BuildPrecision precision = BuildPrecision.Float32)
     {
         config.Validate(weights.Source);
         bool legacy = UsesLegacyAttentionNames(weights);
         AutoencoderCheckpoint.RequireTensors(weights, ExpectedTensors(config, AutoencoderPart.Decoder, legacy), "AutoencoderKL decoder");
 
-        var g = new GraphBuilder("vae_decoder");
+        var g = new GraphBuilder("vae_decoder") { FloatType = precision.FloatType() };
         var net = new Network(new Nn(g, weights), config, legacy ? LegacyNames : CurrentNames);
         string z = g.Input("latent_sample", ElementType.Float, "batch", config.LatentChannels, "latent_height", "latent_width");
-        string x = config.UsePostQuantConv ? net.Nn.Conv2d(z, "post_quant_conv") : z;
+        string x = g.FromFloat32(z);
+        x = config.UsePostQuantConv ? net.Nn.Conv2d(x, "post_quant_conv") : x;
         x = net.Decoder(x, "decoder");
-        g.Output(x, "sample", ElementType.Float, "batch", config.OutChannels, "height", "width");
+        g.Output(g.ToFloat32(x), "sample", ElementType.Float, "batch", config.OutChannels, "height", "width");
 
         AutoencoderCheckpoint.RequireAllUsed(weights, IsEncoderKey, "AutoencoderKL decoder");
         return g;
@@ -47,16 +48,17 @@ public static class AutoencoderKl
     /// [batch, 2·latent, height/8, width/8] (mean ‖ logvar), or with <see cref="VaeEncoderOutput.LatentMean"/> →
     /// <c>latent_sample</c> [batch, latent, height/8, width/8] holding the mean. Height and width must be multiples of 8.
     /// </summary>
-    public static GraphBuilder BuildEncoder(AutoencoderKlConfig config, ICheckpointTensors weights, VaeEncoderOutput output = VaeEncoderOutput.LatentParameters)
+    public static GraphBuilder BuildEncoder(AutoencoderKlConfig config, ICheckpointTensors weights, VaeEncoderOutput output = VaeEncoderOutput.LatentParameters,
+        BuildPrecision precision = BuildPrecision.Float32)
     {
         config.Validate(weights.Source);
         bool legacy = UsesLegacyAttentionNames(weights);
         AutoencoderCheckpoint.RequireTensors(weights, ExpectedTensors(config, AutoencoderPart.Encoder, legacy), "AutoencoderKL encoder");
 
-        var g = new GraphBuilder("vae_encoder");
+        var g = new GraphBuilder("vae_encoder") { FloatType = precision.FloatType() };
         var net = new Network(new Nn(g, weights), config, legacy ? LegacyNames : CurrentNames);
         string image = g.Input("sample", ElementType.Float, "batch", config.InChannels, "height", "width");
-        string moments = net.Encoder(image, "encoder");
+        string moments = net.Encoder(g.FromFloat32(image), "encoder");
         if (config.UseQuantConv)
         {
             moments = net.Nn.Conv2d(moments, "quant_conv");
@@ -65,11 +67,11 @@ public static class AutoencoderKl
         switch (output)
         {
             case VaeEncoderOutput.LatentParameters:
-                g.Output(moments, "latent_parameters", ElementType.Float, "batch", 2 * latent, "latent_height", "latent_width");
+                g.Output(g.ToFloat32(moments), "latent_parameters", ElementType.Float, "batch", 2 * latent, "latent_height", "latent_width");
                 break;
             case VaeEncoderOutput.LatentMean:
                 string mean = g.Op("Slice", [moments, g.ConstInt64(0), g.ConstInt64(latent), g.ConstInt64(1)]);
-                g.Output(mean, "latent_sample", ElementType.Float, "batch", latent, "latent_height", "latent_width");
+                g.Output(g.ToFloat32(mean), "latent_sample", ElementType.Float, "batch", latent, "latent_height", "latent_width");
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(output), output, null);

@@ -22,20 +22,21 @@ public static class AutoencoderTiny
     /// with height = latent_height·2^(upsampling stages). <paramref name="outputMinusOneToOne"/>: true = diffusers convention
     /// (nominally [-1, 1]); false = taesd.py convention (nominally [0, 1]).
     /// </summary>
-    public static GraphBuilder BuildDecoder(AutoencoderTinyConfig config, ICheckpointTensors weights, bool outputMinusOneToOne = true)
+    public static GraphBuilder BuildDecoder(AutoencoderTinyConfig config, ICheckpointTensors weights, bool outputMinusOneToOne = true,
+        BuildPrecision precision = BuildPrecision.Float32)
     {
         config.Validate(weights.Source);
         AutoencoderCheckpoint.RequireTensors(weights, ExpectedTensors(config, AutoencoderPart.Decoder), "AutoencoderTiny decoder");
 
-        var g = new GraphBuilder("taesd_decoder");
+        var g = new GraphBuilder("taesd_decoder") { FloatType = precision.FloatType() };
         var net = new Network(new Nn(g, weights), config);
         string z = g.Input("latent_sample", ElementType.Float, "batch", config.LatentChannels, "latent_height", "latent_width");
-        string x = net.Decoder(z, "decoder");
+        string x = net.Decoder(g.FromFloat32(z), "decoder");
         if (outputMinusOneToOne)
         {
             x = g.Sub(g.Mul(x, g.Const(2f)), g.Const(1f));
         }
-        g.Output(x, "sample", ElementType.Float, "batch", config.OutChannels, "height", "width");
+        g.Output(g.ToFloat32(x), "sample", ElementType.Float, "batch", config.OutChannels, "height", "width");
 
         AutoencoderCheckpoint.RequireAllUsed(weights, k => k.StartsWith("encoder.", StringComparison.Ordinal), "AutoencoderTiny decoder");
         return g;
@@ -46,17 +47,19 @@ public static class AutoencoderTiny
     /// (for the default 4 stages; unscaled TAESD latents). <paramref name="inputMinusOneToOne"/>: true = image in [-1, 1]
     /// (diffusers convention, mapped to [0, 1] inside); false = image already in [0, 1] (taesd.py convention).
     /// </summary>
-    public static GraphBuilder BuildEncoder(AutoencoderTinyConfig config, ICheckpointTensors weights, bool inputMinusOneToOne = true)
+    public static GraphBuilder BuildEncoder(AutoencoderTinyConfig config, ICheckpointTensors weights, bool inputMinusOneToOne = true,
+        BuildPrecision precision = BuildPrecision.Float32)
     {
         config.Validate(weights.Source);
         AutoencoderCheckpoint.RequireTensors(weights, ExpectedTensors(config, AutoencoderPart.Encoder), "AutoencoderTiny encoder");
 
-        var g = new GraphBuilder("taesd_encoder");
+        var g = new GraphBuilder("taesd_encoder") { FloatType = precision.FloatType() };
         var net = new Network(new Nn(g, weights), config);
         string image = g.Input("sample", ElementType.Float, "batch", config.InChannels, "height", "width");
-        string x = inputMinusOneToOne ? g.Div(g.Add(image, g.Const(1f)), g.Const(2f)) : image;
+        string x = g.FromFloat32(image);
+        x = inputMinusOneToOne ? g.Div(g.Add(x, g.Const(1f)), g.Const(2f)) : x;
         x = net.Encoder(x, "encoder");
-        g.Output(x, "latent_sample", ElementType.Float, "batch", config.LatentChannels, "latent_height", "latent_width");
+        g.Output(g.ToFloat32(x), "latent_sample", ElementType.Float, "batch", config.LatentChannels, "latent_height", "latent_width");
 
         AutoencoderCheckpoint.RequireAllUsed(weights, k => k.StartsWith("decoder.", StringComparison.Ordinal), "AutoencoderTiny encoder");
         return g;
@@ -229,7 +232,7 @@ public static class AutoencoderTiny
             float f = config.UpsamplingScalingFactor;
             return f == 2
                 ? nn.UpsampleNearest2x(x)
-                : G.Op("Resize", [x, "", G.Const([1f, 1f, f, f], 4)],
+                : G.Op("Resize", [x, "", G.ConstFloat32([1f, 1f, f, f], 4)],
                     ("mode", "nearest"), ("coordinate_transformation_mode", "asymmetric"), ("nearest_mode", "floor"));
         }
     }

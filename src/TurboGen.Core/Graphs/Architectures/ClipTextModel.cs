@@ -17,6 +17,9 @@ public sealed record ClipTextBuildOptions
 
     /// <summary>Do not fail when keys under <see cref="KeyPrefix"/> are left unread (e.g. building CLIPTextModel from a checkpoint with a projection).</summary>
     public bool AllowUnusedKeys { get; init; }
+
+    /// <summary>Weights and activations in float32 (default) or float16; outputs are float32 either way.</summary>
+    public BuildPrecision Precision { get; init; } = BuildPrecision.Float32;
 }
 
 /// <summary>
@@ -89,7 +92,10 @@ public static class ClipTextModel
         bool withProjection = options.WithProjection ?? config.HasProjection;
         CheckTensors(ExpectedTensors(config, withProjection, options.KeyPrefix), weights);
 
-        var g = new GraphBuilder(withProjection ? ClipTextConfig.ClipTextModelWithProjectionArchitecture : ClipTextConfig.ClipTextModelArchitecture);
+        var g = new GraphBuilder(withProjection ? ClipTextConfig.ClipTextModelWithProjectionArchitecture : ClipTextConfig.ClipTextModelArchitecture)
+        {
+            FloatType = options.Precision.FloatType(),
+        };
         var nn = new Nn(g, weights);
         long seq = config.MaxPositionEmbeddings, h = config.HiddenSize;
         string inputIds = g.Input("input_ids", options.InputIdsType, "batch", seq);
@@ -100,19 +106,19 @@ public static class ClipTextModel
         if (withProjection)
         {
             string textEmbeds = nn.Linear(pooled, options.KeyPrefix + "text_projection", bias: false);
-            g.Output(textEmbeds, "text_embeds", ElementType.Float, "batch", config.ProjectionDim);
-            g.Output(lastHidden, "last_hidden_state", ElementType.Float, "batch", seq, h);
+            g.Output(g.ToFloat32(textEmbeds), "text_embeds", ElementType.Float, "batch", config.ProjectionDim);
+            g.Output(g.ToFloat32(lastHidden), "last_hidden_state", ElementType.Float, "batch", seq, h);
         }
         else
         {
-            g.Output(lastHidden, "last_hidden_state", ElementType.Float, "batch", seq, h);
-            g.Output(pooled, "pooler_output", ElementType.Float, "batch", h);
+            g.Output(g.ToFloat32(lastHidden), "last_hidden_state", ElementType.Float, "batch", seq, h);
+            g.Output(g.ToFloat32(pooled), "pooler_output", ElementType.Float, "batch", h);
         }
         if (options.OutputHiddenStates)
         {
             for (int i = 0; i < hiddenStates.Count; i++)
             {
-                g.Output(hiddenStates[i], $"hidden_states.{i}", ElementType.Float, "batch", seq, h);
+                g.Output(g.ToFloat32(hiddenStates[i]), $"hidden_states.{i}", ElementType.Float, "batch", seq, h);
             }
         }
 
@@ -151,7 +157,7 @@ public static class ClipTextModel
         return g.Add(tokenEmbeds, positions);                                   // + [77,H]
     }
 
-    /// <summary>Additive causal mask [T,T]: 0 on and below the diagonal, float.MinValue above (as transformers' finfo.min).</summary>
+    /// <summary>Additive causal mask [T,T]: 0 on and below the diagonal, float.MinValue above (as transformers' finfo.min); float32, as the attention scores it is added to.</summary>
     private static string CausalMask(GraphBuilder g, string prefix, long seq)
     {
         var mask = new float[seq * seq];
@@ -163,7 +169,7 @@ public static class ClipTextModel
             }
         }
         using var _ = g.Scope(prefix + ".causal_attention_mask");
-        return g.Const(mask, seq, seq);
+        return g.ConstFloat32(mask, seq, seq);
     }
 
     /// <summary>CLIPEncoderLayer (pre-LN): x + self_attn(layer_norm1(x)), then + mlp(layer_norm2(x)).</summary>

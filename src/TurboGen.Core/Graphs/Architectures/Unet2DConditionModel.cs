@@ -19,7 +19,7 @@ namespace TurboGen.Graphs.Architectures;
 /// (channel concat) and ends in a nearest ×2 <c>Upsample2D</c>; <c>conv_norm_out</c> → SiLU → <c>conv_out</c> gives the
 /// noise prediction. One class per diffusers module (namespace TurboGen.Graphs.Architectures.Unet), node scopes named like the checkpoint keys.
 /// The checkpoint is checked against <see cref="UnetCheckpointLayout"/> first (every missing key and wrong shape is
-/// reported), and keys never read are reported after the build. Weights are fp32 initializers named by their keys
+/// reported), and keys never read are reported after the build. Weights are fp32 (or fp16, <see cref="UnetBuildOptions.Precision"/>) initializers named by their keys
 /// (Linear weights transposed, as <c>key.T</c>); write large models with <see cref="GraphBuilder.Save"/> and external data.
 /// </remarks>
 public static class Unet2DConditionModel
@@ -38,7 +38,7 @@ public static class Unet2DConditionModel
         options ??= new UnetBuildOptions();
         CheckCheckpoint(config, weights);
 
-        var g = new GraphBuilder(options.GraphName);
+        var g = new GraphBuilder(options.GraphName) { FloatType = options.Precision.FloatType() };
         var nn = new Nn(g, weights);
 
         string sample = g.Input(SampleInput, ElementType.Float, "batch", config.InChannels, "height", "width");
@@ -50,11 +50,11 @@ public static class Unet2DConditionModel
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Timestep, "Unknown timestep input variant."),
         };
         Dim sequence = options.SequenceLength is int s ? s : "sequence_length";
-        string context = g.Input(EncoderHiddenStatesInput, ElementType.Float, "batch", sequence, config.CrossAttentionDim);
+        string context = g.FromFloat32(g.Input(EncoderHiddenStatesInput, ElementType.Float, "batch", sequence, config.CrossAttentionDim));
         string? textEmbeds = null, timeIds = null;
         if (config.HasTextTimeEmbedding)
         {
-            textEmbeds = g.Input(TextEmbedsInput, ElementType.Float, "batch", TextEmbedsWidth(config, options));
+            textEmbeds = g.FromFloat32(g.Input(TextEmbedsInput, ElementType.Float, "batch", TextEmbedsWidth(config, options)));
             timeIds = g.Input(TimeIdsInput, ElementType.Float, "batch", options.TimeIdCount);
         }
 
@@ -78,7 +78,7 @@ public static class Unet2DConditionModel
         string temb = nn.Silu(emb);
 
         // 2. input convolution
-        string x = sample;
+        string x = g.FromFloat32(sample);
         if (config.CenterInputSample)
         {
             x = g.Sub(g.Mul(x, g.Const(2f)), g.Const(1f));
@@ -111,7 +111,7 @@ public static class Unet2DConditionModel
         // 6. output
         x = nn.Silu(nn.GroupNorm(x, "conv_norm_out", config.NormNumGroups, config.NormEps));
         x = nn.Conv2d(x, "conv_out");
-        g.Output(x, OutSampleOutput, ElementType.Float, "batch", config.OutChannels, "height", "width");
+        g.Output(g.ToFloat32(x), OutSampleOutput, ElementType.Float, "batch", config.OutChannels, "height", "width");
 
         if (!options.AllowUnusedKeys)
         {

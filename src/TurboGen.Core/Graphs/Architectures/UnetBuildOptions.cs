@@ -31,6 +31,9 @@ public sealed record UnetBuildOptions
     /// <summary>When false (default), checkpoint tensors the architecture does not use make the build fail.</summary>
     public bool AllowUnusedKeys { get; init; }
 
+    /// <summary>Weights and activations in float32 (default) or float16; inputs and output are float32 either way.</summary>
+    public BuildPrecision Precision { get; init; } = BuildPrecision.Float32;
+
     /// <summary>The ONNX graph name.</summary>
     public string GraphName { get; init; } = "unet";
 }

@@ -3,7 +3,7 @@ namespace TurboGen.Graphs.Architectures.Unet;
 /// <summary>
 /// diffusers <c>Timesteps</c>: the sinusoidal embedding of scalar values t [N] → [N, dim]. Frequency i is
 /// exp(−ln(10000)·i / (dim/2 − freqShift)) (computed in float32 as PyTorch does); the halves are [sin, cos],
-/// or [cos, sin] when <c>flip_sin_to_cos</c>.
+/// or [cos, sin] when <c>flip_sin_to_cos</c>. Always computed in float32 (as diffusers does), then given the activation type.
 /// </summary>
 internal sealed class Timesteps(GraphBuilder g, int dim, bool flipSinToCos, float freqShift)
 {
@@ -20,10 +20,15 @@ internal sealed class Timesteps(GraphBuilder g, int dim, bool flipSinToCos, floa
         {
             frequencies[i] = MathF.Exp(logMaxPeriod * i / (half - freqShift));
         }
-        string args = g.Mul(g.Unsqueeze(t, 1), g.Const(frequencies, 1, half));   // [N, half]
-        string sin = g.Op("Sin", [args]);
-        string cos = g.Op("Cos", [args]);
-        return flipSinToCos ? g.Concat(-1, cos, sin) : g.Concat(-1, sin, cos);
+        string embedding;
+        using (g.FloatTypeScope(ElementType.Float))
+        {
+            string args = g.Mul(g.Unsqueeze(t, 1), g.Const(frequencies, 1, half));   // [N, half]
+            string sin = g.Op("Sin", [args]);
+            string cos = g.Op("Cos", [args]);
+            embedding = flipSinToCos ? g.Concat(-1, cos, sin) : g.Concat(-1, sin, cos);
+        }
+        return g.FromFloat32(embedding);
     }
 }
 
