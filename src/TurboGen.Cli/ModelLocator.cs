@@ -31,10 +31,17 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
         HubFileSelector.Onnx(files) is { Count: > 0 } onnx ? onnx : HubFileSelector.Safetensors(files);
 
     /// <summary>The loadable ONNX folder for MODEL (default <see cref="DefaultModel"/>), downloading and building as needed.</summary>
-    public async Task<LocatedModel> LocateAsync(string? model, CancellationToken ct, IReadOnlyList<(string Path, float Scale)>? loras = null)
+    public async Task<LocatedModel> LocateAsync(string? model, CancellationToken ct, IReadOnlyList<(string Path, float Scale)>? loras = null,
+        TurboGen.Graphs.GraphKernels? kernels = null)
     {
         var source = await FetchAsync(model, ct).ConfigureAwait(false);
-        var options = new ModelResolveOptions { Progress = BuildProgress(), Loras = loras ?? [], TokenizerSource = StandardTokenizers };
+        var options = new ModelResolveOptions
+        {
+            Progress = BuildProgress(),
+            Loras = loras ?? [],
+            TokenizerSource = StandardTokenizers,
+            Kernels = kernels ?? TurboGen.Graphs.GraphKernels.Standard,
+        };
         string folder = await Task.Run(() => ModelResolver.Resolve(source.Folder, options, ct), ct).ConfigureAwait(false);
         return source with { Folder = folder };
     }

@@ -13,6 +13,9 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
     public GraphBuilder G { get; } = graph;
     public ICheckpointTensors W { get; } = weights;
 
+    /// <summary>Operator forms for attention and Linear layers (<see cref="GraphKernels.Standard"/>: plain ONNX).</summary>
+    public GraphKernels Kernels { get; init; } = GraphKernels.Standard;
+
     public bool Has(string key) => W.Contains(key);
     public long[] Shape(string key) => W.Shape(key);
 
@@ -63,8 +66,41 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
     public string Linear(string x, string prefix, bool bias = true)
     {
         using var _ = ModuleScope(prefix);
+        if (Kernels.Int8MatMul)
+        {
+            return QuantizedLinear(x, prefix, bias && Has(prefix + ".bias"));
+        }
         string y = G.MatMul(x, ParamTransposed(prefix + ".weight"));
         return bias && Has(prefix + ".bias") ? G.Add(y, Param(prefix + ".bias")) : y;
+    }
+
+    /// <summary>
+    /// nn.Linear as <c>com.microsoft.DynamicQuantizeMatMul</c>: the weight [out,in] becomes int8 [in,out] with one scale per
+    /// output channel (max|w|/127, symmetric, no zero point); the bias is fused. Both are computed from the checkpoint when the
+    /// model is written.
+    /// </summary>
+    private string QuantizedLinear(string x, string prefix, bool bias)
+    {
+        string key = prefix + ".weight";
+        var s = W.Shape(key);
+        if (s.Length != 2)
+        {
+            throw new ModelLoadException(W.Source, $"Tensor '{key}' has shape [{string.Join(",", s)}], expected [out, in] for a Linear layer.");
+        }
+        long rows = s[0], cols = s[1];
+        var weights = W;
+        string q = G.Weight(key + ".int8T", ElementType.Int8, [cols, rows], WeightData.FromWriter(rows * cols, stream =>
+        {
+            var (values, scales) = Int8Weights.Quantize(weights.ReadFloat32(key), (int)rows, (int)cols);
+            stream.Write(Int8Weights.Transposed(values, (int)rows, (int)cols));
+        }));
+        string scale = G.Weight(key + ".scale", ElementType.Float, [rows], WeightData.FromWriter(rows * 4, stream =>
+        {
+            var (_, scales) = Int8Weights.Quantize(weights.ReadFloat32(key), (int)rows, (int)cols);
+            stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(scales.AsSpan()));
+        }));
+        var inputs = bias ? new[] { x, q, scale, "", Param(prefix + ".bias") } : new[] { x, q, scale };
+        return G.MsOp("DynamicQuantizeMatMul", inputs);
     }
 
     /// <summary>nn.Conv2d with symmetric padding (default kernel/2) or explicit ONNX pads [top, left, bottom, right].</summary>
@@ -121,6 +157,11 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
     /// </summary>
     public string Attention(string q, string k, string v, int heads, long channels, string? mask = null)
     {
+        if (Kernels.FusedAttention && mask is null)
+        {
+            // One fused kernel: softmax(Q·Kᵀ/√d)·V per head without materialising the [B,H,Tq,Tk] scores.
+            return G.MsOp("MultiHeadAttention", [q, k, v], ("num_heads", (long)heads));
+        }
         long d = channels / heads;
         string qh = G.Transpose(G.Reshape(q, 0, 0, heads, d), 0, 2, 1, 3);   // [B,H,Tq,D]
         string kt = G.Transpose(G.Reshape(k, 0, 0, heads, d), 0, 2, 3, 1);   // [B,H,D,Tk]

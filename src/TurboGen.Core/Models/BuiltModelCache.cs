@@ -1,3 +1,4 @@
+using TurboGen.Graphs;
 using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
 
@@ -19,25 +20,31 @@ public static partial class BuiltModelCache
     private static readonly ConcurrentDictionary<string, object> Locks = new(StringComparer.Ordinal);
 
     /// <summary>Where the build of <paramref name="components"/> lives (whether or not it exists yet).</summary>
-    public static string PathFor(CheckpointComponents components, string? cacheRoot = null) =>
-        PathFor(components.ContentHash, cacheRoot);
+    public static string PathFor(CheckpointComponents components, string? cacheRoot = null, GraphKernels? kernels = null) =>
+        PathFor(components.ContentHash, cacheRoot, kernels);
 
-    /// <summary>Where the build for a content hash lives: <c>built/&lt;hash&gt;-b&lt;BuilderVersion&gt;</c>.</summary>
-    public static string PathFor(string contentHash, string? cacheRoot = null) =>
-        Path.Combine(TurboGenCache.BuiltDir(cacheRoot), $"{SafeKey(contentHash)}-b{BuilderVersion}");
+    /// <summary>
+    /// Where the build for a content hash lives: <c>built/&lt;hash&gt;-b&lt;BuilderVersion&gt;</c>, with a <c>-fused</c> / <c>-int8</c>
+    /// suffix for graphs built with other <see cref="GraphKernels"/>.
+    /// </summary>
+    public static string PathFor(string contentHash, string? cacheRoot = null, GraphKernels? kernels = null) =>
+        Path.Combine(TurboGenCache.BuiltDir(cacheRoot), $"{SafeKey(contentHash)}-b{BuilderVersion}{KernelSuffix(kernels)}");
+
+    private static string KernelSuffix(GraphKernels? kernels) => kernels is null || kernels.IsStandard ? "" : "-" + kernels.Name;
 
     /// <summary>True when a complete build is in the cache.</summary>
-    public static bool IsBuilt(CheckpointComponents components, string? cacheRoot = null) => IsComplete(PathFor(components, cacheRoot));
+    public static bool IsBuilt(CheckpointComponents components, string? cacheRoot = null, GraphKernels? kernels = null) =>
+        IsComplete(PathFor(components, cacheRoot, kernels));
 
     /// <summary>
     /// The ONNX folder for <paramref name="components"/>: returned at once when already built, else built first
     /// (<paramref name="progress"/> then receives the builder's stages; on a hit it receives one "cached" line).
     /// </summary>
     public static string GetOrBuild(CheckpointComponents components, string? cacheRoot = null, IProgress<string>? progress = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, GraphKernels? kernels = null)
     {
         ArgumentNullException.ThrowIfNull(components);
-        string target = PathFor(components, cacheRoot);
+        string target = PathFor(components, cacheRoot, kernels);
         lock (Locks.GetOrAdd(target, _ => new object()))
         {
             if (IsComplete(target))
@@ -51,7 +58,7 @@ public static partial class BuiltModelCache
                 Directory.Delete(target, recursive: true);
             }
             progress?.Report($"building {components.Source} into {target}");
-            bool created = AtomicDirectory.Create(target, temp => OnnxModelBuilder.WriteModel(components, temp, progress, cancellationToken));
+            bool created = AtomicDirectory.Create(target, temp => OnnxModelBuilder.WriteModel(components, temp, progress, cancellationToken, kernels));
             if (!created && !IsComplete(target))
             {
                 throw new ModelLoadException(target, $"Another process left an incomplete build at {target}; delete it and retry.");

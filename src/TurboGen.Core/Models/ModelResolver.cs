@@ -1,3 +1,5 @@
+using TurboGen.Graphs;
+
 namespace TurboGen.Models;
 
 /// <summary>Options of <see cref="ModelResolver"/> and <see cref="ModelConverter"/>.</summary>
@@ -21,6 +23,9 @@ public sealed record ModelResolveOptions
 
     /// <summary>Configs for a single-file checkpoint whose networks differ from SDXL-Turbo / SD-Turbo (null = the known turbo configs).</summary>
     public ModelConfigSet? SingleFileConfigs { get; init; }
+
+    /// <summary>Operator forms of the built graphs (<see cref="GraphKernels.Standard"/> by default; each kind has its own cache entry). Ignored for ONNX folders.</summary>
+    public GraphKernels Kernels { get; init; } = GraphKernels.Standard;
 
     /// <summary>Fail when a LoRA key matches nothing (default: report it through <see cref="Progress"/> and go on).</summary>
     public bool StrictLora { get; init; }
@@ -51,7 +56,7 @@ public static class ModelResolver
         using var components = OpenCheckpoint(path, options, cancellationToken);
         if (options.Loras.Count == 0)
         {
-            return BuiltModelCache.GetOrBuild(components, options.CacheRoot, options.Progress, cancellationToken);
+            return BuiltModelCache.GetOrBuild(components, options.CacheRoot, options.Progress, cancellationToken, options.Kernels);
         }
         var adapters = new List<(LoraAdapter Adapter, float Scale)>();
         try
@@ -66,7 +71,7 @@ public static class ModelResolver
             {
                 options.Progress?.Report(report.Warning());
             }
-            return BuiltModelCache.GetOrBuild(merged, options.CacheRoot, options.Progress, cancellationToken);
+            return BuiltModelCache.GetOrBuild(merged, options.CacheRoot, options.Progress, cancellationToken, options.Kernels);
         }
         finally
         {

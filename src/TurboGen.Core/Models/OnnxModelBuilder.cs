@@ -46,7 +46,8 @@ public static class OnnxModelBuilder
     /// </summary>
     /// <exception cref="ModelLoadException">The checkpoint is incomplete or inconsistent (names the component and the problem).</exception>
     /// <exception cref="InvalidRequestException">The output folder exists and is not empty.</exception>
-    public static void Build(CheckpointComponents components, string outputDir, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    public static void Build(CheckpointComponents components, string outputDir, IProgress<string>? progress = null, CancellationToken cancellationToken = default,
+        GraphKernels? kernels = null)
     {
         ArgumentNullException.ThrowIfNull(components);
         outputDir = Path.GetFullPath(outputDir);
@@ -54,15 +55,16 @@ public static class OnnxModelBuilder
         {
             throw new InvalidRequestException("output", $"The output folder {outputDir} already exists and is not empty; choose a new folder.");
         }
-        if (!AtomicDirectory.Create(outputDir, temp => WriteModel(components, temp, progress, cancellationToken)))
+        if (!AtomicDirectory.Create(outputDir, temp => WriteModel(components, temp, progress, cancellationToken, kernels)))
         {
             throw new InvalidRequestException("output", $"The output folder {outputDir} was created by someone else while building.");
         }
     }
 
     /// <summary>Writes every component of the model into <paramref name="dir"/> (an empty folder).</summary>
-    internal static void WriteModel(CheckpointComponents c, string dir, IProgress<string>? progress, CancellationToken ct)
+    internal static void WriteModel(CheckpointComponents c, string dir, IProgress<string>? progress, CancellationToken ct, GraphKernels? kernels = null)
     {
+        kernels ??= GraphKernels.Standard;
         var total = Stopwatch.StartNew();
         bool xl = c.Family == ModelFamily.Sdxl;
         var te1 = ClipTextConfig.FromJson(c.TextEncoderConfigJson, $"{c.Source} text_encoder config");
@@ -81,17 +83,17 @@ public static class OnnxModelBuilder
 
         var report = new JsonObject();
         WriteComponent(dir, "text_encoder", c.TextEncoderConfigJson, progress, ct, report, () => ClipTextModel.Build(te1, c.TextEncoder,
-            new ClipTextBuildOptions { WithProjection = false, OutputHiddenStates = xl, InputIdsType = ElementType.Int64 }));
+            new ClipTextBuildOptions { WithProjection = false, OutputHiddenStates = xl, InputIdsType = ElementType.Int64, Kernels = kernels }));
         if (te2 is not null)
         {
             WriteComponent(dir, "text_encoder_2", c.TextEncoder2ConfigJson!, progress, ct, report, () => ClipTextModel.Build(te2, c.TextEncoder2!,
-                new ClipTextBuildOptions { WithProjection = true, OutputHiddenStates = true, InputIdsType = ElementType.Int64 }));
+                new ClipTextBuildOptions { WithProjection = true, OutputHiddenStates = true, InputIdsType = ElementType.Int64, Kernels = kernels }));
         }
         WriteComponent(dir, "unet", c.UnetConfigJson, progress, ct, report, () => Unet2DConditionModel.Build(unet, c.Unet,
-            new UnetBuildOptions { Timestep = TimestepInput.ScalarFloat }));
+            new UnetBuildOptions { Timestep = TimestepInput.ScalarFloat, Kernels = kernels }));
         string vaeConfig = VaeConfigForOnnx(c.VaeConfigJson, vae);
-        WriteComponent(dir, "vae_decoder", vaeConfig, progress, ct, report, () => AutoencoderKl.BuildDecoder(vae, c.Vae));
-        WriteComponent(dir, "vae_encoder", vaeConfig, progress, ct, report, () => AutoencoderKl.BuildEncoder(vae, c.Vae, VaeEncoderOutput.LatentParameters));
+        WriteComponent(dir, "vae_decoder", vaeConfig, progress, ct, report, () => AutoencoderKl.BuildDecoder(vae, c.Vae, kernels));
+        WriteComponent(dir, "vae_encoder", vaeConfig, progress, ct, report, () => AutoencoderKl.BuildEncoder(vae, c.Vae, VaeEncoderOutput.LatentParameters, kernels));
 
         ct.ThrowIfCancellationRequested();
         CopyTokenizer(c, c.TokenizerDir, Path.Combine(dir, "tokenizer"));
@@ -111,6 +113,7 @@ public static class OnnxModelBuilder
             ["source"] = c.Source,
             ["family"] = xl ? "sdxl" : "sd",
             ["opset"] = Opset,
+            ["kernels"] = kernels.Name,
             ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 3),
             ["components"] = report,
         };

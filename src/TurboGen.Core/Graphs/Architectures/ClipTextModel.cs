@@ -17,6 +17,9 @@ public sealed record ClipTextBuildOptions
 
     /// <summary>Do not fail when keys under <see cref="KeyPrefix"/> are left unread (e.g. building CLIPTextModel from a checkpoint with a projection).</summary>
     public bool AllowUnusedKeys { get; init; }
+
+    /// <summary>Operator forms for Linear layers (default: plain ONNX; the causal attention stays plain).</summary>
+    public GraphKernels Kernels { get; init; } = GraphKernels.Standard;
 }
 
 /// <summary>
@@ -90,7 +93,7 @@ public static class ClipTextModel
         CheckTensors(ExpectedTensors(config, withProjection, options.KeyPrefix), weights);
 
         var g = new GraphBuilder(withProjection ? ClipTextConfig.ClipTextModelWithProjectionArchitecture : ClipTextConfig.ClipTextModelArchitecture);
-        var nn = new Nn(g, weights);
+        var nn = new Nn(g, weights) { Kernels = options.Kernels };
         long seq = config.MaxPositionEmbeddings, h = config.HiddenSize;
         string inputIds = g.Input("input_ids", options.InputIdsType, "batch", seq);
 
