@@ -12,9 +12,9 @@ public sealed record GraphKernels
     public bool FusedAttention { get; init; }
 
     /// <summary>
-    /// Linear layers as <c>com.microsoft.DynamicQuantizeMatMul</c>: int8 weights quantized at build time (symmetric, one scale
-    /// per output channel), activations quantized per tensor at run time (uint8, VNNI dot products). Applied to the UNet
-    /// and text encoders only; the VAEs stay fp32.
+    /// Linear layers as <c>com.microsoft.MatMulNBits</c> with 8-bit weights quantized at build time (symmetric, one scale per
+    /// block of 32 input channels) and activations quantized per block at run time (accuracy level 4: int8 VNNI dot products).
+    /// Applied to the UNet and text encoders only; convolutions and the VAEs stay fp32.
     /// </summary>
     public bool Int8MatMul { get; init; }
 

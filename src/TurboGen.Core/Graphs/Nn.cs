@@ -75,9 +75,10 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
     }
 
     /// <summary>
-    /// nn.Linear as <c>com.microsoft.DynamicQuantizeMatMul</c>: the weight [out,in] becomes int8 [in,out] with one scale per
-    /// output channel (max|w|/127, symmetric, no zero point); the bias is fused. Both are computed from the checkpoint when the
-    /// model is written.
+    /// nn.Linear as <c>com.microsoft.MatMulNBits</c> with 8-bit weights: the weight [out,in] is quantized symmetrically per block
+    /// of <see cref="Int8Weights.BlockSize"/> input channels (zero point 128, one scale per block) and multiplied with
+    /// activations that ONNX Runtime quantizes per block too (accuracy level 4: int8 dot products, VNNI). The bias is fused.
+    /// Quantized bytes and scales are computed from the checkpoint when the model is written.
     /// </summary>
     private string QuantizedLinear(string x, string prefix, bool bias)
     {
@@ -88,19 +89,14 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
             throw new ModelLoadException(W.Source, $"Tensor '{key}' has shape [{string.Join(",", s)}], expected [out, in] for a Linear layer.");
         }
         long rows = s[0], cols = s[1];
+        long blocks = (cols + Int8Weights.BlockSize - 1) / Int8Weights.BlockSize;
         var weights = W;
-        string q = G.Weight(key + ".int8T", ElementType.Int8, [cols, rows], WeightData.FromWriter(rows * cols, stream =>
-        {
-            var (values, scales) = Int8Weights.Quantize(weights.ReadFloat32(key), (int)rows, (int)cols);
-            stream.Write(Int8Weights.Transposed(values, (int)rows, (int)cols));
-        }));
-        string scale = G.Weight(key + ".scale", ElementType.Float, [rows], WeightData.FromWriter(rows * 4, stream =>
-        {
-            var (_, scales) = Int8Weights.Quantize(weights.ReadFloat32(key), (int)rows, (int)cols);
-            stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(scales.AsSpan()));
-        }));
-        var inputs = bias ? new[] { x, q, scale, "", Param(prefix + ".bias") } : new[] { x, q, scale };
-        return G.MsOp("DynamicQuantizeMatMul", inputs);
+        string q = G.Weight(key + ".q8", ElementType.UInt8, [rows, blocks, Int8Weights.BlockSize], WeightData.FromWriter(rows * blocks * Int8Weights.BlockSize, stream =>
+            stream.Write(Int8Weights.QuantizeBlocks(weights.ReadFloat32(key), (int)rows, (int)cols).Values)));
+        string scale = G.Weight(key + ".q8scale", ElementType.Float, [rows * blocks], WeightData.FromWriter(rows * blocks * 4, stream =>
+            stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Int8Weights.QuantizeBlocks(weights.ReadFloat32(key), (int)rows, (int)cols).Scales.AsSpan()))));
+        var inputs = bias ? new[] { x, q, scale, "", "", Param(prefix + ".bias") } : new[] { x, q, scale };
+        return G.MsOp("MatMulNBits", inputs, ("K", cols), ("N", rows), ("bits", 8L), ("block_size", (long)Int8Weights.BlockSize), ("accuracy_level", 4L));
     }
 
     /// <summary>nn.Conv2d with symmetric padding (default kernel/2) or explicit ONNX pads [top, left, bottom, right].</summary>

@@ -7,7 +7,6 @@ namespace TurboGen.Models;
 /// <para>
 /// How it works: the first CPU session of a model is created with <c>OptimizedModelFilePath</c> set, so ONNX Runtime
 /// writes the graph it actually runs (fusions, NCHWc convolution layout, constant folding) with its weights in an external
-/// data file, including the pre-packed GEMM weights (<c>session.save_external_prepacked_constant_initializers</c>). The
 /// folder appears through an atomic rename under <c>&lt;root&gt;/&lt;key&gt;/</c>, where the key hashes the model's path,
 /// sizes and modification times, the ONNX Runtime version and this CPU's model name and feature flags (the NCHWc block size
 /// and packed layouts are specific to them). Later sessions load that folder with graph optimizations off: the same kernels
@@ -49,9 +48,9 @@ public static class OptimizedSessionCache
             {
                 using var options = makeOptions();
                 options.OptimizedModelFilePath = Path.Combine(temp, ModelFile);
+                options.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR; // not the "hardware specific" warning: the key covers that
                 options.AddSessionConfigEntry("session.optimized_model_external_initializers_file_name", DataFile);
                 options.AddSessionConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes", "1024");
-                options.AddSessionConfigEntry("session.save_external_prepacked_constant_initializers", "1");
                 session = new InferenceSession(modelPath, options);
             });
         }
