@@ -34,10 +34,17 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
 
     /// <summary>The loadable ONNX folder for MODEL (default <see cref="DefaultModel"/>), downloading and building as needed.</summary>
     public async Task<LocatedModel> LocateAsync(string? model, CancellationToken ct, IReadOnlyList<(string Path, float Scale)>? loras = null,
-        BuildPrecision precision = BuildPrecision.Float32)
+        BuildPrecision precision = BuildPrecision.Float32, TurboGen.Graphs.GraphKernels? kernels = null)
     {
         var source = await FetchAsync(model, ct).ConfigureAwait(false);
-        var options = new ModelResolveOptions { Progress = BuildProgress(), Loras = loras ?? [], TokenizerSource = StandardTokenizers, Precision = precision };
+        var options = new ModelResolveOptions
+        {
+            Progress = BuildProgress(),
+            Loras = loras ?? [],
+            TokenizerSource = StandardTokenizers,
+            Precision = precision,
+            Kernels = kernels ?? TurboGen.Graphs.GraphKernels.Standard,
+        };
         string folder = await Task.Run(() => ModelResolver.Resolve(source.Folder, options, ct), ct).ConfigureAwait(false);
         return source with { Folder = folder };
     }

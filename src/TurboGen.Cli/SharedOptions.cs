@@ -34,6 +34,17 @@ internal sealed class SharedOptions
         DefaultValueFactory = _ => "auto",
     };
 
+    public Option<string> Kernels { get; } = new("--kernels")
+    {
+        Description = "Operator forms of graphs built from safetensors: standard (plain ONNX, reference numerics), fused (fused attention), int8 (fused + int8 UNet/text-encoder matmuls).",
+        DefaultValueFactory = _ => "standard",
+    };
+
+    public Option<bool> NoSessionCache { get; } = new("--no-session-cache")
+    {
+        Description = "Do not cache ONNX Runtime's optimized models (by default the first CPU load writes them under the TurboGen cache, so later loads skip optimization).",
+    };
+
     public Option<string[]> Lora { get; } = new("--lora")
     {
         Description = "LoRA file merged into the weights at build time, PATH[:SCALE] (repeatable; scale default 1; needs a safetensors model).",
@@ -45,6 +56,7 @@ internal sealed class SharedOptions
     {
         Provider.AcceptOnlyFromAmong([.. RuntimeOptions.KnownProviders]);
         Precision.AcceptOnlyFromAmong("auto", "fp32", "fp16");
+        Kernels.AcceptOnlyFromAmong([.. TurboGen.Graphs.GraphKernels.Names]);
         Threads.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<int>() < 0) result.AddError("--threads must be 0 or more.");
@@ -58,7 +70,12 @@ internal sealed class SharedOptions
         command.Options.Add(Threads);
         command.Options.Add(Precision);
         command.Options.Add(Lora);
+        command.Options.Add(Kernels);
+        command.Options.Add(NoSessionCache);
     }
+
+    /// <summary>The --kernels value.</summary>
+    public TurboGen.Graphs.GraphKernels GraphKernels(ParseResult parse) => TurboGen.Graphs.GraphKernels.Parse(parse.GetValue(Kernels) ?? "standard");
 
     /// <summary>The --lora values as (path, scale); "style.safetensors:0.8" → scale 0.8, a path without a numeric suffix → 1.</summary>
     public IReadOnlyList<(string Path, float Scale)> Loras(ParseResult parse) =>
@@ -89,5 +106,6 @@ internal sealed class SharedOptions
     {
         Provider = parse.GetValue(Provider) ?? "cpu",
         Threads = parse.GetValue(Threads),
+        SessionCacheDir = parse.GetValue(NoSessionCache) ? null : TurboGenCache.SessionsDir(),
     };
 }

@@ -33,6 +33,10 @@ internal static class BenchCommand
         };
         var keysPerSecond = new Option<double>("--keys-per-second") { Description = "Typing speed for --realtime.", DefaultValueFactory = _ => 8 };
         var apiKey = new Option<string?>("--api-key") { Description = "API key of the server for --realtime." };
+        var ceiling = new Option<bool>("--ceiling")
+        {
+            Description = "Measure this machine's fp32 GEMM rate through ONNX Runtime (2048³, 4096³ MatMul) and report each stage as a fraction of it; without -m, only the ceiling.",
+        };
         foreach (var option in new[] { runs, warmup })
         {
             option.Validators.Add(result =>
@@ -42,8 +46,9 @@ internal static class BenchCommand
         }
 
         var command = new Command("bench", "Benchmark a model: per-stage timings (median, p10/p90, min/max), cold and warm start, peak memory.");
+        command.Subcommands.Add(RandomModelCommand.Create(terminal));
         shared.AddTo(command);
-        foreach (var option in new Option[] { runs, warmup, size, steps, batch, prompt, tinyVae, json, realtime, keysPerSecond, apiKey })
+        foreach (var option in new Option[] { runs, warmup, size, steps, batch, prompt, tinyVae, json, realtime, keysPerSecond, apiKey, ceiling })
         {
             command.Options.Add(option);
         }
@@ -53,6 +58,24 @@ internal static class BenchCommand
             if (parse.GetValue(realtime) is { } url)
             {
                 await RunRealtimeAsync(terminal, url, wxh, parse.GetValue(steps), parse.GetValue(keysPerSecond), parse.GetValue(apiKey), parse.GetValue(json), ct).ConfigureAwait(false);
+                return ExitCodes.Ok;
+            }
+            if (parse.GetValue(ceiling) && parse.GetResult(shared.Model) is null)
+            {
+                var runtime = shared.Runtime(parse);
+                var only = await Task.Run(() => Benchmark.MeasureCeiling(runtime), ct).ConfigureAwait(false);
+                if (parse.GetValue(json))
+                {
+                    Json.Write(terminal.Output, only);
+                }
+                else
+                {
+                    foreach (var gemm in only.Gemms)
+                    {
+                        terminal.Output.WriteLine($"fp32 GEMM {gemm.Size}³: {gemm.BestMilliseconds:F1} ms = {gemm.Gflops:F1} GFLOP/s");
+                    }
+                    terminal.Output.WriteLine($"Ceiling: {only.Gflops:F1} GFLOP/s ({runtime.Provider}, {(runtime.Threads > 0 ? runtime.Threads : Hardware.PhysicalCores)} threads)");
+                }
                 return ExitCodes.Ok;
             }
             bool useTinyVae = parse.GetResult(tinyVae) is not null;
@@ -68,13 +91,13 @@ internal static class BenchCommand
             request.Validate(defaultSize: 512);
             bool asJson = parse.GetValue(json);
             var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
-            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse)).ConfigureAwait(false);
+            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse), shared.GraphKernels(parse)).ConfigureAwait(false);
             var settings = new BenchSettings(located, new ModelLoadOptions
             {
                 Runtime = shared.Runtime(parse),
                 TinyVaePath = await locator.TinyVaeAsync(useTinyVae, parse.GetValue(tinyVae), located.Folder, ct, shared.BuildPrecision(parse)).ConfigureAwait(false),
                 SkipVaeEncoder = true,
-            }, request, parse.GetValue(warmup), parse.GetValue(runs));
+            }, request, parse.GetValue(warmup), parse.GetValue(runs)) { Ceiling = parse.GetValue(ceiling) };
             Action<string> log = asJson ? _ => { } : message => terminal.Error.WriteLine($"bench: {message}");
             var report = await Task.Run(() => Benchmark.Run(settings, log, ct), ct).ConfigureAwait(false);
             if (asJson)
@@ -93,24 +116,30 @@ internal static class BenchCommand
     private static void Print(Terminal terminal, BenchReport report)
     {
         var table = new Table().Border(TableBorder.Rounded).AddColumn(new TableColumn("Stage").NoWrap());
-        foreach (string column in new[] { "median", "p10", "p90", "min", "max", "ONNX median" })
+        foreach (string column in new[] { "median", "p10", "p90", "min", "max", "ONNX median", "GFLOP", "GFLOP/s", "of ceiling" })
         {
             table.AddColumn(new TableColumn(column).RightAligned());
         }
         foreach (var stage in report.Stages)
         {
             table.AddRow(Markup.Escape(stage.Stage), Units.Milliseconds(stage.Ms.Median), Units.Milliseconds(stage.Ms.P10), Units.Milliseconds(stage.Ms.P90),
-                Units.Milliseconds(stage.Ms.Min), Units.Milliseconds(stage.Ms.Max), stage.OnnxMs.Median > 0 ? Units.Milliseconds(stage.OnnxMs.Median) : "");
+                Units.Milliseconds(stage.Ms.Min), Units.Milliseconds(stage.Ms.Max), stage.OnnxMs.Median > 0 ? Units.Milliseconds(stage.OnnxMs.Median) : "",
+                stage.Gflop is { } g ? $"{g:F1}" : "", stage.Gflops is { } r ? $"{r:F1}" : "", stage.CeilingFraction is { } f ? $"{f:P0}" : "");
         }
         var t = report.TotalMs;
         table.AddRow("[bold]total (wall)[/]", $"[bold]{Units.Milliseconds(t.Median)}[/]", Units.Milliseconds(t.P10), Units.Milliseconds(t.P90),
-            Units.Milliseconds(t.Min), Units.Milliseconds(t.Max), "");
+            Units.Milliseconds(t.Min), Units.Milliseconds(t.Max), Units.Milliseconds(report.OnnxMs), "", "", "");
         terminal.Output.WriteLine($"{report.Model}: {report.Width}x{report.Height}, {report.Steps} step(s), batch {report.Batch}, {report.Provider} with {report.Threads} threads, {report.Runs} timed runs after {report.Warmup} warm-up");
         terminal.Output.Flush();
         terminal.Out.Write(table);
         terminal.Output.WriteLine($"Cold start: load {Units.Milliseconds(report.ColdStart.LoadMs)} + first image {Units.Milliseconds(report.ColdStart.FirstRunMs)} = {Units.Milliseconds(report.ColdStart.TimeToFirstImageMs)}");
         terminal.Output.WriteLine($"Warm start: load {Units.Milliseconds(report.WarmStart.LoadMs)} + first image {Units.Milliseconds(report.WarmStart.FirstRunMs)} = {Units.Milliseconds(report.WarmStart.TimeToFirstImageMs)}");
-        terminal.Output.WriteLine($"Throughput: {report.ImagesPerSecond:0.00} images/s; peak working set {Units.Bytes(report.PeakWorkingSetBytes)}");
+        terminal.Output.WriteLine($"Throughput: {report.ImagesPerSecond:0.00} images/s; peak working set {Units.Bytes(report.PeakWorkingSetBytes)} ({report.PeakOverWeights:0.00}× the {Units.Bytes(report.WeightBytes)} of weights)");
+        terminal.Output.WriteLine($"Pipeline overhead (total − ONNX Runtime time): {report.OverheadFraction:P2}");
+        if (report.Ceiling is { } c)
+        {
+            terminal.Output.WriteLine($"fp32 GEMM ceiling: {c.Gflops:F1} GFLOP/s ({string.Join(", ", c.Gemms.Select(x => $"{x.Size}³ {x.Gflops:F1}"))})");
+        }
     }
 
     /// <summary><c>bench --realtime URL</c>: types a sentence against a running server (see <see cref="RealtimeBenchmark"/>).</summary>

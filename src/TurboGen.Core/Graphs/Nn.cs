@@ -13,6 +13,9 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
     public GraphBuilder G { get; } = graph;
     public ICheckpointTensors W { get; } = weights;
 
+    /// <summary>Operator forms for attention and Linear layers (<see cref="GraphKernels.Standard"/>: plain ONNX).</summary>
+    public GraphKernels Kernels { get; init; } = GraphKernels.Standard;
+
     public bool Has(string key) => W.Contains(key);
     public long[] Shape(string key) => W.Shape(key);
 
@@ -65,8 +68,37 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
     public string Linear(string x, string prefix, bool bias = true)
     {
         using var _ = ModuleScope(prefix);
+        if (Kernels.Int8MatMul)
+        {
+            return QuantizedLinear(x, prefix, bias && Has(prefix + ".bias"));
+        }
         string y = G.MatMul(x, ParamTransposed(prefix + ".weight"));
         return bias && Has(prefix + ".bias") ? G.Add(y, Param(prefix + ".bias")) : y;
+    }
+
+    /// <summary>
+    /// nn.Linear as <c>com.microsoft.MatMulNBits</c> with 8-bit weights: the weight [out,in] is quantized symmetrically per block
+    /// of <see cref="Int8Weights.BlockSize"/> input channels (zero point 128, one scale per block) and multiplied with
+    /// activations that ONNX Runtime quantizes per block too (accuracy level 4: int8 dot products, VNNI). The bias is fused.
+    /// Quantized bytes and scales are computed from the checkpoint when the model is written.
+    /// </summary>
+    private string QuantizedLinear(string x, string prefix, bool bias)
+    {
+        string key = prefix + ".weight";
+        var s = W.Shape(key);
+        if (s.Length != 2)
+        {
+            throw new ModelLoadException(W.Source, $"Tensor '{key}' has shape [{string.Join(",", s)}], expected [out, in] for a Linear layer.");
+        }
+        long rows = s[0], cols = s[1];
+        long blocks = (cols + Int8Weights.BlockSize - 1) / Int8Weights.BlockSize;
+        var weights = W;
+        string q = G.Weight(key + ".q8", ElementType.UInt8, [rows, blocks, Int8Weights.BlockSize], WeightData.FromWriter(rows * blocks * Int8Weights.BlockSize, stream =>
+            stream.Write(Int8Weights.QuantizeBlocks(weights.ReadFloat32(key), (int)rows, (int)cols).Values)));
+        string scale = G.Weight(key + ".q8scale", ElementType.Float, [rows * blocks], WeightData.FromWriter(rows * blocks * 4, stream =>
+            stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Int8Weights.QuantizeBlocks(weights.ReadFloat32(key), (int)rows, (int)cols).Scales.AsSpan()))));
+        var inputs = bias ? new[] { x, q, scale, "", "", Param(prefix + ".bias") } : new[] { x, q, scale };
+        return G.MsOp("MatMulNBits", inputs, ("K", cols), ("N", rows), ("bits", 8L), ("block_size", (long)Int8Weights.BlockSize), ("accuracy_level", 4L));
     }
 
     /// <summary>nn.Conv2d with symmetric padding (default kernel/2) or explicit ONNX pads [top, left, bottom, right].</summary>
@@ -127,6 +159,11 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
     /// </summary>
     public string Attention(string q, string k, string v, int heads, long channels, string? mask = null)
     {
+        if (Kernels.FusedAttention && mask is null)
+        {
+            // One fused kernel: softmax(Q·Kᵀ/√d)·V per head without materialising the [B,H,Tq,Tk] scores.
+            return G.MsOp("MultiHeadAttention", [q, k, v], ("num_heads", (long)heads));
+        }
         long d = channels / heads;
         string qh = G.Transpose(G.Reshape(q, 0, 0, heads, d), 0, 2, 1, 3);   // [B,H,Tq,D]
         string kt = G.Transpose(G.Reshape(k, 0, 0, heads, d), 0, 2, 3, 1);   // [B,H,D,Tk]

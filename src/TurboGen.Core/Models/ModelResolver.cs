@@ -24,6 +24,9 @@ public sealed record ModelResolveOptions
     /// <summary>Configs for a single-file checkpoint whose networks differ from SDXL-Turbo / SD-Turbo (null = the known turbo configs).</summary>
     public ModelConfigSet? SingleFileConfigs { get; init; }
 
+    /// <summary>Operator forms of the built graphs (<see cref="GraphKernels.Standard"/> by default; each kind has its own cache entry). Ignored for ONNX folders.</summary>
+    public GraphKernels Kernels { get; init; } = GraphKernels.Standard;
+
     /// <summary>Fail when a LoRA key matches nothing (default: report it through <see cref="Progress"/> and go on).</summary>
     public bool StrictLora { get; init; }
 
@@ -59,7 +62,7 @@ public static class ModelResolver
         using var components = OpenCheckpoint(path, options, cancellationToken);
         if (options.Loras.Count == 0)
         {
-            return BuiltModelCache.GetOrBuild(components, options.CacheRoot, options.Progress, cancellationToken, options.Precision);
+            return BuiltModelCache.GetOrBuild(components, options.CacheRoot, options.Progress, cancellationToken, options.Precision, options.Kernels);
         }
         var adapters = new List<(LoraAdapter Adapter, float Scale)>();
         try
@@ -74,7 +77,7 @@ public static class ModelResolver
             {
                 options.Progress?.Report(report.Warning());
             }
-            return BuiltModelCache.GetOrBuild(merged, options.CacheRoot, options.Progress, cancellationToken, options.Precision);
+            return BuiltModelCache.GetOrBuild(merged, options.CacheRoot, options.Progress, cancellationToken, options.Precision, options.Kernels);
         }
         finally
         {

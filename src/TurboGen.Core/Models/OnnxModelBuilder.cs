@@ -50,7 +50,7 @@ public static class OnnxModelBuilder
     /// <exception cref="ModelLoadException">The checkpoint is incomplete or inconsistent (names the component and the problem).</exception>
     /// <exception cref="InvalidRequestException">The output folder exists and is not empty.</exception>
     public static void Build(CheckpointComponents components, string outputDir, IProgress<string>? progress = null, CancellationToken cancellationToken = default,
-        BuildPrecision precision = BuildPrecision.Float32)
+        BuildPrecision precision = BuildPrecision.Float32, GraphKernels? kernels = null)
     {
         ArgumentNullException.ThrowIfNull(components);
         outputDir = Path.GetFullPath(outputDir);
@@ -58,7 +58,7 @@ public static class OnnxModelBuilder
         {
             throw new InvalidRequestException("output", $"The output folder {outputDir} already exists and is not empty; choose a new folder.");
         }
-        if (!AtomicDirectory.Create(outputDir, temp => WriteModel(components, temp, progress, cancellationToken, precision)))
+        if (!AtomicDirectory.Create(outputDir, temp => WriteModel(components, temp, progress, cancellationToken, precision, kernels)))
         {
             throw new InvalidRequestException("output", $"The output folder {outputDir} was created by someone else while building.");
         }
@@ -66,8 +66,14 @@ public static class OnnxModelBuilder
 
     /// <summary>Writes every component of the model into <paramref name="dir"/> (an empty folder).</summary>
     internal static void WriteModel(CheckpointComponents c, string dir, IProgress<string>? progress, CancellationToken ct,
-        BuildPrecision precision = BuildPrecision.Float32)
+        BuildPrecision precision = BuildPrecision.Float32, GraphKernels? kernels = null)
     {
+        kernels ??= GraphKernels.Standard;
+        if (kernels.Int8MatMul && precision != BuildPrecision.Float32)
+        {
+            // The int8 path quantizes float32 activations on VNNI CPUs; float16 builds are for GPU providers.
+            throw new InvalidRequestException("kernels", $"--kernels {kernels.Name} is a CPU float32 path and cannot be combined with a {precision.ShortName()} build.");
+        }
         var total = Stopwatch.StartNew();
         bool xl = c.Family == ModelFamily.Sdxl;
         var te1 = ClipTextConfig.FromJson(c.TextEncoderConfigJson, $"{c.Source} text_encoder config");
@@ -86,18 +92,18 @@ public static class OnnxModelBuilder
 
         var report = new JsonObject();
         WriteComponent(dir, "text_encoder", c.TextEncoderConfigJson, progress, ct, report, () => ClipTextModel.Build(te1, c.TextEncoder,
-            new ClipTextBuildOptions { WithProjection = false, OutputHiddenStates = xl, InputIdsType = ElementType.Int64, Precision = precision }));
+            new ClipTextBuildOptions { WithProjection = false, OutputHiddenStates = xl, InputIdsType = ElementType.Int64, Precision = precision, Kernels = kernels }));
         if (te2 is not null)
         {
             WriteComponent(dir, "text_encoder_2", c.TextEncoder2ConfigJson!, progress, ct, report, () => ClipTextModel.Build(te2, c.TextEncoder2!,
-                new ClipTextBuildOptions { WithProjection = true, OutputHiddenStates = true, InputIdsType = ElementType.Int64, Precision = precision }));
+                new ClipTextBuildOptions { WithProjection = true, OutputHiddenStates = true, InputIdsType = ElementType.Int64, Precision = precision, Kernels = kernels }));
         }
         WriteComponent(dir, "unet", c.UnetConfigJson, progress, ct, report, () => Unet2DConditionModel.Build(unet, c.Unet,
-            new UnetBuildOptions { Timestep = TimestepInput.ScalarFloat, Precision = precision }));
+            new UnetBuildOptions { Timestep = TimestepInput.ScalarFloat, Precision = precision, Kernels = kernels }));
         string vaeConfig = VaeConfigForOnnx(c.VaeConfigJson, vae);
         var vaePrecision = VaePrecision(precision, c.Family, vaeConfig);
-        WriteComponent(dir, "vae_decoder", vaeConfig, progress, ct, report, () => AutoencoderKl.BuildDecoder(vae, c.Vae, vaePrecision));
-        WriteComponent(dir, "vae_encoder", vaeConfig, progress, ct, report, () => AutoencoderKl.BuildEncoder(vae, c.Vae, VaeEncoderOutput.LatentParameters, vaePrecision));
+        WriteComponent(dir, "vae_decoder", vaeConfig, progress, ct, report, () => AutoencoderKl.BuildDecoder(vae, c.Vae, vaePrecision, kernels));
+        WriteComponent(dir, "vae_encoder", vaeConfig, progress, ct, report, () => AutoencoderKl.BuildEncoder(vae, c.Vae, VaeEncoderOutput.LatentParameters, vaePrecision, kernels));
 
         ct.ThrowIfCancellationRequested();
         CopyTokenizer(c, c.TokenizerDir, Path.Combine(dir, "tokenizer"));
@@ -118,6 +124,7 @@ public static class OnnxModelBuilder
             ["family"] = xl ? "sdxl" : "sd",
             ["opset"] = Opset,
             ["precision"] = precision.ShortName(),
+            ["kernels"] = kernels.Name,
             ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 3),
             ["components"] = report,
         };

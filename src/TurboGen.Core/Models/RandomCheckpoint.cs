@@ -81,6 +81,47 @@ public static class RandomCheckpoint
     }
 
     /// <summary>
+    /// The config.json of the published TAESD / TAESDXL (madebyollin/taesd, madebyollin/taesdxl): both have this architecture,
+    /// they differ only in their weights.
+    /// </summary>
+    public const string TaesdConfigJson = """
+        {
+          "_class_name": "AutoencoderTiny",
+          "_diffusers_version": "0.20.0.dev0",
+          "act_fn": "relu",
+          "decoder_block_out_channels": [64, 64, 64, 64],
+          "encoder_block_out_channels": [64, 64, 64, 64],
+          "force_upcast": false,
+          "in_channels": 3,
+          "latent_channels": 4,
+          "latent_magnitude": 3,
+          "latent_shift": 0.5,
+          "num_decoder_blocks": [3, 3, 3, 1],
+          "num_encoder_blocks": [1, 3, 3, 3],
+          "out_channels": 3,
+          "scaling_factor": 1.0,
+          "upsampling_scaling_factor": 2
+        }
+        """;
+
+    /// <summary>
+    /// Writes a diffusers <c>AutoencoderTiny</c> folder with the TAESD architecture (<see cref="TaesdConfigJson"/>):
+    /// <c>config.json</c> + <c>diffusion_pytorch_model.safetensors</c> (encoder and decoder, F16 or F32), as madebyollin/taesd.
+    /// </summary>
+    public static void WriteTinyVaeFolder(string dir, int seed, SafetensorsDType dtype = SafetensorsDType.F16)
+    {
+        ArgumentNullException.ThrowIfNull(dir);
+        CheckFloatType(dtype);
+        var config = AutoencoderTinyConfig.FromJson(TaesdConfigJson, "TAESD config");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "config.json"), TaesdConfigJson);
+        var tensors = AutoencoderTiny.ExpectedTensors(config, AutoencoderPart.Encoder)
+            .Concat(AutoencoderTiny.ExpectedTensors(config, AutoencoderPart.Decoder))
+            .Select(kv => (kv.Key, kv.Value));
+        WriteInitialized(Path.Combine(dir, "diffusion_pytorch_model.safetensors"), tensors, seed, dtype);
+    }
+
+    /// <summary>
     /// Writes <paramref name="tensors"/> (in the given order) with model-like values: the initialisation rule of the class remarks,
     /// chosen per tensor from its name and shape. <c>position_ids</c> tensors are written as int64 whatever <paramref name="dtype"/>.
     /// </summary>

@@ -13,6 +13,12 @@ public sealed record RuntimeOptions
 
     public int DeviceId { get; init; }
 
+    /// <summary>
+    /// Folder for ONNX Runtime's optimized models (CPU only; see <see cref="OptimizedSessionCache"/>): the first load writes
+    /// the optimized graph and pre-packed weights there, later loads skip optimization. Null (default): no cache.
+    /// </summary>
+    public string? SessionCacheDir { get; init; }
+
     public static readonly IReadOnlyList<string> KnownProviders = ["cpu", "cuda", "tensorrt", "directml", "coreml"];
 }
 
@@ -70,9 +76,13 @@ public static class SessionFactory
         {
             throw new ModelLoadException(modelPath, $"ONNX model not found: {modelPath}");
         }
-        using var options = CreateOptions(runtime);
         try
         {
+            if (runtime.SessionCacheDir is { } cacheDir && runtime.Provider.Trim().Equals("cpu", StringComparison.OrdinalIgnoreCase))
+            {
+                return OptimizedSessionCache.Create(cacheDir, modelPath, () => CreateOptions(runtime));
+            }
+            using var options = CreateOptions(runtime);
             return new InferenceSession(modelPath, options);
         }
         catch (OnnxRuntimeException e)

@@ -26,4 +26,7 @@ public static class TurboGenCache
 
     /// <summary>The folder of memoised SHA-256 sidecars (see <see cref="FileContentId"/>).</summary>
     public static string HashesDir(string? overrideRoot = null) => Path.Combine(Root(overrideRoot), "hashes");
+
+    /// <summary>ONNX Runtime's optimized models (<see cref="OptimizedSessionCache"/>).</summary>
+    public static string SessionsDir(string? overrideRoot = null) => Path.Combine(Root(overrideRoot), "sessions");
 }

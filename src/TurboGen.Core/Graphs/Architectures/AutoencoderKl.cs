@@ -24,15 +24,20 @@ public static class AutoencoderKl
     private static readonly AttentionNames CurrentNames = new("to_q", "to_k", "to_v", "to_out.0");
     private static readonly AttentionNames LegacyNames = new("query", "key", "value", "proj_attn");
 
+    /// <summary>The VAE keeps fp32 Linear layers whatever is asked; only fused attention applies.</summary>
+    private static GraphKernels VaeKernels(GraphKernels? kernels) =>
+        kernels is { FusedAttention: true } ? GraphKernels.Fused : GraphKernels.Standard;
+
     /// <summary>The decoder graph: <c>latent_sample</c> [batch, latent, latent_height, latent_width] → <c>sample</c> [batch, out, height, width] (nominally [-1, 1], unclamped).</summary>
-    public static GraphBuilder BuildDecoder(AutoencoderKlConfig config, ICheckpointTensors weights, BuildPrecision precision = BuildPrecision.Float32)
+    /// <remarks><paramref name="kernels"/>: only <see cref="GraphKernels.FusedAttention"/> applies (no int8 in the VAE).</remarks>
+    public static GraphBuilder BuildDecoder(AutoencoderKlConfig config, ICheckpointTensors weights, BuildPrecision precision = BuildPrecision.Float32, GraphKernels? kernels = null)
     {
         config.Validate(weights.Source);
         bool legacy = UsesLegacyAttentionNames(weights);
         AutoencoderCheckpoint.RequireTensors(weights, ExpectedTensors(config, AutoencoderPart.Decoder, legacy), "AutoencoderKL decoder");
 
         var g = new GraphBuilder("vae_decoder") { FloatType = precision.FloatType() };
-        var net = new Network(new Nn(g, weights), config, legacy ? LegacyNames : CurrentNames);
+        var net = new Network(new Nn(g, weights) { Kernels = VaeKernels(kernels) }, config, legacy ? LegacyNames : CurrentNames);
         string z = g.Input("latent_sample", ElementType.Float, "batch", config.LatentChannels, "latent_height", "latent_width");
         string x = g.FromFloat32(z);
         x = config.UsePostQuantConv ? net.Nn.Conv2d(x, "post_quant_conv") : x;
@@ -49,14 +54,14 @@ public static class AutoencoderKl
     /// <c>latent_sample</c> [batch, latent, height/8, width/8] holding the mean. Height and width must be multiples of 8.
     /// </summary>
     public static GraphBuilder BuildEncoder(AutoencoderKlConfig config, ICheckpointTensors weights, VaeEncoderOutput output = VaeEncoderOutput.LatentParameters,
-        BuildPrecision precision = BuildPrecision.Float32)
+        BuildPrecision precision = BuildPrecision.Float32, GraphKernels? kernels = null)
     {
         config.Validate(weights.Source);
         bool legacy = UsesLegacyAttentionNames(weights);
         AutoencoderCheckpoint.RequireTensors(weights, ExpectedTensors(config, AutoencoderPart.Encoder, legacy), "AutoencoderKL encoder");
 
         var g = new GraphBuilder("vae_encoder") { FloatType = precision.FloatType() };
-        var net = new Network(new Nn(g, weights), config, legacy ? LegacyNames : CurrentNames);
+        var net = new Network(new Nn(g, weights) { Kernels = VaeKernels(kernels) }, config, legacy ? LegacyNames : CurrentNames);
         string image = g.Input("sample", ElementType.Float, "batch", config.InChannels, "height", "width");
         string moments = net.Encoder(g.FromFloat32(image), "encoder");
         if (config.UseQuantConv)

@@ -20,6 +20,9 @@ public sealed record ClipTextBuildOptions
 
     /// <summary>Weights and activations in float32 (default) or float16; outputs are float32 either way.</summary>
     public BuildPrecision Precision { get; init; } = BuildPrecision.Float32;
+
+    /// <summary>Operator forms for Linear layers (default: plain ONNX; the causal attention stays plain).</summary>
+    public GraphKernels Kernels { get; init; } = GraphKernels.Standard;
 }
 
 /// <summary>
@@ -96,7 +99,7 @@ public static class ClipTextModel
         {
             FloatType = options.Precision.FloatType(),
         };
-        var nn = new Nn(g, weights);
+        var nn = new Nn(g, weights) { Kernels = options.Kernels };
         long seq = config.MaxPositionEmbeddings, h = config.HiddenSize;
         string inputIds = g.Input("input_ids", options.InputIdsType, "batch", seq);
 

@@ -39,7 +39,7 @@ public static class Unet2DConditionModel
         CheckCheckpoint(config, weights);
 
         var g = new GraphBuilder(options.GraphName) { FloatType = options.Precision.FloatType() };
-        var nn = new Nn(g, weights);
+        var nn = new Nn(g, weights) { Kernels = options.Kernels };
 
         string sample = g.Input(SampleInput, ElementType.Float, "batch", config.InChannels, "height", "width");
         string timestep = options.Timestep switch

@@ -36,4 +36,7 @@ public sealed record UnetBuildOptions
 
     /// <summary>The ONNX graph name.</summary>
     public string GraphName { get; init; } = "unet";
+
+    /// <summary>Operator forms for attention and Linear layers (default: plain ONNX).</summary>
+    public GraphKernels Kernels { get; init; } = GraphKernels.Standard;
 }
