@@ -68,7 +68,7 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
     public string Linear(string x, string prefix, bool bias = true)
     {
         using var _ = ModuleScope(prefix);
-        if (Kernels.Int8MatMul)
+        if (Kernels.QuantizesLinear(prefix))
         {
             return QuantizedLinear(x, prefix, bias && Has(prefix + ".bias"));
         }
@@ -77,10 +77,11 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
     }
 
     /// <summary>
-    /// nn.Linear as <c>com.microsoft.MatMulNBits</c> with 8-bit weights: the weight [out,in] is quantized symmetrically per block
-    /// of <see cref="Int8Weights.BlockSize"/> input channels (zero point 128, one scale per block) and multiplied with
-    /// activations that ONNX Runtime quantizes per block too (accuracy level 4: int8 dot products, VNNI). The bias is fused.
-    /// Quantized bytes and scales are computed from the checkpoint when the model is written.
+    /// nn.Linear as <c>com.microsoft.MatMulNBits</c> with 8-bit weights: the weight [out,in] is quantized per block of
+    /// <see cref="GraphKernels.Int8BlockSize"/> input channels (symmetric around 128, or with per-block zero points) and
+    /// multiplied at <see cref="GraphKernels.Int8AccuracyLevel"/> (4: activations quantized per block at run time, int8 VNNI
+    /// dot products; 1: fp32 activations). The bias is fused. Quantized bytes and scales are computed from the checkpoint when
+    /// the model is written.
     /// </summary>
     private string QuantizedLinear(string x, string prefix, bool bias)
     {
@@ -90,15 +91,34 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
         {
             throw new ModelLoadException(W.Source, $"Tensor '{key}' has shape [{string.Join(",", s)}], expected [out, in] for a Linear layer.");
         }
+        int blockSize = Kernels.Int8BlockSize;
+        if (!Int8Weights.IsValidBlockSize(blockSize))
+        {
+            throw new InvalidRequestException("kernels", $"int8 block size {blockSize} is not a power of two from 16 to 256.");
+        }
         long rows = s[0], cols = s[1];
-        long blocks = (cols + Int8Weights.BlockSize - 1) / Int8Weights.BlockSize;
+        long blocks = (cols + blockSize - 1) / blockSize;
         var weights = W;
-        string q = G.Weight(key + ".q8", ElementType.UInt8, [rows, blocks, Int8Weights.BlockSize], WeightData.FromWriter(rows * blocks * Int8Weights.BlockSize, stream =>
-            stream.Write(Int8Weights.QuantizeBlocks(weights.ReadFloat32(key), (int)rows, (int)cols).Values)));
+        bool asymmetric = Kernels.Int8ZeroPoints;
+        (byte[] Values, float[] Scales, byte[]? ZeroPoints) Quantize()
+        {
+            float[] w = weights.ReadFloat32(key);
+            if (asymmetric)
+            {
+                return Int8Weights.QuantizeBlocksAsymmetric(w, (int)rows, (int)cols, blockSize);
+            }
+            var (values, scales) = Int8Weights.QuantizeBlocks(w, (int)rows, (int)cols, blockSize);
+            return (values, scales, null);
+        }
+        string q = G.Weight(key + ".q8", ElementType.UInt8, [rows, blocks, blockSize], WeightData.FromWriter(rows * blocks * blockSize, stream =>
+            stream.Write(Quantize().Values)));
         string scale = G.Weight(key + ".q8scale", ElementType.Float, [rows * blocks], WeightData.FromWriter(rows * blocks * 4, stream =>
-            stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Int8Weights.QuantizeBlocks(weights.ReadFloat32(key), (int)rows, (int)cols).Scales.AsSpan()))));
-        var inputs = bias ? new[] { x, q, scale, "", "", Param(prefix + ".bias") } : new[] { x, q, scale };
-        return G.MsOp("MatMulNBits", inputs, ("K", cols), ("N", rows), ("bits", 8L), ("block_size", (long)Int8Weights.BlockSize), ("accuracy_level", 4L));
+            stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Quantize().Scales.AsSpan()))));
+        string zeroPoints = asymmetric
+            ? G.Weight(key + ".q8zero", ElementType.UInt8, [rows * blocks], WeightData.FromWriter(rows * blocks, stream => stream.Write(Quantize().ZeroPoints!)))
+            : "";
+        var inputs = bias ? new[] { x, q, scale, zeroPoints, "", Param(prefix + ".bias") } : asymmetric ? new[] { x, q, scale, zeroPoints } : new[] { x, q, scale };
+        return G.MsOp("MatMulNBits", inputs, ("K", cols), ("N", rows), ("bits", 8L), ("block_size", (long)blockSize), ("accuracy_level", (long)Kernels.Int8AccuracyLevel));
     }
 
     /// <summary>nn.Conv2d with symmetric padding (default kernel/2) or explicit ONNX pads [top, left, bottom, right].</summary>
