@@ -155,6 +155,6 @@ public static class ModelResolver
                 ?? throw new ModelLoadException(path, $"{path} is not an SDXL or SD 2.x single-file checkpoint (no model.diffusion_model.* / conditioner.* / cond_stage_model.* keys).");
         }
         var (tokenizer, tokenizer2) = options.TokenizerSource?.Invoke(family, cancellationToken) ?? (null, null);
-        return SingleFileCheckpoint.Open(path, tokenizer, tokenizer2, options.SingleFileConfigs);
+        return SingleFileCheckpoint.Open(path, tokenizer, tokenizer2, options.SingleFileConfigs, options.CacheRoot);
     }
 }

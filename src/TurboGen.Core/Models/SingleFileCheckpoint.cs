@@ -13,7 +13,7 @@ namespace TurboGen.Models;
 /// against it (every missing and every unexpected key listed in one <see cref="ModelLoadException"/>), and each component is a
 /// <see cref="RenamedCheckpoint"/> over the one file (renames, q/k/v split, 1×1 conv → linear, transpose; nothing copied).
 /// Single files carry no tokenizer: the caller passes standard CLIP tokenizer folders. <see cref="CheckpointComponents.ContentHash"/>
-/// is the file's SHA-256 (<see cref="CheckpointContentHash"/>).
+/// combines the file's SHA-256 (<see cref="FileContentId"/>: the Hub blob name, or hashed once and memoised on disk) with the configs and tokenizer files.
 /// </para>
 /// </summary>
 public static class SingleFileCheckpoint
@@ -29,7 +29,8 @@ public static class SingleFileCheckpoint
 
     /// <summary>Opens <paramref name="path"/> with explicit configs (e.g. a fine-tune with other sizes, or the tiny test models).</summary>
     /// <param name="configs">The configs; null: <see cref="KnownConfigs.For"/> the detected family. Their family must match the file's.</param>
-    public static CheckpointComponents Open(string path, string? tokenizerDir, string? tokenizer2Dir, ModelConfigSet? configs)
+    /// <param name="cacheRoot">Where the file's SHA-256 is memoised between processes (<see cref="FileContentId"/>); null = the TurboGen cache.</param>
+    public static CheckpointComponents Open(string path, string? tokenizerDir, string? tokenizer2Dir, ModelConfigSet? configs, string? cacheRoot = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         var file = new SafetensorsCheckpoint(path);
@@ -62,7 +63,7 @@ public static class SingleFileCheckpoint
                 SchedulerConfigJson = configs.SchedulerConfigJson,
                 TokenizerDir = tokenizer,
                 Tokenizer2Dir = tokenizer2,
-                ContentHash = CheckpointContentHash.Of(path),
+                ContentHash = ContentHash(path, cacheRoot, configs, tokenizer, tokenizer2),
                 Source = $"single-file checkpoint {name}",
                 Owned = [file],
             };
@@ -127,4 +128,27 @@ public static class SingleFileCheckpoint
 
     private static string Listed(List<string> items) =>
         string.Join(", ", items.Take(MaxListed)) + (items.Count > MaxListed ? $", … ({items.Count - MaxListed} more)" : "");
+
+    /// <summary>
+    /// The build-cache key: the file's content identity plus everything else that shapes the built model — the configs
+    /// and the tokenizer files — so a fine-tune opened with other configs or tokenizers never reuses a stale build.
+    /// </summary>
+    private static string ContentHash(string path, string? cacheRoot, ModelConfigSet configs, string tokenizer, string? tokenizer2)
+    {
+        var parts = new List<string>
+        {
+            "single-file v1",
+            "weights " + FileContentId.Of(path, cacheRoot),
+            "configs " + FileContentId.HashText(string.Join("\n", configs.UnetConfigJson, configs.TextEncoderConfigJson,
+                configs.TextEncoder2ConfigJson ?? "", configs.VaeConfigJson, configs.SchedulerConfigJson)),
+        };
+        foreach (string dir in new[] { tokenizer, tokenizer2 }.OfType<string>())
+        {
+            foreach (string file in Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal))
+            {
+                parts.Add($"tokenizer {Path.GetFileName(dir)}/{Path.GetFileName(file)} {FileContentId.HashFile(file)}");
+            }
+        }
+        return FileContentId.HashText(string.Join("\n", parts));
+    }
 }

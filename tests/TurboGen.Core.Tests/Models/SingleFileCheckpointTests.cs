@@ -157,14 +157,28 @@ public sealed class SingleFileCheckpointTests(TinySingleFiles files, ITestOutput
         Assert.Equal(files.Tokenizer, xl.TokenizerDir);
         Assert.Equal(files.Tokenizer2, xl.Tokenizer2Dir);
         Assert.Contains("sdxl_tiny.safetensors", xl.Source);
-        Assert.Equal(Sha256(files.Sdxl), xl.ContentHash);
         Assert.Single(xl.Owned);
 
         using var sd = files.OpenSd();
         Assert.Null(sd.TextEncoder2);
         Assert.Null(sd.TextEncoder2ConfigJson);
         Assert.Null(sd.Tokenizer2Dir);
-        Assert.Equal(Sha256(files.Sd), sd.ContentHash);
+        Assert.NotEqual(xl.ContentHash, sd.ContentHash);
+        using (var again = files.OpenSdxl())
+        {
+            Assert.Equal(xl.ContentHash, again.ContentHash);
+        }
+    }
+
+    [Fact]
+    public void ContentHash_ChangesWithTheConfigsAndTokenizers_NotJustTheWeights()
+    {
+        using var xl = files.OpenSdxl();
+        var otherScheduler = SingleFileTestCheckpoints.SdxlConfigs() with { SchedulerConfigJson = KnownConfigs.SdTurboScheduler };
+        using var rescheduled = SingleFileCheckpoint.Open(files.Sdxl, files.Tokenizer, files.Tokenizer2, otherScheduler);
+        Assert.NotEqual(xl.ContentHash, rescheduled.ContentHash);
+        using var swappedTokenizers = SingleFileCheckpoint.Open(files.Sdxl, files.Tokenizer2, files.Tokenizer, SingleFileTestCheckpoints.SdxlConfigs());
+        Assert.NotEqual(xl.ContentHash, swappedTokenizers.ContentHash);
     }
 
     [Fact]
@@ -281,12 +295,12 @@ public sealed class SingleFileCheckpointTests(TinySingleFiles files, ITestOutput
     {
         string plain = Path.Combine(Scratch, "model.safetensors");
         File.WriteAllBytes(plain, [1, 2, 3, 4]);
-        Assert.Equal(Sha256(plain), CheckpointContentHash.Of(plain));
-        Assert.Equal("9f64a747e1b97f131fabb6b447296c9b6f0201e79fb3c5356e6c77e89b6a806a", CheckpointContentHash.Of(plain));
+        Assert.Equal(Sha256(plain), FileContentId.Of(plain, Scratch));
+        Assert.Equal("9f64a747e1b97f131fabb6b447296c9b6f0201e79fb3c5356e6c77e89b6a806a", FileContentId.Of(plain, Scratch));
 
-        // A changed file is hashed again (the memo is keyed by length and write time too).
+        // A changed file is hashed again (the sidecar is keyed by length and write time too).
         File.WriteAllBytes(plain, [1, 2, 3, 4, 5]);
-        Assert.Equal(Sha256(plain), CheckpointContentHash.Of(plain));
+        Assert.Equal(Sha256(plain), FileContentId.Of(plain, Scratch));
 
         // huggingface_hub cache: snapshots/<rev>/file → ../../blobs/<sha256>; the blob name is used without reading the file.
         string repo = Path.Combine(Scratch, "models--stabilityai--sd-turbo");
@@ -296,7 +310,7 @@ public sealed class SingleFileCheckpointTests(TinySingleFiles files, ITestOutput
         string snapshot = Directory.CreateDirectory(Path.Combine(repo, "snapshots", "0123abc")).FullName;
         string link = Path.Combine(snapshot, "sd_turbo.safetensors");
         File.CreateSymbolicLink(link, Path.Combine("..", "..", "blobs", blobName));
-        Assert.Equal(blobName, CheckpointContentHash.Of(link));
+        Assert.Equal(blobName, FileContentId.Of(link, Scratch));
     }
 
     // ---- helpers ----------------------------------------------------------------------------------------------
