@@ -163,7 +163,9 @@ public class ClipTextFullSizeTests(ITestOutputHelper log)
             long[] prompt = [49406, 320, 1125, 539, 320, 2368];
             prompt.CopyTo(ids, 0);
             using var input = OrtValue.CreateTensorValueFromMemory(ids, [1, 77]);
-            using var outputs = session.Run(new RunOptions(), ["input_ids"], [input], names);
+            // Held in a variable: an inline RunOptions can be finalized by the GC while ONNX Runtime still uses it.
+            using var ortRunOptions = new RunOptions();
+            using var outputs = session.Run(ortRunOptions, ["input_ids"], [input], names);
             log.WriteLine($"ran: {clock.Elapsed.TotalSeconds:F1}s");
 
             int h = config.HiddenSize;

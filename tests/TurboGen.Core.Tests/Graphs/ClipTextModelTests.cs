@@ -38,7 +38,9 @@ public sealed class ClipTextModelTests : IDisposable
             ? OrtValue.CreateTensorValueFromMemory(ids.Select(i => (int)i).ToArray(), shape)
             : OrtValue.CreateTensorValueFromMemory(ids, shape);
         var names = session.OutputNames.ToArray();
-        using var outputs = session.Run(new RunOptions(), ["input_ids"], [input], names);
+        // Held in a variable: an inline RunOptions can be finalized by the GC while ONNX Runtime still uses it.
+        using var ortRunOptions = new RunOptions();
+        using var outputs = session.Run(ortRunOptions, ["input_ids"], [input], names);
         return names.Select((n, i) => (n, outputs[i].GetTensorDataAsSpan<float>().ToArray(), outputs[i].GetTensorTypeAndShape().Shape)).ToList();
     }
 

@@ -99,7 +99,9 @@ public sealed class Float16GraphTests
         try
         {
             var names = session.OutputNames.ToArray();
-            using var results = session.Run(new RunOptions(), feeds.Keys.ToArray(), feeds.Values.ToArray(), names);
+            // Held in a variable: an inline RunOptions can be finalized by the GC while ONNX Runtime still uses it.
+            using var ortRunOptions = new RunOptions();
+            using var results = session.Run(ortRunOptions, feeds.Keys.ToArray(), feeds.Values.ToArray(), names);
             var errors = new List<(string, double)>();
             for (int i = 0; i < names.Length; i++)
             {

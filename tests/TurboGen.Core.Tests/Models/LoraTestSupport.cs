@@ -204,7 +204,9 @@ public static class LoraTestSupport
         try
         {
             using var session = NewSession(graph);
-            using var outputs = session.Run(new RunOptions(), names, values, ["out_sample"]);
+            // Held in a variable: an inline RunOptions can be finalized by the GC while ONNX Runtime still uses it.
+            using var ortRunOptions = new RunOptions();
+            using var outputs = session.Run(ortRunOptions, names, values, ["out_sample"]);
             return outputs[0].GetTensorDataAsSpan<float>().ToArray();
         }
         finally
@@ -227,7 +229,9 @@ public static class LoraTestSupport
         using var inputs = new GoldenTensors(Path.Combine(TestPaths.GoldenCase(ClipCase), "inputs.safetensors"));
         using var ids = OrtValue.CreateTensorValueFromMemory(inputs.Int64("input_ids"), inputs.Shape("input_ids"));
         using var session = NewSession(graph);
-        using var outputs = session.Run(new RunOptions(), ["input_ids"], [ids], ["last_hidden_state", "pooler_output"]);
+        // Held in a variable: an inline RunOptions can be finalized by the GC while ONNX Runtime still uses it.
+        using var ortRunOptions = new RunOptions();
+        using var outputs = session.Run(ortRunOptions, ["input_ids"], [ids], ["last_hidden_state", "pooler_output"]);
         return [.. outputs[0].GetTensorDataAsSpan<float>(), .. outputs[1].GetTensorDataAsSpan<float>()];
     }
 

@@ -208,7 +208,9 @@ public sealed class RandomCheckpointTests(ITestOutputHelper log) : IDisposable
         try
         {
             using var session = new InferenceSession(modelPath, new SessionOptions());
-            using var results = session.Run(new RunOptions(), inputs.Select(i => i.Name).ToList(), inputs.Select(i => i.Value).ToList(), [output]);
+            // Held in a variable: an inline RunOptions can be finalized by the GC while ONNX Runtime still uses it.
+            using var ortRunOptions = new RunOptions();
+            using var results = session.Run(ortRunOptions, inputs.Select(i => i.Name).ToList(), inputs.Select(i => i.Value).ToList(), [output]);
             return results[0].GetTensorDataAsSpan<float>().ToArray();
         }
         finally

@@ -71,7 +71,9 @@ public sealed class SingleFileCheckpointTests(TinySingleFiles files, ITestOutput
         var values = names.Select(n => OrtValue.CreateTensorValueFromMemory(inputs.Float(n), inputs.Shape(n))).ToList();
         try
         {
-            using var results = session.Run(new RunOptions(), names, values, ["out_sample"]);
+            // Held in a variable: an inline RunOptions can be finalized by the GC while ONNX Runtime still uses it.
+            using var ortRunOptions = new RunOptions();
+            using var results = session.Run(ortRunOptions, names, values, ["out_sample"]);
             AssertClose(outputs.Float("sample"), results[0].GetTensorDataAsSpan<float>().ToArray(), $"{caseName} out_sample");
         }
         finally
@@ -329,7 +331,9 @@ public sealed class SingleFileCheckpointTests(TinySingleFiles files, ITestOutput
     private static (float[] Data, long[] Shape) Run(InferenceSession session, string inputName, float[] input, long[] shape, string outputName)
     {
         using var value = OrtValue.CreateTensorValueFromMemory(input, shape);
-        using var results = session.Run(new RunOptions(), [inputName], [value], [outputName]);
+        // Held in a variable: an inline RunOptions can be finalized by the GC while ONNX Runtime still uses it.
+        using var ortRunOptions = new RunOptions();
+        using var results = session.Run(ortRunOptions, [inputName], [value], [outputName]);
         return (results[0].GetTensorDataAsSpan<float>().ToArray(), results[0].GetTensorTypeAndShape().Shape);
     }
 
@@ -351,7 +355,9 @@ public sealed class SingleFileCheckpointTests(TinySingleFiles files, ITestOutput
         using var session = Session(graph);
         using var ids = OrtValue.CreateTensorValueFromMemory(inputs.Int64("input_ids"), inputs.Shape("input_ids"));
         var names = session.OutputNames.ToArray();
-        using var outputs = session.Run(new RunOptions(), ["input_ids"], [ids], names);
+        // Held in a variable: an inline RunOptions can be finalized by the GC while ONNX Runtime still uses it.
+        using var ortRunOptions = new RunOptions();
+        using var outputs = session.Run(ortRunOptions, ["input_ids"], [ids], names);
         return names.Select((n, i) => (n, outputs[i].GetTensorDataAsSpan<float>().ToArray(), outputs[i].GetTensorTypeAndShape().Shape)).ToList();
     }
 
