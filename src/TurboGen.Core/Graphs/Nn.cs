@@ -110,12 +110,20 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
             var (values, scales) = Int8Weights.QuantizeBlocks(w, (int)rows, (int)cols, blockSize);
             return (values, scales, null);
         }
+        // The weight is read and quantized once for its two or three initializers (written one after another), then released.
+        (byte[] Values, float[] Scales, byte[]? ZeroPoints)? quantized = null;
+        (byte[] Values, float[] Scales, byte[]? ZeroPoints) Take(bool last)
+        {
+            var result = quantized ?? Quantize();
+            quantized = last ? null : result;
+            return result;
+        }
         string q = G.Weight(key + ".q8", ElementType.UInt8, [rows, blocks, blockSize], WeightData.FromWriter(rows * blocks * blockSize, stream =>
-            stream.Write(Quantize().Values)));
+            stream.Write(Take(last: false).Values)));
         string scale = G.Weight(key + ".q8scale", ElementType.Float, [rows * blocks], WeightData.FromWriter(rows * blocks * 4, stream =>
-            stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Quantize().Scales.AsSpan()))));
+            stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Take(last: !asymmetric).Scales.AsSpan()))));
         string zeroPoints = asymmetric
-            ? G.Weight(key + ".q8zero", ElementType.UInt8, [rows * blocks], WeightData.FromWriter(rows * blocks, stream => stream.Write(Quantize().ZeroPoints!)))
+            ? G.Weight(key + ".q8zero", ElementType.UInt8, [rows * blocks], WeightData.FromWriter(rows * blocks, stream => stream.Write(Take(last: true).ZeroPoints!)))
             : "";
         var inputs = bias ? new[] { x, q, scale, zeroPoints, "", Param(prefix + ".bias") } : asymmetric ? new[] { x, q, scale, zeroPoints } : new[] { x, q, scale };
         return G.MsOp("MatMulNBits", inputs, ("K", cols), ("N", rows), ("bits", 8L), ("block_size", (long)blockSize), ("accuracy_level", (long)Kernels.Int8AccuracyLevel));

@@ -47,7 +47,7 @@ public sealed class GenerationWorker : IGenerationService, IDisposable
     private int _jobsRun;
 
     public Task<GenerationResult> GenerateAsync(string sessionKey, GenerationRequest request, CancellationToken cancellationToken, IProgress<GenerationProgress>? progress = null) =>
-        Enqueue<GenerationResult>(sessionKey, cancellationToken, ct => _pipeline.Generate(request, progress is null ? new Tracker(this, sessionKey, null) : new Tracker(this, sessionKey, progress), ct));
+        Enqueue<GenerationResult>(sessionKey, cancellationToken, ct => _pipeline.Generate(request, new Tracker(this, sessionKey, progress), ct));
 
     public Task<IReadOnlyList<RgbImage>> DecodeAsync(string sessionKey, FloatTensor latents, bool tinyVae, CancellationToken cancellationToken) =>
         Enqueue<IReadOnlyList<RgbImage>>(sessionKey, cancellationToken, ct => _pipeline.Decode(latents, tinyVae, new StageTimings(), ct));

@@ -16,31 +16,13 @@ namespace TurboGen.Core.Tests.Graphs;
 public class ClipTextFullSizeTests(ITestOutputHelper log)
 {
     /// <summary>stabilityai/sdxl-turbo text_encoder/config.json (OpenAI CLIP ViT-L/14).</summary>
-    public const string ClipLConfig = """
-        {"architectures": ["CLIPTextModel"], "attention_dropout": 0.0, "bos_token_id": 0, "dropout": 0.0, "eos_token_id": 2,
-         "hidden_act": "quick_gelu", "hidden_size": 768, "initializer_factor": 1.0, "initializer_range": 0.02,
-         "intermediate_size": 3072, "layer_norm_eps": 1e-05, "max_position_embeddings": 77, "model_type": "clip_text_model",
-         "num_attention_heads": 12, "num_hidden_layers": 12, "pad_token_id": 1, "projection_dim": 768,
-         "torch_dtype": "float16", "vocab_size": 49408}
-        """;
+    public const string ClipLConfig = KnownConfigs.SdxlTurboTextEncoder;
 
     /// <summary>stabilityai/sdxl-turbo text_encoder_2/config.json (OpenCLIP ViT-bigG/14).</summary>
-    public const string BigGConfig = """
-        {"architectures": ["CLIPTextModelWithProjection"], "attention_dropout": 0.0, "bos_token_id": 0, "dropout": 0.0,
-         "eos_token_id": 2, "hidden_act": "gelu", "hidden_size": 1280, "initializer_factor": 1.0, "initializer_range": 0.02,
-         "intermediate_size": 5120, "layer_norm_eps": 1e-05, "max_position_embeddings": 77, "model_type": "clip_text_model",
-         "num_attention_heads": 20, "num_hidden_layers": 32, "pad_token_id": 1, "projection_dim": 1280,
-         "torch_dtype": "float16", "vocab_size": 49408}
-        """;
+    public const string BigGConfig = KnownConfigs.SdxlTurboTextEncoder2;
 
     /// <summary>stabilityai/sd-turbo text_encoder/config.json (OpenCLIP ViT-H/14, penultimate layer kept: 23 layers).</summary>
-    public const string OpenClipHConfig = """
-        {"architectures": ["CLIPTextModel"], "attention_dropout": 0.0, "bos_token_id": 0, "dropout": 0.0, "eos_token_id": 2,
-         "hidden_act": "gelu", "hidden_size": 1024, "initializer_factor": 1.0, "initializer_range": 0.02,
-         "intermediate_size": 4096, "layer_norm_eps": 1e-05, "max_position_embeddings": 77, "model_type": "clip_text_model",
-         "num_attention_heads": 16, "num_hidden_layers": 23, "pad_token_id": 1, "projection_dim": 512,
-         "torch_dtype": "float16", "vocab_size": 49408}
-        """;
+    public const string OpenClipHConfig = KnownConfigs.SdTurboTextEncoder;
 
     /// <summary>The transformers state-dict keys of a CLIP text model, written out independently of the builder.</summary>
     private static IEnumerable<(string Name, long[] Shape)> TransformersKeys(long hidden, int layers, long inter, long? projection)
