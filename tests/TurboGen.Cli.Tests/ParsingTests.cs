@@ -48,6 +48,34 @@ public sealed class ParsingTests
         Assert.NotEmpty(command.Parse("--precision int8").Errors);
     }
 
+    [Theory]
+    [InlineData("", false, "standard", false)]   // generate: one image per process, load dominates
+    [InlineData("", true, "standard", true)]     // serve/bench: pay the load once, faster images
+    [InlineData("--prepack auto", false, "fused", false)]
+    [InlineData("--prepack auto", false, "int8", true)] // MatMulNBits is slow without pre-packed weights
+    [InlineData("--prepack auto", false, "int8-all", true)]
+    [InlineData("--prepack on", false, "standard", true)]
+    [InlineData("--prepack off", true, "standard", false)]
+    [InlineData("--prepack off", true, "int8", false)] // as asked, even where slower
+    public void Prepack_AutoFollowsTheCommandAndTheKernels(string args, bool commandDefault, string kernels, bool expected)
+    {
+        var shared = new SharedOptions();
+        var command = new System.CommandLine.RootCommand();
+        shared.AddTo(command);
+        var parse = command.Parse($"{args} --kernels {kernels}");
+        Assert.Empty(parse.Errors);
+        Assert.Equal(expected, shared.Runtime(parse, prepackByDefault: commandDefault).PrepackWeights);
+    }
+
+    [Fact]
+    public void Prepack_RejectsUnknownValues()
+    {
+        var shared = new SharedOptions();
+        var command = new System.CommandLine.RootCommand();
+        shared.AddTo(command);
+        Assert.Contains(command.Parse("--prepack yes").Errors, e => e.Message.Contains("--prepack", StringComparison.Ordinal) || e.Message.Contains("yes", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Summary_MedianAndPercentilesInterpolateLikeNumpy()
     {

@@ -42,6 +42,32 @@ public static class TestPaths
     {
         string path = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(path);
+        DeleteAtExit(path);
         return path;
     }
+
+    /// <summary>Deletes <paramref name="path"/> (if it still exists) when the test process exits, so test runs leave no temp folders behind.</summary>
+    public static void DeleteAtExit(string path)
+    {
+        lock (TempDirs)
+        {
+            if (TempDirs.Count == 0)
+            {
+                AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+                {
+                    string[] dirs;
+                    lock (TempDirs) dirs = [.. TempDirs];
+                    foreach (string dir in dirs)
+                    {
+                        try { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
+                        catch (IOException) { } // still in use (a child process): leave it
+                        catch (UnauthorizedAccessException) { }
+                    }
+                };
+            }
+            TempDirs.Add(path);
+        }
+    }
+
+    private static readonly List<string> TempDirs = [];
 }

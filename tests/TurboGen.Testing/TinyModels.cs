@@ -39,6 +39,7 @@ public static class TinyModels
             if (!Cache.TryGetValue(key, out string? dir) || !Directory.Exists(dir))
             {
                 dir = Path.Combine(Path.GetTempPath(), $"turbogen-tiny-{family}-{flavor}-{Environment.ProcessId}-{Guid.NewGuid():N}");
+                TestPaths.DeleteAtExit(dir);
                 Write(dir, family, flavor);
                 if (withTinyVae)
                 {

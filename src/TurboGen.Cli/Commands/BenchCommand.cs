@@ -62,7 +62,7 @@ internal static class BenchCommand
             }
             if (parse.GetValue(ceiling) && parse.GetResult(shared.Model) is null)
             {
-                var runtime = shared.Runtime(parse);
+                var runtime = shared.Runtime(parse, prepackByDefault: true);
                 var only = await Task.Run(() => Benchmark.MeasureCeiling(runtime), ct).ConfigureAwait(false);
                 if (parse.GetValue(json))
                 {
@@ -94,7 +94,7 @@ internal static class BenchCommand
             var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse), shared.GraphKernels(parse)).ConfigureAwait(false);
             var settings = new BenchSettings(located, new ModelLoadOptions
             {
-                Runtime = shared.Runtime(parse),
+                Runtime = shared.Runtime(parse, prepackByDefault: true),
                 TinyVaePath = await locator.TinyVaeAsync(useTinyVae, parse.GetValue(tinyVae), located.Folder, ct, shared.BuildPrecision(parse)).ConfigureAwait(false),
                 SkipVaeEncoder = true,
             }, request, parse.GetValue(warmup), parse.GetValue(runs)) { Ceiling = parse.GetValue(ceiling) };

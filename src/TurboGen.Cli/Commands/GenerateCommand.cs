@@ -91,7 +91,7 @@ internal static class GenerateCommand
             var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse), shared.GraphKernels(parse)).ConfigureAwait(false);
             var loadOptions = new ModelLoadOptions
             {
-                Runtime = shared.Runtime(parse),
+                Runtime = shared.Runtime(parse, prepackByDefault: false),
                 TinyVaePath = await locator.TinyVaeAsync(useTinyVae, parse.GetValue(tinyVae), located.Folder, ct, shared.BuildPrecision(parse)).ConfigureAwait(false),
                 SkipVaeEncoder = !request.IsImageToImage,
             };

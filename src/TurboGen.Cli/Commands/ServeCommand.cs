@@ -44,7 +44,7 @@ internal static class ServeCommand
                 ModelId = located.Name,
                 Host = parse.GetValue(host) ?? "127.0.0.1",
                 Port = parse.GetValue(port),
-                Runtime = shared.Runtime(parse),
+                Runtime = shared.Runtime(parse, prepackByDefault: true),
                 TinyVaePath = await locator.TinyVaeAsync(parse.GetResult(tinyVae) is not null, parse.GetValue(tinyVae), located.Folder, ct, shared.BuildPrecision(parse)).ConfigureAwait(false),
                 ApiKey = parse.GetValue(apiKey),
                 OutputDir = Path.GetFullPath(parse.GetValue(outdir) ?? "outputs"),

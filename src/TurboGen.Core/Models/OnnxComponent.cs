@@ -33,6 +33,12 @@ public abstract class OnnxComponent : IDisposable
     public IReadOnlyDictionary<string, NodeMetadata> InputMetadata => Session.InputMetadata;
     public IReadOnlyDictionary<string, NodeMetadata> OutputMetadata => Session.OutputMetadata;
 
+    /// <summary>
+    /// Release this session's activation memory to the OS at the end of every run (ONNX Runtime's CPU arena shrinkage),
+    /// see <see cref="RuntimeOptions.ReleaseMemoryAfterRun"/>.
+    /// </summary>
+    public bool ReleaseMemoryAfterRun { get; init; }
+
     /// <summary>Milliseconds spent inside ONNX Runtime by the last <see cref="Run"/>.</summary>
     public double LastRunMilliseconds { get; private set; }
 
@@ -114,6 +120,7 @@ public abstract class OnnxComponent : IDisposable
     {
         cancellationToken.ThrowIfCancellationRequested();
         using var runOptions = new RunOptions();
+        if (ReleaseMemoryAfterRun) runOptions.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", "cpu:0");
         using var registration = cancellationToken.Register(() => runOptions.Terminate = true);
         var sw = Stopwatch.StartNew();
         try

@@ -100,28 +100,29 @@ public sealed class TurboModel : IDisposable
         var rt = options.Runtime;
         SchedulerConfig = SchedulerConfig.FromFile(Need(System.IO.Path.Combine(Path, "scheduler", "scheduler_config.json"), "the scheduler config"));
         Tokenizer = ClipTokenizer.FromFolder(NeedDir("tokenizer"));
-        TextEncoder = new TextEncoder("text_encoder", SessionFactory.Create(ComponentModel("text_encoder"), rt), ComponentModel("text_encoder"));
+        bool release = rt.ReleaseMemoryAfterRun;
+        TextEncoder = new TextEncoder("text_encoder", SessionFactory.Create(ComponentModel("text_encoder"), rt), ComponentModel("text_encoder")) { ReleaseMemoryAfterRun = release };
         if (Family == ModelFamily.Sdxl)
         {
             Tokenizer2 = ClipTokenizer.FromFolder(NeedDir("tokenizer_2"));
-            TextEncoder2 = new TextEncoder("text_encoder_2", SessionFactory.Create(ComponentModel("text_encoder_2"), rt), ComponentModel("text_encoder_2"));
+            TextEncoder2 = new TextEncoder("text_encoder_2", SessionFactory.Create(ComponentModel("text_encoder_2"), rt), ComponentModel("text_encoder_2")) { ReleaseMemoryAfterRun = release };
             if (!TextEncoder2.HasTextEmbeds)
             {
                 throw new ModelContractException(TextEncoder2.Path, $"SDXL text_encoder_2 must output 'text_embeds'; found {TextEncoder2.DescribeIo()}.");
             }
         }
-        Unet = new Unet(SessionFactory.Create(ComponentModel("unet"), rt), ComponentModel("unet"));
+        Unet = new Unet(SessionFactory.Create(ComponentModel("unet"), rt), ComponentModel("unet")) { ReleaseMemoryAfterRun = release };
         if ((Family == ModelFamily.Sdxl) != Unet.UsesTextTime)
         {
             throw new ModelContractException(Unet.Path, Family == ModelFamily.Sdxl
                 ? $"The folder has text_encoder_2/ (SDXL) but the unet has no text_embeds/time_ids inputs: {Unet.DescribeIo()}."
                 : $"The unet expects text_embeds/time_ids (SDXL) but the folder has no text_encoder_2/: {Unet.DescribeIo()}.");
         }
-        VaeDecoder = new VaeDecoder("vae_decoder", SessionFactory.Create(ComponentModel("vae_decoder"), rt), ComponentModel("vae_decoder"));
+        VaeDecoder = new VaeDecoder("vae_decoder", SessionFactory.Create(ComponentModel("vae_decoder"), rt), ComponentModel("vae_decoder")) { ReleaseMemoryAfterRun = release };
         string encoderPath = System.IO.Path.Combine(Path, "vae_encoder", "model.onnx");
         if (!options.SkipVaeEncoder && File.Exists(encoderPath))
         {
-            VaeEncoder = new VaeEncoder("vae_encoder", SessionFactory.Create(encoderPath, rt), encoderPath);
+            VaeEncoder = new VaeEncoder("vae_encoder", SessionFactory.Create(encoderPath, rt), encoderPath) { ReleaseMemoryAfterRun = release };
         }
         ReadVaeConfig();
         ReadUnetConfig();
@@ -141,6 +142,7 @@ public sealed class TurboModel : IDisposable
         {
             throw new ModelLoadException(tiny, $"Tiny VAE not found at {tiny}: expected vae_decoder/model.onnx or model.onnx (a TAESD/TAESDXL decoder export).");
         }
+        // The tiny VAE keeps its arena: its activations are small next to the weights, and re-faulting them cost +16 % of its time.
         TinyVaeDecoder = new VaeDecoder("tiny_vae_decoder", SessionFactory.Create(decoder, options.Runtime), decoder);
         TinyVaeRange = options.TinyVaeRange;
         foreach (string cfg in new[] { System.IO.Path.Combine(tiny, "config.json"), System.IO.Path.Combine(System.IO.Path.GetDirectoryName(decoder)!, "config.json") })

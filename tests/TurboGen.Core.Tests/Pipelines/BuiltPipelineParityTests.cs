@@ -73,6 +73,34 @@ public sealed class BuiltPipelineParityTests(BuiltGoldenModelFixture fixture, IT
         }
     }
 
+    [Fact]
+    public void LoadSettings_PrepackingAndArenaRelease_DoNotChangeTheImage()
+    {
+        // Defaults: weights pre-packed, activation memory released after each run except by the tiny VAE.
+        var model = fixture.Model;
+        Assert.True(new RuntimeOptions().PrepackWeights);
+        Assert.True(new RuntimeOptions().ReleaseMemoryAfterRun);
+        Assert.All(new OnnxComponent?[] { model.TextEncoder, model.TextEncoder2, model.Unet, model.VaeDecoder }, c => Assert.True(c!.ReleaseMemoryAfterRun, c.Name));
+        Assert.False(model.TinyVaeDecoder!.ReleaseMemoryAfterRun);
+
+        using var other = TurboModel.Load(fixture.OnnxDir, new ModelLoadOptions
+        {
+            TinyVaePath = fixture.TinyVaeDir,
+            Runtime = new RuntimeOptions { Threads = 1, PrepackWeights = false, ReleaseMemoryAfterRun = false },
+        });
+        Assert.False(other.Unet.ReleaseMemoryAfterRun);
+        var request = new GenerationRequest { Prompt = GoldenDiffusersFolder.Prompts()[0], Width = Side, Height = Side, Steps = 2, GuidanceScale = 0, Seed = 7 };
+        for (int i = 0; i < 2; i++) // the second run allocates again after the arena was released
+        {
+            var expected = new TurboPipeline(model).Generate(request);
+            var actual = new TurboPipeline(other).Generate(request);
+            double error = GoldenTensors.RelativeError(actual.Latents.Data, expected.Latents.Data);
+            output.WriteLine($"run {i}: latents without pre-packing/arena release vs default: relative error {error:E2}");
+            Assert.True(error <= 1e-5, $"relative error {error:E3}");
+            Assert.Equal(expected.Images[0].Pixels.Length, actual.Images[0].Pixels.Length);
+        }
+    }
+
     private void AssertClose(string what, float[] actual, float[] expected)
     {
         double error = GoldenTensors.RelativeError(actual, expected);
