@@ -3,7 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace TurboGen.Models;
 
 /// <summary>
-/// Caches ONNX Runtime's optimized form of a model so later loads skip graph optimization and weight pre-packing.
+/// Caches ONNX Runtime's optimized form of a model so later loads skip graph optimization (weight pre-packing, where enabled, still happens at load).
 /// <para>
 /// How it works: the first CPU session of a model is created with <c>OptimizedModelFilePath</c> set, so ONNX Runtime
 /// writes the graph it actually runs (fusions, NCHWc convolution layout, constant folding) with its weights in an external

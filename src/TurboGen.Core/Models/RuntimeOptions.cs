@@ -15,14 +15,14 @@ public sealed record RuntimeOptions
 
     /// <summary>
     /// Folder for ONNX Runtime's optimized models (CPU only; see <see cref="OptimizedSessionCache"/>): the first load writes
-    /// the optimized graph and pre-packed weights there, later loads skip optimization. Null (default): no cache.
+    /// the optimized graph and its weights there, later loads skip optimization (pre-packing, if on, still runs at load: <see cref="PrepackWeights"/>). Null (default): no cache.
     /// </summary>
     public string? SessionCacheDir { get; init; }
 
     /// <summary>
     /// Let ONNX Runtime pre-pack constant MatMul/Gemm weights into its GEMM layout when a session is created (default true).
     /// Pre-packing copies every packed weight into private memory once, so loading reads the weights and writes them again
-    /// (SDXL-Turbo: ≈ 16 s instead of ≈ 3.5 s from the optimized-session cache) and each run is faster (SDXL-Turbo UNet
+    /// (SDXL-Turbo: ≈ 14 s instead of ≈ 3.5 s from the optimized-session cache) and each run is faster (SDXL-Turbo UNet
     /// ≈ 15 % at 512², text encoders more; SD-Turbo: no measurable difference). Without it ONNX Runtime runs on the
     /// memory-mapped weight file as it is (pages shared with the OS file cache) and packs GEMM panels per call. Long-lived
     /// pipelines (a server) want it on; one image per process (<c>turbogen generate</c>) wants it off. Graphs with 8-bit
