@@ -5,14 +5,12 @@ using TurboGen.Testing;
 namespace TurboGen.Browser.Tests;
 
 /// <summary>
-/// One TurboGen server over a tiny model and one headless Debian Chromium (/usr/bin/chromium, driven by Playwright's
-/// bundled driver — no browser download) shared by the browser tests. Screenshots go to $TURBOGEN_ARTIFACTS or
-/// TestResults/browser/ in the repository.
+/// One TurboGen server over a tiny model and one headless Chromium shared by the browser tests. The browser is, in order:
+/// $TURBOGEN_CHROMIUM, the system's chromium (Debian/Ubuntu: installed by <c>./build.sh test</c>), else Playwright's own
+/// Chromium (downloaded once by Playwright's installer). Screenshots go to $TURBOGEN_ARTIFACTS or TestResults/browser/.
 /// </summary>
 public sealed class BrowserFixture : IAsyncLifetime
 {
-    public const string ChromiumPath = "/usr/bin/chromium";
-
     public TestServer Server { get; private set; } = null!;
     public IPlaywright Playwright { get; private set; } = null!;
     public IBrowser Browser { get; private set; } = null!;
@@ -30,15 +28,12 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (!File.Exists(ChromiumPath))
-        {
-            throw new InvalidOperationException($"{ChromiumPath} is missing: install Debian's chromium (apt-get install -y chromium).");
-        }
+        string? executable = ChromiumLocator.SystemChromium() ?? ChromiumLocator.InstallPlaywrightChromium();
         Server = await TestServer.StartAsync(configure: o => o with { RefineDelay = TimeSpan.FromMilliseconds(300) });
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
         Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
-            ExecutablePath = ChromiumPath,
+            ExecutablePath = executable,
             Headless = true,
             Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
         });

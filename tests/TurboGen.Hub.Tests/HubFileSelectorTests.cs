@@ -2,7 +2,7 @@ using TurboGen.Hub;
 
 namespace TurboGen.Hub.Tests;
 
-/// <summary>The variant selector on file lists written from model-contract §1 (stabilityai/sdxl-turbo, sd-turbo, onnxruntime/*, tlwu/*).</summary>
+/// <summary>The variant selector on file lists written from MODEL-CONTRACT §1 (stabilityai/sdxl-turbo, sd-turbo, onnxruntime/*, tlwu/*).</summary>
 public sealed class HubFileSelectorTests
 {
     private static readonly string[] Tokenizer = ["merges.txt", "special_tokens_map.json", "tokenizer_config.json", "vocab.json"];

@@ -1,6 +1,6 @@
 namespace TurboGen.Testing;
 
-/// <summary>Where the repository, the shared reference material (../shared next to the repo) and scratch folders are.</summary>
+/// <summary>Where the repository, its reference data (tests/data) and scratch folders are.</summary>
 public static class TestPaths
 {
     private static readonly Lazy<string> Root = new(() =>
@@ -15,26 +15,24 @@ public static class TestPaths
 
     public static string RepoRoot => Root.Value;
 
-    /// <summary>The shared reference folder: $TURBOGEN_SHARED, else ../shared next to the repository.</summary>
-    public static string Shared
+    /// <summary>
+    /// The reference data kept in the repository (tests/data/golden): inputs and expected outputs computed by the Python
+    /// reference implementations (diffusers, openai/CLIP) on tiny seeded models, one folder per case with a case.json.
+    /// </summary>
+    public static string Golden => Path.Combine(RepoRoot, "tests", "data", "golden");
+
+    /// <summary>One golden case folder; throws naming the folder when it is missing.</summary>
+    public static string GoldenCase(string name)
     {
-        get
+        string path = Path.Combine(Golden, name);
+        if (!Directory.Exists(path))
         {
-            string? env = Environment.GetEnvironmentVariable("TURBOGEN_SHARED");
-            string path = !string.IsNullOrEmpty(env) ? env : Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared"));
-            if (!Directory.Exists(path))
-            {
-                throw new DirectoryNotFoundException($"Shared reference folder not found at {path} (set TURBOGEN_SHARED).");
-            }
-            return path;
+            throw new DirectoryNotFoundException($"Golden case folder not found: {path}");
         }
+        return path;
     }
 
-    public static string Golden => Path.Combine(Shared, "golden");
-
-    public static string GoldenCase(string name) => Path.Combine(Golden, name);
-
-    /// <summary>The real CLIP BPE vocabulary (openai/CLIP bpe_simple_vocab_16e6.txt.gz), read from ../shared only.</summary>
+    /// <summary>The real CLIP BPE vocabulary (openai/CLIP bpe_simple_vocab_16e6.txt.gz, MIT), kept with the golden data.</summary>
     public static string ClipBpeVocabGz => Path.Combine(Golden, "tokenizer", "bpe_simple_vocab_16e6.txt.gz");
 
     /// <summary>A fresh empty scratch directory under the system temp folder.</summary>

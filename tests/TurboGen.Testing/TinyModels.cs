@@ -4,7 +4,7 @@ using TurboGen.Text;
 
 namespace TurboGen.Testing;
 
-/// <summary>The ONNX export contracts the engine must accept (model-contract §2).</summary>
+/// <summary>The ONNX export contracts the engine must accept (MODEL-CONTRACT §2).</summary>
 public enum TinyFlavor
 {
     /// <summary>Optimum ≥ 1.24: int64 ids, rank-0 float timestep, <c>latent_parameters</c>, weights in <c>model.onnx_data</c>.</summary>
@@ -23,7 +23,7 @@ public enum TinyFamily { SdxlTurbo, SdTurbo }
 /// engine is tested end to end without downloading weights. Each network computes something shape-correct from
 /// seeded weights: embeddings and residual layers in the text encoders, convolutions in the UNet with the text
 /// condition mixed in by a linear layer (so prompt, seed and strength all change the output), a convolutional
-/// VAE. Tokenizer files are generated from the real CLIP vocabulary in ../shared.
+/// VAE. Tokenizer files are generated from the real CLIP vocabulary in tests/data/golden/tokenizer.
 /// </summary>
 public static class TinyModels
 {

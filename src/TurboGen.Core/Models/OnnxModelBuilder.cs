@@ -159,7 +159,7 @@ public static class OnnxModelBuilder
 
     /// <summary>
     /// The precision of the AutoencoderKL graphs. diffusers' SDXL pipelines upcast a float16 VAE to float32 when its config
-    /// says <c>force_upcast</c> (true unless stated otherwise), because the SDXL VAE overflows in float16 (model-contract §5.3):
+    /// says <c>force_upcast</c> (true unless stated otherwise), because the SDXL VAE overflows in float16 (MODEL-CONTRACT §5.3):
     /// so an SDXL VAE is float16 only when it says <c>force_upcast: false</c> (sdxl-vae-fp16-fix). The SD 1.x/2.x pipelines
     /// never upcast, so their VAE follows <paramref name="precision"/>.
     /// </summary>

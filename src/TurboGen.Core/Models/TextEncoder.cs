@@ -8,7 +8,7 @@ namespace TurboGen.Models;
 public sealed record TextEncoderOutput(FloatTensor Hidden, FloatTensor? TextEmbeds);
 
 /// <summary>
-/// A CLIP text encoder (Optimum/Olive contract, model-contract §2): input <c>input_ids</c> [B,77] int32 or int64;
+/// A CLIP text encoder (Optimum/Olive contract, MODEL-CONTRACT §2): input <c>input_ids</c> [B,77] int32 or int64;
 /// outputs <c>last_hidden_state</c>, optional <c>pooler_output</c>/<c>text_embeds</c>, optional <c>hidden_states.0..L</c>.
 /// </summary>
 public sealed class TextEncoder : OnnxComponent

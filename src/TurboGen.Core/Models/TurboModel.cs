@@ -171,7 +171,7 @@ public sealed class TurboModel : IDisposable
                 VaeForceUpcast = true;
             }
         }
-        // Without a config, use the published value for the family (model-contract §5.1).
+        // Without a config, use the published value for the family (MODEL-CONTRACT §5.1).
         ScalingFactor = factor ?? (Family == ModelFamily.Sdxl ? 0.13025f : 0.18215f);
     }
 

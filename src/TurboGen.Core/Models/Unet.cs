@@ -4,7 +4,7 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace TurboGen.Models;
 
 /// <summary>
-/// The denoising UNet (model-contract §2.1–2.3): inputs <c>sample</c>, <c>timestep</c>, <c>encoder_hidden_states</c>
+/// The denoising UNet (MODEL-CONTRACT §2.1–2.3): inputs <c>sample</c>, <c>timestep</c>, <c>encoder_hidden_states</c>
 /// and, for SDXL, <c>text_embeds</c> + <c>time_ids</c>; output <c>out_sample</c> (ε prediction).
 /// The timestep is fed as the model declares it: a rank-0 scalar or a [1]/[B] vector, float32, float16 or int64.
 /// </summary>

@@ -58,7 +58,7 @@ internal static class PromptEncoding
 }
 
 /// <summary>
-/// SDXL conditioning (model-contract §2.4, §3): penultimate hidden states of both encoders concatenated to
+/// SDXL conditioning (MODEL-CONTRACT §2.4, §3): penultimate hidden states of both encoders concatenated to
 /// [B,77,768+1280], pooled <c>text_embeds</c> from encoder 2, <c>time_ids</c> = (H, W, 0, 0, H, W).
 /// With CFG and an empty negative prompt the unconditional embeddings are zeros (force_zeros_for_empty_prompt).
 /// </summary>

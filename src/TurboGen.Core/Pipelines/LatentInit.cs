@@ -14,7 +14,7 @@ public interface ILatentInit
     LatentStart Prepare(IScheduler scheduler, GenerationRequest request, int width, int height, NoiseStream[] noise, StageTimings timings, CancellationToken cancellationToken);
 }
 
-/// <summary>Text-to-image: x = N(0,1) · init_noise_sigma over the full schedule (model-contract §4.4).</summary>
+/// <summary>Text-to-image: x = N(0,1) · init_noise_sigma over the full schedule (MODEL-CONTRACT §4.4).</summary>
 public sealed class TextToImageInit : ILatentInit
 {
     public LatentStart Prepare(IScheduler scheduler, GenerationRequest request, int width, int height, NoiseStream[] noise, StageTimings timings, CancellationToken ct)
@@ -39,7 +39,7 @@ public sealed class TextToImageInit : ILatentInit
 }
 
 /// <summary>
-/// Image-to-image (model-contract §4.5, §5.2): the init image is resized/cropped to the requested size, encoded
+/// Image-to-image (MODEL-CONTRACT §4.5, §5.2): the init image is resized/cropped to the requested size, encoded
 /// (mean + std·ε when the encoder returns distribution parameters), scaled by the VAE scaling factor, then noised
 /// to the first timestep of the strength-truncated schedule. Noise order per image: posterior sample, then add_noise.
 /// </summary>

@@ -139,7 +139,7 @@ public sealed class TurboPipeline
 
     /// <summary>
     /// Decodes latents [B,4,h,w] to images, one image at a time to bound memory: the full VAE gets latents / scaling_factor
-    /// and returns [-1,1]; the tiny VAE gets the latents unscaled (TAESD scale 1, model-contract §5.4).
+    /// and returns [-1,1]; the tiny VAE gets the latents unscaled (TAESD scale 1, MODEL-CONTRACT §5.4).
     /// </summary>
     public IReadOnlyList<RgbImage> Decode(FloatTensor latents, bool tinyVae, StageTimings timings, CancellationToken cancellationToken = default)
     {

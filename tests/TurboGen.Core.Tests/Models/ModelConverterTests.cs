@@ -10,7 +10,7 @@ namespace TurboGen.Core.Tests.Models;
 [Collection("built-golden-model")]
 public sealed class ModelConverterTests(BuiltGoldenModelFixture fixture, ITestOutputHelper output)
 {
-    /// <summary>Optimum's I/O (model-contract §2.1) for the tiny SDXL model: name → (element type, rank), inputs then outputs.</summary>
+    /// <summary>Optimum's I/O (MODEL-CONTRACT §2.1) for the tiny SDXL model: name → (element type, rank), inputs then outputs.</summary>
     private static readonly Dictionary<string, (string[] Inputs, string[] Outputs)> OptimumIo = new()
     {
         ["text_encoder"] = (["input_ids:7:2"], ["last_hidden_state:1:3", "pooler_output:1:2", "hidden_states.0:1:3", "hidden_states.1:1:3", "hidden_states.2:1:3", "hidden_states.3:1:3"]),

@@ -5,7 +5,7 @@ namespace TurboGen.Core.Tests.Scheduling;
 
 public class SchedulerConfigTests
 {
-    /// <summary>stabilityai/sd-turbo scheduler/scheduler_config.json as quoted by model-contract §4.1.</summary>
+    /// <summary>stabilityai/sd-turbo scheduler/scheduler_config.json as quoted by MODEL-CONTRACT §4.1.</summary>
     private const string SdTurboPublishedConfig = """
         {
           "_class_name": "EulerDiscreteScheduler",

@@ -4,7 +4,7 @@ using TurboGen.Testing;
 
 namespace TurboGen.Core.Tests.Scheduling;
 
-/// <summary>Access to shared/golden/scheduler: case.json (configs, schedules, img2img, traces, train tables) and trace.safetensors.</summary>
+/// <summary>Access to tests/data/golden/scheduler: case.json (configs, schedules, img2img, traces, train tables) and trace.safetensors.</summary>
 internal static class SchedulerGolden
 {
     public static readonly string[] Models = ["sdxl_turbo", "sd_turbo"];

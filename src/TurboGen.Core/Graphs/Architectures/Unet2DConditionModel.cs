@@ -4,7 +4,7 @@ namespace TurboGen.Graphs.Architectures;
 
 /// <summary>
 /// Builds the ONNX graph of a diffusers <c>UNet2DConditionModel</c> (SD 2.x / SD-Turbo, SDXL / SDXL-Turbo) from its
-/// config.json and its diffusers-named checkpoint, with exactly the I/O of an Optimum export (model-contract §2.1–2.2):
+/// config.json and its diffusers-named checkpoint, with exactly the I/O of an Optimum export (MODEL-CONTRACT §2.1–2.2):
 /// inputs <c>sample</c> [batch,in,height,width], <c>timestep</c> (see <see cref="TimestepInput"/>),
 /// <c>encoder_hidden_states</c> [batch,sequence_length,cross_attention_dim], plus <c>text_embeds</c> [batch,P] and
 /// <c>time_ids</c> [batch,6] for <c>addition_embed_type: "text_time"</c>; output <c>out_sample</c> [batch,out,height,width].

@@ -1,6 +1,6 @@
 namespace TurboGen.Graphs.Architectures;
 
-/// <summary>How the built UNet declares its <c>timestep</c> input (the variants of the Optimum exports, model-contract §2.2).</summary>
+/// <summary>How the built UNet declares its <c>timestep</c> input (the variants of the Optimum exports, MODEL-CONTRACT §2.2).</summary>
 public enum TimestepInput
 {
     /// <summary>Rank-0 float32 scalar (Optimum ≥ 1.24): one timestep for the whole batch.</summary>

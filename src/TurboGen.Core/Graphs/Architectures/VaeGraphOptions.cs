@@ -1,6 +1,6 @@
 namespace TurboGen.Graphs.Architectures;
 
-/// <summary>Which output a built VAE encoder graph has (model-contract §2.1 / §5.2).</summary>
+/// <summary>Which output a built VAE encoder graph has (MODEL-CONTRACT §2.1 / §5.2).</summary>
 public enum VaeEncoderOutput
 {
     /// <summary>Optimum ≥ 1.23: <c>latent_parameters</c> [B, 2·latent, H/8, W/8] = mean ‖ logvar (unclamped); the pipeline clamps, exponentiates and samples.</summary>

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# TurboGen build entry point.
+#   ./build.sh test          install what the tests need (Chromium), restore, build and run the fast test suite
+#   ./build.sh test-slow     the same, plus the opt-in full-size checks (Category=Slow; hours, ~40 GB of disk)
+#   ./build.sh pack          dotnet pack: the CPU and CUDA (and DirectML) tool packages into nupkg/
+#   ./build.sh publish RID   self-contained single-file turbogen for RID (linux-x64, win-x64, osx-arm64) into artifacts/
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+die() { echo "build.sh: $*" >&2; exit 2; }
+
+need_dotnet() {
+  command -v dotnet >/dev/null 2>&1 || die "the .NET 10 SDK is not on PATH: install it from https://dot.net (see global.json for the band)."
+}
+
+# The browser end-to-end tests drive a real Chromium through Playwright. Debian/Ubuntu: the distribution's chromium
+# (apt). Elsewhere: the browser tests fall back to Playwright's own Chromium download (see BrowserFixture).
+ensure_chromium() {
+  if [ -n "${TURBOGEN_CHROMIUM:-}" ] || command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ -r /etc/os-release ] && grep -qiE '^(ID|ID_LIKE)=.*(debian|ubuntu)' /etc/os-release && command -v apt-get >/dev/null 2>&1; then
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "build.sh: installing Chromium for the browser tests (apt-get install chromium)"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  else
+    echo "build.sh: no system Chromium; the browser tests will use Playwright's own Chromium download (set TURBOGEN_CHROMIUM=/path/to/chrome to use another)."
+  fi
+}
+
+run_tests() {
+  need_dotnet
+  ensure_chromium
+  dotnet restore TurboGen.slnx
+  local log status
+  log="$(mktemp)"
+  set +e
+  dotnet test TurboGen.slnx -c Release --no-restore "$@" 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
+  set -e
+  sed -n 's/.*Failed: *\([0-9][0-9]*\), Passed: *\([0-9][0-9]*\), Skipped: *\([0-9][0-9]*\).*/\1 \2 \3/p' "$log" \
+    | awk '{ f += $1; p += $2; s += $3 } END { printf "%d passed, %d failed, %d skipped\n", p, f, s }'
+  rm -f "$log"
+  return "$status"
+}
+
+case "${1:-}" in
+  test)      run_tests --filter "Category!=Slow" ;;
+  test-slow) TURBOGEN_SLOW_TESTS=1 run_tests ;;
+  pack)
+    need_dotnet
+    dotnet pack src/TurboGen.Cli -c Release
+    ;;
+  publish)
+    need_dotnet
+    rid="${2:-}"
+    [ -n "$rid" ] || die "publish needs a runtime identifier: linux-x64, win-x64 or osx-arm64."
+    dotnet publish src/TurboGen.Cli -c Release -p:PublishProfile="$rid" -o "artifacts/turbogen-$rid"
+    ;;
+  *) die "usage: ./build.sh test | test-slow | pack | publish RID" ;;
+esac
