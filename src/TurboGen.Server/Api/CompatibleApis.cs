@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using TurboGen.Server.Api.A1111;
 using TurboGen.Server.Api.Native;
 using TurboGen.Server.Api.OpenAi;
-using TurboGen.Server.Api.Styles;
+using TurboGen.Server.Policy;
 
 namespace TurboGen.Server.Api;
 
@@ -21,12 +21,11 @@ namespace TurboGen.Server.Api;
 /// </summary>
 public static class CompatibleApis
 {
-    /// <summary>Registers the APIs' services (image store, A1111 job state, styles, OpenAPI document). Call before <c>Build()</c>.</summary>
+    /// <summary>Registers the APIs' services (image store, A1111 job state, OpenAPI document). Call before <c>Build()</c>.</summary>
     public static IServiceCollection AddCompatibleApis(this IServiceCollection services)
     {
         services.TryAddSingleton(_ => new ImageStore());
         services.TryAddSingleton<A1111JobTracker>();
-        services.TryAddSingleton<IPromptStyles, PresetPromptStyles>();
         services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "TurboGen";
