@@ -233,10 +233,9 @@ public sealed class RealtimeSessionTests
         var hogPositions = new List<int>();
         var hog = Enumerable.Range(0, 6).Select(i =>
         {
-            var job = worker.Submit("hog", new GenerationRequest { Prompt = "hog", Seed = i, Width = 64, Height = 64 }, CancellationToken.None);
             var recorder = new StartRecorder(() => { lock (hogPositions) hogPositions.Add(worker.JobsRun - jobsBefore); });
-            job.ProgressChanged += (_, _) => recorder.Report();
-            return job.Result;
+            return worker.Submit("hog", new GenerationRequest { Prompt = "hog", Seed = i, Width = 64, Height = 64 }, CancellationToken.None,
+                (_, _) => recorder.Report()).Result;
         }).ToArray();
         await a.SendAsync(Generate(1, "session a"));
         await EventuallyAsync(() => worker.QueueDepth == 7, "a's job queued");
@@ -304,6 +303,9 @@ public sealed class RealtimeSessionTests
         ("{\"requestId\":5,\"type\":\"dance\"}", "type"),
         ("{\"requestId\":5,\"type\":\"variants\",\"count\":50}", "count"),
         ("{\"requestId\":5,\"live\":\"yes\"}", "live"),
+        ("{\"type\":\"generate\",\"requestId\":\"abc\"}", "requestId"), // issue 14.3: used to close the socket
+        ("{\"requestId\":5,\"prompt\":\"a\\u0000b\"}", "prompt"), // issue 14.2
+        ("{\"requestId\":5,\"negative\":\"\\u001b[31m\"}", "negative"),
     ];
 
     [Fact]
@@ -321,6 +323,28 @@ public sealed class RealtimeSessionTests
         }
         await client.SendAsync(Generate(6, "still works"));
         Assert.Equal(6, (await client.NextFrameAsync()).Frame!.RequestId);
+    }
+
+    [Fact]
+    public async Task AFailingRefine_IsReportedOnce_AndNeverRetriedByItself()
+    {
+        // Issue 14.1: a refine whose save failed was retried in a loop (thousands of errors and VAE decodes a second).
+        // Here the output folder cannot be created (its path is a file), so every save fails.
+        string notAFolder = Path.Combine(TurboGen.Testing.TestPaths.NewTempDir("turbogen-blocked"), "file");
+        await File.WriteAllTextAsync(notAFolder, "in the way");
+        await using var server = await TestServer.StartAsync(configure: o => o with { OutputDir = notAFolder, RefineDelay = TimeSpan.FromMilliseconds(30) });
+        var worker = server.Worker();
+        await using var client = await server.ConnectAsync();
+        await client.SendAsync(Generate(1, "a refine that cannot be saved"));
+        Assert.Equal(FrameKinds.Live, (await client.NextFrameAsync()).Frame!.Kind);
+        var error = await client.NextTextAsync("error");
+        Assert.Equal(1, error.Text!.Value.GetProperty("requestId").GetInt64());
+        int jobs = worker.JobsRun;
+
+        // Ten refine delays later: no second error, no further decode job.
+        using var quiet = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.ReceiveAsync(quiet.Token));
+        Assert.Equal(jobs, worker.JobsRun);
     }
 
     [Fact]

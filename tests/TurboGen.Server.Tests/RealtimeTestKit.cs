@@ -52,9 +52,8 @@ internal sealed class WorkerGate : IDisposable
 
     private WorkerGate(IGenerationService service, string session)
     {
-        var job = service.Submit(session, new GenerationRequest { Prompt = "gate", Seed = 1, Width = 64, Height = 64 }, CancellationToken.None);
-        job.ProgressChanged += (_, _) => Hold();
-        Job = job.Result;
+        Job = service.Submit(session, new GenerationRequest { Prompt = "gate", Seed = 1, Width = 64, Height = 64 }, CancellationToken.None,
+            (_, _) => Hold()).Result;
     }
 
     public Task<GenerationResult> Job { get; }

@@ -47,11 +47,12 @@ public sealed class GenerationWorker : IGenerationService, IDisposable
     public int JobsRun => Volatile.Read(ref _jobsRun);
     private int _jobsRun;
 
-    public GenerationJob<GenerationResult> Submit(string sessionKey, GenerationRequest request, CancellationToken cancellationToken) =>
-        Enqueue(sessionKey, cancellationToken, (job, ct) => _pipeline.Generate(request, new ProgressSink(job), ct));
+    public GenerationJob<GenerationResult> Submit(string sessionKey, GenerationRequest request, CancellationToken cancellationToken,
+        Action<GenerationJob, GenerationProgress>? observer = null) =>
+        Enqueue(sessionKey, cancellationToken, (job, ct) => _pipeline.Generate(request, new ProgressSink(job), ct), observer);
 
     public GenerationJob<IReadOnlyList<RgbImage>> SubmitDecode(string sessionKey, FloatTensor latents, bool tinyVae, CancellationToken cancellationToken) =>
-        Enqueue(sessionKey, cancellationToken, (_, ct) => _pipeline.Decode(latents, tinyVae, new StageTimings(), ct));
+        Enqueue(sessionKey, cancellationToken, (_, ct) => _pipeline.Decode(latents, tinyVae, new StageTimings(), ct), null);
 
     public bool InterruptCurrent()
     {
@@ -61,10 +62,12 @@ public sealed class GenerationWorker : IGenerationService, IDisposable
         return true;
     }
 
-    private GenerationJob<T> Enqueue<T>(string sessionKey, CancellationToken cancellationToken, Func<GenerationJob, CancellationToken, T> work) where T : class
+    private GenerationJob<T> Enqueue<T>(string sessionKey, CancellationToken cancellationToken, Func<GenerationJob, CancellationToken, T> work,
+        Action<GenerationJob, GenerationProgress>? observer) where T : class
     {
         cancellationToken.ThrowIfCancellationRequested();
         var job = new GenerationJob<T>(sessionKey, _clock.GetUtcNow(), work);
+        if (observer is not null) job.ProgressChanged += observer;
         var entry = new Entry(job, cancellationToken);
         lock (_lock)
         {

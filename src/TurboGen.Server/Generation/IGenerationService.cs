@@ -30,8 +30,13 @@ public interface IGenerationService
     /// <summary>The running job, or null when idle.</summary>
     GenerationJob? Current { get; }
 
-    /// <summary>Queues a generation for <paramref name="sessionKey"/>; throws <see cref="ServerBusyException"/> at once when the queue is full.</summary>
-    GenerationJob<GenerationResult> Submit(string sessionKey, GenerationRequest request, CancellationToken cancellationToken);
+    /// <summary>
+    /// Queues a generation for <paramref name="sessionKey"/>; throws <see cref="ServerBusyException"/> at once when the queue
+    /// is full. <paramref name="observer"/> is subscribed to <see cref="GenerationJob.ProgressChanged"/> before the job can
+    /// start, for observers that must see every event (it runs on the worker thread).
+    /// </summary>
+    GenerationJob<GenerationResult> Submit(string sessionKey, GenerationRequest request, CancellationToken cancellationToken,
+        Action<GenerationJob, GenerationProgress>? observer = null);
 
     /// <summary>Queues a decode of latents (e.g. refine a live frame with the full VAE without re-running the UNet).</summary>
     GenerationJob<IReadOnlyList<RgbImage>> SubmitDecode(string sessionKey, FloatTensor latents, bool tinyVae, CancellationToken cancellationToken);
