@@ -100,7 +100,7 @@ internal static class GenerateCommand
             var result = await Task.Run(() => pipeline.Generate(request, null, ct), ct).ConfigureAwait(false);
             double generateMs = clock.Elapsed.TotalMilliseconds;
 
-            var paths = OutputFiles.Paths(outputPath, outputDir, result.Seeds, DateTime.Now);
+            var paths = OutputFiles.Paths(outputPath, outputDir, result.Seeds, DateTime.UtcNow); // names in UTC, like the server's kept files
             for (int i = 0; i < paths.Count; i++)
             {
                 ct.ThrowIfCancellationRequested();
