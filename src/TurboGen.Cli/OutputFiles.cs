@@ -4,7 +4,7 @@ namespace TurboGen.Cli;
 
 /// <summary>
 /// Where <c>generate</c> writes: <c>-o out.png</c> (several images: out-0.png, out-1.png, …) or <c>--outdir DIR</c>
-/// (default <c>outputs/</c>) with names <c>{yyyyMMdd-HHmmss}-{seed}.png</c>, never overwriting an existing file there.
+/// (default <c>outputs/</c>) with names <c>{yyyyMMdd-HHmmss}-{seed}.png</c> (the time in UTC), never overwriting an existing file there.
 /// </summary>
 internal static class OutputFiles
 {

@@ -10,7 +10,7 @@ namespace TurboGen.Server;
 /// Loads the model once in the background when the server starts, warms it up, then exposes the shared
 /// <see cref="IGenerationService"/>. Until then <see cref="Service"/> is null and endpoints answer 503 "loading".
 /// </summary>
-public sealed class ModelHost(ServerOptions options, ServerMetrics metrics, ILogger<ModelHost> logger, Func<TurboModel>? modelFactory = null)
+public sealed class ModelHost(ServerOptions options, ServerMetrics metrics, ILogger<ModelHost> logger, TimeProvider clock, Func<TurboModel>? modelFactory = null)
     : BackgroundService
 {
     private volatile GenerationWorker? _worker;
@@ -36,7 +36,7 @@ public sealed class ModelHost(ServerOptions options, ServerMetrics metrics, ILog
                 if (_model.TinyVaeDecoder is not null) pipeline.Decode(warm.Latents, tinyVae: false, new StageTimings(), stoppingToken);
                 logger.LogInformation("Warm-up done: {Timings}", warm.Timings);
             }
-            _worker = new GenerationWorker(pipeline, options.ModelId ?? new DirectoryInfo(options.ModelPath).Name, options.QueueCapacity, metrics);
+            _worker = new GenerationWorker(pipeline, options.ModelId ?? new DirectoryInfo(options.ModelPath).Name, options.QueueCapacity, metrics, clock);
             State = "ready";
             logger.LogInformation("Model {Model} ready", options.ModelId ?? options.ModelPath);
         }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using TurboGen.Models;
 using TurboGen.Server.Api;
 using TurboGen.Server.Generation;
+using TurboGen.Server.Policy;
 using TurboGen.Server.Realtime;
 
 namespace TurboGen.Server;
@@ -14,12 +15,15 @@ namespace TurboGen.Server;
 /// <summary>
 /// The ASP.NET Core application: loads the model once (<see cref="ModelHost"/>), then serves the web app, the
 /// real-time WebSocket, the OpenAI / AUTOMATIC1111 / native APIs, <c>/health</c> and <c>/metrics</c>.
-/// A request goes: endpoint → <see cref="IGenerationService"/> (fair queue, one model worker) → TurboPipeline → pixels.
+/// A request goes: API-key gate → endpoint (a thin mapper onto the policy layer in <c>Policy/</c>) →
+/// <see cref="IGenerationService"/> (fair queue, one model worker, a job handle per job) → TurboPipeline → pixels →
+/// <see cref="OutputWriter"/>. Every service is registered with dependency injection here.
 /// </summary>
 public static class TurboGenServer
 {
     /// <summary>Builds the app. <paramref name="modelFactory"/> lets tests inject a model instead of loading <see cref="ServerOptions.ModelPath"/>.</summary>
-    public static WebApplication Build(ServerOptions options, Func<TurboModel>? modelFactory = null, Action<ILoggingBuilder>? logging = null)
+    public static WebApplication Build(ServerOptions options, Func<TurboModel>? modelFactory = null, Action<ILoggingBuilder>? logging = null,
+        TimeProvider? clock = null)
     {
         options = options with { ApiKey = options.ApiKey ?? NullIfEmpty(Environment.GetEnvironmentVariable("TURBOGEN_API_KEY")) };
         if (!options.IsLoopback && string.IsNullOrEmpty(options.ApiKey))
@@ -29,18 +33,29 @@ public static class TurboGenServer
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(TurboGenServer).Assembly.GetName().Name });
         builder.WebHost.UseUrls($"http://{(options.Host.Contains(':') && !options.Host.StartsWith('[') ? $"[{options.Host}]" : options.Host)}:{options.Port}");
         if (logging is not null) logging(builder.Logging);
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton<ServerMetrics>();
-        builder.Services.AddSingleton(sp => new ModelHost(options, sp.GetRequiredService<ServerMetrics>(), sp.GetRequiredService<ILogger<ModelHost>>(), modelFactory));
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelHost>());
-        builder.Services.AddCompatibleApis();
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(clock ?? TimeProvider.System);
+        services.AddSingleton<ServerMetrics>();
+        services.AddSingleton(sp => new ModelHost(options, sp.GetRequiredService<ServerMetrics>(), sp.GetRequiredService<ILogger<ModelHost>>(),
+            sp.GetRequiredService<TimeProvider>(), modelFactory));
+        services.AddHostedService(sp => sp.GetRequiredService<ModelHost>());
+        // The policy layer: one rule each for styles, keys and outputs (limits and input images are static).
+        services.AddSingleton(StylePresets.Default);
+        services.AddSingleton<ApiKeyPolicy>();
+        services.AddSingleton<OutputWriter>();
+        services.AddSingleton<OutputHistory>();
+        services.AddCompatibleApis();
+        services.AddRealtime();
 
         var app = builder.Build();
         app.UseWebSockets();
+        app.UseApiKeyGate();
 
         app.MapGet("/health", (ModelHost host) => host.State == "ready"
-            ? Results.Json(new { status = "ready", model = host.Service!.Model.Id })
-            : Results.Json(new { status = host.State, error = host.Error }, statusCode: StatusCodes.Status503ServiceUnavailable));
+            ? Results.Json(new HealthReport("ready", host.Service!.Model.Id, null))
+            : Results.Json(new HealthReport(host.State, null, host.Error), statusCode: StatusCodes.Status503ServiceUnavailable))
+            .WithMetadata(OpenAccess.Instance);
         app.MapGet("/metrics", (ServerMetrics metrics) => Results.Text(metrics.Render(), "text/plain; version=0.0.4"));
         app.MapCompatibleApis();
         app.MapRealtime();
@@ -55,4 +70,10 @@ public static class TurboGenServer
     }
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
+
+    /// <summary><c>GET /health</c>: "ready" with the model id, or the loading state with the error.</summary>
+    private sealed record HealthReport(
+        [property: System.Text.Json.Serialization.JsonPropertyName("status")] string Status,
+        [property: System.Text.Json.Serialization.JsonPropertyName("model"), System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Model,
+        [property: System.Text.Json.Serialization.JsonPropertyName("error"), System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Error);
 }

@@ -72,6 +72,19 @@ public sealed class GenerateTests(CliFixture fixture)
     }
 
     [Fact]
+    public async Task Style_GivesTheSamePromptAsTheServersFrontEnds()
+    {
+        // The same expected prompt as tests/TurboGen.Server.Tests/FrontEndAgreementTests (WebSocket, OpenAI, A1111, native):
+        // "neon-punk" from styles.json by A1111's rule, the style's negative after the user's.
+        string work = fixture.NewWorkDir();
+        var run = await fixture.RunInAsync(fixture.PulledHome, work, "generate", "a tram", "--style", "neon-punk", "--negative", "dogs", "--size", "64x64", "--seed", "3", "-o", "s.png", "--threads", "1");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var record = GenerationMetadata.ParseJson(PngText.ReadTextChunks(File.ReadAllBytes(Path.Combine(work, "s.png")))[PngText.TurboGenKey])!;
+        Assert.Equal("neon punk style a tram, cyberpunk city glow, vivid magenta and cyan neon lights, high contrast, futuristic", record.Prompt);
+        Assert.Equal("dogs, daylight, muted colors, dull, pastoral, painting, blurry, low contrast", record.NegativePrompt);
+    }
+
+    [Fact]
     public async Task Count_WritesOneFilePerSeed()
     {
         string work = fixture.NewWorkDir();

@@ -4,7 +4,11 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using TurboGen.Imaging;
 using TurboGen.Pipelines;
+using TurboGen.Cli.Realtime;
+using TurboGen.Server.Policy;
 using TurboGen.Server.Realtime;
+using TurboGen.Server.Generation;
+using TurboGen.Server.Realtime.Protocol;
 using static TurboGen.Server.Tests.RealtimeTestKit;
 
 namespace TurboGen.Server.Tests;
@@ -48,7 +52,7 @@ public sealed class RealtimeSessionTests
         // The refined image is the full VAE's decode of the same latents: equal to a full-VAE generation with the same inputs.
         var pipeline = server.Worker().Pipeline;
         var reference = pipeline.Generate(new GenerationRequest { Prompt = "a red fox", Seed = 11, Width = 64, Height = 64 });
-        Assert.Equal(ImageCodec.EncodeJpeg(reference.Images[0], RealtimeProtocol.JpegQuality), refined.Image);
+        Assert.Equal(ImageCodec.EncodeJpeg(reference.Images[0], FrameEncoder.JpegQuality), refined.Image);
         Assert.NotEqual(live.Image, refined.Image);
 
         // Saved with metadata, listed by the history endpoint and downloadable.
@@ -150,14 +154,14 @@ public sealed class RealtimeSessionTests
         var worker = server.Worker();
         var client = await server.ConnectAsync();
         await client.NextTextAsync("hello");
-        Assert.Equal(1, server.Hub().SessionCount);
+        Assert.Equal(1, server.Sessions().Count);
         using var gate = await WorkerGate.CloseAsync(worker);
         int jobsBefore = worker.JobsRun;
         await client.SendAsync(Generate(1, "never shown"));
         await EventuallyAsync(() => worker.QueueDepth == 1, "the job is queued");
 
         client.Abort();
-        await EventuallyAsync(() => server.Hub().SessionCount == 0, "the session is removed");
+        await EventuallyAsync(() => server.Sessions().Count == 0, "the session is removed");
         await EventuallyAsync(() => worker.QueueDepth == 0, "the queued job is cancelled");
         gate.Release();
         await gate.Job;
@@ -174,10 +178,10 @@ public sealed class RealtimeSessionTests
         var client = await server.ConnectAsync();
         await client.NextTextAsync("hello");
         // A big job (1024², 4 steps) runs long enough on the tiny model to be cancelled mid-way.
-        await client.SendAsync(new { requestId = 1, prompt = "big", seed = 1, steps = 4, width = 1024, height = 1024 });
+        await client.SendAsync(new ClientMessage { RequestId = 1, Prompt = "big", Seed = 1, Steps = 4, Width = 1024, Height = 1024 });
         await EventuallyAsync(() => worker.Current is { SessionKey: var k } && k.StartsWith("rt-", StringComparison.Ordinal), "the job runs");
         client.Abort();
-        await EventuallyAsync(() => server.Hub().SessionCount == 0 && worker.Current is null, "session removed and job ended");
+        await EventuallyAsync(() => server.Sessions().Count == 0 && worker.Current is null, "session removed and job ended");
         Assert.Contains("turbogen_jobs_cancelled_total 1", await server.Http.GetStringAsync("/metrics"));
         await client.DisposeAsync();
     }
@@ -193,8 +197,8 @@ public sealed class RealtimeSessionTests
         await Task.Delay(100); // the shown frame is now much older than twice a typical (millisecond) job
 
         // 2048² keeps the tiny model busy long enough (hundreds of ms) to be observed running even on a loaded machine.
-        await client.SendAsync(new { requestId = 2, prompt = "big and slow", seed = 1, steps = 4, width = 2048, height = 2048 });
-        await EventuallyAsync(() => worker.Current is { Progress.Stage: "queued" or "encode" or "denoise" or "decode" } c && c.SessionKey.StartsWith("rt-", StringComparison.Ordinal), "the big job runs");
+        await client.SendAsync(new ClientMessage { RequestId = 2, Prompt = "big and slow", Seed = 1, Steps = 4, Width = 2048, Height = 2048 });
+        await EventuallyAsync(() => worker.Current is { IsRunning: true } c && c.SessionKey.StartsWith("rt-", StringComparison.Ordinal), "the big job runs");
         await client.SendAsync(Generate(3, "the newest"));
         Assert.Equal(2, (await client.NextFrameAsync()).Frame!.RequestId);
         Assert.Equal(3, (await client.NextFrameAsync()).Frame!.RequestId);
@@ -205,7 +209,7 @@ public sealed class RealtimeSessionTests
     {
         await using var server = await TestServer.StartAsync(configure: NoAutoRefine);
         await using var client = await server.ConnectAsync();
-        await client.SendAsync("{\"requestId\":1,\"prompt\":\"" + new string('a', RealtimeProtocol.MaxMessageBytes) + "\"}");
+        await client.SendTextAsync("{\"requestId\":1,\"prompt\":\"" + new string('a', RequestLimits.MaxMessageBytes) + "\"}");
         var error = await client.NextTextAsync("error");
         Assert.Equal("message", error.Text!.Value.GetProperty("field").GetString());
         await client.SendAsync(Generate(2, "fits"));
@@ -227,8 +231,12 @@ public sealed class RealtimeSessionTests
         // position in the worker's execution order when it starts (JobsRun is counted just before a job runs).
         int jobsBefore = worker.JobsRun;
         var hogPositions = new List<int>();
-        var hog = Enumerable.Range(0, 6).Select(i => worker.GenerateAsync("hog", new GenerationRequest { Prompt = "hog", Seed = i, Width = 64, Height = 64 },
-            CancellationToken.None, new StartRecorder(() => { lock (hogPositions) hogPositions.Add(worker.JobsRun - jobsBefore); }))).ToArray();
+        var hog = Enumerable.Range(0, 6).Select(i =>
+        {
+            var recorder = new StartRecorder(() => { lock (hogPositions) hogPositions.Add(worker.JobsRun - jobsBefore); });
+            return worker.Submit("hog", new GenerationRequest { Prompt = "hog", Seed = i, Width = 64, Height = 64 }, CancellationToken.None,
+                (_, _) => recorder.Report()).Result;
+        }).ToArray();
         await a.SendAsync(Generate(1, "session a"));
         await EventuallyAsync(() => worker.QueueDepth == 7, "a's job queued");
         await b.SendAsync(Generate(1, "session b"));
@@ -242,11 +250,12 @@ public sealed class RealtimeSessionTests
         lock (hogPositions) Assert.Equal([1, 4, 5, 6, 7, 8], hogPositions.Order());
     }
 
-    private sealed class StartRecorder(Action onStart) : IProgress<GenerationProgress>
+    /// <summary>Runs an action on a job's first progress event (on the worker thread, before the next job can start).</summary>
+    private sealed class StartRecorder(Action onStart)
     {
         private bool _started;
 
-        public void Report(GenerationProgress value)
+        public void Report()
         {
             if (_started) return;
             _started = true;
@@ -294,6 +303,9 @@ public sealed class RealtimeSessionTests
         ("{\"requestId\":5,\"type\":\"dance\"}", "type"),
         ("{\"requestId\":5,\"type\":\"variants\",\"count\":50}", "count"),
         ("{\"requestId\":5,\"live\":\"yes\"}", "live"),
+        ("{\"type\":\"generate\",\"requestId\":\"abc\"}", "requestId"), // issue 14.3: used to close the socket
+        ("{\"requestId\":5,\"prompt\":\"a\\u0000b\"}", "prompt"), // issue 14.2
+        ("{\"requestId\":5,\"negative\":\"\\u001b[31m\"}", "negative"),
     ];
 
     [Fact]
@@ -303,7 +315,7 @@ public sealed class RealtimeSessionTests
         await using var client = await server.ConnectAsync();
         foreach (var (message, field) in BadMessages)
         {
-            await client.SendAsync(message);
+            await client.SendTextAsync(message);
             var error = await client.NextTextAsync("error");
             Assert.True(field == error.Text!.Value.GetProperty("field").GetString(), $"{message} → {error.Text}");
             Assert.False(string.IsNullOrWhiteSpace(error.Text!.Value.GetProperty("message").GetString()));
@@ -311,6 +323,28 @@ public sealed class RealtimeSessionTests
         }
         await client.SendAsync(Generate(6, "still works"));
         Assert.Equal(6, (await client.NextFrameAsync()).Frame!.RequestId);
+    }
+
+    [Fact]
+    public async Task AFailingRefine_IsReportedOnce_AndNeverRetriedByItself()
+    {
+        // Issue 14.1: a refine whose save failed was retried in a loop (thousands of errors and VAE decodes a second).
+        // Here the output folder cannot be created (its path is a file), so every save fails.
+        string notAFolder = Path.Combine(TurboGen.Testing.TestPaths.NewTempDir("turbogen-blocked"), "file");
+        await File.WriteAllTextAsync(notAFolder, "in the way");
+        await using var server = await TestServer.StartAsync(configure: o => o with { OutputDir = notAFolder, RefineDelay = TimeSpan.FromMilliseconds(30) });
+        var worker = server.Worker();
+        await using var client = await server.ConnectAsync();
+        await client.SendAsync(Generate(1, "a refine that cannot be saved"));
+        Assert.Equal(FrameKinds.Live, (await client.NextFrameAsync()).Frame!.Kind);
+        var error = await client.NextTextAsync("error");
+        Assert.Equal(1, error.Text!.Value.GetProperty("requestId").GetInt64());
+        int jobs = worker.JobsRun;
+
+        // Ten refine delays later: no second error, no further decode job.
+        using var quiet = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.ReceiveAsync(quiet.Token));
+        Assert.Equal(jobs, worker.JobsRun);
     }
 
     [Fact]
@@ -336,10 +370,10 @@ public sealed class RealtimeSessionTests
             for (int i = 0; i < pixels.Length; i += 3) (pixels[i], pixels[i + 1], pixels[i + 2]) = i < pixels.Length / 2 ? (r, g, b) : ((byte)255, (byte)255, (byte)255);
             return "data:image/png;base64," + Convert.ToBase64String(ImageCodec.EncodePng(new RgbImage(64, 64, pixels)));
         }
-        await client.SendAsync(new { requestId = 1, prompt = "a house", seed = 3, width = 64, height = 64, image = Sketch(255, 0, 0), strength = 0.6 });
+        await client.SendAsync(new ClientMessage { RequestId = 1, Prompt = "a house", Seed = 3, Width = 64, Height = 64, Image = Sketch(255, 0, 0), Strength = 0.6 });
         var red = await client.NextFrameAsync();
         Assert.True(red.Frame!.ImageToImage);
-        await client.SendAsync(new { requestId = 2, prompt = "a house", seed = 3, width = 64, height = 64, image = Sketch(0, 0, 255), strength = 0.6 });
+        await client.SendAsync(new ClientMessage { RequestId = 2, Prompt = "a house", Seed = 3, Width = 64, Height = 64, Image = Sketch(0, 0, 255), Strength = 0.6 });
         var blue = await client.NextFrameAsync();
         Assert.Equal(2, blue.Frame!.RequestId);
         Assert.True(MeanAbsDiff(ImageCodec.Decode(red.Image!), ImageCodec.Decode(blue.Image!)) > 1, "the frame follows the sketch");
@@ -350,7 +384,7 @@ public sealed class RealtimeSessionTests
     {
         await using var server = await TestServer.StartAsync(configure: NoAutoRefine);
         await using var client = await server.ConnectAsync();
-        await client.SendAsync(new { type = "variants", requestId = 1, prompt = "a robot", seed = 100, width = 64, height = 64, count = 4 });
+        await client.SendAsync(new ClientMessage { Type = "variants", RequestId = 1, Prompt = "a robot", Seed = 100, Width = 64, Height = 64, Count = 4 });
         var frames = new List<FrameHeader>();
         for (int i = 0; i < 4; i++) frames.Add((await client.NextFrameAsync()).Frame!);
         Assert.All(frames, f => Assert.Equal("variant", f.Kind));

@@ -1,25 +1,28 @@
+using Microsoft.Extensions.DependencyInjection;
+using TurboGen.Cli.Realtime;
 using TurboGen.Pipelines;
 using TurboGen.Server.Generation;
 using TurboGen.Server.Realtime;
+using TurboGen.Server.Realtime.Protocol;
 
 namespace TurboGen.Server.Tests;
 
-/// <summary>Helpers for the real-time tests: the worker and hub of a test server, and a gate that holds the model worker.</summary>
+/// <summary>Helpers for the real-time tests: the worker and sessions of a test server, and a gate that holds the model worker.</summary>
 internal static class RealtimeTestKit
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
     public static GenerationWorker Worker(this TestServer server) => (GenerationWorker)server.Host.Service!;
 
-    public static RealtimeHub Hub(this TestServer server) => server.App.GetRealtimeHub();
+    public static RealtimeSessions Sessions(this TestServer server) => server.App.Services.GetRequiredService<RealtimeSessions>();
 
     public static int UnetRuns(this TestServer server) => server.Worker().Pipeline.Model.Unet.RunCount;
 
     public static Task<RealtimeClient> ConnectAsync(this TestServer server) => RealtimeClient.ConnectAsync(server.BaseAddress);
 
     /// <summary>A small text-to-image request message (64×64, 1 step).</summary>
-    public static object Generate(long id, string prompt, long seed = 7, bool live = true, bool refine = false, int size = 64, string? image = null, string? style = null) =>
-        new { type = "generate", requestId = id, prompt, seed, steps = 1, width = size, height = size, live, refine, image, style };
+    public static ClientMessage Generate(long id, string prompt, long seed = 7, bool live = true, bool refine = false, int size = 64, string? image = null, string? style = null) =>
+        new() { Type = "generate", RequestId = id, Prompt = prompt, Seed = seed, Steps = 1, Width = size, Height = size, Live = live, Refine = refine, Image = image, Style = style };
 
     public static Task<RealtimeMessage> NextFrameAsync(this RealtimeClient client, Func<FrameHeader, bool>? match = null) =>
         client.WaitForAsync(m => m.Frame is { } f && (match?.Invoke(f) ?? true), Timeout);
@@ -40,16 +43,17 @@ internal static class RealtimeTestKit
 }
 
 /// <summary>
-/// Holds the model worker: submits a job under its own session whose progress callback (run on the worker thread)
-/// blocks until <see cref="Release"/>, so tests can queue work deterministically behind it.
+/// Holds the model worker: submits a job under its own session whose first progress event (raised on the worker thread
+/// by the job handle) blocks until <see cref="Release"/>, so tests can queue work deterministically behind it.
 /// </summary>
-internal sealed class WorkerGate : IProgress<GenerationProgress>, IDisposable
+internal sealed class WorkerGate : IDisposable
 {
     private readonly ManualResetEventSlim _started = new(), _release = new();
 
     private WorkerGate(IGenerationService service, string session)
     {
-        Job = service.GenerateAsync(session, new GenerationRequest { Prompt = "gate", Seed = 1, Width = 64, Height = 64 }, CancellationToken.None, this);
+        Job = service.Submit(session, new GenerationRequest { Prompt = "gate", Seed = 1, Width = 64, Height = 64 }, CancellationToken.None,
+            (_, _) => Hold()).Result;
     }
 
     public Task<GenerationResult> Job { get; }
@@ -63,7 +67,7 @@ internal sealed class WorkerGate : IProgress<GenerationProgress>, IDisposable
         return gate;
     }
 
-    public void Report(GenerationProgress value)
+    private void Hold()
     {
         if (_started.IsSet) return;
         _started.Set();

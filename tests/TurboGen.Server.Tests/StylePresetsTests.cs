@@ -1,4 +1,4 @@
-using TurboGen.Server.Styles;
+using TurboGen.Server.Policy;
 
 namespace TurboGen.Server.Tests;
 
@@ -16,10 +16,14 @@ public sealed class StylePresetsTests
     }
 
     [Fact]
-    public void Apply_FillsThePlaceholder_AndJoinsNegatives()
+    public void Apply_FillsThePlaceholder_AndAppendsTheStyleAfterTheUsersText_AsA1111Does()
     {
+        // A1111 modules/styles.py merge_prompts: "{prompt}" is replaced; otherwise "<user text>, <style text>".
         var preset = new StylePreset("x", "X", "art of {prompt}, detailed", "blurry");
-        Assert.Equal(("art of a cat, detailed", "blurry, dogs"), preset.Apply(" a cat ", "dogs"));
+        Assert.Equal(("art of a cat, detailed", "dogs, blurry"), preset.Apply(" a cat ", "dogs"));
+        Assert.Equal("blurry dogs", StylePreset.Merge("blurry {prompt}", "dogs"));
+        Assert.Equal("a cat, oil paint", StylePreset.Merge("oil paint", " a cat "));
+        Assert.Equal("oil paint", StylePreset.Merge("oil paint", ""));
         Assert.Equal(("art of a cat, detailed", "blurry"), preset.Apply("a cat", ""));
         Assert.Equal(("art of, detailed", "blurry"), preset.Apply("", ""));
         Assert.Equal(("as typed", "neg"), StylePresets.Default.Apply("none", "as typed", "neg"));

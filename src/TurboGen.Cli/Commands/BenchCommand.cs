@@ -1,4 +1,4 @@
-using TurboGen.Server.Realtime;
+using TurboGen.Cli.Realtime;
 using System.CommandLine;
 using Spectre.Console;
 using TurboGen.Hub;

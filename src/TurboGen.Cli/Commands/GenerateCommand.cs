@@ -1,4 +1,4 @@
-using TurboGen.Server.Styles;
+using TurboGen.Server.Policy;
 using System.CommandLine;
 using System.Diagnostics;
 using Spectre.Console;
@@ -61,12 +61,8 @@ internal static class GenerateCommand
                 throw new InvalidRequestException("--strength", "strength applies to image-to-image only: add --image FILE.");
             }
             bool useTinyVae = parse.GetResult(tinyVae) is not null;
-            string? styleName = parse.GetValue(style);
-            if (styleName is not null && !StylePresets.IsNone(styleName) && !StylePresets.Default.TryFind(styleName, out _))
-            {
-                throw new InvalidRequestException("--style", $"Unknown style '{styleName}'. Known styles: {string.Join(", ", StylePresets.Default.All.Select(p => p.Id))}.");
-            }
-            var (styledPrompt, styledNegative) = StylePresets.Default.Apply(styleName, parse.GetValue(prompt) ?? "", parse.GetValue(negative) ?? "");
+            // The server's style rule (StylePreset.Apply), so --style gives the same prompt as the web app and the APIs.
+            var (styledPrompt, styledNegative) = StylePresets.Default.Apply(parse.GetValue(style), parse.GetValue(prompt) ?? "", parse.GetValue(negative) ?? "", "--style");
             var request = new GenerationRequest
             {
                 Prompt = styledPrompt,
@@ -104,7 +100,7 @@ internal static class GenerateCommand
             var result = await Task.Run(() => pipeline.Generate(request, null, ct), ct).ConfigureAwait(false);
             double generateMs = clock.Elapsed.TotalMilliseconds;
 
-            var paths = OutputFiles.Paths(outputPath, outputDir, result.Seeds, DateTime.Now);
+            var paths = OutputFiles.Paths(outputPath, outputDir, result.Seeds, DateTime.UtcNow); // names in UTC, like the server's kept files
             for (int i = 0; i < paths.Count; i++)
             {
                 ct.ThrowIfCancellationRequested();

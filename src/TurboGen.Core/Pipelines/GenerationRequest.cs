@@ -9,7 +9,10 @@ namespace TurboGen.Pipelines;
 /// </summary>
 public sealed record GenerationRequest
 {
-    public const int MinSide = 64, MaxSide = 2048, MaxSteps = 50, MaxBatch = 16;
+    public const int MinSide = 64, MaxSide = 2048, SideMultiple = 8, MaxSteps = 50, MaxBatch = 16;
+
+    /// <summary>Characters accepted in a prompt or negative prompt (the tokenizer's cap).</summary>
+    public const int MaxPromptChars = Text.ClipTokenizer.MaxPromptLength;
 
     public string Prompt { get; init; } = "";
     public string NegativePrompt { get; init; } = "";
@@ -70,15 +73,39 @@ public sealed record GenerationRequest
             throw new InvalidRequestException("seed", $"seed must be ≥ 0 (got {Seed}); leave it empty for a random seed.");
         if (Prompt is null)
             throw new InvalidRequestException("prompt", "prompt is required.");
+        CheckPrompt("prompt", Prompt);
+        CheckPrompt("negative_prompt", NegativePrompt);
         long[] latentShape = [BatchSize, 4, h / 8, w / 8];
         if (InitialNoise is not null && !InitialNoise.Shape.SequenceEqual(latentShape))
             throw new InvalidRequestException("initial_noise", $"initial noise has shape {InitialNoise}, expected [{string.Join(",", latentShape)}].");
         return (w, h);
     }
 
-    private static void CheckSide(string name, int value)
+    /// <summary>
+    /// The side rule every front end shares: a multiple of <see cref="SideMultiple"/> from <see cref="MinSide"/> to
+    /// <see cref="MaxSide"/>. <paramref name="field"/> is the request field reported; <paramref name="what"/> names the value in the message.
+    /// </summary>
+    public static void CheckSide(string field, int value, string? what = null)
     {
-        if (value is < MinSide or > MaxSide || value % 8 != 0)
-            throw new InvalidRequestException(name, $"{name} must be a multiple of 8 between {MinSide} and {MaxSide} (got {value}).");
+        if (value is < MinSide or > MaxSide || value % SideMultiple != 0)
+            throw new InvalidRequestException(field, $"{what ?? field} must be a multiple of {SideMultiple} between {MinSide} and {MaxSide} (got {value}).");
+    }
+
+    /// <summary>
+    /// The prompt rule every front end shares: at most <see cref="MaxPromptChars"/> characters, and no control
+    /// characters other than tab, line feed and carriage return (they cannot be stored in PNG text metadata and carry
+    /// no meaning for the text encoder). Violations name <paramref name="field"/>.
+    /// </summary>
+    public static void CheckPrompt(string field, string? text)
+    {
+        if (text is null) return;
+        if (text.Length > MaxPromptChars)
+            throw new InvalidRequestException(field, $"{field} is {text.Length} characters long; at most {MaxPromptChars} are accepted.");
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (char.IsControl(c) && c is not ('\t' or '\n' or '\r'))
+                throw new InvalidRequestException(field, $"{field} contains the control character U+{(int)c:X4} at position {i}; only tab, line feed and carriage return are accepted.");
+        }
     }
 }

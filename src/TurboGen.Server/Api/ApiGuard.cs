@@ -5,11 +5,14 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TurboGen.Server.Generation;
 
+using TurboGen.Server.Policy;
+
 namespace TurboGen.Server.Api;
 
 /// <summary>
-/// Endpoint filter in front of every API endpoint: counts the request, checks the API key, caps the body size
-/// (<see cref="ApiLimits.MaxBodyBytes"/>, 413) and turns any exception into the API's own error shape.
+/// Endpoint filter in front of every API endpoint: counts the request, caps the body size
+/// (<see cref="RequestLimits.MaxBodyBytes"/>, 413) and turns any exception into the API's own error shape.
+/// (The API key was checked before, for every endpoint alike, by <see cref="ApiKeyGate"/>.)
 /// A request whose client has gone away is ended quietly (its queued or running job was cancelled with it).
 /// </summary>
 public sealed class ApiGuard(IApiErrorFormat format) : IEndpointFilter
@@ -19,23 +22,15 @@ public sealed class ApiGuard(IApiErrorFormat format) : IEndpointFilter
         var http = context.HttpContext;
         var services = http.RequestServices;
         services.GetRequiredService<ServerMetrics>().Request((http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? http.Request.Path);
-        var options = services.GetRequiredService<ServerOptions>();
-        if (!ApiAuth.IsAuthorized(http.Request, options.ApiKey))
-        {
-            string message = ApiAuth.HasCredentials(http.Request)
-                ? "Incorrect API key provided."
-                : "No API key provided: send 'Authorization: Bearer <key>', 'X-Api-Key: <key>' or HTTP Basic with the key as password.";
-            return format.Render(new ApiProblem(401, "authentication", "invalid_api_key", null, message));
-        }
         try
         {
-            if (http.Request.ContentLength > ApiLimits.MaxBodyBytes)
+            if (http.Request.ContentLength > RequestLimits.MaxBodyBytes)
             {
-                throw new ApiException(413, "request_too_large", $"The request body is {http.Request.ContentLength} bytes; the limit is {ApiLimits.MaxBodyBytes} ({ApiLimits.MaxBodyBytes / (1024 * 1024)} MiB).");
+                throw new ApiException(413, "request_too_large", $"The request body is {http.Request.ContentLength} bytes; the limit is {RequestLimits.MaxBodyBytes} ({RequestLimits.MaxBodyBytes / (1024 * 1024)} MiB).");
             }
             if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
             {
-                size.MaxRequestBodySize = ApiLimits.MaxBodyBytes;
+                size.MaxRequestBodySize = RequestLimits.MaxBodyBytes;
             }
             return await next(context).ConfigureAwait(false);
         }

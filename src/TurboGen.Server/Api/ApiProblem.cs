@@ -2,6 +2,8 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using TurboGen.Server.Generation;
 
+using TurboGen.Server.Policy;
+
 namespace TurboGen.Server.Api;
 
 /// <summary>What went wrong, independent of any API's error format: status, kind, code, field, message, Retry-After.</summary>
@@ -18,7 +20,7 @@ public sealed record ApiProblem(int Status, string Kind, string? Code, string? P
             $"The request body is not valid JSON for this endpoint{(j.Path is { Length: > 1 } p ? $" at {p}" : "")}: {FirstSentence(j.Message)}"),
         ServerBusyException b => new ApiProblem(429, "busy", "server_busy", null, b.Message, b.RetryAfter),
         BadHttpRequestException h when h.StatusCode == StatusCodes.Status413PayloadTooLarge =>
-            new ApiProblem(413, "too_large", "request_too_large", null, $"The request body is larger than {ApiLimits.MaxBodyBytes / (1024 * 1024)} MiB."),
+            new ApiProblem(413, "too_large", "request_too_large", null, $"The request body is larger than {RequestLimits.MaxBodyBytes / (1024 * 1024)} MiB."),
         BadHttpRequestException h => new ApiProblem(h.StatusCode, KindOf(h.StatusCode), "bad_request", null, h.Message),
         InvalidDataException f => new ApiProblem(400, "invalid_request", "invalid_form", null, $"The multipart form could not be read: {f.Message}"),
         NumericalException n => new ApiProblem(500, "server_error", "numerical_error", null, n.Message),

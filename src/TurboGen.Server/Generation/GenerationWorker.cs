@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using TurboGen.Imaging;
 using TurboGen.Models;
 using TurboGen.Pipelines;
@@ -14,21 +13,23 @@ namespace TurboGen.Server.Generation;
 public sealed class GenerationWorker : IGenerationService, IDisposable
 {
     private readonly TurboPipeline _pipeline;
+    private readonly TimeProvider _clock;
     private readonly object _lock = new();
-    private readonly Dictionary<string, LinkedList<Job>> _queues = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, LinkedList<Entry>> _queues = new(StringComparer.Ordinal);
     private readonly LinkedList<string> _rotation = new();
     private readonly SemaphoreSlim _signal = new(0);
     private readonly CancellationTokenSource _shutdown = new();
     private readonly Thread _thread;
     private readonly int _capacity;
     private int _queued;
-    private CurrentJobStatus? _current;
+    private GenerationJob? _current;
     private CancellationTokenSource? _runningCts;
 
-    public GenerationWorker(TurboPipeline pipeline, string modelId, int capacity = 32, ServerMetrics? metrics = null)
+    public GenerationWorker(TurboPipeline pipeline, string modelId, int capacity = 32, ServerMetrics? metrics = null, TimeProvider? clock = null)
     {
         _pipeline = pipeline;
         _capacity = capacity;
+        _clock = clock ?? TimeProvider.System;
         Metrics = metrics ?? new ServerMetrics();
         var m = pipeline.Model;
         Model = new LoadedModelInfo(modelId, m.Family, m.DefaultSize, m.TinyVaeDecoder is not null, m.VaeEncoder is not null, pipeline.SamplerName);
@@ -40,17 +41,18 @@ public sealed class GenerationWorker : IGenerationService, IDisposable
     public ServerMetrics Metrics { get; }
     public TurboPipeline Pipeline => _pipeline;
     public int QueueDepth { get { lock (_lock) return _queued; } }
-    public CurrentJobStatus? Current => Volatile.Read(ref _current);
+    public GenerationJob? Current => Volatile.Read(ref _current);
 
     /// <summary>Number of jobs that actually ran (tests use it to prove superseded work was skipped).</summary>
     public int JobsRun => Volatile.Read(ref _jobsRun);
     private int _jobsRun;
 
-    public Task<GenerationResult> GenerateAsync(string sessionKey, GenerationRequest request, CancellationToken cancellationToken, IProgress<GenerationProgress>? progress = null) =>
-        Enqueue<GenerationResult>(sessionKey, cancellationToken, ct => _pipeline.Generate(request, new Tracker(this, sessionKey, progress), ct));
+    public GenerationJob<GenerationResult> Submit(string sessionKey, GenerationRequest request, CancellationToken cancellationToken,
+        Action<GenerationJob, GenerationProgress>? observer = null) =>
+        Enqueue(sessionKey, cancellationToken, (job, ct) => _pipeline.Generate(request, new ProgressSink(job), ct), observer);
 
-    public Task<IReadOnlyList<RgbImage>> DecodeAsync(string sessionKey, FloatTensor latents, bool tinyVae, CancellationToken cancellationToken) =>
-        Enqueue<IReadOnlyList<RgbImage>>(sessionKey, cancellationToken, ct => _pipeline.Decode(latents, tinyVae, new StageTimings(), ct));
+    public GenerationJob<IReadOnlyList<RgbImage>> SubmitDecode(string sessionKey, FloatTensor latents, bool tinyVae, CancellationToken cancellationToken) =>
+        Enqueue(sessionKey, cancellationToken, (_, ct) => _pipeline.Decode(latents, tinyVae, new StageTimings(), ct), null);
 
     public bool InterruptCurrent()
     {
@@ -60,10 +62,13 @@ public sealed class GenerationWorker : IGenerationService, IDisposable
         return true;
     }
 
-    private Task<T> Enqueue<T>(string sessionKey, CancellationToken cancellationToken, Func<CancellationToken, T> work)
+    private GenerationJob<T> Enqueue<T>(string sessionKey, CancellationToken cancellationToken, Func<GenerationJob, CancellationToken, T> work,
+        Action<GenerationJob, GenerationProgress>? observer) where T : class
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var job = new Job(sessionKey, cancellationToken, ct => work(ct)!);
+        var job = new GenerationJob<T>(sessionKey, _clock.GetUtcNow(), work);
+        if (observer is not null) job.ProgressChanged += observer;
+        var entry = new Entry(job, cancellationToken);
         lock (_lock)
         {
             if (_queued >= _capacity)
@@ -73,41 +78,37 @@ public sealed class GenerationWorker : IGenerationService, IDisposable
             }
             if (!_queues.TryGetValue(sessionKey, out var queue))
             {
-                _queues[sessionKey] = queue = new LinkedList<Job>();
+                _queues[sessionKey] = queue = new LinkedList<Entry>();
             }
-            job.Node = queue.AddLast(job);
+            entry.Node = queue.AddLast(entry);
             if (queue.Count == 1) _rotation.AddLast(sessionKey);
             _queued++;
             Metrics.SetQueueDepth(_queued);
         }
-        job.Registration = cancellationToken.Register(() => RemoveQueued(job));
+        entry.Registration = cancellationToken.Register(() => RemoveQueued(entry));
         _signal.Release();
-        return Cast<T>(job.Completion.Task);
+        return job;
     }
 
-    private static async Task<T> Cast<T>(Task<object> task) => (T)await task.ConfigureAwait(false);
-
-    private void RemoveQueued(Job job)
+    private void RemoveQueued(Entry entry)
     {
         lock (_lock)
         {
-            if (job.Node?.List is { } list)
+            if (entry.Node?.List is not { } list) return; // already taken by the worker, which handles the cancellation
+            list.Remove(entry.Node);
+            entry.Node = null;
+            _queued--;
+            Metrics.SetQueueDepth(_queued);
+            if (list.Count == 0)
             {
-                list.Remove(job.Node);
-                job.Node = null;
-                _queued--;
-                Metrics.SetQueueDepth(_queued);
-                if (list.Count == 0)
-                {
-                    _queues.Remove(job.Session);
-                    _rotation.Remove(job.Session);
-                }
+                _queues.Remove(entry.Job.SessionKey);
+                _rotation.Remove(entry.Job.SessionKey);
             }
         }
-        job.Completion.TrySetCanceled(job.Token);
+        entry.Job.Cancel(entry.Token);
     }
 
-    private Job? Next()
+    private Entry? Next()
     {
         lock (_lock)
         {
@@ -116,14 +117,14 @@ public sealed class GenerationWorker : IGenerationService, IDisposable
                 string session = head.Value;
                 _rotation.RemoveFirst();
                 var queue = _queues[session];
-                var job = queue.First!.Value;
+                var entry = queue.First!.Value;
                 queue.RemoveFirst();
-                job.Node = null;
+                entry.Node = null;
                 _queued--;
                 Metrics.SetQueueDepth(_queued);
                 if (queue.Count > 0) _rotation.AddLast(session);
                 else _queues.Remove(session);
-                return job;
+                return entry;
             }
             return null;
         }
@@ -141,34 +142,39 @@ public sealed class GenerationWorker : IGenerationService, IDisposable
             {
                 break;
             }
-            var job = Next();
-            if (job is null) continue;
-            job.Registration.Dispose();
-            if (job.Token.IsCancellationRequested)
+            var entry = Next();
+            if (entry is null) continue;
+            entry.Registration.Dispose();
+            var job = entry.Job;
+            if (entry.Token.IsCancellationRequested)
             {
-                job.Completion.TrySetCanceled(job.Token);
+                job.Cancel(entry.Token);
                 continue;
             }
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(job.Token, _shutdown.Token);
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(entry.Token, _shutdown.Token);
             Volatile.Write(ref _runningCts, cts);
-            Volatile.Write(ref _current, new CurrentJobStatus(job.Session, new GenerationProgress("queued", 0, 0, TimeSpan.Zero), DateTimeOffset.UtcNow));
-            var sw = Stopwatch.StartNew();
+            Volatile.Write(ref _current, job);
+            job.MarkStarted(_clock.GetUtcNow());
+            long started = _clock.GetTimestamp();
             try
             {
                 Interlocked.Increment(ref _jobsRun);
-                var result = job.Work(cts.Token);
-                Metrics.JobCompleted(sw.Elapsed, result as GenerationResult);
-                job.Completion.TrySetResult(result);
+                var result = job.Run(cts.Token);
+                job.MarkFinished(_clock.GetUtcNow());
+                Metrics.JobCompleted(_clock.GetElapsedTime(started), result as GenerationResult);
+                job.Complete(result);
             }
             catch (OperationCanceledException)
             {
+                job.MarkFinished(_clock.GetUtcNow());
                 Metrics.JobCancelled();
-                job.Completion.TrySetCanceled(cts.Token);
+                job.Cancel(cts.Token);
             }
             catch (Exception e)
             {
+                job.MarkFinished(_clock.GetUtcNow());
                 Metrics.JobFailed();
-                job.Completion.TrySetException(e);
+                job.Fail(e);
             }
             finally
             {
@@ -176,12 +182,12 @@ public sealed class GenerationWorker : IGenerationService, IDisposable
                 Volatile.Write(ref _current, null);
             }
         }
-        // Fail whatever is still queued at shutdown.
+        // Cancel whatever is still queued at shutdown.
         lock (_lock)
         {
-            foreach (var job in _queues.Values.SelectMany(q => q))
+            foreach (var entry in _queues.Values.SelectMany(q => q))
             {
-                job.Completion.TrySetCanceled();
+                entry.Job.Cancel(CancellationToken.None);
             }
             _queues.Clear();
             _rotation.Clear();
@@ -201,24 +207,18 @@ public sealed class GenerationWorker : IGenerationService, IDisposable
         _signal.Dispose();
     }
 
-    private sealed class Job(string session, CancellationToken token, Func<CancellationToken, object> work)
+    /// <summary>A queued job with the submitter's token and its place in its session's queue.</summary>
+    private sealed class Entry(GenerationJob job, CancellationToken token)
     {
-        public string Session { get; } = session;
+        public GenerationJob Job { get; } = job;
         public CancellationToken Token { get; } = token;
-        public Func<CancellationToken, object> Work { get; } = work;
-        public TaskCompletionSource<object> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public LinkedListNode<Job>? Node { get; set; }
+        public LinkedListNode<Entry>? Node { get; set; }
         public CancellationTokenRegistration Registration { get; set; }
     }
 
-    /// <summary>Records the running job's progress for status endpoints and forwards it to the submitter.</summary>
-    private sealed class Tracker(GenerationWorker worker, string session, IProgress<GenerationProgress>? inner) : IProgress<GenerationProgress>
+    /// <summary>The pipeline's progress events land on the job handle.</summary>
+    private sealed class ProgressSink(GenerationJob job) : IProgress<GenerationProgress>
     {
-        public void Report(GenerationProgress value)
-        {
-            var current = Volatile.Read(ref worker._current);
-            Volatile.Write(ref worker._current, new CurrentJobStatus(session, value, current?.StartedAt ?? DateTimeOffset.UtcNow));
-            inner?.Report(value);
-        }
+        public void Report(GenerationProgress value) => job.Report(value);
     }
 }

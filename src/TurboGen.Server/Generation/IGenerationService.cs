@@ -7,9 +7,6 @@ namespace TurboGen.Server.Generation;
 /// <summary>Facts about the loaded model that the APIs report.</summary>
 public sealed record LoadedModelInfo(string Id, ModelFamily Family, int DefaultSize, bool HasTinyVae, bool HasVaeEncoder, string Sampler);
 
-/// <summary>The job running now (for progress endpoints): its owner, progress and the latest preview.</summary>
-public sealed record CurrentJobStatus(string SessionKey, GenerationProgress Progress, DateTimeOffset StartedAt);
-
 /// <summary>The queue is full: callers answer "busy" / HTTP 429 with Retry-After.</summary>
 public sealed class ServerBusyException(int queueDepth, TimeSpan retryAfter)
     : TurboGenException($"The server is busy ({queueDepth} jobs queued). Retry after {retryAfter.TotalSeconds:F0} s.")
@@ -31,14 +28,27 @@ public interface IGenerationService
     int QueueDepth { get; }
 
     /// <summary>The running job, or null when idle.</summary>
-    CurrentJobStatus? Current { get; }
+    GenerationJob? Current { get; }
 
-    /// <summary>Runs a generation for <paramref name="sessionKey"/>; throws <see cref="ServerBusyException"/> when the queue is full.</summary>
-    Task<GenerationResult> GenerateAsync(string sessionKey, GenerationRequest request, CancellationToken cancellationToken, IProgress<GenerationProgress>? progress = null);
+    /// <summary>
+    /// Queues a generation for <paramref name="sessionKey"/>; throws <see cref="ServerBusyException"/> at once when the queue
+    /// is full. <paramref name="observer"/> is subscribed to <see cref="GenerationJob.ProgressChanged"/> before the job can
+    /// start, for observers that must see every event (it runs on the worker thread).
+    /// </summary>
+    GenerationJob<GenerationResult> Submit(string sessionKey, GenerationRequest request, CancellationToken cancellationToken,
+        Action<GenerationJob, GenerationProgress>? observer = null);
 
-    /// <summary>Decodes latents (e.g. refine a live frame with the full VAE without re-running the UNet).</summary>
-    Task<IReadOnlyList<RgbImage>> DecodeAsync(string sessionKey, FloatTensor latents, bool tinyVae, CancellationToken cancellationToken);
+    /// <summary>Queues a decode of latents (e.g. refine a live frame with the full VAE without re-running the UNet).</summary>
+    GenerationJob<IReadOnlyList<RgbImage>> SubmitDecode(string sessionKey, FloatTensor latents, bool tinyVae, CancellationToken cancellationToken);
 
     /// <summary>Cancels the running job (A1111's /interrupt). Returns false when idle.</summary>
     bool InterruptCurrent();
+}
+
+/// <summary>Shortcuts for submitters that only want the outcome.</summary>
+public static class GenerationServiceExtensions
+{
+    /// <summary>Submits a generation and awaits its result (<see cref="ServerBusyException"/> is thrown before any await).</summary>
+    public static Task<GenerationResult> GenerateAsync(this IGenerationService service, string sessionKey, GenerationRequest request, CancellationToken cancellationToken) =>
+        service.Submit(sessionKey, request, cancellationToken).Result;
 }

@@ -1,69 +1,70 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using TurboGen.Server.Api;
+using TurboGen.Server.Api.OpenAi;
 using TurboGen.Server.Generation;
-using TurboGen.Server.Styles;
+using TurboGen.Server.Policy;
 
 namespace TurboGen.Server.Realtime;
 
 /// <summary>
-/// Maps the real-time experience: the web app at <c>/</c> (embedded static files), the session WebSocket <c>/ws</c>
-/// (<see cref="RealtimeProtocol"/>), <c>GET /api/styles</c>, <c>GET /api/history</c> and <c>GET /api/history/{file}</c>.
+/// Maps the real-time experience: the web app at <c>/</c> (embedded static files, open), the session WebSocket <c>/ws</c>,
+/// <c>GET /api/styles</c>, <c>GET /api/history</c> and <c>GET /api/history/{file}</c>. The API key is checked before any of
+/// them by the server's one key policy (<see cref="ApiKeyPolicy"/>); <c>?key=</c> is accepted on <c>/ws</c> and kept-image
+/// links, which browsers load without headers.
 /// </summary>
 public static class RealtimeEndpoints
 {
-    private const string HubKey = "TurboGen.RealtimeHub";
+    private static readonly JsonSerializerOptions HistoryJson = new(JsonSerializerDefaults.Web);
+
+    /// <summary>Registers the sessions registry. Call before <c>Build()</c>.</summary>
+    public static IServiceCollection AddRealtime(this IServiceCollection services) => services.AddSingleton<RealtimeSessions>();
 
     public static WebApplication MapRealtime(this WebApplication app)
     {
-        var options = app.Services.GetRequiredService<ServerOptions>();
-        var hub = new RealtimeHub(app.Services.GetRequiredService<ModelHost>(), options, app.Services.GetRequiredService<ServerMetrics>(),
-            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TurboGen.Realtime"));
-        ((IApplicationBuilder)app).Properties[HubKey] = hub;
         var stopping = app.Lifetime.ApplicationStopping;
 
-        app.Map("/ws", async (HttpContext context) =>
+        app.Map("/ws", async (HttpContext context, RealtimeSessions sessions, ApiKeyPolicy keys, ServerMetrics metrics) =>
         {
-            hub.Metrics.Request("ws");
-            if (RealtimeAccess.Check(context, options, browserSocket: true) is { } denied)
+            metrics.Request("ws");
+            if (keys.ForeignOrigin(context) is { } origin)
             {
-                await denied.ExecuteAsync(context).ConfigureAwait(false);
+                await Error(StatusCodes.Status403Forbidden, $"WebSocket connections from {origin} are not allowed.", "origin").ExecuteAsync(context).ConfigureAwait(false);
                 return;
             }
             if (!context.WebSockets.IsWebSocketRequest)
             {
-                await Results.Json(new { error = new { message = "/ws expects a WebSocket upgrade." } }, statusCode: StatusCodes.Status400BadRequest)
-                    .ExecuteAsync(context).ConfigureAwait(false);
+                await Error(StatusCodes.Status400BadRequest, "/ws expects a WebSocket upgrade.", null).ExecuteAsync(context).ConfigureAwait(false);
                 return;
             }
             using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
             using var aborted = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
-            await hub.RunSessionAsync(socket, aborted.Token).ConfigureAwait(false);
-        }).ExcludeFromDescription();
+            await sessions.RunAsync(socket, aborted.Token).ConfigureAwait(false);
+        }).WithMetadata(QueryKeyAccepted.Instance).ExcludeFromDescription();
 
-        app.MapGet("/api/styles", (HttpContext context) =>
+        app.MapGet("/api/styles", (StylePresets styles, ServerMetrics metrics) =>
         {
-            hub.Metrics.Request("styles");
-            return RealtimeAccess.Check(context, options) ?? Results.Json(
-                StylePresets.Default.All.Select(s => new { id = s.Id, name = s.Name, prompt = s.Prompt, negative = s.Negative }));
+            metrics.Request("styles");
+            return Results.Json(styles.All, HistoryJson);
         });
 
-        app.MapGet("/api/history", (HttpContext context, int? limit) =>
+        app.MapGet("/api/history", (OutputHistory history, ServerMetrics metrics, int? limit) =>
         {
-            hub.Metrics.Request("history");
-            return RealtimeAccess.Check(context, options) ?? Results.Json(hub.History.List(Math.Clamp(limit ?? 50, 1, 500)), RealtimeProtocol.Json);
+            metrics.Request("history");
+            return Results.Json(history.List(Math.Clamp(limit ?? 50, 1, 500)), HistoryJson);
         });
 
-        app.MapGet("/api/history/{file}", (HttpContext context, string file, bool? download) =>
+        app.MapGet("/api/history/{file}", (OutputHistory history, ServerMetrics metrics, string file, bool? download) =>
         {
-            hub.Metrics.Request("history_file");
-            if (RealtimeAccess.Check(context, options) is { } denied) return denied;
-            string? path = hub.History.Resolve(file);
-            if (path is null) return Results.Json(new { error = new { message = $"No kept image named '{file}'.", field = "file" } }, statusCode: StatusCodes.Status404NotFound);
-            return Results.File(path, "image/png", download == true ? file : null);
-        });
+            metrics.Request("history_file");
+            string? path = history.Resolve(file);
+            return path is null
+                ? Error(StatusCodes.Status404NotFound, $"No kept image named '{file}'.", "file")
+                : Results.File(path, "image/png", download == true ? file : null);
+        }).WithMetadata(QueryKeyAccepted.Instance);
 
         var assets = WebAssets.Load(typeof(RealtimeEndpoints).Assembly);
         foreach (var (path, asset) in assets.Files)
@@ -75,13 +76,13 @@ public static class RealtimeEndpoints
                 if (context.Request.Headers.IfNoneMatch == asset.ETag) return Results.StatusCode(StatusCodes.Status304NotModified);
                 return Results.Bytes(asset.Bytes, asset.ContentType);
             }
-            app.MapGet(path, Serve).ExcludeFromDescription();
-            if (path == "/index.html") app.MapGet("/", Serve).ExcludeFromDescription();
+            app.MapGet(path, Serve).WithMetadata(OpenAccess.Instance).ExcludeFromDescription();
+            if (path == "/index.html") app.MapGet("/", Serve).WithMetadata(OpenAccess.Instance).ExcludeFromDescription();
         }
         return app;
     }
 
-    /// <summary>The hub created by <see cref="MapRealtime"/> (tests and diagnostics).</summary>
-    public static RealtimeHub GetRealtimeHub(this WebApplication app) =>
-        (RealtimeHub)((IApplicationBuilder)app).Properties[HubKey]!;
+    /// <summary>Errors in the native API's shape (the OpenAI error object), like every other <c>/api</c> endpoint.</summary>
+    private static IResult Error(int status, string message, string? field) =>
+        OpenAiErrorFormat.Instance.Render(new ApiProblem(status, status == 404 ? "not_found" : "invalid_request", null, field, message));
 }

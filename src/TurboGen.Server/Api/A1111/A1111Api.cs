@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using TurboGen.Imaging;
 using TurboGen.Pipelines;
-using TurboGen.Server.Api.Styles;
+using TurboGen.Server.Policy;
 using TurboGen.Server.Generation;
 
 namespace TurboGen.Server.Api.A1111;
@@ -20,13 +20,13 @@ public static class A1111Api
 {
     public static void Map(IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/sdapi/v1").AddEndpointFilter(new ApiGuard(A1111ErrorFormat.Instance)).WithTags("AUTOMATIC1111");
-        api.MapPost("/txt2img", (HttpContext http, ModelHost host, A1111JobTracker tracker, IPromptStyles styles, ServerOptions options, CancellationToken ct) =>
-                GenerateAsync<A1111Txt2ImgRequest>(http, host, tracker, styles, options, "scripts_txt2img", ct))
+        var api = app.MapGroup("/sdapi/v1").AddEndpointFilter(new ApiGuard(A1111ErrorFormat.Instance)).WithMetadata(A1111ErrorFormat.Instance).WithTags("AUTOMATIC1111");
+        api.MapPost("/txt2img", (HttpContext http, ModelHost host, A1111JobTracker tracker, StylePresets styles, OutputWriter writer, CancellationToken ct) =>
+                GenerateAsync<A1111Txt2ImgRequest>(http, host, tracker, styles, writer, "scripts_txt2img", ct))
             .WithSummary("Text-to-image (A1111 /sdapi/v1/txt2img).")
             .Accepts<A1111Txt2ImgRequest>("application/json").Produces<A1111ImageResponse>().Produces<A1111Error>(422);
-        api.MapPost("/img2img", (HttpContext http, ModelHost host, A1111JobTracker tracker, IPromptStyles styles, ServerOptions options, CancellationToken ct) =>
-                GenerateAsync<A1111Img2ImgRequest>(http, host, tracker, styles, options, "scripts_img2img", ct))
+        api.MapPost("/img2img", (HttpContext http, ModelHost host, A1111JobTracker tracker, StylePresets styles, OutputWriter writer, CancellationToken ct) =>
+                GenerateAsync<A1111Img2ImgRequest>(http, host, tracker, styles, writer, "scripts_img2img", ct))
             .WithSummary("Image-to-image (A1111 /sdapi/v1/img2img).")
             .Accepts<A1111Img2ImgRequest>("application/json").Produces<A1111ImageResponse>().Produces<A1111Error>(422);
         api.MapGet("/progress", (A1111JobTracker tracker, bool? skip_current_image) => Json(Progress(tracker, skip_current_image == true)))
@@ -61,7 +61,7 @@ public static class A1111Api
             .WithSummary("Schedulers: only the model's own (\"automatic\").").Produces<A1111Scheduler[]>();
         api.MapGet("/upscalers", () => Json(Array.Empty<object>())).WithSummary("None: TurboGen has no upscalers.");
         api.MapGet("/sd-vae", () => Json(Array.Empty<object>())).WithSummary("None: the model's VAE is built in.");
-        api.MapGet("/prompt-styles", (IPromptStyles styles) => Json(styles.All.Select(s => new A1111PromptStyle(s.Name, s.Prompt, s.NegativePrompt)).ToArray()))
+        api.MapGet("/prompt-styles", (StylePresets styles) => Json(styles.All.Select(s => new A1111PromptStyle(s.Id, s.Prompt, s.Negative)).ToArray()))
             .WithSummary("Available styles (usable in \"styles\").").Produces<A1111PromptStyle[]>();
         api.MapGet("/options", (ModelHost host) => Json(Options(ApiRequests.RequireService(host).Model)))
             .WithSummary("A subset of A1111 settings describing the server (sd_model_checkpoint, ...).");
@@ -125,8 +125,8 @@ public static class A1111Api
         return new A1111Progress(Math.Min(progress, 1), eta, state, image, text);
     }
 
-    private static async Task<IResult> GenerateAsync<T>(HttpContext http, ModelHost host, A1111JobTracker tracker, IPromptStyles styles,
-        ServerOptions options, string jobName, CancellationToken ct) where T : A1111GenerationRequest
+    private static async Task<IResult> GenerateAsync<T>(HttpContext http, ModelHost host, A1111JobTracker tracker, StylePresets styles,
+        OutputWriter writer, string jobName, CancellationToken ct) where T : A1111GenerationRequest
     {
         var service = ApiRequests.RequireService(host);
         var request = await ApiRequests.ReadJsonAsync<T>(http.Request, A1111Json.Options, ct).ConfigureAwait(false);
@@ -142,7 +142,9 @@ public static class A1111Api
             try
             {
                 var generation = plan.Request with { Seed = plan.Seed + (long)iteration * plan.BatchSize };
-                results.Add(await service.GenerateAsync(session, generation, token, job).ConfigureAwait(false));
+                var handle = service.Submit(session, generation, token);
+                job.Track(handle);
+                results.Add(await handle.Result.ConfigureAwait(false));
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested && (job.Interrupted || job.Skipped))
             {
@@ -161,19 +163,12 @@ public static class A1111Api
         {
             for (int i = 0; i < result.Images.Count; i++)
             {
-                var metadata = GenerationMetadata.For(result, i, model.Id);
-                infotexts.Add(metadata.Parameters);
-                if (request.SendImages) images.Add(Convert.ToBase64String(ImageCodec.EncodePng(result.Images[i], metadata)));
-                if (request.SaveImages) Save(options, result, i, metadata);
+                var written = writer.Write(result, i, model.Id, ImageOutputFormat.Png, 100, request.SaveImages);
+                infotexts.Add(written.Metadata.Parameters);
+                if (request.SendImages) images.Add(Convert.ToBase64String(written.Bytes));
             }
         }
         return Results.Json(new A1111ImageResponse(images, Echo(request, plan), InfoJson(request, plan, model, results, infotexts, job.Timestamp)), A1111Json.Options);
-    }
-
-    private static void Save(ServerOptions options, GenerationResult result, int index, ImageMetadata metadata)
-    {
-        string name = $"{DateTime.Now:yyyyMMdd-HHmmss}-{result.Seeds[index]}-{Guid.NewGuid().ToString("N")[..8]}.png";
-        ImageCodec.SavePng(result.Images[index], Path.Combine(options.OutputDir, name), metadata);
     }
 
     /// <summary>The request as A1111 echoes it: every known field with its default, width/height resolved; init images only with include_init_images.</summary>

@@ -1,12 +1,13 @@
 using TurboGen.Imaging;
-using TurboGen.Pipelines;
+using TurboGen.Server.Generation;
 
 namespace TurboGen.Server.Api.A1111;
 
 /// <summary>
 /// A1111's global "state" for the compatible API: which txt2img/img2img request is running, its iteration
 /// (<c>job_no</c> of <c>job_count</c> = n_iter) and sampling step, the latest preview, and interrupt/skip.
-/// A job counts as running from its first progress event on the model worker until its iteration finishes, so
+/// A job counts as running while the model worker runs its current iteration's job (the <see cref="GenerationJob"/>
+/// handle says when it started and finished), so
 /// <c>/interrupt</c> and <c>/skip</c> act on the A1111 job actually on the model (never on other clients' work,
 /// and not on A1111 jobs still waiting in the queue — as in A1111, where an interrupt does not carry over).
 /// </summary>
@@ -54,14 +55,15 @@ public sealed class A1111JobTracker
     }
 }
 
-/// <summary>One A1111 generation request in flight; receives the model worker's progress events for it.</summary>
-public sealed class A1111Job : IProgress<GenerationProgress>, IDisposable
+/// <summary>One A1111 generation request in flight: its iterations' worker jobs, interrupt and skip.</summary>
+public sealed class A1111Job : IDisposable
 {
     private readonly A1111JobTracker _tracker;
     private readonly CancellationTokenSource _job;
     private readonly object _lock = new();
     private CancellationTokenSource? _iteration;
-    private bool _running;
+    private GenerationJob? _handle;
+    private DateTimeOffset? _startedAt;
 
     internal A1111Job(A1111JobTracker tracker, string job, int jobCount, CancellationToken requestAborted)
     {
@@ -76,14 +78,20 @@ public sealed class A1111Job : IProgress<GenerationProgress>, IDisposable
     public int JobCount { get; }
     public string Timestamp { get; }
     public int JobNo { get; private set; }
-    public int SamplingStep { get; private set; }
-    public int SamplingSteps { get; private set; }
     public bool Interrupted { get; private set; }
     public bool Skipped { get; private set; }
-    public DateTimeOffset? StartedAt { get; private set; }
-    public RgbImage? Preview { get; private set; }
 
-    public bool IsRunning { get { lock (_lock) return _running; } }
+    /// <summary>The current iteration's job on the model worker (null between iterations).</summary>
+    private GenerationJob? Handle { get { lock (_lock) return _handle; } }
+
+    public int SamplingStep => Handle?.Progress?.Step ?? 0;
+    public int SamplingSteps => Handle?.Progress?.TotalSteps ?? 0;
+    public RgbImage? Preview => Handle?.Preview;
+
+    /// <summary>When the first iteration started on the model worker (null while it waits in the queue).</summary>
+    public DateTimeOffset? StartedAt { get { lock (_lock) return _startedAt ??= _handle?.StartedAt; } }
+
+    public bool IsRunning => Handle?.IsRunning ?? false;
 
     /// <summary>Starts iteration <paramref name="jobNo"/>; the returned token is cancelled by interrupt, skip or disconnect.</summary>
     public CancellationToken BeginIteration(int jobNo)
@@ -93,27 +101,25 @@ public sealed class A1111Job : IProgress<GenerationProgress>, IDisposable
             _iteration?.Dispose();
             _iteration = CancellationTokenSource.CreateLinkedTokenSource(_job.Token);
             JobNo = jobNo;
-            SamplingStep = 0;
+            _handle = null;
             Skipped = false;
             return _iteration.Token;
         }
     }
 
+    /// <summary>The current iteration's job was submitted: progress, preview and running state come from it.</summary>
+    public void Track(GenerationJob handle)
+    {
+        lock (_lock) _handle = handle;
+    }
+
     /// <summary>The current iteration finished (or was cancelled): the job is no longer on the model.</summary>
     public void EndIteration()
     {
-        lock (_lock) _running = false;
-    }
-
-    public void Report(GenerationProgress value)
-    {
         lock (_lock)
         {
-            _running = true;
-            StartedAt ??= DateTimeOffset.UtcNow;
-            SamplingStep = value.Step;
-            SamplingSteps = value.TotalSteps;
-            if (value.Preview is not null) Preview = value.Preview;
+            _startedAt ??= _handle?.StartedAt;
+            _handle = null;
         }
     }
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using TurboGen.Imaging;
 using TurboGen.Pipelines;
-using TurboGen.Server.Api.Styles;
+using TurboGen.Server.Policy;
 using TurboGen.Server.Generation;
 
 namespace TurboGen.Server.Api.A1111;
@@ -25,17 +25,17 @@ public sealed record A1111Plan(
 /// </summary>
 public static class A1111RequestMapper
 {
-    public static A1111Plan Map(A1111GenerationRequest r, LoadedModelInfo model, IPromptStyles styles)
+    public static A1111Plan Map(A1111GenerationRequest r, LoadedModelInfo model, StylePresets styles)
     {
         var ignored = new SortedDictionary<string, string>(StringComparer.Ordinal);
         string prompt = r.Prompt ?? "", negative = r.NegativePrompt ?? "";
-        ApiLimits.CheckPrompt("prompt", prompt);
-        ApiLimits.CheckPrompt("negative_prompt", negative);
+        RequestLimits.CheckPrompt("prompt", prompt);
+        RequestLimits.CheckPrompt("negative_prompt", negative);
         if (r.BatchSize < 1) throw new InvalidRequestException("batch_size", $"batch_size must be at least 1 (got {r.BatchSize}).");
         if (r.NIter < 1) throw new InvalidRequestException("n_iter", $"n_iter must be at least 1 (got {r.NIter}).");
-        if ((long)r.BatchSize * r.NIter > ApiLimits.MaxImagesPerRequest)
+        if ((long)r.BatchSize * r.NIter > RequestLimits.MaxImagesPerRequest)
         {
-            throw new InvalidRequestException("batch_size", $"batch_size × n_iter must be at most {ApiLimits.MaxImagesPerRequest} (got {r.BatchSize} × {r.NIter}).");
+            throw new InvalidRequestException("batch_size", $"batch_size × n_iter must be at most {RequestLimits.MaxImagesPerRequest} (got {r.BatchSize} × {r.NIter}).");
         }
         if (r.Steps is < 1 or > GenerationRequest.MaxSteps)
         {
@@ -46,8 +46,8 @@ public static class A1111RequestMapper
             throw new InvalidRequestException("cfg_scale", $"cfg_scale must be between 0 and 50 (got {r.CfgScale.ToString(CultureInfo.InvariantCulture)}).");
         }
         int width = r.Width ?? model.DefaultSize, height = r.Height ?? model.DefaultSize;
-        ApiLimits.CheckSide("width", "width", width);
-        ApiLimits.CheckSide("height", "height", height);
+        RequestLimits.CheckSide("width", width, "width");
+        RequestLimits.CheckSide("height", height, "height");
         if (r.Seed < -1) throw new InvalidRequestException("seed", $"seed must be -1 (random) or ≥ 0 (got {r.Seed}).");
         long seed = r.Seed == -1 ? Random.Shared.NextInt64(0, 4294967294L) : r.Seed;
         long subseed = r.Subseed < 0 ? Random.Shared.NextInt64(0, 4294967294L) : r.Subseed;
@@ -56,14 +56,14 @@ public static class A1111RequestMapper
         var applied = new List<string>();
         foreach (string name in r.Styles ?? [])
         {
-            if (styles.Find(name) is { } style)
+            if (styles.TryFind(name, out var style))
             {
-                (prompt, negative) = style.Apply(prompt, negative);
-                applied.Add(style.Name);
+                (prompt, negative) = style!.Apply(prompt, negative);
+                applied.Add(style.Id);
             }
-            else
+            else if (!StylePresets.IsNone(name))
             {
-                ignored[$"styles.{name}"] = $"no style named '{name}' (available: {string.Join(", ", styles.All.Select(s => s.Name))})";
+                ignored[$"styles.{name}"] = $"no style named '{name}' (available: {string.Join(", ", styles.All.Select(s => s.Id))})";
             }
         }
 
@@ -111,7 +111,7 @@ public static class A1111RequestMapper
             {
                 throw new InvalidRequestException("init_images", "init_images is required: a list with one base64-encoded image.");
             }
-            init = RequestImages.FromBase64("init_images", i2i.InitImages[0]);
+            init = InputImages.FromBase64("init_images", i2i.InitImages[0]);
             strength = i2i.DenoisingStrength ?? 0.75f;
             if (!float.IsFinite(strength) || strength <= 0 || strength > 1)
             {

@@ -1,5 +1,5 @@
 using System.Globalization;
-using TurboGen.Server.Api.Styles;
+using TurboGen.Server.Policy;
 using TurboGen.Server.Generation;
 
 namespace TurboGen.Server.Api.OpenAi;
@@ -54,8 +54,8 @@ public static class OpenAiImageParameters
         {
             throw new InvalidRequestException("size", $"size must be 'auto' or WIDTHxHEIGHT such as 512x512 (got '{size}').");
         }
-        ApiLimits.CheckSide("size", "size width", w);
-        ApiLimits.CheckSide("size", "size height", h);
+        RequestLimits.CheckSide("size", w, "size width");
+        RequestLimits.CheckSide("size", h, "size height");
         return (w, h);
     }
 
@@ -65,7 +65,7 @@ public static class OpenAiImageParameters
         double scale = Math.Sqrt((double)nativeSide * nativeSide / ((double)inputWidth * inputHeight));
         return (Snap(inputWidth * scale), Snap(inputHeight * scale));
 
-        static int Snap(double side) => Math.Clamp((int)Math.Round(side / 8) * 8, ApiLimits.MinSide, ApiLimits.MaxSide);
+        static int Snap(double side) => Math.Clamp((int)Math.Round(side / 8) * 8, RequestLimits.MinSide, RequestLimits.MaxSide);
     }
 
     /// <summary>quality → denoising steps.</summary>
@@ -81,12 +81,8 @@ public static class OpenAiImageParameters
     public static string QualityName(string? quality) =>
         string.IsNullOrWhiteSpace(quality) || quality.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase) ? "low" : quality.Trim().ToLowerInvariant();
 
-    public static PromptStyle? ParseStyle(string? style, IPromptStyles styles)
-    {
-        if (string.IsNullOrWhiteSpace(style)) return null;
-        return styles.Find(style) ?? throw new InvalidRequestException("style",
-            $"Unknown style '{style}'. Available: {string.Join(", ", styles.All.Select(s => s.Name))}.");
-    }
+    /// <summary>The style named by <c>style</c> (absent/none: no style); unknown names are 400 naming <c>style</c>.</summary>
+    public static StylePreset? ParseStyle(string? style, StylePresets styles) => styles.FindOrNone(style);
 
     /// <summary>true = url, false = b64_json.</summary>
     public static bool WantsUrl(string? responseFormat, bool dallE) => responseFormat?.Trim().ToLowerInvariant() switch

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using TurboGen.Imaging;
 using TurboGen.Pipelines;
-using TurboGen.Server.Api.Styles;
+using TurboGen.Server.Policy;
 using TurboGen.Server.Generation;
 
 namespace TurboGen.Server.Api.OpenAi;
@@ -23,7 +23,7 @@ public static class OpenAiImagesApi
     public static void Map(IEndpointRouteBuilder app)
     {
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var v1 = app.MapGroup("/v1").AddEndpointFilter(new ApiGuard(OpenAiErrorFormat.Instance)).WithTags("OpenAI");
+        var v1 = app.MapGroup("/v1").AddEndpointFilter(new ApiGuard(OpenAiErrorFormat.Instance)).WithMetadata(OpenAiErrorFormat.Instance).WithTags("OpenAI");
         v1.MapPost("/images/generations", Generate)
             .WithSummary("Create images from a prompt (OpenAI images API).")
             .Accepts<OpenAiImageRequest>("application/json")
@@ -57,19 +57,20 @@ public static class OpenAiImagesApi
                 : OpenAiErrorFormat.Instance.Render(new ApiProblem(404, "not_found", "image_not_found", "id",
                     $"No image '{id}': it never existed or expired (images are kept {store.Lifetime.TotalMinutes:F0} minutes).")))
             .WithTags("OpenAI")
+            .WithMetadata(OpenAccess.Instance)
             .WithSummary("Download an image returned by response_format=url (expires after an hour).")
             .Produces(200, contentType: "image/png").Produces<OpenAiErrorEnvelope>(404);
     }
 
-    private static async Task<IResult> Generate(HttpContext http, ModelHost host, ImageStore store, IPromptStyles styles, CancellationToken ct)
+    private static async Task<IResult> Generate(HttpContext http, ModelHost host, ImageStore store, StylePresets styles, OutputWriter writer, CancellationToken ct)
     {
         var service = ApiRequests.RequireService(host);
         var request = await ApiRequests.ReadJsonAsync<OpenAiImageRequest>(http.Request, OpenAiJson.Options, ct).ConfigureAwait(false);
         int native = service.Model.DefaultSize;
-        return await RunAsync(http, service, store, styles, request, null, OpenAiImageParameters.ParseSize(request.Size, (native, native)), ct).ConfigureAwait(false);
+        return await RunAsync(http, service, store, styles, writer, request, null, OpenAiImageParameters.ParseSize(request.Size, (native, native)), ct).ConfigureAwait(false);
     }
 
-    private static async Task<IResult> Edit(HttpContext http, ModelHost host, ImageStore store, IPromptStyles styles, CancellationToken ct)
+    private static async Task<IResult> Edit(HttpContext http, ModelHost host, ImageStore store, StylePresets styles, OutputWriter writer, CancellationToken ct)
     {
         var service = ApiRequests.RequireService(host);
         if (!http.Request.HasFormContentType)
@@ -118,21 +119,21 @@ public static class OpenAiImagesApi
             await files[0].CopyToAsync(buffer, ct).ConfigureAwait(false);
             bytes = buffer.ToArray();
         }
-        var image = RequestImages.FromBytes("image", bytes);
+        var image = InputImages.FromBytes("image", bytes);
         var size = OpenAiImageParameters.ParseSize(request.Size, OpenAiImageParameters.AutoSizeFor(image.Width, image.Height, service.Model.DefaultSize));
-        return await RunAsync(http, service, store, styles, request, (image, strength), size, ct).ConfigureAwait(false);
+        return await RunAsync(http, service, store, styles, writer, request, (image, strength), size, ct).ConfigureAwait(false);
     }
 
-    private static async Task<IResult> RunAsync(HttpContext http, IGenerationService service, ImageStore store, IPromptStyles styles,
-        OpenAiImageRequest request, (RgbImage Image, float Strength)? init, (int Width, int Height) size, CancellationToken ct)
+    private static async Task<IResult> RunAsync(HttpContext http, IGenerationService service, ImageStore store, StylePresets styles,
+        OutputWriter writer, OpenAiImageRequest request, (RgbImage Image, float Strength)? init, (int Width, int Height) size, CancellationToken ct)
     {
         bool dallE = OpenAiImageParameters.ResolveModel(request.Model, service.Model);
         if (string.IsNullOrWhiteSpace(request.Prompt))
         {
             throw new InvalidRequestException("prompt", "prompt is required.");
         }
-        ApiLimits.CheckPrompt("prompt", request.Prompt);
-        ApiLimits.CheckPrompt("negative_prompt", request.NegativePrompt);
+        RequestLimits.CheckPrompt("prompt", request.Prompt);
+        RequestLimits.CheckPrompt("negative_prompt", request.NegativePrompt);
         int n = OpenAiImageParameters.ParseN(request.N);
         int steps = OpenAiImageParameters.StepsFor(request.Quality);
         var style = OpenAiImageParameters.ParseStyle(request.Style, styles);
@@ -162,8 +163,7 @@ public static class OpenAiImagesApi
         var data = new List<OpenAiImageData>(result.Images.Count);
         for (int i = 0; i < result.Images.Count; i++)
         {
-            var metadata = format == ImageOutputFormat.Png ? GenerationMetadata.For(result, i, service.Model.Id) : null;
-            byte[] bytes = ImageOutput.Encode(result.Images[i], format, quality, metadata);
+            byte[] bytes = writer.Write(result, i, service.Model.Id, format, quality, save: false).Bytes;
             string? revised = style is null ? null : prompt;
             data.Add(url
                 ? new OpenAiImageData(null, $"{baseUrl}{FilesPath}/{store.Add(bytes, ImageOutput.ContentType(format), ImageOutput.Name(format))}", revised)

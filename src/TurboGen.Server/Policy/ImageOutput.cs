@@ -1,6 +1,6 @@
 using TurboGen.Imaging;
 
-namespace TurboGen.Server.Api;
+namespace TurboGen.Server.Policy;
 
 /// <summary>Output file formats the APIs can return, with their encoders.</summary>
 public enum ImageOutputFormat { Png, Jpeg, Webp }

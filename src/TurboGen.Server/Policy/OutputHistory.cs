@@ -1,32 +1,22 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using TurboGen.Imaging;
 using TurboGen.Pipelines;
 
-namespace TurboGen.Server.Realtime;
+namespace TurboGen.Server.Policy;
 
 /// <summary>One kept image in <see cref="ServerOptions.OutputDir"/>, as listed by <c>GET /api/history</c>.</summary>
 public sealed record HistoryEntry(string File, string Url, DateTimeOffset CreatedAt, long Bytes, GenerationRecord? Parameters, string? Infotext);
 
 /// <summary>
-/// The kept (refined) images: PNGs with their generation parameters (A1111 <c>parameters</c> + TurboGen JSON chunks)
-/// in <see cref="ServerOptions.OutputDir"/>. Listing reads each file's metadata once and remembers it by size and time.
+/// The kept images (written by <see cref="OutputWriter"/>): PNGs with their generation parameters (A1111
+/// <c>parameters</c> + TurboGen JSON chunks) in <see cref="ServerOptions.OutputDir"/>, as <c>GET /api/history</c> lists
+/// them. Listing reads each file's metadata once and remembers it by size and time.
 /// </summary>
-public sealed class OutputHistory(string outputDir)
+public sealed class OutputHistory(ServerOptions options)
 {
     private readonly ConcurrentDictionary<string, (DateTime Modified, long Bytes, HistoryEntry Entry)> _index = new(StringComparer.Ordinal);
-    private int _counter;
 
-    public string Directory { get; } = Path.GetFullPath(outputDir);
-
-    /// <summary>Saves a PNG (atomically) and returns its file name.</summary>
-    public string Save(RgbImage image, ImageMetadata metadata, long seed)
-    {
-        string name = string.Create(CultureInfo.InvariantCulture,
-            $"{DateTime.UtcNow:yyyyMMdd-HHmmss-fff}-{Interlocked.Increment(ref _counter) % 1000:D3}-{seed}.png");
-        ImageCodec.SavePng(image, Path.Combine(Directory, name), metadata);
-        return name;
-    }
+    public string Directory { get; } = Path.GetFullPath(options.OutputDir);
 
     /// <summary>The newest <paramref name="limit"/> PNGs, newest first.</summary>
     public IReadOnlyList<HistoryEntry> List(int limit)

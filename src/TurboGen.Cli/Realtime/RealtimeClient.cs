@@ -1,8 +1,9 @@
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using TurboGen.Server.Realtime.Protocol;
 
-namespace TurboGen.Server.Realtime;
+namespace TurboGen.Cli.Realtime;
 
 /// <summary>One message from the server: a frame (binary) or a JSON text message (hello, error, busy, status).</summary>
 public sealed record RealtimeMessage(FrameHeader? Frame, byte[]? Image, JsonElement? Text, DateTimeOffset ReceivedAt)
@@ -12,16 +13,25 @@ public sealed record RealtimeMessage(FrameHeader? Frame, byte[]? Image, JsonElem
 }
 
 /// <summary>
-/// A .NET client for the real-time WebSocket protocol (<see cref="RealtimeProtocol"/>): used by the benchmark
-/// and the tests. Not thread-safe for concurrent sends or concurrent receives.
+/// A .NET client of the real-time WebSocket protocol, built on the server's own <see cref="WebSocketChannel"/>,
+/// <see cref="ClientMessage"/> and <see cref="FrameCodec"/>: used by <c>turbogen bench --realtime</c> and the tests.
+/// Sends may come from any thread; one receiver at a time.
 /// </summary>
 public sealed class RealtimeClient : IAsyncDisposable
 {
+    /// <summary>Largest server message accepted (a 2048² frame is a few MB).</summary>
+    public const int MaxMessageBytes = 64 * 1024 * 1024;
+
     private readonly ClientWebSocket _socket;
+    private readonly WebSocketChannel _channel;
 
-    private RealtimeClient(ClientWebSocket socket) => _socket = socket;
+    private RealtimeClient(ClientWebSocket socket)
+    {
+        _socket = socket;
+        _channel = new WebSocketChannel(socket, MaxMessageBytes);
+    }
 
-    public WebSocketState State => _socket.State;
+    public WebSocketState State => _channel.State;
 
     /// <summary>Connects to <c>/ws</c> of a server given by its http(s) or ws(s) base URL.</summary>
     public static async Task<RealtimeClient> ConnectAsync(Uri server, string? apiKey = null, CancellationToken cancellationToken = default)
@@ -30,37 +40,41 @@ public sealed class RealtimeClient : IAsyncDisposable
         builder.Scheme = server.Scheme is "https" or "wss" ? "wss" : "ws";
         var socket = new ClientWebSocket();
         if (apiKey is not null) socket.Options.SetRequestHeader("Authorization", "Bearer " + apiKey);
-        await socket.ConnectAsync(builder.Uri, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await socket.ConnectAsync(builder.Uri, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
         return new RealtimeClient(socket);
     }
 
-    /// <summary>Sends one request (any object serialised with camelCase names, or a JSON string as is).</summary>
-    public Task SendAsync(object request, CancellationToken cancellationToken = default)
-    {
-        byte[] bytes = request is string s ? Encoding.UTF8.GetBytes(s) : JsonSerializer.SerializeToUtf8Bytes(request, RealtimeProtocol.Json);
-        return _socket.SendAsync(bytes, WebSocketMessageType.Text, true, cancellationToken);
-    }
+    /// <summary>Sends one request.</summary>
+    public Task SendAsync(ClientMessage request, CancellationToken cancellationToken = default) =>
+        _channel.SendAsync(JsonSerializer.SerializeToUtf8Bytes(request, RealtimeJson.Default.ClientMessage), WebSocketMessageType.Text, cancellationToken);
+
+    /// <summary>Sends a text message as is (any JSON, valid or not: the tests probe the server with it).</summary>
+    public Task SendTextAsync(string text, CancellationToken cancellationToken = default) =>
+        _channel.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, cancellationToken);
 
     /// <summary>The next message; null when the server closed the socket.</summary>
     public async Task<RealtimeMessage?> ReceiveAsync(CancellationToken cancellationToken = default)
     {
-        using var memory = new MemoryStream();
-        var buffer = new byte[64 * 1024];
-        while (true)
+        var message = await _channel.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+        if (message.IsClose) return null;
+        if (message.TooLarge) throw new InvalidDataException($"The server sent a message larger than {MaxMessageBytes} bytes.");
+        var now = DateTimeOffset.UtcNow;
+        if (message.Type == WebSocketMessageType.Binary)
         {
-            var result = await _socket.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
-            if (result.MessageType == WebSocketMessageType.Close) return null;
-            memory.Write(buffer, 0, result.Count);
-            if (!result.EndOfMessage) continue;
-            var now = DateTimeOffset.UtcNow;
-            if (result.MessageType == WebSocketMessageType.Binary)
-            {
-                var (header, image) = RealtimeProtocol.DecodeFrame(memory.ToArray());
-                return new RealtimeMessage(header, image, null, now);
-            }
-            using var doc = JsonDocument.Parse(memory.ToArray());
-            return new RealtimeMessage(null, null, doc.RootElement.Clone(), now);
+            var (header, image) = FrameCodec.Decode(message.Data.Span);
+            return new RealtimeMessage(header, image, null, now);
         }
+        var reader = new Utf8JsonReader(message.Data.Span);
+        using var doc = JsonDocument.ParseValue(ref reader);
+        return new RealtimeMessage(null, null, doc.RootElement.Clone(), now);
     }
 
     /// <summary>Receives until a message matches (others are skipped); throws <see cref="TimeoutException"/> after <paramref name="timeout"/>.</summary>
@@ -82,21 +96,12 @@ public sealed class RealtimeClient : IAsyncDisposable
     }
 
     /// <summary>Drops the connection without a closing handshake (a client that vanished).</summary>
-    public void Abort() => _socket.Abort();
+    public void Abort() => _channel.Abort();
 
     public async ValueTask DisposeAsync()
     {
-        try
-        {
-            if (_socket.State == WebSocketState.Open)
-            {
-                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await _socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", cts.Token).ConfigureAwait(false);
-            }
-        }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException)
-        {
-        }
+        await _channel.CloseAsync("bye").ConfigureAwait(false);
+        _channel.Dispose();
         _socket.Dispose();
     }
 }

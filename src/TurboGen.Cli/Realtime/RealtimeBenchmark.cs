@@ -1,6 +1,7 @@
 using System.Diagnostics;
+using TurboGen.Server.Realtime.Protocol;
 
-namespace TurboGen.Server.Realtime;
+namespace TurboGen.Cli.Realtime;
 
 /// <summary>What <see cref="RealtimeBenchmark"/> simulates.</summary>
 public sealed record RealtimeBenchmarkOptions
@@ -62,15 +63,15 @@ public static class RealtimeBenchmark
         if (!(options.KeysPerSecond > 0)) throw new InvalidRequestException("keys_per_second", "Keys per second must be positive.");
         await using var client = await RealtimeClient.ConnectAsync(options.Server, options.ApiKey, cancellationToken).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
-        object Request(long id, string prompt) => new
+        ClientMessage Request(long id, string prompt) => new()
         {
-            requestId = id, prompt, seed = options.Seed, steps = options.Steps, width = options.Width, height = options.Height,
-            style = options.Style, live = true,
+            RequestId = id, Prompt = prompt, Seed = options.Seed, Steps = options.Steps, Width = options.Width, Height = options.Height,
+            Style = options.Style, Live = true,
         };
 
         // Warm-up: one frame, so loading and first-run costs are not measured.
         await client.SendAsync(Request(0, "warm-up"), cancellationToken).ConfigureAwait(false);
-        await WaitAsync(client, m => m.Frame is { Kind: "live", RequestId: 0 }, options.SettleTimeout).ConfigureAwait(false);
+        await WaitAsync(client, m => m.Frame is { Kind: FrameKinds.Live, RequestId: 0 }, options.SettleTimeout).ConfigureAwait(false);
 
         int n = options.Sentence.Length;
         var sentAt = new double[n + 1];
@@ -87,10 +88,10 @@ public static class RealtimeBenchmark
                 if (m.Frame is not { } f || f.RequestId == 0) continue;
                 lock (frames)
                 {
-                    if (f.Kind == "live") frames.Add((f.RequestId, at, f.Timings.ModelMs));
-                    else if (f.Kind == "refined" && f.RequestId == n) refinedAt = at;
+                    if (f.Kind == FrameKinds.Live) frames.Add((f.RequestId, at, f.Timings.ModelMs));
+                    else if (f.Kind == FrameKinds.Refined && f.RequestId == n) refinedAt = at;
                 }
-                bool gotLast = f.RequestId == n && (f.Kind == "refined" || (f.Kind == "live" && !options.WaitForRefine));
+                bool gotLast = f.RequestId == n && (f.Kind == FrameKinds.Refined || (f.Kind == FrameKinds.Live && !options.WaitForRefine));
                 if (gotLast) return;
             }
         }, receiveCts.Token);

@@ -1,16 +1,17 @@
 using System.Text.Json;
 
-namespace TurboGen.Server.Styles;
+namespace TurboGen.Server.Policy;
 
 /// <summary>
 /// The style presets (prompt templates) shared by the real-time web app (<c>style</c>), the OpenAI-compatible API
-/// (<c>style</c>) and the AUTOMATIC1111 API (<c>styles</c>). They live in one data file, <c>Styles/styles.json</c>,
+/// (<c>style</c>), the AUTOMATIC1111 API (<c>styles</c>), the native API (<c>style</c>) and <c>turbogen generate --style</c>,
+/// all applied by one rule (<see cref="StylePreset.Apply"/>). They live in one data file, <c>Policy/styles.json</c>,
 /// embedded in the assembly; <see cref="Default"/> loads it once. Look-ups accept the id ("neon-punk") or the
 /// display name ("Neon punk"), ignoring case, spaces, hyphens and underscores. "" / "none" means no style.
 /// </summary>
 public sealed class StylePresets
 {
-    private const string ResourceName = "TurboGen.Server.Styles.styles.json";
+    private const string ResourceName = "TurboGen.Server.Policy.styles.json";
     private static readonly Lazy<StylePresets> Embedded = new(LoadEmbedded);
     private readonly Dictionary<string, StylePreset> _byKey;
 
@@ -42,13 +43,16 @@ public sealed class StylePresets
     }
 
     /// <summary>The preset named <paramref name="style"/>; an unknown name is an <see cref="InvalidRequestException"/> for "style".</summary>
-    public StylePreset Find(string style) => TryFind(style, out var preset)
+    public StylePreset Find(string style, string field = "style") => TryFind(style, out var preset)
         ? preset!
-        : throw new InvalidRequestException("style", $"Unknown style '{style}'. Known styles: {string.Join(", ", All.Select(p => p.Id))}.");
+        : throw new InvalidRequestException(field, $"Unknown style '{style}'. Known styles: {string.Join(", ", All.Select(p => p.Id))}.");
+
+    /// <summary>The preset named <paramref name="style"/>, or null for none ("", "none"); unknown names throw (see <see cref="Find"/>).</summary>
+    public StylePreset? FindOrNone(string? style, string field = "style") => IsNone(style) ? null : Find(style!, field);
 
     /// <summary>Applies <paramref name="style"/> (none → unchanged) to a prompt and negative prompt.</summary>
-    public (string Prompt, string Negative) Apply(string? style, string prompt, string negative) =>
-        IsNone(style) ? (prompt, negative) : Find(style!).Apply(prompt, negative);
+    public (string Prompt, string Negative) Apply(string? style, string prompt, string negative, string field = "style") =>
+        FindOrNone(style, field) is { } preset ? preset.Apply(prompt, negative) : (prompt, negative);
 
     /// <summary>Parses a styles file: <c>{"styles":[{"id","name","prompt","negative"}, ...]}</c>.</summary>
     public static StylePresets Parse(string json)

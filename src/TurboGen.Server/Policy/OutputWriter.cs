@@ -1,0 +1,52 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using TurboGen.Imaging;
+using TurboGen.Pipelines;
+
+namespace TurboGen.Server.Policy;
+
+/// <summary>One generated image as a front end returns it: encoded bytes, its metadata, and the kept file's name if saved.</summary>
+public sealed record WrittenImage(byte[] Bytes, ImageOutputFormat Format, ImageMetadata Metadata, string? SavedAs);
+
+/// <summary>
+/// The one after-generation step of every front end: metadata (A1111 infotext + TurboGen JSON,
+/// <see cref="GenerationMetadata"/>), encoding (PNG carries the metadata; JPEG/WebP take a quality), and — when asked —
+/// saving a PNG with its metadata in <see cref="ServerOptions.OutputDir"/>, written atomically (temporary file, then
+/// rename) under one naming rule, <see cref="FileName"/>, in UTC.
+/// </summary>
+public sealed class OutputWriter(ServerOptions options, TimeProvider clock)
+{
+    public string Directory { get; } = Path.GetFullPath(options.OutputDir);
+
+    /// <summary>Encodes image <paramref name="index"/> of <paramref name="result"/>, and saves it as PNG when <paramref name="save"/>.</summary>
+    public WrittenImage Write(GenerationResult result, int index, string modelId, ImageOutputFormat format, int quality, bool save)
+    {
+        var metadata = GenerationMetadata.For(result, index, modelId);
+        var image = result.Images[index];
+        byte[] bytes = ImageOutput.Encode(image, format, quality, format == ImageOutputFormat.Png ? metadata : null);
+        string? saved = save ? Save(image, metadata, result.Seeds[index]) : null;
+        return new WrittenImage(bytes, format, metadata, saved);
+    }
+
+    /// <summary>Saves image <paramref name="index"/> of <paramref name="result"/> as a PNG with its metadata and returns its file name.</summary>
+    public string Save(GenerationResult result, int index, string modelId) =>
+        Save(result.Images[index], GenerationMetadata.For(result, index, modelId), result.Seeds[index]);
+
+    /// <summary>Saves a PNG with its metadata (atomically) and returns its file name.</summary>
+    public string Save(RgbImage image, ImageMetadata metadata, long seed)
+    {
+        string name = FileName(clock.GetUtcNow(), seed);
+        ImageCodec.SavePng(image, Path.Combine(Directory, name), metadata);
+        return name;
+    }
+
+    /// <summary>
+    /// The kept-file name: <c>{yyyyMMdd-HHmmss-fff}Z-{seed}-{8 random hex}.png</c>, the time in UTC (the <c>Z</c>), so
+    /// names sort by creation time whatever the server's time zone, and the random part keeps names unique.
+    /// </summary>
+    public static string FileName(DateTimeOffset time, long seed) => string.Create(CultureInfo.InvariantCulture,
+        $"{time.UtcDateTime:yyyyMMdd-HHmmss-fff}Z-{seed}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}.png");
+
+    /// <summary>The pattern <see cref="FileName"/> follows (tests and tools recognise kept files by it).</summary>
+    public const string FileNamePattern = @"^\d{8}-\d{6}-\d{3}Z-\d+-[0-9a-f]{8}\.png$";
+}

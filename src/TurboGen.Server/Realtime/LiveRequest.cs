@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Text.Json;
+using TurboGen.Pipelines;
+using TurboGen.Server.Policy;
+using TurboGen.Server.Realtime.Protocol;
+
+namespace TurboGen.Server.Realtime;
+
+/// <summary>What a client message asks for: a live/refined frame ("generate") or a grid of seeds ("variants").</summary>
+public enum LiveRequestKind { Generate, Variants }
+
+/// <summary>
+/// One parsed, validated client message, mapped once onto the engine's <see cref="GenerationRequest"/> (style applied,
+/// variants as a batch). <see cref="Key"/> identifies the picture it describes (everything but the request id and the
+/// flags), so a request for the picture already shown is answered without running the UNet again.
+/// </summary>
+public sealed record LiveRequest(LiveRequestKind Kind, long RequestId, GenerationRequest Generation, bool Live, bool Refine, string Format, string Key);
+
+/// <summary>
+/// Parses one client message (<see cref="ClientMessage"/>, source-generated JSON) into a <see cref="LiveRequest"/>,
+/// checking it against the shared policy: <see cref="RequestLimits"/> (prompts, live steps, variants),
+/// <see cref="StylePresets"/>, <see cref="InputImages"/> and the engine's own <see cref="GenerationRequest.Validate"/>.
+/// Every problem is an <see cref="InvalidRequestException"/> naming the field (JSON syntax errors name "json", a wrongly
+/// typed value its field).
+/// </summary>
+public static class LiveRequestParser
+{
+    public static LiveRequest Parse(ReadOnlySpan<byte> utf8, int defaultSize, StylePresets styles, InputImageCache images)
+    {
+        ClientMessage m;
+        try
+        {
+            m = JsonSerializer.Deserialize(utf8, RealtimeJson.Default.ClientMessage) ?? throw new InvalidRequestException("json", "The message must be a JSON object.");
+        }
+        catch (JsonException e) when (FieldOf(e.Path) is { } field)
+        {
+            throw new InvalidRequestException(field, $"{field} has a value of the wrong type or out of range (line {e.LineNumber}, byte {e.BytePositionInLine}).");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidRequestException("json", $"The message is not a valid JSON object: {FirstSentence(e.Message)}");
+        }
+        var kind = (m.Type ?? "generate") switch
+        {
+            "generate" => LiveRequestKind.Generate,
+            "variants" => LiveRequestKind.Variants,
+            _ => throw new InvalidRequestException("type", $"Unknown message type '{m.Type}' (expected \"generate\" or \"variants\")."),
+        };
+        long requestId = m.RequestId ?? throw new InvalidRequestException("requestId", "requestId is required.");
+        if (requestId < 0) throw new InvalidRequestException("requestId", "requestId must be ≥ 0.");
+        string prompt = m.Prompt ?? "", negative = m.Negative ?? "";
+        RequestLimits.CheckPrompt("prompt", prompt);
+        RequestLimits.CheckPrompt("negative", negative);
+        if (m.Seed is < 0 or > uint.MaxValue) throw new InvalidRequestException("seed", $"seed must be between 0 and {uint.MaxValue} (got {m.Seed}).");
+        int steps = m.Steps ?? 1;
+        if (steps is < 1 or > RequestLimits.MaxLiveSteps)
+            throw new InvalidRequestException("steps", $"steps must be between 1 and {RequestLimits.MaxLiveSteps} for real-time generation (got {steps}).");
+        var style = styles.FindOrNone(m.Style);
+        string format = m.Format ?? "jpeg";
+        if (format is not ("jpeg" or "webp")) throw new InvalidRequestException("format", $"format must be \"jpeg\" or \"webp\" (got \"{format}\").");
+        int count = m.Count ?? 4;
+        if (kind == LiveRequestKind.Variants && count is < 1 or > RequestLimits.MaxVariants)
+            throw new InvalidRequestException("count", $"count must be between 1 and {RequestLimits.MaxVariants} (got {count}).");
+        float strength = (float)(m.Strength ?? 0.5);
+
+        var (image, imageHash) = m.Image is { Length: > 0 } text ? images.Decode("image", text) : default;
+        var (styledPrompt, styledNegative) = style is null ? (prompt, negative) : style.Apply(prompt, negative);
+        long? seed = m.Seed;
+        if (kind == LiveRequestKind.Variants) seed ??= Random.Shared.NextInt64(0, uint.MaxValue - RequestLimits.MaxVariants);
+        var generation = new GenerationRequest
+        {
+            Prompt = styledPrompt, NegativePrompt = styledNegative, Seed = seed, Steps = steps, Width = m.Width, Height = m.Height,
+            InitImage = image, Strength = strength, BatchSize = kind == LiveRequestKind.Variants ? count : 1,
+        };
+        generation.Validate(defaultSize);
+        string key = string.Join('\u001f', styledPrompt, styledNegative, seed?.ToString(CultureInfo.InvariantCulture) ?? "random", steps, m.Width, m.Height,
+            image is null ? "" : strength.ToString("R", CultureInfo.InvariantCulture), imageHash ?? "");
+        return new LiveRequest(kind, requestId, generation, m.Live ?? true, m.Refine ?? false, format, key);
+    }
+
+    /// <summary>The request id of a message that failed to parse, when it has a readable integer one (for the error reply).</summary>
+    public static long? TryReadRequestId(ReadOnlySpan<byte> utf8)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(utf8);
+            using var doc = JsonDocument.ParseValue(ref reader);
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("requestId", out var id)
+                && id.ValueKind == JsonValueKind.Number && id.TryGetInt64(out long v) ? v : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>"$.steps" → "steps"; "$" → null.</summary>
+    private static string? FieldOf(string? path)
+    {
+        if (string.IsNullOrEmpty(path) || !path.StartsWith("$.", StringComparison.Ordinal)) return null;
+        string p = path[2..];
+        int cut = p.IndexOfAny(['.', '[']);
+        return cut > 0 ? p[..cut] : p;
+    }
+
+    private static string FirstSentence(string message)
+    {
+        int cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        return cut > 0 ? message[..cut] : message;
+    }
+}

@@ -1,0 +1,117 @@
+using System.Text.Json.Serialization;
+
+namespace TurboGen.Server.Realtime.Protocol;
+
+/// <summary>
+/// A client message (text JSON, sent on every change): <c>{"type":"generate"|"variants", "requestId":17, "prompt", "negative",
+/// "seed", "steps", "width", "height", "style", "strength", "image", "live", "refine", "format", "count"}</c>. Only
+/// <c>requestId</c> is required and it must increase; absent fields take the defaults of <see cref="LiveRequestParser"/>.
+/// </summary>
+public sealed record ClientMessage
+{
+    public string? Type { get; init; }
+    public long? RequestId { get; init; }
+    public string? Prompt { get; init; }
+    public string? Negative { get; init; }
+    public long? Seed { get; init; }
+    public int? Steps { get; init; }
+    public int? Width { get; init; }
+    public int? Height { get; init; }
+    public string? Style { get; init; }
+    public double? Strength { get; init; }
+
+    /// <summary>Init image or sketch: base64 or a base64 data URL.</summary>
+    public string? Image { get; init; }
+
+    public bool? Live { get; init; }
+    public bool? Refine { get; init; }
+    public string? Format { get; init; }
+    public int? Count { get; init; }
+}
+
+/// <summary>Server → client on connect: the session, the model and the protocol's limits.</summary>
+public sealed record HelloMessage(string SessionId, string State, string? Model, bool? HasTinyVae, bool? ImageToImage, int? DefaultSize,
+    int MaxSteps, double RefineDelayMs)
+{
+    [JsonPropertyOrder(-1)] public string Type => "hello";
+}
+
+/// <summary>Server → client while the model loads (and once when it is ready).</summary>
+public sealed record StatusMessage(string State, string? Error)
+{
+    [JsonPropertyOrder(-1)] public string Type => "status";
+}
+
+/// <summary>Server → client: a bad message or parameter (<paramref name="Field"/> names it); the socket stays open.</summary>
+public sealed record ErrorMessage(long? RequestId, string Message, string? Field)
+{
+    [JsonPropertyOrder(-1)] public string Type => "error";
+}
+
+/// <summary>Server → client: the shared queue is full; retry after <paramref name="RetryAfterMs"/>.</summary>
+public sealed record BusyMessage(long RequestId, long RetryAfterMs, string Message)
+{
+    [JsonPropertyOrder(-1)] public string Type => "busy";
+}
+
+/// <summary>The JSON header of a binary frame message.</summary>
+public sealed record FrameHeader
+{
+    public string Type { get; init; } = "frame";
+    public long RequestId { get; init; }
+    public long Seed { get; init; }
+    public int Width { get; init; }
+    public int Height { get; init; }
+
+    /// <summary>"live" (tiny VAE, while typing), "refined" (full VAE, kept) or "variant".</summary>
+    public string Kind { get; init; } = FrameKinds.Live;
+
+    /// <summary>Variants: the position in the grid.</summary>
+    public int? Index { get; init; }
+
+    public string Format { get; init; } = "jpeg";
+
+    /// <summary>Refined frames: the saved PNG's name (<c>GET /api/history/{file}</c>).</summary>
+    public string? File { get; init; }
+
+    public bool ImageToImage { get; init; }
+    public bool PromptTruncated { get; init; }
+    public FrameTimings Timings { get; init; } = new();
+
+    /// <summary>From receiving the request to sending this frame, on the server.</summary>
+    public double ElapsedMs { get; init; }
+}
+
+/// <summary>The values of <see cref="FrameHeader.Kind"/>.</summary>
+public static class FrameKinds
+{
+    public const string Live = "live", Refined = "refined", Variant = "variant";
+}
+
+/// <summary>Where a frame's time went: the model's stages, waiting in the queue, and image encoding.</summary>
+public sealed record FrameTimings
+{
+    public Dictionary<string, double> Stages { get; init; } = [];
+
+    /// <summary>Sum of the model stages (tokenize, encode, unet steps, decode).</summary>
+    public double ModelMs { get; init; }
+
+    /// <summary>Part of <see cref="ModelMs"/> inside ONNX Runtime.</summary>
+    public double OnnxMs { get; init; }
+
+    /// <summary>From submitting the job to the model worker starting it.</summary>
+    public double QueueMs { get; init; }
+
+    /// <summary>JPEG/WebP encoding.</summary>
+    public double EncodeMs { get; init; }
+}
+
+/// <summary>System.Text.Json source generation for every protocol message (camelCase names, no reflection).</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(ClientMessage))]
+[JsonSerializable(typeof(HelloMessage))]
+[JsonSerializable(typeof(StatusMessage))]
+[JsonSerializable(typeof(ErrorMessage))]
+[JsonSerializable(typeof(BusyMessage))]
+[JsonSerializable(typeof(FrameHeader))]
+public sealed partial class RealtimeJson : JsonSerializerContext;
