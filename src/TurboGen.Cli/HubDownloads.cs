@@ -41,7 +41,7 @@ internal static class HubDownloads
             chosen = HubVariants.Choose(candidates, needs, f => cache.HasBlob(repoId, f));
             if (chosen is null && candidates.Count > 0)
             {
-                throw new HubException(HubErrorKind.NotFound, repoId,
+                throw new ModelLoadException(repoId,
                     $"{repoId}@{revision} has only an ONNX export, but --lora and --kernels other than standard need the safetensors weights (diffusers folders or a single-file checkpoint).");
             }
             return chosen?.Files ?? [];

@@ -57,20 +57,7 @@ public sealed class FirstRunHub : IAsyncLifetime
             Sum(Directory.EnumerateFiles(fp16, "*.fp16.safetensors", SearchOption.AllDirectories)));
     }
 
-    public Dictionary<string, string> Environment(string home, params (string Name, string Value)[] extra)
-    {
-        var env = new Dictionary<string, string>
-        {
-            ["HF_ENDPOINT"] = Hub.Endpoint,
-            ["HF_HOME"] = home,
-            ["TURBOGEN_CACHE"] = Path.Combine(home, "turbogen-cache"),
-        };
-        foreach (var (name, value) in extra)
-        {
-            env[name] = value;
-        }
-        return env;
-    }
+    public Dictionary<string, string> Environment(string home, params (string Name, string Value)[] extra) => CliFixture.HubEnvironment(Hub, home, extra);
 
     public string NewFolder(string prefix) => Directory.CreateDirectory(Path.Combine(_root, prefix + "-" + Guid.NewGuid().ToString("N")[..8])).FullName;
 
