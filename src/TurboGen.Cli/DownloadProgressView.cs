@@ -5,13 +5,15 @@ using TurboGen.Hub;
 namespace TurboGen.Cli;
 
 /// <summary>
-/// Shows <see cref="HubDownloadProgress"/> on stderr: on a terminal, Spectre.Console progress bars (one per file being
-/// transferred — bytes, speed, ETA — and a total); when stderr is redirected, one line when the transfer starts and
-/// one when it ends (no redraws in logs).
+/// Shows <see cref="HubDownloadProgress"/> on stderr. Before anything is transferred (at the client's first report, which comes
+/// before its free-space check) the <c>announce</c> lines are printed: what is downloaded, how much, and the free space. Then, on a
+/// terminal, Spectre.Console progress bars (one per file being transferred — bytes, speed, ETA — and a total); when stderr is
+/// redirected, one more line when the transfer ends (no redraws in logs).
 /// </summary>
 internal static class DownloadProgressView
 {
-    public static async Task<T> RunAsync<T>(Terminal terminal, bool enabled, string title, Func<IProgress<HubDownloadProgress>?, Task<T>> work)
+    public static async Task<T> RunAsync<T>(Terminal terminal, bool enabled, string title, Func<HubDownloadProgress, IEnumerable<string>> announce,
+        Func<IProgress<HubDownloadProgress>?, Task<T>> work)
     {
         if (!enabled)
         {
@@ -19,7 +21,7 @@ internal static class DownloadProgressView
         }
         if (!terminal.InteractiveErr)
         {
-            var lines = new LineProgress(terminal.Error, title);
+            var lines = new LineProgress(terminal.Error, title, announce);
             T result = await work(lines).ConfigureAwait(false);
             lines.Finish();
             return result;
@@ -36,15 +38,16 @@ internal static class DownloadProgressView
                 new RemainingTimeColumn())
             .StartAsync(async context =>
             {
-                var bars = new BarsProgress(context, title);
+                var bars = new BarsProgress(context, title, terminal.Err, announce);
                 T result = await work(bars).ConfigureAwait(false);
                 bars.Finish();
                 return result;
             }).ConfigureAwait(false);
     }
 
-    /// <summary>Progress bars: a total row plus one row per file in flight (hidden once complete).</summary>
-    private sealed class BarsProgress(ProgressContext context, string title) : IProgress<HubDownloadProgress>
+    /// <summary>The announcement lines above, then progress bars: a total row plus one row per file in flight (hidden once complete).</summary>
+    private sealed class BarsProgress(ProgressContext context, string title, IAnsiConsole console, Func<HubDownloadProgress, IEnumerable<string>> announce)
+        : IProgress<HubDownloadProgress>
     {
         private readonly object _lock = new();
         private readonly Dictionary<string, ProgressTask> _files = new(StringComparer.Ordinal);
@@ -54,9 +57,20 @@ internal static class DownloadProgressView
         {
             lock (_lock)
             {
+                if (_total is null)
+                {
+                    foreach (string line in announce(value))
+                    {
+                        console.WriteLine(line); // printed above the live bars
+                    }
+                }
                 _total ??= context.AddTask(Markup.Escape(title), maxValue: Math.Max(1, value.TotalSize));
                 _total.Description = $"{Markup.Escape(title)} [grey]({value.FilesCompleted}/{value.FileCount} files)[/]";
                 _total.Value = Math.Min(value.TotalBytes, _total.MaxValue);
+                if (value.Path.Length == 0)
+                {
+                    return; // the announcement: no file has started yet
+                }
                 if (!_files.TryGetValue(value.Path, out var file))
                 {
                     file = context.AddTask("  " + Markup.Escape(value.Path), maxValue: Math.Max(1, value.FileSize));
@@ -82,8 +96,8 @@ internal static class DownloadProgressView
         }
     }
 
-    /// <summary>Two log lines: what is being downloaded, and how much/how fast once done.</summary>
-    private sealed class LineProgress(TextWriter error, string title) : IProgress<HubDownloadProgress>
+    /// <summary>Log lines: the announcement (what is being downloaded, how much, free space), and how much/how fast once done.</summary>
+    private sealed class LineProgress(TextWriter error, string title, Func<HubDownloadProgress, IEnumerable<string>> announce) : IProgress<HubDownloadProgress>
     {
         private readonly object _lock = new();
         private readonly Stopwatch _clock = new();
@@ -96,8 +110,10 @@ internal static class DownloadProgressView
                 if (_last is null)
                 {
                     _clock.Start();
-                    string size = value.TotalSize >= 0 ? Units.Bytes(value.TotalSize) : "unknown size";
-                    error.WriteLine($"Downloading {title}: {value.FileCount} files, {size}...");
+                    foreach (string line in announce(value))
+                    {
+                        error.WriteLine(line);
+                    }
                 }
                 _last = value;
             }

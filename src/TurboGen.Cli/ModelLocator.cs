@@ -8,16 +8,16 @@ namespace TurboGen.Cli;
 /// <summary>What <c>-m MODEL</c> named: a Hugging Face repository or something on the local disk.</summary>
 internal enum ModelReferenceKind { Hub, Local }
 
-/// <summary>A model ready to load: its ONNX folder and the name written into image metadata.</summary>
-internal sealed record LocatedModel(string Folder, string Name, string? RepoId = null, string? Revision = null);
+/// <summary>A model ready to load: its ONNX folder (or, before building, the files found) and the name written into image metadata.</summary>
+internal sealed record LocatedModel(string Folder, string Name, string? RepoId = null, string? Revision = null, HubVariant? Variant = null);
 
 /// <summary>
 /// Resolves <c>-m MODEL</c> to a loadable ONNX model folder.
 /// <para>How it works: an existing local folder or file always wins. Text that looks like a path (absolute, ./, ../,
 /// ~/, a checkpoint extension) but does not exist is a <see cref="ModelLoadException"/>. Anything else of the form
-/// <c>org/name[@revision]</c> is a Hub id: the repository's ONNX export is taken from the Hugging Face cache, or
-/// downloaded when missing (<see cref="HubClient"/>; offline with nothing cached is a <see cref="HubException"/>);
-/// a repository without an ONNX export gets its diffusers safetensors weights instead. Whatever was found then goes
+/// <c>org/name[@revision]</c> is a Hub id: the variant <see cref="HubVariants"/> chooses for the provider (ONNX export, diffusers
+/// safetensors or single file: the one already in the cache, else the smallest download) is taken from the Hugging Face cache, or
+/// downloaded when missing (<see cref="HubClient"/>; offline with nothing cached is a <see cref="HubException"/>). Whatever was found then goes
 /// through <see cref="ModelResolver.Resolve"/>: an ONNX folder is used as is, a diffusers folder or a single-file
 /// checkpoint is built into an ONNX folder once per precision (cached under TURBOGEN_CACHE; float16 for GPU providers, see
 /// <see cref="SharedOptions.ChoosePrecision"/>), with the build's progress on stderr.</para>
@@ -28,29 +28,38 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
 
     private static readonly string[] CheckpointExtensions = [".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".onnx", ".gguf"];
 
-    /// <summary>The ONNX export when the repository has one, else the diffusers safetensors weights (built after download).</summary>
-    public static IReadOnlyList<HubRepoFile> OnnxOrSafetensors(IReadOnlyList<HubRepoFile> files) =>
-        HubFileSelector.Onnx(files) is { Count: > 0 } onnx ? onnx : HubFileSelector.Safetensors(files);
+    /// <summary>What a request with these options needs from a Hub repository (see <see cref="HubVariants.Choose"/>).</summary>
+    public static HubVariantNeeds Needs(string provider, bool loras, TurboGen.Graphs.GraphKernels? kernels) => new()
+    {
+        Weights = loras || kernels is { IsStandard: false },
+        CudaExports = provider.Trim().ToLowerInvariant() is "cuda" or "tensorrt",
+    };
 
     /// <summary>The loadable ONNX folder for MODEL (default <see cref="DefaultModel"/>), downloading and building as needed.</summary>
     public async Task<LocatedModel> LocateAsync(string? model, CancellationToken ct, IReadOnlyList<(string Path, float Scale)>? loras = null,
-        BuildPrecision precision = BuildPrecision.Float32, TurboGen.Graphs.GraphKernels? kernels = null)
+        BuildPrecision precision = BuildPrecision.Float32, TurboGen.Graphs.GraphKernels? kernels = null, string provider = "cpu")
     {
-        var source = await FetchAsync(model, ct).ConfigureAwait(false);
+        loras ??= [];
+        kernels ??= TurboGen.Graphs.GraphKernels.Standard;
+        var source = await FetchAsync(model, ct, Needs(provider, loras.Count > 0, kernels), precision).ConfigureAwait(false);
         var options = new ModelResolveOptions
         {
             Progress = BuildProgress(),
-            Loras = loras ?? [],
-            TokenizerSource = StandardTokenizers,
+            Loras = loras,
+            TokenizerSource = TokenizerSource(source),
             Precision = precision,
-            Kernels = kernels ?? TurboGen.Graphs.GraphKernels.Standard,
+            Kernels = kernels,
+            IgnoreOnnxExport = source.Variant is { NeedsBuild: true },
         };
         string folder = await Task.Run(() => ModelResolver.Resolve(source.Folder, options, ct), ct).ConfigureAwait(false);
         return source with { Folder = folder };
     }
 
-    /// <summary>The model's files as found (local path or Hub snapshot), not built: what <c>convert</c> reads.</summary>
-    public async Task<LocatedModel> FetchAsync(string? model, CancellationToken ct)
+    /// <summary>
+    /// The model's files as found (local path or Hub snapshot; for a single-file variant the checkpoint in it), not built: what
+    /// <c>convert</c> reads. <paramref name="build"/> is the precision they will be built in (for the download announcement).
+    /// </summary>
+    public async Task<LocatedModel> FetchAsync(string? model, CancellationToken ct, HubVariantNeeds? needs = null, BuildPrecision? build = null)
     {
         string text = string.IsNullOrWhiteSpace(model) ? DefaultModel : model.Trim();
         if (Classify(text) == ModelReferenceKind.Local)
@@ -59,8 +68,9 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
             return new LocatedModel(path, Directory.Exists(path) ? new DirectoryInfo(path).Name : Path.GetFileNameWithoutExtension(path));
         }
         var (repoId, revision) = HubModelId.Parse(text);
-        string snapshot = await HubDownloads.DownloadAsync(hub, repoId, revision, OnnxOrSafetensors, terminal, showProgress, ct).ConfigureAwait(false);
-        return new LocatedModel(snapshot, repoId, repoId, revision);
+        var download = await HubDownloads.DownloadVariantAsync(hub, repoId, revision, needs ?? new HubVariantNeeds(), null, build ?? BuildPrecision.Float32,
+            terminal, showProgress, ct).ConfigureAwait(false);
+        return new LocatedModel(download.ModelPath, repoId, repoId, revision, download.Variant);
     }
 
     /// <summary>The tiny VAE to load (see <see cref="TinyVaeLocator"/>), built from a diffusers AutoencoderTiny folder if needed.</summary>
@@ -75,18 +85,28 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
         return Task.Run<string?>(() => ModelResolver.ResolveTinyVae(found, options, ct), ct);
     }
 
+    /// <summary>Where a single-file checkpoint found as <paramref name="source"/> gets its tokenizers (see <see cref="Tokenizers"/>).</summary>
+    public Func<ModelFamily, CancellationToken, (string? Tokenizer, string? Tokenizer2)> TokenizerSource(LocatedModel source) =>
+        Tokenizers(source.Variant is { Kind: HubVariantKind.SingleFile } ? Path.GetDirectoryName(source.Folder) : null);
+
     /// <summary>
-    /// Single-file checkpoints carry no tokenizer: the standard CLIP tokenizer folders come from the official repos
+    /// Single-file checkpoints carry no tokenizer: the tokenizer folders downloaded with a single-file variant are used when its
+    /// repository has them (<paramref name="snapshot"/>), else the standard CLIP tokenizer folders come from the official repos
     /// (stabilityai/sdxl-turbo: tokenizer/ + tokenizer_2/; stabilityai/sd-turbo: tokenizer/), cached or downloaded (a few MB).
     /// </summary>
-    private (string? Tokenizer, string? Tokenizer2) StandardTokenizers(ModelFamily family, CancellationToken ct)
+    private Func<ModelFamily, CancellationToken, (string? Tokenizer, string? Tokenizer2)> Tokenizers(string? snapshot) => (family, ct) =>
     {
-        string repo = family == ModelFamily.Sdxl ? "stabilityai/sdxl-turbo" : "stabilityai/sd-turbo";
+        bool xl = family == ModelFamily.Sdxl;
+        if (snapshot is not null && Directory.Exists(Path.Combine(snapshot, "tokenizer")) && (!xl || Directory.Exists(Path.Combine(snapshot, "tokenizer_2"))))
+        {
+            return (Path.Combine(snapshot, "tokenizer"), xl ? Path.Combine(snapshot, "tokenizer_2") : null);
+        }
+        string repo = xl ? "stabilityai/sdxl-turbo" : "stabilityai/sd-turbo";
         static IReadOnlyList<HubRepoFile> TokenizerFiles(IReadOnlyList<HubRepoFile> files) =>
             files.Where(f => f.Path.StartsWith("tokenizer/", StringComparison.Ordinal) || f.Path.StartsWith("tokenizer_2/", StringComparison.Ordinal)).ToList();
-        string snapshot = HubDownloads.DownloadAsync(hub, repo, "main", TokenizerFiles, terminal, showProgress, ct).GetAwaiter().GetResult();
-        return (Path.Combine(snapshot, "tokenizer"), family == ModelFamily.Sdxl ? Path.Combine(snapshot, "tokenizer_2") : null);
-    }
+        string standard = HubDownloads.DownloadAsync(hub, repo, "main", TokenizerFiles, terminal, showProgress, ct).GetAwaiter().GetResult();
+        return (Path.Combine(standard, "tokenizer"), xl ? Path.Combine(standard, "tokenizer_2") : null);
+    };
 
     public static ModelReferenceKind Classify(string text)
     {

@@ -40,11 +40,14 @@ public sealed class CliFixture : IAsyncLifetime
     /// <summary>A fresh working folder for output files.</summary>
     public string NewWorkDir() => Directory.CreateDirectory(Path.Combine(_root, "work-" + Guid.NewGuid().ToString("N")[..8])).FullName;
 
-    public Dictionary<string, string> Environment(string home, params (string Name, string Value)[] extra)
+    public Dictionary<string, string> Environment(string home, params (string Name, string Value)[] extra) => HubEnvironment(Hub, home, extra);
+
+    /// <summary>A CLI environment talking to <paramref name="hub"/>, with HF_HOME and TURBOGEN_CACHE inside <paramref name="home"/>.</summary>
+    public static Dictionary<string, string> HubEnvironment(FakeHubServer hub, string home, params (string Name, string Value)[] extra)
     {
         var env = new Dictionary<string, string>
         {
-            ["HF_ENDPOINT"] = Hub.Endpoint,
+            ["HF_ENDPOINT"] = hub.Endpoint,
             ["HF_HOME"] = home,
             ["TURBOGEN_CACHE"] = Path.Combine(home, "turbogen-cache"), // built models stay in the test's folder
         };

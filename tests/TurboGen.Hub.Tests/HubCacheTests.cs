@@ -42,6 +42,23 @@ public sealed class HubCacheTests : FakeHubTestBase
     }
 
     [Fact]
+    public async Task HasBlob_tells_whether_a_listed_file_would_be_transferred()
+    {
+        using var client = NewClient();
+        var info = await client.GetRepoInfoAsync(RepoId);
+        var cache = new HubCache(CacheDir);
+        var weights = info.Files.Single(f => f.Path == WeightsPath);
+        Assert.False(cache.HasBlob(RepoId, weights));
+
+        await client.DownloadAsync(RepoId, "main", HubFileSelector.Onnx);
+        Assert.All(HubFileSelector.Onnx(info.Files), f => Assert.True(cache.HasBlob(RepoId, f), f.Path));
+        Assert.False(cache.HasBlob(RepoId, new HubRepoFile(WeightsPath))); // a list read from disk has no blob ids
+        Assert.False(cache.HasBlob("tiny/absent", weights));
+        File.Delete(Path.Combine(RepoDir, "blobs", Weights.Sha256));
+        Assert.False(cache.HasBlob(RepoId, weights));
+    }
+
+    [Fact]
     public async Task A_missing_blob_makes_the_snapshot_incomplete_and_the_next_download_repairs_it()
     {
         using var client = NewClient();

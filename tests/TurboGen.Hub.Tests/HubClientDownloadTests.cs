@@ -222,9 +222,24 @@ public sealed class HubClientDownloadTests : FakeHubTestBase
 
         Assert.Equal(HubErrorKind.DiskFull, e.Kind);
         Assert.StartsWith("Disk full: need 3.", e.Message);
-        Assert.Contains("have 976.6 KiB free", e.Message);
+        Assert.Contains("have 1.00 MB free", e.Message);
         Assert.DoesNotContain(Server.Requests, r => r.Method == "GET" && r.IsCdn);
         Assert.Empty(BlobNames());
+    }
+
+    [Fact]
+    public async Task The_first_report_announces_files_and_total_before_the_free_space_check()
+    {
+        var reports = new List<HubDownloadProgress>();
+        using var client = NewClient();
+        client.FreeBytes = _ => 1_000_000;
+        await Assert.ThrowsAsync<HubException>(() => client.DownloadAsync(RepoId, "main", HubFileSelector.Onnx, new InlineProgress(reports.Add)));
+
+        var announcement = Assert.Single(reports);
+        Assert.Equal("", announcement.Path);
+        Assert.Equal(OnnxFiles.Select(p => Repo.Find(p)!).DistinctBy(f => f.CacheEtag).Sum(f => f.Length), announcement.TotalSize);
+        Assert.Equal(OnnxFiles.Length, announcement.FileCount);
+        Assert.Equal((0L, 0), (announcement.TotalBytes, announcement.FilesCompleted));
     }
 
     [Fact]

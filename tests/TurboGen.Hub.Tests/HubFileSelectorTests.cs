@@ -105,7 +105,7 @@ public sealed class HubFileSelectorTests
     }
 
     [Fact]
-    public void Safetensors_on_sd_turbo_and_root_checkpoint_only_when_asked()
+    public void Safetensors_on_sd_turbo_never_takes_the_root_checkpoint()
     {
         var selected = Paths(HubFileSelector.Safetensors(Files(SdTurbo)));
         Assert.Equal(Sorted([
@@ -113,12 +113,19 @@ public sealed class HubFileSelectorTests
             .. Tokenizer.Select(f => "tokenizer/" + f), "unet/config.json", "unet/diffusion_pytorch_model.fp16.safetensors",
             "vae/config.json", "vae/diffusion_pytorch_model.fp16.safetensors",
         ]), selected);
+    }
 
-        Assert.Equal(Sorted([.. selected, "sd_turbo.safetensors"]), Paths(HubFileSelector.Safetensors(Files(SdTurbo), includeRootCheckpoint: true)));
+    [Fact]
+    public void SingleFileCheckpoint_takes_the_one_root_checkpoint_fp16_first_with_the_tokenizers()
+    {
+        Assert.Equal(Sorted(["sd_xl_turbo_1.0_fp16.safetensors", .. Tokenizer.Select(f => "tokenizer/" + f), .. Tokenizer.Select(f => "tokenizer_2/" + f)]),
+            Paths(HubFileSelector.SingleFileCheckpoint(Files(SdxlTurbo))));
+        Assert.Equal(Sorted(["sd_turbo.safetensors", .. Tokenizer.Select(f => "tokenizer/" + f)]), Paths(HubFileSelector.SingleFileCheckpoint(Files(SdTurbo))));
 
-        var sdxlWithRoot = Paths(HubFileSelector.Safetensors(Files(SdxlTurbo), includeRootCheckpoint: true));
-        Assert.Contains("sd_xl_turbo_1.0_fp16.safetensors", sdxlWithRoot);
-        Assert.DoesNotContain("sd_xl_turbo_1.0.safetensors", sdxlWithRoot);
+        Assert.Empty(HubFileSelector.SingleFileCheckpoint(Files(OrtSdxlTurbo)));
+        Assert.Empty(HubFileSelector.SingleFileCheckpoint(Files(["a.safetensors", "b.safetensors"]))); // which one is meant is unknown
+        Assert.Empty(HubFileSelector.SingleFileCheckpoint(Files(["config.json", "diffusion_pytorch_model.safetensors"]))); // one component, not a model
+        Assert.Equal(["model.safetensors"], Paths(HubFileSelector.SingleFileCheckpoint(Files(["README.md", "model.safetensors"]))));
     }
 
     [Fact]

@@ -8,7 +8,8 @@ namespace TurboGen.Cli.Commands;
 /// <summary>
 /// <c>turbogen convert SOURCE OUTPUT</c>: writes a model as a self-contained Optimum-layout ONNX folder
 /// (<see cref="ModelConverter.Convert"/>): a diffusers folder or safetensors checkpoint is built, an ONNX folder copied.
-/// SOURCE may also be a Hub id (downloaded first). The output appears only when complete.
+/// SOURCE may also be a Hub id: the variant <c>generate</c> would download for the CPU provider is fetched first (see
+/// <see cref="HubVariants"/>). The output appears only when complete.
 /// </summary>
 internal static class ConvertCommand
 {
@@ -29,12 +30,15 @@ internal static class ConvertCommand
         command.SetGuardedAction(terminal, async (parse, ct) =>
         {
             string outputDir = Path.GetFullPath(parse.GetValue(output) ?? "");
-            var located = await new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true)
-                .FetchAsync(parse.GetValue(source), ct).ConfigureAwait(false);
+            var buildPrecision = BuildPrecisions.Parse(parse.GetValue(precision) ?? "fp32", "--precision");
+            var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
+            var located = await locator.FetchAsync(parse.GetValue(source), ct, build: buildPrecision).ConfigureAwait(false);
             var options = new ModelResolveOptions
             {
                 Progress = new StderrProgress(terminal.Error),
-                Precision = BuildPrecisions.Parse(parse.GetValue(precision) ?? "fp32", "--precision"),
+                Precision = buildPrecision,
+                TokenizerSource = locator.TokenizerSource(located),
+                IgnoreOnnxExport = located.Variant is { NeedsBuild: true },
             };
             await Task.Run(() => ModelConverter.Convert(located.Folder, outputDir, options, ct), ct).ConfigureAwait(false);
             terminal.Output.WriteLine($"Converted {located.Name} into {outputDir}");

@@ -4,22 +4,31 @@ using TurboGen.Hub;
 namespace TurboGen.Cli.Commands;
 
 /// <summary>
-/// <c>turbogen pull MODEL</c>: downloads one variant of a Hub repository (ONNX by default) into the standard Hugging Face
-/// cache, resuming partial files, with progress bars on stderr; prints the local snapshot folder.
+/// <c>turbogen pull MODEL</c>: downloads one variant of a Hub repository into the standard Hugging Face cache, resuming partial
+/// files, with progress bars on stderr; prints the local snapshot folder. By default (<c>--variant auto</c>) the variant is the
+/// one <c>generate</c> with the same <c>--provider</c> would use (<see cref="HubVariants"/>), so a later <c>generate</c> finds
+/// everything in the cache.
 /// </summary>
 internal static class PullCommand
 {
     public static Command Create(Terminal terminal)
     {
         var model = new Argument<string>("MODEL") { Description = "Hugging Face id: org/name[@revision]." };
-        var variant = new Option<string>("--variant") { Description = "Which files: the ONNX export or the diffusers safetensors weights.", DefaultValueFactory = _ => "onnx" };
-        variant.AcceptOnlyFromAmong("onnx", "safetensors");
+        var variant = new Option<string>("--variant")
+        {
+            Description = "Which files: auto (what generate would use: the variant already cached, else the smallest download), onnx (the ONNX export), safetensors (the diffusers weights, fp16 when published) or single-file (the root checkpoint).",
+            DefaultValueFactory = _ => "auto",
+        };
+        variant.AcceptOnlyFromAmong("auto", "onnx", "safetensors", "single-file");
+        var provider = new Option<string>("--provider") { Description = "For --variant auto: the execution provider generate will use.", DefaultValueFactory = _ => "cpu" };
+        provider.AcceptOnlyFromAmong([.. TurboGen.Models.RuntimeOptions.KnownProviders]);
         var revision = new Option<string?>("--revision") { Description = "Branch, tag or commit (overrides @revision).", HelpName = "REV" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (model, revision, variant, path, files, size)." };
 
         var command = new Command("pull", "Download a model from the Hugging Face Hub into the local cache (HF_HOME / HF_HUB_CACHE).");
         command.Arguments.Add(model);
         command.Options.Add(variant);
+        command.Options.Add(provider);
         command.Options.Add(revision);
         command.Options.Add(json);
         command.SetGuardedAction(terminal, async (parse, ct) =>
@@ -30,30 +39,38 @@ internal static class PullCommand
                 HubModelId.ValidateRevision(explicitRevision);
                 rev = explicitRevision;
             }
-            string kind = parse.GetValue(variant) ?? "onnx";
-            Func<IReadOnlyList<HubRepoFile>, IReadOnlyList<HubRepoFile>> select = kind == "safetensors" ? HubFileSelector.Safetensors : HubFileSelector.Onnx;
-            string folder = await HubDownloads.DownloadAsync(HubOptions.FromEnvironment(), repoId, rev, select, terminal, showProgress: true, ct).ConfigureAwait(false);
+            HubVariantKind? kind = (parse.GetValue(variant) ?? "auto") switch
+            {
+                "onnx" => HubVariantKind.Onnx,
+                "safetensors" => HubVariantKind.Safetensors,
+                "single-file" => HubVariantKind.SingleFile,
+                _ => null,
+            };
+            var needs = ModelLocator.Needs(parse.GetValue(provider) ?? "cpu", loras: false, kernels: null);
+            var download = await HubDownloads.DownloadVariantAsync(HubOptions.FromEnvironment(), repoId, rev, needs, kind, build: null,
+                terminal, showProgress: true, ct).ConfigureAwait(false);
 
-            var (files, bytes) = Measure(folder);
+            string folder = download.Snapshot;
+            var (files, bytes) = Measure(folder, download.Variant.Files);
             if (parse.GetValue(json))
             {
-                Json.Write(terminal.Output, new PullReport(repoId, rev, kind, folder, files, bytes));
+                Json.Write(terminal.Output, new PullReport(repoId, rev, download.Variant.Name, folder, files, bytes));
             }
             else
             {
-                terminal.Output.WriteLine($"{repoId}@{rev} ({kind}): {files} files, {Units.Bytes(bytes)} in {folder}");
+                terminal.Output.WriteLine($"{repoId}@{rev} ({HubDownloads.Describe(download.Variant)}): {files} files, {Units.Bytes(bytes)} in {folder}");
             }
             return ExitCodes.Ok;
         });
         return command;
     }
 
-    /// <summary>Files and bytes in a snapshot folder (symlinks followed to their blobs).</summary>
-    private static (int Files, long Bytes) Measure(string folder)
+    /// <summary>The variant's files in a snapshot folder and their bytes on disk (symlinks followed to their blobs).</summary>
+    private static (int Files, long Bytes) Measure(string folder, IReadOnlyList<HubRepoFile> variant)
     {
         int files = 0;
         long bytes = 0;
-        foreach (string path in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories))
+        foreach (string path in variant.Select(f => Path.Combine(folder, f.Path.Replace('/', Path.DirectorySeparatorChar))))
         {
             var info = new FileInfo(path);
             if ((info.LinkTarget is null ? info : info.ResolveLinkTarget(returnFinalTarget: true)) is FileInfo { Exists: true } target)

@@ -89,17 +89,9 @@ internal sealed class HubBlobDownloader(HubHttp http, Func<string, long> freeByt
         if (needed > available)
         {
             throw new HubException(HubErrorKind.DiskFull, repoId,
-                $"Disk full: need {FormatBytes(needed)} for {what}, have {FormatBytes(available)} free in {dir}. Free some space or point HF_HUB_CACHE / HF_HOME at a bigger drive.");
+                $"Disk full: need {ByteSize.Format(needed)} for {what}, have {ByteSize.Format(available)} free in {dir}. Free some space or point HF_HUB_CACHE / HF_HOME at a bigger drive.");
         }
     }
-
-    public static string FormatBytes(long bytes) => bytes switch
-    {
-        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.00} GiB",
-        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.0} MiB",
-        >= 1L << 10 => $"{bytes / 1024.0:0.0} KiB",
-        _ => $"{bytes} B",
-    };
 
     private async Task<(string? Actual, bool Verified)> TransferAsync(HubCacheLayout layout, string revision, string path,
         HubFileMetadata meta, Action<long> reportFileBytes, CancellationToken ct)

@@ -57,6 +57,17 @@ public sealed class HubCache(string cacheDir)
         return TryGetCompleteSnapshot(new HubCacheLayout(CacheDir, repoId), revision, select);
     }
 
+    /// <summary>
+    /// True when the content of <paramref name="file"/> (as listed by the Hub, with its blob id) is already in the cache, in any snapshot:
+    /// a download would not transfer it. False when the listing gives no blob id (a list read from disk).
+    /// </summary>
+    public bool HasBlob(string repoId, HubRepoFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        HubModelId.ValidateRepoId(repoId);
+        return file.ExpectedEtag is { } etag && File.Exists(new HubCacheLayout(CacheDir, repoId).BlobPath(etag));
+    }
+
     internal static string? TryGetCompleteSnapshot(HubCacheLayout layout, string revision,
         Func<IReadOnlyList<HubRepoFile>, IReadOnlyList<HubRepoFile>>? select)
     {

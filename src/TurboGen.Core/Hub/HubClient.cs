@@ -181,6 +181,8 @@ public sealed class HubClient : IDisposable
         long totalSize = toTransfer.Sum(g => Math.Max(0, g[0].Size ?? 0));
         long needed = toTransfer.Sum(g => Math.Max(0, (g[0].Size ?? 0) - PartialLength(layout, g[0])));
         var downloader = new HubBlobDownloader(_http, FreeBytes);
+        // Announce what is about to be fetched (no bytes yet) before the free-space check and the first request.
+        progress?.Report(new HubDownloadProgress("", 0, -1, 0, totalSize, 0, files.Count));
         downloader.EnsureSpace(layout.RepoId, layout.BlobsDir, needed, $"{layout.RepoId} ({toTransfer.Count} files)");
 
         long totalBytes = 0;

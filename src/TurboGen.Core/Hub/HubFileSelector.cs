@@ -43,17 +43,13 @@ public static partial class HubFileSelector
         return files.Where(f => chosen.Contains(f.Path)).ToList();
     }
 
-    /// <summary>The safetensors variant without the repo-root single-file checkpoint; see <see cref="Safetensors(IReadOnlyList{HubRepoFile}, bool)"/>.</summary>
-    public static IReadOnlyList<HubRepoFile> Safetensors(IReadOnlyList<HubRepoFile> files) => Safetensors(files, includeRootCheckpoint: false);
-
     /// <summary>
     /// The diffusers safetensors variant: model_index.json, scheduler/*, tokenizer*/*, and for every other top-level folder holding
     /// *.safetensors: config.json plus ONE precision of weights, fp16 (".fp16." / ".fp16-" in the name) when the folder has it, else the
-    /// plain files (other variants such as ".bf16." are skipped), with the matching sharding index. Never .bin/.ckpt/.msgpack/.pb/.h5/.onnx.
-    /// Root-level *.safetensors (e.g. sd_xl_turbo_1.0_fp16.safetensors) only when <paramref name="includeRootCheckpoint"/>, fp16 preferred.
-    /// Empty when no component folder has safetensors weights.
+    /// plain files (other variants such as ".bf16." are skipped), with the matching sharding index. Never .bin/.ckpt/.msgpack/.pb/.h5/.onnx,
+    /// never the root-level single-file checkpoints (<see cref="SingleFileCheckpoint"/>). Empty when no component folder has safetensors weights.
     /// </summary>
-    public static IReadOnlyList<HubRepoFile> Safetensors(IReadOnlyList<HubRepoFile> files, bool includeRootCheckpoint)
+    public static IReadOnlyList<HubRepoFile> Safetensors(IReadOnlyList<HubRepoFile> files)
     {
         ArgumentNullException.ThrowIfNull(files);
         var chosen = new HashSet<string>(StringComparer.Ordinal);
@@ -65,12 +61,6 @@ public static partial class HubFileSelector
             if (folder.Length == 0)
             {
                 AddIfPresent(folderFiles, "model_index.json", chosen);
-                if (includeRootCheckpoint)
-                {
-                    var checkpoints = folderFiles.Where(f => f.Path.EndsWith(".safetensors", StringComparison.Ordinal)).ToList();
-                    var fp16 = checkpoints.Where(f => f.Path.Contains("fp16", StringComparison.OrdinalIgnoreCase)).ToList();
-                    chosen.UnionWith((fp16.Count > 0 ? fp16 : checkpoints).Select(f => f.Path));
-                }
             }
             else if (folder == "scheduler" || folder.StartsWith("tokenizer", StringComparison.Ordinal))
             {
@@ -94,6 +84,31 @@ public static partial class HubFileSelector
             }
         }
         return anyWeights ? files.Where(f => chosen.Contains(f.Path)).ToList() : [];
+    }
+
+    /// <summary>
+    /// The single-file variant: the ONE original-layout checkpoint at the repository root (*.safetensors; when several, the fp16-named ones
+    /// are preferred — sd_xl_turbo_1.0_fp16.safetensors over sd_xl_turbo_1.0.safetensors) plus the repository's tokenizer*/ files, which a
+    /// single file does not carry. Empty when the root holds no checkpoint, or more than one after that preference (which one is meant is
+    /// then unknown), or a config.json (a diffusers/transformers component repository, whose root weights are one network, not a model).
+    /// </summary>
+    public static IReadOnlyList<HubRepoFile> SingleFileCheckpoint(IReadOnlyList<HubRepoFile> files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        var root = files.Where(f => TopFolder(f.Path) is null).ToList();
+        if (root.Any(f => f.Path == "config.json"))
+        {
+            return [];
+        }
+        var checkpoints = root.Where(f => f.Path.EndsWith(".safetensors", StringComparison.Ordinal)).ToList();
+        var fp16 = checkpoints.Where(f => f.Path.Contains("fp16", StringComparison.OrdinalIgnoreCase)).ToList();
+        var picked = fp16.Count > 0 ? fp16 : checkpoints;
+        if (picked.Count != 1)
+        {
+            return [];
+        }
+        string checkpoint = picked[0].Path;
+        return files.Where(f => f.Path == checkpoint || (TopFolder(f.Path) is { } folder && folder.StartsWith("tokenizer", StringComparison.Ordinal))).ToList();
     }
 
     /// <summary>A selector for exactly one file (by its repository path); the result is empty when the repo has no such file.</summary>
@@ -128,7 +143,7 @@ public static partial class HubFileSelector
     }
 
     /// <summary>"fp16" for "x.fp16.safetensors" / "x.fp16-00001-of-00002.safetensors", other variant names likewise, null for plain files.</summary>
-    private static string? Precision(string fileName)
+    internal static string? Precision(string fileName)
     {
         string stem = ShardSuffix().Replace(fileName[..^".safetensors".Length], "");
         int dot = stem.LastIndexOf('.');
@@ -143,16 +158,16 @@ public static partial class HubFileSelector
         }
     }
 
-    private static string? TopFolder(string path)
+    internal static string? TopFolder(string path)
     {
         int slash = path.IndexOf('/');
         return slash < 0 ? null : path[..slash];
     }
 
-    private static bool IsDirectChild(string path, string folder) =>
+    internal static bool IsDirectChild(string path, string folder) =>
         path.Length > folder.Length + 1 && path.StartsWith(folder + "/", StringComparison.Ordinal) && path.IndexOf('/', folder.Length + 1) < 0;
 
-    private static string FileName(string path) => path[(path.LastIndexOf('/') + 1)..];
+    internal static string FileName(string path) => path[(path.LastIndexOf('/') + 1)..];
 
     [GeneratedRegex(@"-\d{5}-of-\d{5}$")]
     private static partial Regex ShardSuffix();

@@ -26,7 +26,7 @@ public static class ModelConverter
         {
             throw new InvalidRequestException("output", $"The output folder {outputDir} already exists and is not empty; choose a new folder.");
         }
-        if (Directory.Exists(source) && ModelResolver.IsOnnxFolder(source))
+        if (!options.IgnoreOnnxExport && Directory.Exists(source) && ModelResolver.IsOnnxFolder(source))
         {
             if (!AtomicDirectory.Create(outputDir, temp => CopyTree(source, temp, options.Progress, cancellationToken)))
             {

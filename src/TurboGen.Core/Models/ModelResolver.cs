@@ -35,6 +35,12 @@ public sealed record ModelResolveOptions
     /// CPU provider) or float16 (for GPU providers, <see cref="BuildPrecisions.ForProvider"/>). Each precision is cached separately.
     /// </summary>
     public BuildPrecision Precision { get; init; } = BuildPrecision.Float32;
+
+    /// <summary>
+    /// Build from the safetensors weights of a folder even when it also holds an ONNX export (<c>unet/model.onnx</c>): a Hub snapshot
+    /// into which both variants were downloaded, when the safetensors variant was chosen (see <c>HubVariants</c>).
+    /// </summary>
+    public bool IgnoreOnnxExport { get; init; }
 }
 
 /// <summary>
@@ -51,7 +57,7 @@ public static class ModelResolver
         ArgumentException.ThrowIfNullOrWhiteSpace(pathOrId);
         options ??= new ModelResolveOptions();
         string path = Path.GetFullPath(pathOrId);
-        if (Directory.Exists(path) && IsOnnxFolder(path))
+        if (!options.IgnoreOnnxExport && Directory.Exists(path) && IsOnnxFolder(path))
         {
             if (options.Loras.Count > 0)
             {

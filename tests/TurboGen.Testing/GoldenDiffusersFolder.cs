@@ -1,10 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TurboGen.Models;
-using TurboGen.Testing;
 using TurboGen.Text;
 
-namespace TurboGen.Core.Tests.Models;
+namespace TurboGen.Testing;
 
 /// <summary>
 /// Assembles a diffusers SDXL repository folder from the golden pipeline case's component folders (as the Hub lays it
