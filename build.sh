@@ -52,7 +52,17 @@ case "${1:-}" in
   test-slow) TURBOGEN_SLOW_TESTS=1 run_tests ;;
   pack)
     need_dotnet
-    dotnet pack src/TurboGen.Cli -c Release
+    dotnet pack src/TurboGen.Cli -c Release        # TurboGen.Cli: CPU, every desktop platform
+    dotnet pack src/TurboGen.Cli.Cuda -c Release   # TurboGen.Cli.Cuda: NVIDIA GPUs, linux-x64
+    # TurboGen.Cli.DirectML (Windows) is packed where NuGet serves Microsoft.ML.OnnxRuntime.DirectML (see README).
+    log="$(mktemp)"
+    if dotnet restore src/TurboGen.Cli.DirectML >"$log" 2>&1; then
+      dotnet pack src/TurboGen.Cli.DirectML -c Release --no-restore
+    else
+      echo "build.sh: TurboGen.Cli.DirectML not packed: $(grep -m1 -o 'error NU[0-9]*: [^[]*' "$log" || tail -n 1 "$log")" >&2
+    fi
+    rm -f "$log"
+    ls -l nupkg/
     ;;
   publish)
     need_dotnet
