@@ -58,7 +58,7 @@ public static class SessionFactory
     /// <summary>The NuGet package that carries each provider's native library.</summary>
     public static string PackageFor(string provider) => provider switch
     {
-        "cuda" or "tensorrt" => "ONNX Runtime's GPU build (Microsoft.ML.OnnxRuntime.Gpu.Linux or .Gpu.Windows; turbogen: the TurboGen.Cli.Cuda tool) with the libraries it was built for: ONNX Runtime 1.31 needs CUDA 13 and cuDNN 9 (TensorRT 10 for tensorrt)",
+        "cuda" or "tensorrt" => "ONNX Runtime's GPU build (Microsoft.ML.OnnxRuntime.Gpu.Linux or .Gpu.Windows; turbogen: the TurboGen.Cli.Cuda tool) with the libraries it was built for: ONNX Runtime 1.32 needs CUDA 13 and cuDNN 9 (TensorRT 10 for tensorrt)",
         "directml" => "Microsoft.ML.OnnxRuntime.DirectML (Windows only; turbogen: the TurboGen.Cli.DirectML tool)",
         "coreml" => "Microsoft.ML.OnnxRuntime (the macOS/iOS build includes CoreML)",
         _ => "Microsoft.ML.OnnxRuntime",
