@@ -85,7 +85,7 @@ internal sealed record DoctorReport(
     {
         bool exists = Directory.Exists(path);
         long? size = exists ? FolderBytes(path) : null;
-        return new CacheFolderReport(name, path, variables, exists, size, FreeBytes(path));
+        return new CacheFolderReport(name, path, variables, exists, size, DiskSpace.FreeBytes(path));
     }
 
     /// <summary>Bytes of the regular files under a folder (symbolic links, such as Hub snapshots' links to blobs, are not followed).</summary>
@@ -102,26 +102,17 @@ internal sealed record DoctorReport(
         }
     }
 
-    /// <summary>Free bytes on the volume that holds the folder (or would: its nearest existing parent).</summary>
-    private static long? FreeBytes(string path)
-    {
-        try
-        {
-            string? existing = Path.GetFullPath(path);
-            while (existing is not null && !Directory.Exists(existing)) existing = Path.GetDirectoryName(existing);
-            return existing is null ? null : new DriveInfo(existing).AvailableFreeSpace;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>Whether <see cref="ModelLocator.DefaultModel"/> is in the Hub cache as <c>generate</c> would use it, without a download.</summary>
+    /// <summary>
+    /// Whether <see cref="ModelLocator.DefaultModel"/> is in the Hub cache as <c>generate</c> with this flavour's default provider
+    /// would use it without a download: a complete snapshot of a variant <see cref="HubVariants.Choose"/> accepts for it.
+    /// </summary>
     private static DefaultModelReport FindDefaultModel(string cacheDir)
     {
         var cache = new HubCache(cacheDir);
-        string? snapshot = cache.TryGetSnapshot(ModelLocator.DefaultModel, ModelLocator.OnnxOrSafetensors);
+        var needs = ModelLocator.Needs(Flavour.DefaultProvider, loras: false, kernels: null);
+        IReadOnlyList<HubRepoFile> Select(IReadOnlyList<HubRepoFile> files) =>
+            HubVariants.Choose(HubVariants.Candidates(files), needs, f => cache.HasBlob(ModelLocator.DefaultModel, f))?.Files ?? [];
+        string? snapshot = cache.TryGetSnapshot(ModelLocator.DefaultModel, Select);
         var onDisk = cache.ListModels().FirstOrDefault(m => m.RepoId == ModelLocator.DefaultModel);
         return new DefaultModelReport(ModelLocator.DefaultModel, snapshot is not null, snapshot, onDisk?.SizeOnDisk);
     }
