@@ -3,7 +3,9 @@
 #   ./build.sh test          install what the tests need (Chromium), restore, build and run the fast test suite
 #   ./build.sh test-slow     the same, plus the opt-in full-size checks (Category=Slow; hours, ~40 GB of disk)
 #   ./build.sh pack          dotnet pack: the CPU and CUDA (and DirectML) tool packages into nupkg/
-#   ./build.sh publish RID   self-contained single-file turbogen for RID (linux-x64, win-x64, osx-arm64) into artifacts/
+#   ./build.sh publish RID [FLAVOUR]
+#                            self-contained single-file turbogen for RID (linux-x64, win-x64, osx-arm64) into artifacts/;
+#                            FLAVOUR cpu (default), cuda (linux-x64) or directml (win-x64)
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -52,13 +54,32 @@ case "${1:-}" in
   test-slow) TURBOGEN_SLOW_TESTS=1 run_tests ;;
   pack)
     need_dotnet
-    dotnet pack src/TurboGen.Cli -c Release
+    dotnet pack src/TurboGen.Cli -c Release        # TurboGen.Cli: CPU, every desktop platform
+    dotnet pack src/TurboGen.Cli.Cuda -c Release   # TurboGen.Cli.Cuda: NVIDIA GPUs, linux-x64
+    # TurboGen.Cli.DirectML (Windows) is packed where NuGet serves Microsoft.ML.OnnxRuntime.DirectML (see README).
+    log="$(mktemp)"
+    if dotnet restore src/TurboGen.Cli.DirectML >"$log" 2>&1; then
+      dotnet pack src/TurboGen.Cli.DirectML -c Release --no-restore
+    else
+      echo "build.sh: TurboGen.Cli.DirectML not packed: $(grep -m1 -o 'error NU[0-9]*: [^[]*' "$log" || tail -n 1 "$log")" >&2
+    fi
+    rm -f "$log"
+    ls -l nupkg/
     ;;
   publish)
     need_dotnet
     rid="${2:-}"
-    [ -n "$rid" ] || die "publish needs a runtime identifier: linux-x64, win-x64 or osx-arm64."
-    dotnet publish src/TurboGen.Cli -c Release -p:PublishProfile="$rid" -o "artifacts/turbogen-$rid"
+    flavour="${3:-cpu}"
+    [ -f "src/TurboGen.Cli/Properties/PublishProfiles/$rid.pubxml" ] \
+      || die "publish needs a runtime identifier with a profile in src/TurboGen.Cli/Properties/PublishProfiles: linux-x64, win-x64 or osx-arm64."
+    case "$flavour" in
+      cpu) project=src/TurboGen.Cli; out="artifacts/turbogen-$rid" ;;
+      cuda) project=src/TurboGen.Cli.Cuda; out="artifacts/turbogen-cuda-$rid" ;;
+      directml) project=src/TurboGen.Cli.DirectML; out="artifacts/turbogen-directml-$rid" ;;
+      *) die "unknown flavour '$flavour': cpu, cuda or directml." ;;
+    esac
+    dotnet publish "$project" -c Release -p:PublishProfile="$rid" -o "$out"
+    ls -l "$out"
     ;;
-  *) die "usage: ./build.sh test | test-slow | pack | publish RID" ;;
+  *) die "usage: ./build.sh test | test-slow | pack | publish RID [cpu|cuda|directml]" ;;
 esac

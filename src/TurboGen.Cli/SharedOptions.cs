@@ -18,8 +18,8 @@ internal sealed class SharedOptions
 
     public Option<string> Provider { get; } = new("--provider")
     {
-        Description = "ONNX Runtime execution provider.",
-        DefaultValueFactory = _ => "cpu",
+        Description = "ONNX Runtime execution provider (default: this build's, see turbogen doctor).",
+        DefaultValueFactory = _ => Flavour.DefaultProvider,
     };
 
     public Option<int> Threads { get; } = new("--threads")

@@ -11,8 +11,8 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 }
 
 /// <summary>
-/// Starts the built CLI (<c>dotnet turbogen.dll ...</c> from src/TurboGen.Cli's build output) as a real process with a
-/// controlled environment: the Hugging Face variables a user could have set are removed, then the test's are applied.
+/// Starts the built CLI (<c>dotnet turbogen.dll ...</c> from src/TurboGen.Cli's build output, or another flavour's) as a real
+/// process with a controlled environment: the Hugging Face variables a user could have set are removed, then the test's are applied.
 /// </summary>
 public static class CliProcess
 {
@@ -22,12 +22,21 @@ public static class CliProcess
         "HF_HUB_OFFLINE", "TURBOGEN_API_KEY",
     ];
 
-    /// <summary>turbogen.dll of the CLI project, built with the same configuration as these tests.</summary>
-    public static string CliDll { get; } = FindCli();
+    /// <summary>turbogen.dll of the CLI project (the CPU flavour), built with the same configuration as these tests.</summary>
+    public static string CliDll { get; } = FindCli("TurboGenCliDll", "src/TurboGen.Cli");
 
-    public static async Task<CliResult> RunAsync(IReadOnlyDictionary<string, string> environment, string workingDirectory, params string[] args)
+    /// <summary>turbogen.dll of the CUDA flavour (src/TurboGen.Cli.Cuda: the same sources on Microsoft.ML.OnnxRuntime.Gpu.Linux).</summary>
+    public static string CudaCliDll => CudaDll.Value;
+
+    private static readonly Lazy<string> CudaDll = new(() => FindCli("TurboGenCudaCliDll", "src/TurboGen.Cli.Cuda"));
+
+    public static Task<CliResult> RunAsync(IReadOnlyDictionary<string, string> environment, string workingDirectory, params string[] args) =>
+        RunDllAsync(CliDll, environment, workingDirectory, args);
+
+    /// <summary>Runs one flavour's turbogen.dll (<see cref="CliDll"/>, <see cref="CudaCliDll"/>) to the end (at most 120 s).</summary>
+    public static async Task<CliResult> RunDllAsync(string cliDll, IReadOnlyDictionary<string, string> environment, string workingDirectory, params string[] args)
     {
-        using var process = Start(environment, workingDirectory, args, out var stdout, out var stderr);
+        using var process = Start(environment, workingDirectory, args, out var stdout, out var stderr, cliDll);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         try
         {
@@ -43,7 +52,7 @@ public static class CliProcess
 
     /// <summary>Starts the CLI without waiting; stdout/stderr are collected into the builders as they arrive.</summary>
     public static Process Start(IReadOnlyDictionary<string, string> environment, string workingDirectory, string[] args,
-        out StringBuilder stdout, out StringBuilder stderr)
+        out StringBuilder stdout, out StringBuilder stderr, string? cliDll = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -54,7 +63,7 @@ public static class CliProcess
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
-        info.ArgumentList.Add(CliDll);
+        info.ArgumentList.Add(cliDll ?? CliDll);
         foreach (string arg in args)
         {
             info.ArgumentList.Add(arg);
@@ -87,12 +96,12 @@ public static class CliProcess
         kill.WaitForExit();
     }
 
-    private static string FindCli()
+    private static string FindCli(string key, string project)
     {
-        string? path = typeof(CliProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "TurboGenCliDll")?.Value;
+        string? path = typeof(CliProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == key)?.Value;
         if (path is null || !File.Exists(path))
         {
-            throw new FileNotFoundException($"The CLI build output was not found at {path}; build tests/TurboGen.Cli.Tests (it builds src/TurboGen.Cli).");
+            throw new FileNotFoundException($"The CLI build output was not found at {path}; build tests/TurboGen.Cli.Tests (it builds {project}).");
         }
         return path;
     }

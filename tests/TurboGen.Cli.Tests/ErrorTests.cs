@@ -108,7 +108,7 @@ public sealed class ErrorTests(CliFixture fixture)
     {
         var run = await fixture.RunAsync(fixture.NewHome(), "--help");
         Assert.Equal(0, run.ExitCode);
-        foreach (string command in new[] { "generate", "pull", "models", "serve", "convert", "bench" })
+        foreach (string command in new[] { "generate", "pull", "models", "serve", "convert", "bench", "doctor" })
         {
             Assert.Contains(command, run.Stdout);
         }

@@ -45,11 +45,21 @@ public sealed record RuntimeOptions
 /// <summary>Creates one <see cref="InferenceSession"/> per component with the chosen execution provider.</summary>
 public static class SessionFactory
 {
+    private static OrtLoggingLevel? _appliedLogLevel;
+
+    /// <summary>
+    /// The lowest severity ONNX Runtime's native logger writes to stderr (process-wide; applied when the next session options
+    /// are created). ONNX Runtime's default is warnings; a command-line app that reports failures itself (ONNX Runtime's
+    /// message travels in the exception) sets <see cref="OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL"/> so that one failure
+    /// does not print twice.
+    /// </summary>
+    public static OrtLoggingLevel NativeLogLevel { get; set; } = OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING;
+
     /// <summary>The NuGet package that carries each provider's native library.</summary>
     public static string PackageFor(string provider) => provider switch
     {
-        "cuda" or "tensorrt" => "Microsoft.ML.OnnxRuntime.Gpu (Linux: Microsoft.ML.OnnxRuntime.Gpu.Linux) with CUDA 12 and cuDNN 9 installed",
-        "directml" => "Microsoft.ML.OnnxRuntime.DirectML (Windows only)",
+        "cuda" or "tensorrt" => "ONNX Runtime's GPU build (Microsoft.ML.OnnxRuntime.Gpu.Linux or .Gpu.Windows; turbogen: the TurboGen.Cli.Cuda tool) with the libraries it was built for: ONNX Runtime 1.32 needs CUDA 13 and cuDNN 9 (TensorRT 10 for tensorrt)",
+        "directml" => "Microsoft.ML.OnnxRuntime.DirectML (Windows only; turbogen: the TurboGen.Cli.DirectML tool)",
         "coreml" => "Microsoft.ML.OnnxRuntime (the macOS/iOS build includes CoreML)",
         _ => "Microsoft.ML.OnnxRuntime",
     };
@@ -61,6 +71,7 @@ public static class SessionFactory
         {
             throw new InvalidRequestException("provider", $"Unknown execution provider '{runtime.Provider}'. Known: {string.Join(", ", RuntimeOptions.KnownProviders)}.");
         }
+        ApplyNativeLogLevel();
         var options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
@@ -84,10 +95,21 @@ public static class SessionFactory
         catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException or NotSupportedException or PlatformNotSupportedException)
         {
             options.Dispose();
+            string reason = ProviderLibraries.LoadFailure(provider) is { } failure ? $"{e.Message.Trim()}; {failure}" : e.Message.Trim();
             throw new ExecutionProviderUnavailableException(provider,
-                $"The '{provider}' execution provider is not available in this ONNX Runtime build ({e.Message.Trim()}). Install {PackageFor(provider)}, or use --provider cpu.", e);
+                $"The '{provider}' execution provider is not available ({reason}). It needs {PackageFor(provider)}; or use --provider cpu.", e);
         }
         return options;
+    }
+
+    private static void ApplyNativeLogLevel()
+    {
+        var level = NativeLogLevel;
+        if (_appliedLogLevel != level)
+        {
+            OrtEnv.Instance().EnvLogLevel = level;
+            _appliedLogLevel = level;
+        }
     }
 
     /// <summary>Creates a session from a model file (external data is resolved next to it).</summary>
