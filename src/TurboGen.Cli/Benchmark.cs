@@ -2,6 +2,7 @@ using System.Diagnostics;
 using TurboGen.Graphs;
 using TurboGen.Models;
 using TurboGen.Pipelines;
+using TurboGen.Runtime;
 
 namespace TurboGen.Cli;
 

@@ -1,11 +1,11 @@
-using TurboGen.Server.Styles;
 using System.CommandLine;
 using System.Diagnostics;
 using Spectre.Console;
 using TurboGen.Hub;
 using TurboGen.Imaging;
-using TurboGen.Models;
 using TurboGen.Pipelines;
+using TurboGen.Runtime;
+using TurboGen.Server.Styles;
 
 namespace TurboGen.Cli.Commands;
 

@@ -1,6 +1,7 @@
-using TurboGen.Graphs;
 using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
+using TurboGen.Graphs;
+using TurboGen.Storage;
 
 namespace TurboGen.Models;
 

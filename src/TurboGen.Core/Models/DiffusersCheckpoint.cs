@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using TurboGen.Graphs;
+using TurboGen.Storage;
 
 namespace TurboGen.Models;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using TurboGen.Graphs;
+using TurboGen.Runtime;
 
 namespace TurboGen.Models;
 

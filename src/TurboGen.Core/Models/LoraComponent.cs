@@ -1,3 +1,4 @@
+
 namespace TurboGen.Models;
 
 /// <summary>The networks a LoRA file can target, named like the diffusers pipeline folders.</summary>

@@ -1,4 +1,5 @@
 using TurboGen.Graphs;
+using TurboGen.Storage;
 
 namespace TurboGen.Models;
 

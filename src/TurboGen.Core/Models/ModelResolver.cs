@@ -1,4 +1,6 @@
 using TurboGen.Graphs;
+using TurboGen.Runtime;
+using TurboGen.Storage;
 
 namespace TurboGen.Models;
 

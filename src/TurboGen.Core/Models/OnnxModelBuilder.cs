@@ -3,6 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using TurboGen.Graphs;
 using TurboGen.Graphs.Architectures;
+using TurboGen.Runtime;
+using TurboGen.Storage;
 
 namespace TurboGen.Models;
 

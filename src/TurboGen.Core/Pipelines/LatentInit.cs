@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using TurboGen.Imaging;
-using TurboGen.Models;
+using TurboGen.Runtime;
 using TurboGen.Scheduling;
+using TurboGen.Tensors;
 
 namespace TurboGen.Pipelines;
 

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using TurboGen.Imaging;
-using TurboGen.Models;
+using TurboGen.Runtime;
 using TurboGen.Scheduling;
+using TurboGen.Tensors;
 
 namespace TurboGen.Pipelines;
 
@@ -99,7 +100,7 @@ public sealed class TurboPipeline
             ct.ThrowIfCancellationRequested();
             var sw = Stopwatch.StartNew();
             Scheduler.ScaleModelInput(schedule, i, x.Data, scaled);
-            var input = cfg ? PromptEncoding.Stack(new FloatTensor(scaled, x.Shape), new FloatTensor(scaled, x.Shape)) : new FloatTensor(scaled, x.Shape);
+            var input = cfg ? FloatTensor.ConcatBatch(new FloatTensor(scaled, x.Shape), new FloatTensor(scaled, x.Shape)) : new FloatTensor(scaled, x.Shape);
             var eps = Model.Unet.Predict(input, schedule.Timesteps[i], cond.EncoderHiddenStates, cond.TextEmbeds, cond.TimeIds, ct);
             double onnx = Model.Unet.LastRunMilliseconds;
             var guided = cfg ? Guide(eps.Data, n, request.GuidanceScale) : eps.Data;

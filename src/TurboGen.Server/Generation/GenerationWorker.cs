@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using TurboGen.Imaging;
-using TurboGen.Models;
 using TurboGen.Pipelines;
+using TurboGen.Tensors;
 
 namespace TurboGen.Server.Generation;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using TurboGen.Graphs.Architectures;
 using TurboGen.Models;
+using TurboGen.Runtime;
 using TurboGen.Testing;
 using TurboGen.Text;
 using Xunit.Abstractions;

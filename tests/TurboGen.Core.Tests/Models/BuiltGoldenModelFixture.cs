@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using TurboGen.Models;
+using TurboGen.Runtime;
 using TurboGen.Testing;
 
 namespace TurboGen.Core.Tests.Models;

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
-using TurboGen.Models;
+using TurboGen.Storage;
 using TurboGen.Testing;
 
 namespace TurboGen.Core.Tests.Models;

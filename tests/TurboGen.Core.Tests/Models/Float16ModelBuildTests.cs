@@ -2,6 +2,8 @@ using System.Text.Json.Nodes;
 using TurboGen.Core.Tests.Pipelines;
 using TurboGen.Graphs;
 using TurboGen.Models;
+using TurboGen.Runtime;
+using TurboGen.Tensors;
 using TurboGen.Testing;
 using Xunit.Abstractions;
 

@@ -2,6 +2,8 @@ using Onnx;
 using TurboGen.Graphs;
 using TurboGen.Models;
 using TurboGen.Pipelines;
+using TurboGen.Runtime;
+using TurboGen.Tensors;
 using TurboGen.Testing;
 using Xunit.Abstractions;
 

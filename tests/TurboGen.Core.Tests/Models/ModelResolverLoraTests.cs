@@ -1,5 +1,6 @@
 using TurboGen.Models;
 using TurboGen.Pipelines;
+using TurboGen.Runtime;
 using TurboGen.Testing;
 
 namespace TurboGen.Core.Tests.Models;

@@ -1,4 +1,5 @@
 using TurboGen.Models;
+using TurboGen.Runtime;
 using TurboGen.Testing;
 
 namespace TurboGen.Core.Tests.Models;

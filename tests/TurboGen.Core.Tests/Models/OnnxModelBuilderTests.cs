@@ -1,5 +1,7 @@
 using TurboGen.Models;
 using TurboGen.Pipelines;
+using TurboGen.Runtime;
+using TurboGen.Tensors;
 using TurboGen.Testing;
 using Xunit.Abstractions;
 

@@ -3,6 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 using TurboGen.Graphs;
 using TurboGen.Graphs.Architectures;
 using TurboGen.Models;
+using TurboGen.Storage;
 using TurboGen.Testing;
 using TurboGen.Text;
 using Xunit.Abstractions;

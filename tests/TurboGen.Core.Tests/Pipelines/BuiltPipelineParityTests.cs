@@ -1,7 +1,8 @@
 using TurboGen.Core.Tests.Models;
 using TurboGen.Imaging;
-using TurboGen.Models;
 using TurboGen.Pipelines;
+using TurboGen.Runtime;
+using TurboGen.Tensors;
 using TurboGen.Testing;
 using Xunit.Abstractions;
 

@@ -4,6 +4,8 @@ using TurboGen.Core.Tests.Models;
 using TurboGen.Graphs;
 using TurboGen.Models;
 using TurboGen.Pipelines;
+using TurboGen.Runtime;
+using TurboGen.Tensors;
 using TurboGen.Testing;
 using Xunit.Abstractions;
 

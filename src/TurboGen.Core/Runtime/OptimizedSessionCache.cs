@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
+using TurboGen.Storage;
 
-namespace TurboGen.Models;
+namespace TurboGen.Runtime;
 
 /// <summary>
 /// Caches ONNX Runtime's optimized form of a model so later loads skip graph optimization (weight pre-packing, where enabled, still happens at load).

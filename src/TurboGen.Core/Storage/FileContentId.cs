@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
-namespace TurboGen.Models;
+namespace TurboGen.Storage;
 
 /// <summary>
 /// The content identity of a (weights) file, used to key built models: the lowercase hex SHA-256 of its bytes.

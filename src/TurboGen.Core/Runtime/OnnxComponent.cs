@@ -1,16 +1,9 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using TurboGen.Tensors;
 
-namespace TurboGen.Models;
-
-/// <summary>A float32 tensor in host memory: the currency between pipeline stages.</summary>
-public sealed record FloatTensor(float[] Data, long[] Shape)
-{
-    public static FloatTensor Zeros(params long[] shape) => new(new float[checked((int)shape.Aggregate(1L, (a, b) => a * b))], shape);
-    public int Length => Data.Length;
-    public override string ToString() => $"[{string.Join(",", Shape)}]";
-}
+namespace TurboGen.Runtime;
 
 /// <summary>
 /// One ONNX Runtime session (created once, reused for every request) plus the plumbing every component needs:

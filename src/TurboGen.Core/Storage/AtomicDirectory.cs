@@ -1,4 +1,4 @@
-namespace TurboGen.Models;
+namespace TurboGen.Storage;
 
 /// <summary>
 /// Creates a folder so that it is never seen half-written: the content is written into a hidden sibling

@@ -3,10 +3,7 @@ using TurboGen.Imaging;
 using TurboGen.Scheduling;
 using TurboGen.Text;
 
-namespace TurboGen.Models;
-
-/// <summary>SDXL family (two text encoders, text_time conditioning) or SD 2.x family (one encoder).</summary>
-public enum ModelFamily { Sdxl, Sd }
+namespace TurboGen.Runtime;
 
 /// <summary>Options for <see cref="TurboModel.Load"/>.</summary>
 public sealed record ModelLoadOptions

@@ -1,4 +1,4 @@
-namespace TurboGen.Models;
+namespace TurboGen.Storage;
 
 /// <summary>
 /// Where TurboGen keeps what it derives from checkpoints: <c>$TURBOGEN_CACHE</c> if set, else
@@ -27,6 +27,6 @@ public static class TurboGenCache
     /// <summary>The folder of memoised SHA-256 sidecars (see <see cref="FileContentId"/>).</summary>
     public static string HashesDir(string? overrideRoot = null) => Path.Combine(Root(overrideRoot), "hashes");
 
-    /// <summary>ONNX Runtime's optimized models (<see cref="OptimizedSessionCache"/>).</summary>
+    /// <summary>ONNX Runtime's optimized models (the optimized-session cache of <c>Runtime/</c>).</summary>
     public static string SessionsDir(string? overrideRoot = null) => Path.Combine(Root(overrideRoot), "sessions");
 }

@@ -1,7 +1,8 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using TurboGen.Tensors;
 
-namespace TurboGen.Models;
+namespace TurboGen.Runtime;
 
 /// <summary>
 /// The denoising UNet (MODEL-CONTRACT §2.1–2.3): inputs <c>sample</c>, <c>timestep</c>, <c>encoder_hidden_states</c>

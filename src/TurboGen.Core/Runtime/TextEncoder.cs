@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
+using TurboGen.Tensors;
 
-namespace TurboGen.Models;
+namespace TurboGen.Runtime;
 
 /// <summary>What a text encoder returns for a batch of token ids.</summary>
 /// <param name="Hidden">[B,77,D]: the penultimate hidden state (SDXL) or <c>last_hidden_state</c> (SD 2.x / SD-Turbo).</param>
