@@ -1,4 +1,4 @@
-using TurboGen.Models;
+using TurboGen.Configs;
 
 namespace TurboGen.Testing;
 

@@ -2,7 +2,9 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using TurboGen.Models;
+using TurboGen.Checkpoints;
+using TurboGen.Configs;
+using TurboGen.Weights;
 
 namespace TurboGen.Testing;
 

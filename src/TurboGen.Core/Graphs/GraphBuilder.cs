@@ -1,5 +1,7 @@
 using Google.Protobuf;
 using Onnx;
+using TurboGen.Tensors;
+using TurboGen.Weights;
 
 namespace TurboGen.Graphs;
 
@@ -121,7 +123,7 @@ public sealed class GraphBuilder(string name, int opset = 17)
     /// <summary>Adds a weight under its exact (checkpoint) name and returns that name.</summary>
     public string Weight(string weightName, ElementType type, long[] shape, WeightData data)
     {
-        long expected = ElementCount(shape) * ElementSize(type);
+        long expected = TensorShape.ElementCount(shape) * ElementSize(type);
         if (data.ByteLength != expected)
         {
             throw new ArgumentException($"Weight '{weightName}': {data.ByteLength} bytes for shape [{string.Join(",", shape)}] {type} (expected {expected}).");
@@ -397,13 +399,6 @@ public sealed class GraphBuilder(string name, int opset = 17)
             tensorType.Shape.Dim.Add(dim);
         }
         return new ValueInfoProto { Name = valueName, Type = new TypeProto { TensorType = tensorType } };
-    }
-
-    public static long ElementCount(long[] shape)
-    {
-        long n = 1;
-        foreach (long d in shape) n *= d;
-        return n;
     }
 
     public static int ElementSize(ElementType type) => type switch

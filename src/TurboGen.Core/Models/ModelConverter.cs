@@ -1,4 +1,3 @@
-using TurboGen.Graphs;
 using TurboGen.Storage;
 
 namespace TurboGen.Models;

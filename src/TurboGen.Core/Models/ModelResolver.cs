@@ -1,6 +1,10 @@
+using TurboGen.Checkpoints;
+using TurboGen.Checkpoints.Lora;
+using TurboGen.Configs;
 using TurboGen.Graphs;
 using TurboGen.Runtime;
 using TurboGen.Storage;
+using TurboGen.Weights;
 
 namespace TurboGen.Models;
 

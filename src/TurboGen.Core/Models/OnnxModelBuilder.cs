@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TurboGen.Checkpoints;
 using TurboGen.Graphs;
 using TurboGen.Graphs.Architectures;
+using TurboGen.Graphs.Architectures.Unet;
 using TurboGen.Runtime;
 using TurboGen.Storage;
 

@@ -1,8 +1,12 @@
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Text;
+using TurboGen.Checkpoints;
+using TurboGen.Configs;
 using TurboGen.Graphs.Architectures;
+using TurboGen.Graphs.Architectures.Unet;
 using TurboGen.Text;
+using TurboGen.Weights;
 
 namespace TurboGen.Models;
 

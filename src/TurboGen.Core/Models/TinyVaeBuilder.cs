@@ -1,9 +1,11 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TurboGen.Checkpoints;
 using TurboGen.Graphs;
 using TurboGen.Graphs.Architectures;
 using TurboGen.Runtime;
 using TurboGen.Storage;
+using TurboGen.Weights;
 
 namespace TurboGen.Models;
 

@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
-using TurboGen.Graphs;
+using TurboGen.Configs;
 using TurboGen.Graphs.Architectures;
 using TurboGen.Models;
 using TurboGen.Testing;
+using TurboGen.Weights;
 using Xunit.Abstractions;
 
 namespace TurboGen.Core.Tests.Graphs;

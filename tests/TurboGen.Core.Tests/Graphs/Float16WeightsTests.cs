@@ -1,8 +1,8 @@
 using System.Runtime.InteropServices;
 using TurboGen.Core.Tests.Models;
 using TurboGen.Graphs;
-using TurboGen.Models;
 using TurboGen.Testing;
+using TurboGen.Weights;
 
 namespace TurboGen.Core.Tests.Graphs;
 

@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
-using TurboGen.Graphs;
-using TurboGen.Models;
 using TurboGen.Testing;
+using TurboGen.Weights;
 
 namespace TurboGen.Core.Tests.Graphs;
 

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using TurboGen.Checkpoints;
 using TurboGen.Graphs.Architectures;
+using TurboGen.Graphs.Architectures.Unet;
 using TurboGen.Models;
 using TurboGen.Runtime;
 using TurboGen.Testing;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using TurboGen.Checkpoints;
 using TurboGen.Models;
 using TurboGen.Testing;
 

@@ -1,5 +1,7 @@
+using TurboGen.Checkpoints;
 using TurboGen.Models;
 using TurboGen.Testing;
+using TurboGen.Weights;
 
 namespace TurboGen.Core.Tests.Models;
 
@@ -131,7 +133,7 @@ public sealed class DiffusersCheckpointTests(GoldenDiffusersTemplate template) :
             System.Text.Json.JsonSerializer.Serialize(new { metadata = new { total_size = 0 }, weight_map = map }));
         var files = DiffusersCheckpoint.WeightFiles(sharded);
         Assert.Equal(2, files.Count);
-        using var checkpoint = new TurboGen.Graphs.SafetensorsCheckpoint([.. files]);
+        using var checkpoint = new SafetensorsCheckpoint([.. files]);
         Assert.Equal(names, checkpoint.Names.Order(StringComparer.Ordinal));
     }
 }

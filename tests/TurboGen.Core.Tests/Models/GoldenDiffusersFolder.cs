@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using TurboGen.Models;
 using TurboGen.Testing;
 using TurboGen.Text;
+using TurboGen.Weights;
 
 namespace TurboGen.Core.Tests.Models;
 

@@ -1,9 +1,12 @@
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
+using TurboGen.Checkpoints.Lora;
 using TurboGen.Graphs;
 using TurboGen.Graphs.Architectures;
-using TurboGen.Models;
+using TurboGen.Graphs.Architectures.Unet;
+using TurboGen.Tensors;
 using TurboGen.Testing;
+using TurboGen.Weights;
 
 namespace TurboGen.Core.Tests.Models;
 
@@ -38,11 +41,11 @@ public sealed record TestLoraLayer(string Component, string Module, float[] Down
         var rng = new Random(seed);
         long[] downShape = [rank, .. weightShape[1..]];
         long[] upShape = weightShape.Length == 4 ? [weightShape[0], rank, 1, 1] : [weightShape[0], rank];
-        long fanIn = GraphBuilder.ElementCount(downShape) / rank;
+        long fanIn = TensorShape.ElementCount(downShape) / rank;
         float effective = (alpha ?? rank) / rank;
         float downRange = MathF.Sqrt(3f / fanIn), upRange = MathF.Sqrt(3f / rank) / effective;
-        float[] down = Uniform(rng, GraphBuilder.ElementCount(downShape), downRange);
-        float[] up = Uniform(rng, GraphBuilder.ElementCount(upShape), upRange);
+        float[] down = Uniform(rng, TensorShape.ElementCount(downShape), downRange);
+        float[] up = Uniform(rng, TensorShape.ElementCount(upShape), upRange);
         return new TestLoraLayer(component, module, down, downShape, up, upShape, alpha);
     }
 

@@ -1,6 +1,7 @@
-using TurboGen.Graphs;
-using TurboGen.Models;
+using TurboGen.Checkpoints;
+using TurboGen.Checkpoints.Lora;
 using TurboGen.Testing;
+using TurboGen.Weights;
 using Xunit.Abstractions;
 using static TurboGen.Core.Tests.Models.LoraTestSupport;
 

@@ -1,5 +1,4 @@
 using Onnx;
-using TurboGen.Graphs;
 using TurboGen.Models;
 using TurboGen.Pipelines;
 using TurboGen.Runtime;

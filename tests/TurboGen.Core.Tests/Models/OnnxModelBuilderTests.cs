@@ -1,3 +1,4 @@
+using TurboGen.Checkpoints;
 using TurboGen.Models;
 using TurboGen.Pipelines;
 using TurboGen.Runtime;

@@ -1,11 +1,15 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
-using TurboGen.Graphs;
+using TurboGen.Checkpoints;
+using TurboGen.Configs;
 using TurboGen.Graphs.Architectures;
+using TurboGen.Graphs.Architectures.Unet;
 using TurboGen.Models;
 using TurboGen.Storage;
+using TurboGen.Tensors;
 using TurboGen.Testing;
 using TurboGen.Text;
+using TurboGen.Weights;
 using Xunit.Abstractions;
 
 namespace TurboGen.Core.Tests.Models;
@@ -107,7 +111,7 @@ public sealed class RandomCheckpointTests(ITestOutputHelper log) : IDisposable
         string blob = Path.Combine(blobs, new string('0', 64));
         SafetensorsWriter.Write(blob, tensors.Select(t => new SafetensorsWriter.Tensor(t.Name, SafetensorsDType.F16, t.Shape, s =>
         {
-            long bytes = GraphBuilder.ElementCount(t.Shape) * 2;
+            long bytes = TensorShape.ElementCount(t.Shape) * 2;
             s.SetLength(s.Position + bytes);
             s.Seek(bytes, SeekOrigin.Current);
         })));
@@ -154,7 +158,7 @@ public sealed class RandomCheckpointTests(ITestOutputHelper log) : IDisposable
         AutoencoderKl.BuildEncoder(vae, c.Vae);
         ClipTextModel.Build(ClipTextConfig.FromJson(c.TextEncoderConfigJson), c.TextEncoder);
         Assert.Contains(unet.Nodes, n => n.Name.Contains("up_blocks.3", StringComparison.Ordinal));
-        Assert.Equal(865_910_724L, c.Unet.Names.Sum(n => GraphBuilder.ElementCount(c.Unet.Shape(n))));
+        Assert.Equal(865_910_724L, c.Unet.Names.Sum(n => TensorShape.ElementCount(c.Unet.Shape(n))));
         Assert.Equal(c.Unet.Names.Count(), c.Unet.Used.Count);
         Assert.Equal(23 * 16 + 4, c.TextEncoder.Names.Count());   // 23 layers of 16 tensors, 2 embeddings, final LayerNorm
         return c;

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
-using TurboGen.Models;
 using TurboGen.Testing;
+using TurboGen.Weights;
 
 namespace TurboGen.Core.Tests.Models;
 

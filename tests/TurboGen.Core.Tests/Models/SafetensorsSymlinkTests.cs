@@ -1,5 +1,5 @@
-using TurboGen.Models;
 using TurboGen.Testing;
+using TurboGen.Weights;
 
 namespace TurboGen.Core.Tests.Models;
 

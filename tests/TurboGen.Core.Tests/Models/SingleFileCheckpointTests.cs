@@ -1,11 +1,14 @@
 using System.Security.Cryptography;
 using Microsoft.ML.OnnxRuntime;
+using TurboGen.Checkpoints;
+using TurboGen.Configs;
 using TurboGen.Graphs;
 using TurboGen.Graphs.Architectures;
-using TurboGen.Models;
+using TurboGen.Graphs.Architectures.Unet;
 using TurboGen.Storage;
 using TurboGen.Testing;
 using TurboGen.Text;
+using TurboGen.Weights;
 using Xunit.Abstractions;
 
 namespace TurboGen.Core.Tests.Models;

@@ -1,8 +1,11 @@
 using System.Text.Json;
-using TurboGen.Graphs;
+using TurboGen.Checkpoints;
+using TurboGen.Configs;
 using TurboGen.Graphs.Architectures;
-using TurboGen.Models;
+using TurboGen.Graphs.Architectures.Unet;
 using TurboGen.Scheduling;
+using TurboGen.Tensors;
+using TurboGen.Weights;
 
 namespace TurboGen.Core.Tests.Models;
 
@@ -16,7 +19,7 @@ public sealed class SingleFileLayoutTests
         SingleFileLayout.For(configs).SourceTensors().ToDictionary(t => t.Name, t => t.Shape, StringComparer.Ordinal);
 
     private static long Parameters(Dictionary<string, long[]> tensors, string prefix) =>
-        tensors.Where(t => t.Key.StartsWith(prefix, StringComparison.Ordinal)).Sum(t => GraphBuilder.ElementCount(t.Value));
+        tensors.Where(t => t.Key.StartsWith(prefix, StringComparison.Ordinal)).Sum(t => TensorShape.ElementCount(t.Value));
 
     [Fact]
     public void KnownConfigs_ParseWithThePublishedValues()

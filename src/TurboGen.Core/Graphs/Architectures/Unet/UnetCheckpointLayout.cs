@@ -1,4 +1,6 @@
-namespace TurboGen.Graphs.Architectures;
+using TurboGen.Tensors;
+
+namespace TurboGen.Graphs.Architectures.Unet;
 
 /// <summary>
 /// The name and shape of every tensor a diffusers <c>UNet2DConditionModel</c> checkpoint holds for a given
@@ -74,7 +76,7 @@ public static class UnetCheckpointLayout
     }
 
     /// <summary>Total number of parameters (elements) of the checkpoint for <paramref name="config"/>.</summary>
-    public static long ParameterCount(UnetConfig config) => Tensors(config).Sum(x => GraphBuilder.ElementCount(x.Shape));
+    public static long ParameterCount(UnetConfig config) => Tensors(config).Sum(x => TensorShape.ElementCount(x.Shape));
 
     private static void Linear(List<(string, long[])> t, string prefix, int inFeatures, int outFeatures, bool bias = true)
     {

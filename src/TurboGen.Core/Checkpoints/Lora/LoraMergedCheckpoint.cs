@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
-using TurboGen.Graphs;
+using TurboGen.Weights;
 
-namespace TurboGen.Models;
+namespace TurboGen.Checkpoints.Lora;
 
 /// <summary>
 /// A checkpoint with LoRA files merged into its weights: for every adapted layer W' = W + Σ scale · (alpha / rank) · up · down

@@ -1,9 +1,9 @@
 using System.Text;
 using System.Text.Json;
-using TurboGen.Graphs;
 using TurboGen.Storage;
+using TurboGen.Weights;
 
-namespace TurboGen.Models;
+namespace TurboGen.Checkpoints;
 
 /// <summary>
 /// Opens a diffusers repository folder (as published on the Hub, or a Hub cache snapshot) as <see cref="CheckpointComponents"/>.

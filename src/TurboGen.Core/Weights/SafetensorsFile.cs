@@ -2,9 +2,9 @@ using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using TurboGen.Graphs;
+using TurboGen.Tensors;
 
-namespace TurboGen.Models;
+namespace TurboGen.Weights;
 
 /// <summary>Element types a safetensors file can declare (the subset TurboGen reads).</summary>
 public enum SafetensorsDType { F32, F16, BF16, I64, I32, I8, U8, BOOL, F64 }
@@ -12,7 +12,7 @@ public enum SafetensorsDType { F32, F16, BF16, I64, I32, I8, U8, BOOL, F64 }
 /// <summary>One tensor's header entry: dtype, shape and byte range relative to the data section.</summary>
 public sealed record SafetensorsTensorInfo(string Name, SafetensorsDType DType, long[] Shape, long Begin, long End)
 {
-    public long ElementCount => GraphBuilder.ElementCount(Shape);
+    public long ElementCount => TensorShape.ElementCount(Shape);
     public long ByteLength => End - Begin;
 }
 

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
+using TurboGen.Weights;
 
-namespace TurboGen.Models;
+namespace TurboGen.Checkpoints.Lora;
 
 /// <summary>
 /// A LoRA file (safetensors), parsed into its adapted modules (<see cref="LoraModule"/>: target network, module name,

@@ -1,5 +1,5 @@
 
-namespace TurboGen.Models;
+namespace TurboGen.Checkpoints.Lora;
 
 /// <summary>The networks a LoRA file can target, named like the diffusers pipeline folders.</summary>
 public static class LoraComponent

@@ -1,6 +1,6 @@
-using TurboGen.Graphs;
+using TurboGen.Weights;
 
-namespace TurboGen.Models;
+namespace TurboGen.Checkpoints;
 
 /// <summary>
 /// The networks of a published checkpoint, ready for the graph builder: each component's diffusers/transformers

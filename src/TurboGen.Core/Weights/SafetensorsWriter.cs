@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 
-namespace TurboGen.Models;
+namespace TurboGen.Weights;
 
 /// <summary>
 /// Writes safetensors files (u64 little-endian header length, JSON header with dtype/shape/data_offsets per tensor,

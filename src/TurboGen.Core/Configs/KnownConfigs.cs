@@ -1,9 +1,9 @@
-namespace TurboGen.Models;
+namespace TurboGen.Configs;
 
 /// <summary>
 /// The diffusers configs of the published turbo models (stabilityai/sdxl-turbo and stabilityai/sd-turbo, diffusers format),
 /// needed at run time for their single-file checkpoints (<c>sd_xl_turbo_1.0_fp16.safetensors</c>, <c>sd_turbo.safetensors</c>),
-/// which carry no configs, and by <see cref="RandomCheckpoint"/> to write full-size random models. Every field TurboGen reads is
+/// which carry no configs, and by the benchmarks (<c>RandomCheckpoint</c>) to write full-size random models. Every field TurboGen reads is
 /// as published; fields nothing here reads (e.g. <c>_diffusers_version</c>, the VAE's <c>sample_size</c>) are given as far as known.
 /// </summary>
 public static class KnownConfigs

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace TurboGen.Graphs;
+namespace TurboGen.Weights;
 
 /// <summary>
 /// The bytes of one initializer, produced only when a model is written: from a managed array, or from a

@@ -1,4 +1,4 @@
-namespace TurboGen.Models;
+namespace TurboGen.Checkpoints.Lora;
 
 /// <summary>How a LoRA file names the module a pair of low-rank matrices belongs to.</summary>
 public enum LoraNaming

@@ -1,4 +1,4 @@
-namespace TurboGen.Models;
+namespace TurboGen.Checkpoints.Lora;
 
 /// <summary>Which of a LoRA module's tensors a key holds.</summary>
 internal enum LoraTensorRole { Down, Up, Alpha }

@@ -1,8 +1,9 @@
-using System.Text.RegularExpressions;
-using TurboGen.Graphs;
+using TurboGen.Configs;
 using TurboGen.Graphs.Architectures;
+using TurboGen.Graphs.Architectures.Unet;
+using TurboGen.Weights;
 
-namespace TurboGen.Models;
+namespace TurboGen.Checkpoints;
 
 /// <summary>
 /// Where every tensor the builders read (diffusers/transformers names, for one <see cref="ModelConfigSet"/>) lives in an original
@@ -39,7 +40,7 @@ namespace TurboGen.Models;
 /// DDPM schedule buffers, <c>denoiser.sigmas</c>, <c>model_ema.*</c>).</item>
 /// </list>
 /// </remarks>
-public sealed partial class SingleFileLayout
+public sealed class SingleFileLayout
 {
     public const string UnetPrefix = "model.diffusion_model.";
     public const string VaePrefix = "first_stage_model.";
@@ -78,15 +79,15 @@ public sealed partial class SingleFileLayout
         var unet = UnetConfig.FromJson(configs.UnetConfigJson, "unet config");
         var vae = AutoencoderKlConfig.FromJson(configs.VaeConfigJson, "vae config");
         var text = ClipTextConfig.FromJson(configs.TextEncoderConfigJson, "text_encoder config");
-        _unet = UnetMappings(unet);
-        _vae = VaeMappings(vae);
+        _unet = SingleFileUnetNames.Mappings(unet);
+        _vae = SingleFileVaeNames.Mappings(vae);
         if (Family == ModelFamily.Sdxl)
         {
             var text2 = ClipTextConfig.FromJson(configs.TextEncoder2ConfigJson!, "text_encoder_2 config");
             TextEncoderPrefix = SdxlClipLPrefix;
             TextEncoder2Prefix = SdxlOpenClipPrefix;
-            _textEncoder = ClipLMappings(text, SdxlClipLPrefix);
-            _textEncoder2 = OpenClipMappings(text2, SdxlOpenClipPrefix);
+            _textEncoder = SingleFileClipNames.ClipL(text, SdxlClipLPrefix);
+            _textEncoder2 = SingleFileClipNames.OpenClip(text2, SdxlOpenClipPrefix);
             AddIgnored(SdxlClipLPrefix + "text_model.embeddings.position_ids", [1, text.MaxPositionEmbeddings]);
             AddIgnored(SdxlOpenClipPrefix + "logit_scale", []);
             if (!text2.HasProjection)
@@ -97,7 +98,7 @@ public sealed partial class SingleFileLayout
         else
         {
             TextEncoderPrefix = sdTextPrefix;
-            _textEncoder = OpenClipMappings(text, sdTextPrefix);
+            _textEncoder = SingleFileClipNames.OpenClip(text, sdTextPrefix);
             AddIgnored(sdTextPrefix + "logit_scale", []);
             if (!text.HasProjection)
             {
@@ -208,260 +209,4 @@ public sealed partial class SingleFileLayout
         }
         return list;
     }
-
-    // ---- UNet ----------------------------------------------------------------------------------------------
-
-    private static List<(TensorMapping, long[])> UnetMappings(UnetConfig config)
-    {
-        var down = config.DownBlocks();
-        var up = config.UpBlocks();
-        // input_blocks.0 is conv_in; then each down block's resnet(+transformer) layers, then its downsampler.
-        var firstInput = new int[down.Count];
-        int k = 1;
-        for (int b = 0; b < down.Count; b++)
-        {
-            firstInput[b] = k;
-            k += down[b].Layers + (down[b].HasSampler ? 1 : 0);
-        }
-        // output_blocks count every up layer; the upsampler rides on the block's last layer.
-        var firstOutput = new int[up.Count];
-        k = 0;
-        for (int b = 0; b < up.Count; b++)
-        {
-            firstOutput[b] = k;
-            k += up[b].Layers;
-        }
-
-        string Source(string key)
-        {
-            if (UnetTopLevel.TryGetValue(ModuleOf(key, out string param), out string? top)) return $"{top}.{param}";
-            var m = DownUpLayerPattern().Match(key);
-            if (m.Success)
-            {
-                int block = int.Parse(m.Groups[2].Value), layer = int.Parse(m.Groups[4].Value);
-                bool isDown = m.Groups[1].Value == "down_blocks";
-                int index = (isDown ? firstInput[block] : firstOutput[block]) + layer;
-                string ldm = isDown ? "input_blocks" : "output_blocks";
-                return m.Groups[3].Value == "resnets"
-                    ? $"{ldm}.{index}.0.{ResnetParam(m.Groups[5].Value)}"
-                    : $"{ldm}.{index}.1.{m.Groups[5].Value}";
-            }
-            m = DownsamplerPattern().Match(key);
-            if (m.Success)
-            {
-                int block = int.Parse(m.Groups[1].Value);
-                return $"input_blocks.{firstInput[block] + down[block].Layers}.0.op.{m.Groups[2].Value}";
-            }
-            m = UpsamplerPattern().Match(key);
-            if (m.Success)
-            {
-                int block = int.Parse(m.Groups[1].Value);
-                int slot = up[block].HasCrossAttention ? 2 : 1;
-                return $"output_blocks.{firstOutput[block] + up[block].Layers - 1}.{slot}.conv.{m.Groups[2].Value}";
-            }
-            m = MidPattern().Match(key);
-            if (m.Success)
-            {
-                int index = int.Parse(m.Groups[2].Value);
-                return m.Groups[1].Value == "resnets"
-                    ? $"middle_block.{2 * index}.{ResnetParam(m.Groups[3].Value)}"
-                    : $"middle_block.{2 * index + 1}.{m.Groups[3].Value}";
-            }
-            throw new InvalidOperationException($"No single-file rule for UNet key '{key}'.");
-        }
-
-        return UnetCheckpointLayout.Tensors(config)
-            .Select(t => (new TensorMapping(t.Name, UnetPrefix + Source(t.Name)), t.Shape))
-            .ToList();
-    }
-
-    private static readonly Dictionary<string, string> UnetTopLevel = new(StringComparer.Ordinal)
-    {
-        ["conv_in"] = "input_blocks.0.0",
-        ["time_embedding.linear_1"] = "time_embed.0",
-        ["time_embedding.linear_2"] = "time_embed.2",
-        ["add_embedding.linear_1"] = "label_emb.0.0",
-        ["add_embedding.linear_2"] = "label_emb.0.2",
-        ["conv_norm_out"] = "out.0",
-        ["conv_out"] = "out.2",
-    };
-
-    private static readonly Dictionary<string, string> ResnetModules = new(StringComparer.Ordinal)
-    {
-        ["norm1"] = "in_layers.0",
-        ["conv1"] = "in_layers.2",
-        ["time_emb_proj"] = "emb_layers.1",
-        ["norm2"] = "out_layers.0",
-        ["conv2"] = "out_layers.3",
-        ["conv_shortcut"] = "skip_connection",
-    };
-
-    /// <summary>"norm1.weight" → "in_layers.0.weight" (ldm ResBlock module names).</summary>
-    private static string ResnetParam(string rest)
-    {
-        string module = ModuleOf(rest, out string param);
-        return ResnetModules.TryGetValue(module, out string? ldm)
-            ? $"{ldm}.{param}"
-            : throw new InvalidOperationException($"No single-file rule for resnet parameter '{rest}'.");
-    }
-
-    /// <summary>Splits "a.b.weight" into module "a.b" and parameter "weight".</summary>
-    private static string ModuleOf(string key, out string param)
-    {
-        int dot = key.LastIndexOf('.');
-        param = key[(dot + 1)..];
-        return dot < 0 ? "" : key[..dot];
-    }
-
-    [GeneratedRegex(@"^(down_blocks|up_blocks)\.(\d+)\.(resnets|attentions)\.(\d+)\.(.+)$")]
-    private static partial Regex DownUpLayerPattern();
-
-    [GeneratedRegex(@"^down_blocks\.(\d+)\.downsamplers\.0\.conv\.(weight|bias)$")]
-    private static partial Regex DownsamplerPattern();
-
-    [GeneratedRegex(@"^up_blocks\.(\d+)\.upsamplers\.0\.conv\.(weight|bias)$")]
-    private static partial Regex UpsamplerPattern();
-
-    [GeneratedRegex(@"^mid_block\.(resnets|attentions)\.(\d+)\.(.+)$")]
-    private static partial Regex MidPattern();
-
-    // ---- VAE -----------------------------------------------------------------------------------------------
-
-    private static List<(TensorMapping, long[])> VaeMappings(AutoencoderKlConfig config)
-    {
-        int blocks = config.BlockOutChannels.Count;
-        var expected = AutoencoderKl.ExpectedTensors(config, AutoencoderPart.Encoder)
-            .Concat(AutoencoderKl.ExpectedTensors(config, AutoencoderPart.Decoder));
-        var list = new List<(TensorMapping, long[])>();
-        foreach (var (name, shape) in expected)
-        {
-            var (source, transform) = VaeSource(name, blocks);
-            list.Add((new TensorMapping(name, VaePrefix + source, transform), shape));
-        }
-        return list;
-    }
-
-    private static readonly Dictionary<string, string> VaeAttentionModules = new(StringComparer.Ordinal)
-    {
-        ["group_norm"] = "norm",
-        ["to_q"] = "q",
-        ["to_k"] = "k",
-        ["to_v"] = "v",
-        ["to_out.0"] = "proj_out",
-    };
-
-    private static (string Source, TensorTransform Transform) VaeSource(string key, int blocks)
-    {
-        var m = VaeResnetPattern().Match(key);
-        if (m.Success)
-        {
-            string part = m.Groups[1].Value;
-            int block = int.Parse(m.Groups[3].Value);
-            string ldmBlock = part == "encoder" ? $"down.{block}" : $"up.{blocks - 1 - block}";
-            string param = m.Groups[5].Value.Replace("conv_shortcut.", "nin_shortcut.", StringComparison.Ordinal);
-            return ($"{part}.{ldmBlock}.block.{m.Groups[4].Value}.{param}", TensorTransform.None);
-        }
-        m = VaeSamplerPattern().Match(key);
-        if (m.Success)
-        {
-            int block = int.Parse(m.Groups[2].Value);
-            return m.Groups[1].Value == "encoder"
-                ? ($"encoder.down.{block}.downsample.conv.{m.Groups[3].Value}", TensorTransform.None)
-                : ($"decoder.up.{blocks - 1 - block}.upsample.conv.{m.Groups[3].Value}", TensorTransform.None);
-        }
-        m = VaeMidResnetPattern().Match(key);
-        if (m.Success)
-        {
-            string param = m.Groups[3].Value.Replace("conv_shortcut.", "nin_shortcut.", StringComparison.Ordinal);
-            return ($"{m.Groups[1].Value}.mid.block_{int.Parse(m.Groups[2].Value) + 1}.{param}", TensorTransform.None);
-        }
-        m = VaeAttentionPattern().Match(key);
-        if (m.Success)
-        {
-            string module = VaeAttentionModules[m.Groups[2].Value];
-            bool convWeight = module != "norm" && m.Groups[3].Value == "weight";
-            return ($"{m.Groups[1].Value}.mid.attn_1.{module}.{m.Groups[3].Value}", convWeight ? TensorTransform.ConvToLinear : TensorTransform.None);
-        }
-        m = VaeNormOutPattern().Match(key);
-        if (m.Success)
-        {
-            return ($"{m.Groups[1].Value}.norm_out.{m.Groups[2].Value}", TensorTransform.None);
-        }
-        // conv_in, conv_out, quant_conv, post_quant_conv keep their names.
-        return (key, TensorTransform.None);
-    }
-
-    [GeneratedRegex(@"^(encoder|decoder)\.(down_blocks|up_blocks)\.(\d+)\.resnets\.(\d+)\.(.+)$")]
-    private static partial Regex VaeResnetPattern();
-
-    [GeneratedRegex(@"^(encoder|decoder)\.(?:down_blocks|up_blocks)\.(\d+)\.(?:downsamplers|upsamplers)\.0\.conv\.(weight|bias)$")]
-    private static partial Regex VaeSamplerPattern();
-
-    [GeneratedRegex(@"^(encoder|decoder)\.mid_block\.resnets\.(\d+)\.(.+)$")]
-    private static partial Regex VaeMidResnetPattern();
-
-    [GeneratedRegex(@"^(encoder|decoder)\.mid_block\.attentions\.0\.(group_norm|to_q|to_k|to_v|to_out\.0)\.(weight|bias)$")]
-    private static partial Regex VaeAttentionPattern();
-
-    [GeneratedRegex(@"^(encoder|decoder)\.conv_norm_out\.(weight|bias)$")]
-    private static partial Regex VaeNormOutPattern();
-
-    // ---- text encoders -------------------------------------------------------------------------------------
-
-    /// <summary>transformers-named CLIP stored under a prefix (SDXL's CLIP-L): the same names.</summary>
-    private static List<(TensorMapping, long[])> ClipLMappings(ClipTextConfig config, string prefix) =>
-        ClipTextModel.ExpectedTensors(config, config.HasProjection)
-            .Select(t => (new TensorMapping(t.Name, prefix + t.Name), t.Shape))
-            .ToList();
-
-    private static readonly Dictionary<string, string> OpenClipTopLevel = new(StringComparer.Ordinal)
-    {
-        ["text_model.embeddings.token_embedding.weight"] = "token_embedding.weight",
-        ["text_model.embeddings.position_embedding.weight"] = "positional_embedding",
-        ["text_model.final_layer_norm.weight"] = "ln_final.weight",
-        ["text_model.final_layer_norm.bias"] = "ln_final.bias",
-    };
-
-    private static readonly Dictionary<string, string> OpenClipLayerModules = new(StringComparer.Ordinal)
-    {
-        ["self_attn.out_proj"] = "attn.out_proj",
-        ["layer_norm1"] = "ln_1",
-        ["layer_norm2"] = "ln_2",
-        ["mlp.fc1"] = "mlp.c_fc",
-        ["mlp.fc2"] = "mlp.c_proj",
-    };
-
-    private static readonly string[] FusedParts = ["q_proj", "k_proj", "v_proj"];
-
-    /// <summary>An OpenCLIP text tower (open_clip naming, fused attention input projection) read as a transformers CLIP text model.</summary>
-    private static List<(TensorMapping, long[])> OpenClipMappings(ClipTextConfig config, string prefix)
-    {
-        var list = new List<(TensorMapping, long[])>();
-        foreach (var (name, shape) in ClipTextModel.ExpectedTensors(config, config.HasProjection))
-        {
-            list.Add((OpenClipMapping(name, prefix), shape));
-        }
-        return list;
-    }
-
-    private static TensorMapping OpenClipMapping(string name, string prefix)
-    {
-        if (OpenClipTopLevel.TryGetValue(name, out string? top)) return new(name, prefix + top);
-        if (name == "text_projection.weight") return new(name, prefix + "text_projection", TensorTransform.Transpose);
-        var m = ClipLayerPattern().Match(name);
-        if (!m.Success) throw new InvalidOperationException($"No single-file rule for CLIP key '{name}'.");
-        string layer = $"{prefix}transformer.resblocks.{m.Groups[1].Value}.";
-        string module = m.Groups[2].Value, param = m.Groups[3].Value;
-        int part = Array.IndexOf(FusedParts, module.StartsWith("self_attn.", StringComparison.Ordinal) ? module["self_attn.".Length..] : "");
-        if (part >= 0)
-        {
-            return TensorMapping.ChunkOf(name, $"{layer}attn.in_proj_{param}", part, FusedParts.Length);
-        }
-        return OpenClipLayerModules.TryGetValue(module, out string? ldm)
-            ? new(name, $"{layer}{ldm}.{param}")
-            : throw new InvalidOperationException($"No single-file rule for CLIP key '{name}'.");
-    }
-
-    [GeneratedRegex(@"^text_model\.encoder\.layers\.(\d+)\.(.+)\.(weight|bias)$")]
-    private static partial Regex ClipLayerPattern();
 }

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace TurboGen.Models;
+namespace TurboGen.Checkpoints.Lora;
 
 /// <summary>
 /// Applies LoRA files to a model's checkpoints at load time (see <see cref="LoraMergedCheckpoint"/> for the merge itself),

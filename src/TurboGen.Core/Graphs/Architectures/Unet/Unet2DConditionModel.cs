@@ -1,6 +1,6 @@
-using TurboGen.Graphs.Architectures.Unet;
+using TurboGen.Weights;
 
-namespace TurboGen.Graphs.Architectures;
+namespace TurboGen.Graphs.Architectures.Unet;
 
 /// <summary>
 /// Builds the ONNX graph of a diffusers <c>UNet2DConditionModel</c> (SD 2.x / SD-Turbo, SDXL / SDXL-Turbo) from its

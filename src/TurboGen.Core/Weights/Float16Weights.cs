@@ -1,7 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 
-namespace TurboGen.Graphs;
+namespace TurboGen.Weights;
 
 /// <summary>
 /// Float32 → float16 conversion of initializer data for float16 builds: streamed in chunks (a large tensor is never held

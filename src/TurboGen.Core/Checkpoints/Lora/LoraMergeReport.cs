@@ -1,4 +1,4 @@
-namespace TurboGen.Models;
+namespace TurboGen.Checkpoints.Lora;
 
 /// <summary>A key (or module) of a LoRA file that was not applied, and why.</summary>
 /// <param name="File">The LoRA file's path.</param>

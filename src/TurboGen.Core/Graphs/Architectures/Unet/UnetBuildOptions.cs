@@ -1,4 +1,4 @@
-namespace TurboGen.Graphs.Architectures;
+namespace TurboGen.Graphs.Architectures.Unet;
 
 /// <summary>How the built UNet declares its <c>timestep</c> input (the variants of the Optimum exports, MODEL-CONTRACT §2.2).</summary>
 public enum TimestepInput

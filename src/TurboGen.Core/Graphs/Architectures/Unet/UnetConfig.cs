@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace TurboGen.Graphs.Architectures;
+namespace TurboGen.Graphs.Architectures.Unet;
 
 /// <summary>
 /// The fields of a diffusers <c>UNet2DConditionModel</c> config.json that decide its structure (SD 1.x/2.x, SD-Turbo,

@@ -1,4 +1,4 @@
-namespace TurboGen.Models;
+namespace TurboGen.Configs;
 
 /// <summary>
 /// The diffusers configs of one model (the JSON texts of <c>unet/config.json</c>, <c>text_encoder/config.json</c>,

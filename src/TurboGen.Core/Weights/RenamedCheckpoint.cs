@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
+using TurboGen.Tensors;
 
-namespace TurboGen.Graphs;
+namespace TurboGen.Weights;
 
 /// <summary>How a tensor of a <see cref="RenamedCheckpoint"/> is derived from its source tensor.</summary>
 public enum TensorTransform
@@ -109,7 +110,7 @@ public sealed class RenamedCheckpoint : ICheckpointTensors
     {
         long[] shape = Shape(name);
         var m = _mappings[name];
-        long bytes = GraphBuilder.ElementCount(shape) * 4;
+        long bytes = TensorShape.ElementCount(shape) * 4;
         switch (m.Transform)
         {
             case TensorTransform.None:

@@ -1,7 +1,8 @@
-using TurboGen.Graphs;
+using TurboGen.Configs;
 using TurboGen.Storage;
+using TurboGen.Weights;
 
-namespace TurboGen.Models;
+namespace TurboGen.Checkpoints;
 
 /// <summary>
 /// Opens an original Stability single-file checkpoint (<c>sd_xl_turbo_1.0_fp16.safetensors</c>, <c>sd_turbo.safetensors</c> or a
