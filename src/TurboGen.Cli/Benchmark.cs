@@ -1,6 +1,6 @@
 using System.Diagnostics;
+using TurboGen.Benchmarking;
 using TurboGen.Graphs;
-using TurboGen.Models;
 using TurboGen.Pipelines;
 using TurboGen.Runtime;
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using TurboGen.Models;
+using TurboGen.Benchmarking;
 using TurboGen.Text;
 using TurboGen.Weights;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
+using TurboGen.Benchmarking;
 using TurboGen.Configs;
 using TurboGen.Graphs.Architectures;
-using TurboGen.Models;
 using TurboGen.Testing;
 using TurboGen.Weights;
 using Xunit.Abstractions;

@@ -1,8 +1,8 @@
+using TurboGen.Benchmarking;
 using TurboGen.Configs;
 using TurboGen.Graphs;
 using TurboGen.Graphs.Architectures;
 using TurboGen.Graphs.Architectures.Unet;
-using TurboGen.Models;
 using TurboGen.Tensors;
 using TurboGen.Testing;
 using TurboGen.Weights;

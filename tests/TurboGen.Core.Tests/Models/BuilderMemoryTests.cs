@@ -1,8 +1,8 @@
 using System.Diagnostics;
+using TurboGen.Building;
 using TurboGen.Checkpoints;
 using TurboGen.Graphs.Architectures;
 using TurboGen.Graphs.Architectures.Unet;
-using TurboGen.Models;
 using TurboGen.Runtime;
 using TurboGen.Testing;
 using TurboGen.Text;

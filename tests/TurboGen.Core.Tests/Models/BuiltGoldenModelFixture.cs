@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using TurboGen.Models;
+using TurboGen.Building;
 using TurboGen.Runtime;
 using TurboGen.Testing;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
+using TurboGen.Building;
 using TurboGen.Checkpoints;
-using TurboGen.Models;
 using TurboGen.Testing;
 
 namespace TurboGen.Core.Tests.Models;

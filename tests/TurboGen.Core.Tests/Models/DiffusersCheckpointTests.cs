@@ -1,5 +1,5 @@
+using TurboGen.Building;
 using TurboGen.Checkpoints;
-using TurboGen.Models;
 using TurboGen.Testing;
 using TurboGen.Weights;
 

@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
+using TurboGen.Benchmarking;
+using TurboGen.Building;
 using TurboGen.Core.Tests.Pipelines;
 using TurboGen.Graphs;
-using TurboGen.Models;
 using TurboGen.Runtime;
 using TurboGen.Tensors;
 using TurboGen.Testing;

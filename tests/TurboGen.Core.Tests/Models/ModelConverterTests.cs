@@ -1,5 +1,5 @@
 using Onnx;
-using TurboGen.Models;
+using TurboGen.Building;
 using TurboGen.Pipelines;
 using TurboGen.Runtime;
 using TurboGen.Tensors;

@@ -1,4 +1,4 @@
-using TurboGen.Models;
+using TurboGen.Building;
 using TurboGen.Runtime;
 using TurboGen.Testing;
 

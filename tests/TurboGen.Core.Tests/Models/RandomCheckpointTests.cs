@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
+using TurboGen.Benchmarking;
 using TurboGen.Checkpoints;
 using TurboGen.Configs;
 using TurboGen.Graphs.Architectures;
 using TurboGen.Graphs.Architectures.Unet;
-using TurboGen.Models;
 using TurboGen.Storage;
 using TurboGen.Tensors;
 using TurboGen.Testing;

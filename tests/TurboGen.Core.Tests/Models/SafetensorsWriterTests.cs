@@ -1,4 +1,4 @@
-using TurboGen.Models;
+using TurboGen.Benchmarking;
 using TurboGen.Testing;
 using TurboGen.Weights;
 

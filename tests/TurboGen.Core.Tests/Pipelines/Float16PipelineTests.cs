@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
 using Onnx;
+using TurboGen.Building;
 using TurboGen.Core.Tests.Models;
 using TurboGen.Graphs;
-using TurboGen.Models;
 using TurboGen.Pipelines;
 using TurboGen.Runtime;
 using TurboGen.Tensors;

@@ -7,7 +7,7 @@ using TurboGen.Runtime;
 using TurboGen.Storage;
 using TurboGen.Weights;
 
-namespace TurboGen.Models;
+namespace TurboGen.Building;
 
 /// <summary>
 /// Builds a tiny VAE (TAESD / TAESDXL) from a diffusers <c>AutoencoderTiny</c> folder (<c>config.json</c> +

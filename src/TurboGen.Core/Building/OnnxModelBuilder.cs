@@ -8,7 +8,7 @@ using TurboGen.Graphs.Architectures.Unet;
 using TurboGen.Runtime;
 using TurboGen.Storage;
 
-namespace TurboGen.Models;
+namespace TurboGen.Building;
 
 /// <summary>
 /// Writes <see cref="CheckpointComponents"/> as an Optimum-layout ONNX folder that <see cref="TurboModel.Load"/> (and any

@@ -8,7 +8,7 @@ using TurboGen.Graphs.Architectures.Unet;
 using TurboGen.Text;
 using TurboGen.Weights;
 
-namespace TurboGen.Models;
+namespace TurboGen.Benchmarking;
 
 /// <summary>
 /// Writes seeded random-weight checkpoints with the exact tensor names and shapes of a model, so that full-size networks can be

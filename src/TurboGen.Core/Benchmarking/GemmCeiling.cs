@@ -3,7 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 using TurboGen.Graphs;
 using TurboGen.Runtime;
 
-namespace TurboGen.Models;
+namespace TurboGen.Benchmarking;
 
 /// <summary>One measured GEMM: its size and the best rate over the timed runs.</summary>
 public sealed record GemmRate(int Size, double BestMilliseconds, double Gflops);

@@ -1,6 +1,6 @@
 using TurboGen.Storage;
 
-namespace TurboGen.Models;
+namespace TurboGen.Building;
 
 /// <summary>
 /// Writes any loadable model as an Optimum-layout ONNX folder that the engine and other ONNX tools read (standard ONNX

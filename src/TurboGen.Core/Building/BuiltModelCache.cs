@@ -4,7 +4,7 @@ using TurboGen.Checkpoints;
 using TurboGen.Graphs;
 using TurboGen.Storage;
 
-namespace TurboGen.Models;
+namespace TurboGen.Building;
 
 /// <summary>
 /// The built-model cache: a checkpoint is built into ONNX once, under

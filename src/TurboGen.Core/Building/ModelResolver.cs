@@ -6,7 +6,7 @@ using TurboGen.Runtime;
 using TurboGen.Storage;
 using TurboGen.Weights;
 
-namespace TurboGen.Models;
+namespace TurboGen.Building;
 
 /// <summary>Options of <see cref="ModelResolver"/> and <see cref="ModelConverter"/>.</summary>
 public sealed record ModelResolveOptions
