@@ -6,7 +6,7 @@ namespace TurboGen.Core.Tests;
 
 /// <summary>
 /// The folders of TurboGen.Core (one namespace each: <c>TurboGen.&lt;Folder&gt;</c>, sub-folders <c>TurboGen.&lt;Folder&gt;.&lt;Sub&gt;</c>)
-/// depend on each other without cycles. Dependencies are read from the compiled assembly: every type a
+/// depend on each other without cycles, and Core makes no HTTP calls. Dependencies are read from the compiled assembly: every type a
 /// type's signatures, fields, locals and method bodies (IL) refer to, so a reference hidden in a lambda or a fully qualified name
 /// counts as well as a <c>using</c>.
 /// </summary>
@@ -19,6 +19,17 @@ public sealed class FolderDependencyTests
 
     [Fact]
     public void Namespaces_HaveNoCycles() => AssertAcyclic(Dependencies(t => NamespaceOf(t)));
+
+    [Fact]
+    public void Core_HasNoHttp()
+    {
+        var http = Core.GetTypes()
+            .SelectMany(t => ReferencedTypes(t).Select(r => (From: t, To: r)))
+            .Where(x => x.To.Namespace is { } ns && (ns.StartsWith("System.Net.Http", StringComparison.Ordinal) || ns.StartsWith("System.Net.Sockets", StringComparison.Ordinal)))
+            .Select(x => $"{x.From.FullName} uses {x.To.FullName}")
+            .Distinct().ToList();
+        Assert.True(http.Count == 0, "TurboGen.Core must not use HTTP (the Hub client lives in TurboGen.Hub):\n" + string.Join("\n", http));
+    }
 
     /// <summary>The dependency test can fail: a two-folder cycle is reported with the type references behind each edge.</summary>
     [Fact]
