@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TurboGen.Checkpoints;
+using TurboGen.Configs;
 using TurboGen.Graphs;
 using TurboGen.Graphs.Architectures;
 using TurboGen.Graphs.Architectures.Unet;
@@ -170,7 +171,7 @@ public static class OnnxModelBuilder
     internal static BuildPrecision VaePrecision(BuildPrecision precision, ModelFamily family, string vaeConfigJson)
     {
         if (family != ModelFamily.Sdxl) return precision;
-        bool forceUpcast = JsonNode.Parse(vaeConfigJson)?["force_upcast"]?.GetValueKind() != JsonValueKind.False;
+        bool forceUpcast = ConfigReader.Parse(vaeConfigJson, "VAE config", "vae config").Bool("force_upcast", true);
         return forceUpcast ? BuildPrecision.Float32 : precision;
     }
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TurboGen.Checkpoints;
+using TurboGen.Configs;
 using TurboGen.Graphs;
 using TurboGen.Graphs.Architectures;
 using TurboGen.Runtime;
@@ -26,12 +27,9 @@ public static class TinyVaeBuilder
         if (!File.Exists(config) || !Directory.EnumerateFiles(folder, "*.safetensors").Any()) return false;
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllText(config));
-            return doc.RootElement.ValueKind == JsonValueKind.Object
-                && doc.RootElement.TryGetProperty("_class_name", out var cls) && cls.ValueKind == JsonValueKind.String
-                && cls.GetString() == "AutoencoderTiny";
+            return ConfigReader.Load(config, "TAESD config").OptionalString("_class_name") == "AutoencoderTiny";
         }
-        catch (JsonException)
+        catch (ModelLoadException)
         {
             return false;
         }

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using TurboGen.Configs;
 using TurboGen.Storage;
 using TurboGen.Weights;
 
@@ -39,12 +40,12 @@ public static class DiffusersCheckpoint
                 : $"Model folder not found: {folder}");
         }
         string modelIndexPath = RequireFile(Path.Combine(folder, "model_index.json"), "the pipeline index of a diffusers model folder");
-        string modelIndex = ReadJsonText(modelIndexPath);
+        var (modelIndex, index) = ReadConfig(modelIndexPath, "Model index");
         string schedulerPath = RequireFile(Path.Combine(folder, "scheduler", "scheduler_config.json"), "the scheduler config");
-        string schedulerJson = ReadJsonText(schedulerPath);
+        string schedulerJson = ReadConfig(schedulerPath, "Scheduler config").Text;
 
         bool xl = Directory.Exists(Path.Combine(folder, "text_encoder_2"));
-        if (!xl && ModelIndexLists(modelIndex, "text_encoder_2"))
+        if (!xl && ModelIndexLists(index, "text_encoder_2"))
         {
             throw new ModelLoadException(Path.Combine(folder, "text_encoder_2"),
                 $"model_index.json in {folder} lists text_encoder_2 (SDXL) but the folder {Path.Combine(folder, "text_encoder_2")} is missing.");
@@ -147,7 +148,7 @@ public static class DiffusersCheckpoint
         {
             throw new ModelLoadException(dir, $"Missing the {name} folder {dir}: expected config.json and safetensors weights there.");
         }
-        string config = ReadJsonText(RequireFile(Path.Combine(dir, "config.json"), $"the {name} config"));
+        string config = ReadConfig(RequireFile(Path.Combine(dir, "config.json"), $"the {name} config"), $"{name} config").Text;
         var files = WeightFiles(dir);
         var weights = new SafetensorsCheckpoint([.. files]);
         owned.Add(weights);
@@ -198,31 +199,16 @@ public static class DiffusersCheckpoint
     private static string RequireFile(string path, string what) =>
         File.Exists(path) ? path : throw new ModelLoadException(path, $"Missing {what}: expected {path}.");
 
-    private static string ReadJsonText(string path)
+    /// <summary>A config's text (kept as it is: it is hashed and copied into the built model) once it parses as a JSON object.</summary>
+    private static (string Text, ConfigReader Reader) ReadConfig(string path, string kind)
     {
         string text = File.ReadAllText(path);
-        try
-        {
-            using var doc = JsonDocument.Parse(text);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                throw new ModelLoadException(path, $"{path} must hold a JSON object.");
-            }
-        }
-        catch (JsonException e)
-        {
-            throw new ModelLoadException(path, $"{path} is not valid JSON: {e.Message}", e);
-        }
-        return text;
+        return (text, ConfigReader.Parse(text, kind, path));
     }
 
     /// <summary>True when model_index.json names <paramref name="component"/> with a non-null [library, class] entry.</summary>
-    private static bool ModelIndexLists(string modelIndex, string component)
-    {
-        using var doc = JsonDocument.Parse(modelIndex);
-        return doc.RootElement.TryGetProperty(component, out var entry)
-            && entry.ValueKind == JsonValueKind.Array
-            && entry.GetArrayLength() > 0
-            && entry.EnumerateArray().All(e => e.ValueKind != JsonValueKind.Null);
-    }
+    private static bool ModelIndexLists(ConfigReader modelIndex, string component) =>
+        modelIndex.Field(component) is { ValueKind: JsonValueKind.Array } entry
+        && entry.GetArrayLength() > 0
+        && entry.EnumerateArray().All(e => e.ValueKind != JsonValueKind.Null);
 }

@@ -1,4 +1,4 @@
-using System.Text.Json;
+using TurboGen.Configs;
 using TurboGen.Imaging;
 using TurboGen.Scheduling;
 using TurboGen.Text;
@@ -144,7 +144,7 @@ public sealed class TurboModel : IDisposable
         TinyVaeRange = options.TinyVaeRange;
         foreach (string cfg in new[] { System.IO.Path.Combine(tiny, "config.json"), System.IO.Path.Combine(System.IO.Path.GetDirectoryName(decoder)!, "config.json") })
         {
-            if (File.Exists(cfg) && ReadJson(cfg).TryGetProperty("_class_name", out var cls) && cls.GetString() == "AutoencoderTiny")
+            if (File.Exists(cfg) && ConfigReader.Load(cfg, "Tiny VAE config").OptionalString("_class_name") == "AutoencoderTiny")
             {
                 TinyVaeRange = ImageRange.MinusOneToOne;
             }
@@ -158,15 +158,9 @@ public sealed class TurboModel : IDisposable
         {
             string cfg = System.IO.Path.Combine(Path, dir, "config.json");
             if (!File.Exists(cfg)) continue;
-            var root = ReadJson(cfg);
-            if (factor is null && root.TryGetProperty("scaling_factor", out var sf) && sf.ValueKind == JsonValueKind.Number)
-            {
-                factor = sf.GetSingle();
-            }
-            if (root.TryGetProperty("force_upcast", out var fu) && fu.ValueKind is JsonValueKind.True)
-            {
-                VaeForceUpcast = true;
-            }
+            var config = ConfigReader.Load(cfg, "VAE config");
+            factor ??= config.OptionalFloat("scaling_factor");
+            VaeForceUpcast |= config.Bool("force_upcast", false);
         }
         // Without a config, use the published value for the family (MODEL-CONTRACT §5.1).
         ScalingFactor = factor ?? (Family == ModelFamily.Sdxl ? 0.13025f : 0.18215f);
@@ -175,32 +169,22 @@ public sealed class TurboModel : IDisposable
     private void ReadUnetConfig()
     {
         string cfg = System.IO.Path.Combine(Path, "unet", "config.json");
-        if (File.Exists(cfg) && ReadJson(cfg).TryGetProperty("sample_size", out var ss) && ss.ValueKind == JsonValueKind.Number)
+        if (!File.Exists(cfg)) return;
+        var config = ConfigReader.Load(cfg, "UNet config");
+        // sample_size may also be [height, width]; then the default size stays.
+        if (!config.IsList("sample_size") && config.OptionalInt("sample_size") is int sampleSize)
         {
-            DefaultSize = ss.GetInt32() * 8;
+            DefaultSize = sampleSize * 8;
         }
     }
 
     private void ReadModelIndex()
     {
         string index = System.IO.Path.Combine(Path, "model_index.json");
-        if (File.Exists(index) && ReadJson(index).TryGetProperty("force_zeros_for_empty_prompt", out var fz))
-        {
-            ForceZerosForEmptyPrompt = fz.ValueKind == JsonValueKind.True;
-        }
-    }
-
-    private static JsonElement ReadJson(string path)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            return doc.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            throw new ModelLoadException(path, $"{path} is not valid JSON: {e.Message}", e);
-        }
+        if (!File.Exists(index)) return;
+        var config = ConfigReader.Load(index, "Model index");
+        // As in diffusers, an explicit null is false (the pipeline tests the value's truth).
+        ForceZerosForEmptyPrompt = !config.IsNull("force_zeros_for_empty_prompt") && config.Bool("force_zeros_for_empty_prompt", true);
     }
 
     private string Need(string file, string what) =>

@@ -159,7 +159,7 @@ public sealed class SingleFileCheckpointTests(TinySingleFiles files, ITestOutput
     {
         using var xl = files.OpenSdxl();
         Assert.Equal(SingleFileTestCheckpoints.SdxlConfigs().UnetConfigJson, xl.UnetConfigJson);
-        Assert.Equal(KnownConfigs.SdxlTurboScheduler, xl.SchedulerConfigJson);
+        Assert.Equal(KnownConfigs.SdxlTurbo.SchedulerConfigJson, xl.SchedulerConfigJson);
         Assert.Equal(files.Tokenizer, xl.TokenizerDir);
         Assert.Equal(files.Tokenizer2, xl.Tokenizer2Dir);
         Assert.Contains("sdxl_tiny.safetensors", xl.Source);
@@ -180,7 +180,7 @@ public sealed class SingleFileCheckpointTests(TinySingleFiles files, ITestOutput
     public void ContentHash_ChangesWithTheConfigsAndTokenizers_NotJustTheWeights()
     {
         using var xl = files.OpenSdxl();
-        var otherScheduler = SingleFileTestCheckpoints.SdxlConfigs() with { SchedulerConfigJson = KnownConfigs.SdTurboScheduler };
+        var otherScheduler = SingleFileTestCheckpoints.SdxlConfigs() with { SchedulerConfigJson = KnownConfigs.SdTurbo.SchedulerConfigJson };
         using var rescheduled = SingleFileCheckpoint.Open(files.Sdxl, files.Tokenizer, files.Tokenizer2, otherScheduler);
         Assert.NotEqual(xl.ContentHash, rescheduled.ContentHash);
         using var swappedTokenizers = SingleFileCheckpoint.Open(files.Sdxl, files.Tokenizer2, files.Tokenizer, SingleFileTestCheckpoints.SdxlConfigs());

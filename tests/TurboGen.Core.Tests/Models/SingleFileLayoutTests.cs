@@ -32,13 +32,13 @@ public sealed class SingleFileLayoutTests
             using var index = JsonDocument.Parse(set.ModelIndexJson);
             Assert.Equal(set.Family == ModelFamily.Sdxl ? "StableDiffusionXLPipeline" : "StableDiffusionPipeline", index.RootElement.GetProperty("_class_name").GetString());
         }
-        Assert.Equal(0.13025f, AutoencoderKlConfig.FromJson(KnownConfigs.SdxlTurboVae).ScalingFactor);
-        Assert.Equal(0.18215f, AutoencoderKlConfig.FromJson(KnownConfigs.SdTurboVae).ScalingFactor);
-        Assert.Equal([128, 256, 512, 512], AutoencoderKlConfig.FromJson(KnownConfigs.SdTurboVae).BlockOutChannels);
-        Assert.Equal(("EulerAncestralDiscreteScheduler", "trailing"), Scheduler(KnownConfigs.SdxlTurboScheduler));
-        Assert.Equal(("EulerDiscreteScheduler", "trailing"), Scheduler(KnownConfigs.SdTurboScheduler));
-        Assert.True(ClipTextConfig.FromJson(KnownConfigs.SdxlTurboTextEncoder2).HasProjection);
-        Assert.Equal(23, ClipTextConfig.FromJson(KnownConfigs.SdTurboTextEncoder).NumHiddenLayers);
+        Assert.Equal(0.13025f, AutoencoderKlConfig.FromJson(KnownConfigs.SdxlTurbo.VaeConfigJson).ScalingFactor);
+        Assert.Equal(0.18215f, AutoencoderKlConfig.FromJson(KnownConfigs.SdTurbo.VaeConfigJson).ScalingFactor);
+        Assert.Equal([128, 256, 512, 512], AutoencoderKlConfig.FromJson(KnownConfigs.SdTurbo.VaeConfigJson).BlockOutChannels);
+        Assert.Equal(("EulerAncestralDiscreteScheduler", "trailing"), Scheduler(KnownConfigs.SdxlTurbo.SchedulerConfigJson));
+        Assert.Equal(("EulerDiscreteScheduler", "trailing"), Scheduler(KnownConfigs.SdTurbo.SchedulerConfigJson));
+        Assert.True(ClipTextConfig.FromJson(KnownConfigs.SdxlTurbo.TextEncoder2ConfigJson!).HasProjection);
+        Assert.Equal(23, ClipTextConfig.FromJson(KnownConfigs.SdTurbo.TextEncoderConfigJson).NumHiddenLayers);
         Assert.Same(KnownConfigs.SdTurbo, KnownConfigs.For(ModelFamily.Sd));
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using TurboGen.Configs;
 
 namespace TurboGen.Graphs.Architectures.Unet;
 
@@ -92,205 +93,139 @@ public sealed record UnetConfig(
     /// <summary>Parses a diffusers UNet2DConditionModel config.json, rejecting options this builder does not implement with a clear message.</summary>
     /// <param name="json">The config text.</param>
     /// <param name="source">Where it came from, for error messages.</param>
-    public static UnetConfig FromJson(string json, string source = "unet/config.json")
-    {
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(json);
-        }
-        catch (JsonException e)
-        {
-            throw new ModelLoadException(source, $"UNet config {source} is not valid JSON: {e.Message}", e);
-        }
-        using (doc)
-        {
-            return new Reader(doc.RootElement, source).Read();
-        }
-    }
+    public static UnetConfig FromJson(string json, string source = "unet/config.json") => Read(ConfigReader.Parse(json, "UNet config", source));
 
     /// <summary>Reads config fields with diffusers' defaults, expanding "int or per-block list" fields.</summary>
-    private sealed class Reader(JsonElement root, string source)
+    private static UnetConfig Read(ConfigReader r)
     {
-        public UnetConfig Read()
+        var blockOut = r.IntList("block_out_channels")?.ToList() ?? throw r.Error("block_out_channels is missing");
+        int n = blockOut.Count;
+        if (n == 0) throw r.Error("block_out_channels is empty");
+        var down = r.StringList("down_block_types") ?? throw r.Error("down_block_types is missing");
+        var up = r.StringList("up_block_types") ?? throw r.Error("up_block_types is missing");
+        if (down.Count != n || up.Count != n)
         {
-            if (root.ValueKind != JsonValueKind.Object) throw Bad("the top level is not a JSON object");
-            var blockOut = IntList("block_out_channels", null) ?? throw Bad("block_out_channels is missing");
-            int n = blockOut.Count;
-            if (n == 0) throw Bad("block_out_channels is empty");
-            var down = StringList("down_block_types") ?? throw Bad("down_block_types is missing");
-            var up = StringList("up_block_types") ?? throw Bad("up_block_types is missing");
-            if (down.Count != n || up.Count != n)
-            {
-                throw Bad($"down_block_types ({down.Count}) and up_block_types ({up.Count}) must have one entry per block_out_channels ({n})");
-            }
-            foreach (string t in down)
-            {
-                if (t != DownBlock2D && t != CrossAttnDownBlock2D) throw Bad($"down block type '{t}' is not supported (DownBlock2D, CrossAttnDownBlock2D)");
-            }
-            foreach (string t in up)
-            {
-                if (t != UpBlock2D && t != CrossAttnUpBlock2D) throw Bad($"up block type '{t}' is not supported (UpBlock2D, CrossAttnUpBlock2D)");
-            }
-            string? mid = root.TryGetProperty("mid_block_type", out var m) ? (m.ValueKind == JsonValueKind.Null ? null : m.GetString()) : MidBlock2DCrossAttn;
-            if (mid is not null && mid != MidBlock2DCrossAttn) throw Bad($"mid_block_type '{mid}' is not supported (UNetMidBlock2DCrossAttn or null)");
+            throw r.Error($"down_block_types ({down.Count}) and up_block_types ({up.Count}) must have one entry per block_out_channels ({n})");
+        }
+        foreach (string t in down)
+        {
+            if (t != DownBlock2D && t != CrossAttnDownBlock2D) throw r.Error($"down block type '{t}' is not supported (DownBlock2D, CrossAttnDownBlock2D)");
+        }
+        foreach (string t in up)
+        {
+            if (t != UpBlock2D && t != CrossAttnUpBlock2D) throw r.Error($"up block type '{t}' is not supported (UpBlock2D, CrossAttnUpBlock2D)");
+        }
+        // mid_block_type null means "no mid block" (diffusers), unlike other fields where null takes the default.
+        string? mid = r.IsNull("mid_block_type") ? null : r.String("mid_block_type", MidBlock2DCrossAttn);
+        if (mid is not null && mid != MidBlock2DCrossAttn) throw r.Error($"mid_block_type '{mid}' is not supported (UNetMidBlock2DCrossAttn or null)");
 
-            // attention_head_dim is the number of heads when num_attention_heads is null (diffusers' naming quirk).
-            var heads = PerBlock("num_attention_heads", n, null) ?? PerBlock("attention_head_dim", n, 8)!;
-            var transformerLayers = PerBlock("transformer_layers_per_block", n, 1)!;
-            var reverseTransformerLayers = PerBlock("reverse_transformer_layers_per_block", n, null) ?? Enumerable.Reverse(transformerLayers).ToList();
-            var crossDims = PerBlock("cross_attention_dim", n, 1280)!;
-            if (crossDims.Distinct().Count() != 1) throw Bad($"cross_attention_dim differing per block ({string.Join(", ", crossDims)}) is not supported");
-            var layers = PerBlock("layers_per_block", n, 2)!;
+        // attention_head_dim is the number of heads when num_attention_heads is null (diffusers' naming quirk).
+        var heads = PerBlock(r, "num_attention_heads", n, null) ?? PerBlock(r, "attention_head_dim", n, 8)!;
+        var transformerLayers = PerBlock(r, "transformer_layers_per_block", n, 1)!;
+        var reverseTransformerLayers = PerBlock(r, "reverse_transformer_layers_per_block", n, null) ?? Enumerable.Reverse(transformerLayers).ToList();
+        var crossDims = PerBlock(r, "cross_attention_dim", n, 1280)!;
+        if (crossDims.Distinct().Count() != 1) throw r.Error($"cross_attention_dim differing per block ({string.Join(", ", crossDims)}) is not supported");
+        var layers = PerBlock(r, "layers_per_block", n, 2)!;
 
-            int groups = Int("norm_num_groups", 32) ?? throw Bad("norm_num_groups null (no GroupNorm) is not supported");
-            foreach (int c in blockOut)
-            {
-                if (c <= 0 || c % groups != 0) throw Bad($"block_out_channels {c} is not a positive multiple of norm_num_groups {groups}");
-            }
-            for (int i = 0; i < n; i++)
-            {
-                if (heads[i] <= 0 || blockOut[i] % heads[i] != 0) throw Bad($"block {i}: {blockOut[i]} channels cannot be split into {heads[i]} attention heads");
-            }
-
-            string? addition = String("addition_embed_type", null);
-            if (addition is not null && addition != TextTime) throw Bad($"addition_embed_type '{addition}' is not supported (null or \"text_time\")");
-            int? additionTimeDim = Int("addition_time_embed_dim", null);
-            int? projectionDim = Int("projection_class_embeddings_input_dim", null);
-            if (addition == TextTime && (additionTimeDim is null || projectionDim is null))
-            {
-                throw Bad("addition_embed_type \"text_time\" needs addition_time_embed_dim and projection_class_embeddings_input_dim");
-            }
-
-            Require("act_fn", "silu");
-            Require("time_embedding_type", "positional");
-            Require("resnet_time_scale_shift", "default");
-            Require("attention_type", "default");
-            RequireNull("class_embed_type");
-            RequireNull("num_class_embeds");
-            RequireNull("encoder_hid_dim_type");
-            RequireNull("time_cond_proj_dim");
-            RequireNull("time_embedding_act_fn");
-            RequireNull("timestep_post_act");
-            RequireNull("cross_attention_norm");
-            RequireFalse("dual_cross_attention");
-            RequireFalse("resnet_skip_time_act");
-            RequireFalse("class_embeddings_concat");
-            RequireFalse("only_cross_attention");
-            if (Float("resnet_out_scale_factor", 1f) != 1f) throw Bad("resnet_out_scale_factor other than 1.0 is not supported");
-
-            int sampleSize = root.TryGetProperty("sample_size", out var ss) && ss.ValueKind == JsonValueKind.Array
-                ? ss[0].GetInt32()
-                : Int("sample_size", 64) ?? 64;
-
-            return new UnetConfig(
-                InChannels: Int("in_channels", 4) ?? 4,
-                OutChannels: Int("out_channels", 4) ?? 4,
-                BlockOutChannels: blockOut,
-                LayersPerBlock: layers,
-                DownBlockTypes: down,
-                MidBlockType: mid,
-                UpBlockTypes: up,
-                AttentionHeads: heads,
-                TransformerLayersPerBlock: transformerLayers,
-                ReverseTransformerLayersPerBlock: reverseTransformerLayers,
-                CrossAttentionDim: crossDims[0],
-                UseLinearProjection: Bool("use_linear_projection", false),
-                NormNumGroups: groups,
-                NormEps: Float("norm_eps", 1e-5f),
-                FlipSinToCos: Bool("flip_sin_to_cos", true),
-                FreqShift: Float("freq_shift", 0f),
-                TimeEmbedDim: Int("time_embedding_dim", null) ?? 4 * blockOut[0],
-                AdditionEmbedType: addition,
-                AdditionTimeEmbedDim: additionTimeDim,
-                ProjectionClassEmbeddingsInputDim: projectionDim,
-                CenterInputSample: Bool("center_input_sample", false),
-                ConvInKernel: Int("conv_in_kernel", 3) ?? 3,
-                ConvOutKernel: Int("conv_out_kernel", 3) ?? 3,
-                DownsamplePadding: Int("downsample_padding", 1) ?? 1,
-                MidBlockScaleFactor: Float("mid_block_scale_factor", 1f),
-                SampleSize: sampleSize);
+        int groups = r.IsNull("norm_num_groups") ? throw r.Error("norm_num_groups null (no GroupNorm) is not supported") : r.Int("norm_num_groups", 32);
+        foreach (int c in blockOut)
+        {
+            if (c <= 0 || c % groups != 0) throw r.Error($"block_out_channels {c} is not a positive multiple of norm_num_groups {groups}");
+        }
+        for (int i = 0; i < n; i++)
+        {
+            if (heads[i] <= 0 || blockOut[i] % heads[i] != 0) throw r.Error($"block {i}: {blockOut[i]} channels cannot be split into {heads[i]} attention heads");
         }
 
-        private ModelLoadException Bad(string what) => new(source, $"UNet config {source}: {what}.");
-
-        private bool Present(string name, out JsonElement e) =>
-            root.TryGetProperty(name, out e) && e.ValueKind != JsonValueKind.Null;
-
-        private int? Int(string name, int? fallback)
+        string? addition = r.OptionalString("addition_embed_type");
+        if (addition is not null && addition != TextTime) throw r.Error($"addition_embed_type '{addition}' is not supported (null or \"text_time\")");
+        int? additionTimeDim = r.OptionalInt("addition_time_embed_dim");
+        int? projectionDim = r.OptionalInt("projection_class_embeddings_input_dim");
+        if (addition == TextTime && (additionTimeDim is null || projectionDim is null))
         {
-            if (!Present(name, out var e)) return root.TryGetProperty(name, out _) ? null : fallback;
-            return e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int v) ? v : throw Bad($"{name} must be an integer, got {e}");
+            throw r.Error("addition_embed_type \"text_time\" needs addition_time_embed_dim and projection_class_embeddings_input_dim");
         }
 
-        private float Float(string name, float fallback)
-        {
-            if (!Present(name, out var e)) return fallback;
-            return e.ValueKind == JsonValueKind.Number ? (float)e.GetDouble() : throw Bad($"{name} must be a number, got {e}");
-        }
+        Require(r, "act_fn", "silu");
+        Require(r, "time_embedding_type", "positional");
+        Require(r, "resnet_time_scale_shift", "default");
+        Require(r, "attention_type", "default");
+        RequireNull(r, "class_embed_type");
+        RequireNull(r, "num_class_embeds");
+        RequireNull(r, "encoder_hid_dim_type");
+        RequireNull(r, "time_cond_proj_dim");
+        RequireNull(r, "time_embedding_act_fn");
+        RequireNull(r, "timestep_post_act");
+        RequireNull(r, "cross_attention_norm");
+        RequireFalse(r, "dual_cross_attention");
+        RequireFalse(r, "resnet_skip_time_act");
+        RequireFalse(r, "class_embeddings_concat");
+        RequireFalse(r, "only_cross_attention");
+        if (r.Float("resnet_out_scale_factor", 1f) != 1f) throw r.Error("resnet_out_scale_factor other than 1.0 is not supported");
 
-        private bool Bool(string name, bool fallback)
-        {
-            if (!Present(name, out var e)) return fallback;
-            return e.ValueKind switch
-            {
-                JsonValueKind.True => true,
-                JsonValueKind.False => false,
-                _ => throw Bad($"{name} must be true or false, got {e}"),
-            };
-        }
+        // sample_size may be one side or [height, width].
+        int sampleSize = !r.IsList("sample_size") ? r.Int("sample_size", 64)
+            : r.IntList("sample_size") is [int first, ..] ? first : throw r.Error("sample_size is an empty list");
 
-        private string? String(string name, string? fallback)
-        {
-            if (!Present(name, out var e)) return root.TryGetProperty(name, out _) ? null : fallback;
-            return e.ValueKind == JsonValueKind.String ? e.GetString() : throw Bad($"{name} must be a string, got {e}");
-        }
+        return new UnetConfig(
+            InChannels: r.Int("in_channels", 4),
+            OutChannels: r.Int("out_channels", 4),
+            BlockOutChannels: blockOut,
+            LayersPerBlock: layers,
+            DownBlockTypes: down,
+            MidBlockType: mid,
+            UpBlockTypes: up,
+            AttentionHeads: heads,
+            TransformerLayersPerBlock: transformerLayers,
+            ReverseTransformerLayersPerBlock: reverseTransformerLayers,
+            CrossAttentionDim: crossDims[0],
+            UseLinearProjection: r.Bool("use_linear_projection", false),
+            NormNumGroups: groups,
+            NormEps: r.Float("norm_eps", 1e-5f),
+            FlipSinToCos: r.Bool("flip_sin_to_cos", true),
+            FreqShift: r.Float("freq_shift", 0f),
+            TimeEmbedDim: r.OptionalInt("time_embedding_dim") ?? 4 * blockOut[0],
+            AdditionEmbedType: addition,
+            AdditionTimeEmbedDim: additionTimeDim,
+            ProjectionClassEmbeddingsInputDim: projectionDim,
+            CenterInputSample: r.Bool("center_input_sample", false),
+            ConvInKernel: r.Int("conv_in_kernel", 3),
+            ConvOutKernel: r.Int("conv_out_kernel", 3),
+            DownsamplePadding: r.Int("downsample_padding", 1),
+            MidBlockScaleFactor: r.Float("mid_block_scale_factor", 1f),
+            SampleSize: sampleSize);
+    }
 
-        private List<int>? IntList(string name, List<int>? fallback)
+    /// <summary>An "int or list with one int per block" field; null when absent/null and <paramref name="fallback"/> is null.</summary>
+    private static List<int>? PerBlock(ConfigReader r, string name, int blocks, int? fallback)
+    {
+        if (!r.Has(name)) return fallback is int f ? Enumerable.Repeat(f, blocks).ToList() : null;
+        if (!r.IsList(name)) return Enumerable.Repeat(r.Int(name, 0), blocks).ToList();
+        if (r.Field(name)!.Value.EnumerateArray().Any(x => x.ValueKind == JsonValueKind.Array))
         {
-            if (!Present(name, out var e)) return fallback;
-            if (e.ValueKind != JsonValueKind.Array) throw Bad($"{name} must be a list of integers, got {e}");
-            return e.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.Number && x.TryGetInt32(out int v) ? v : throw Bad($"{name} must hold integers, got {x}")).ToList();
+            throw r.Error($"{name} with a nested per-layer list is not supported");
         }
+        var list = r.IntList(name)!;
+        if (list.Count != blocks) throw r.Error($"{name} has {list.Count} entries, expected one per block ({blocks})");
+        return [.. list];
+    }
 
-        private List<string>? StringList(string name)
-        {
-            if (!Present(name, out var e)) return null;
-            if (e.ValueKind != JsonValueKind.Array) throw Bad($"{name} must be a list of strings, got {e}");
-            return e.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.String ? x.GetString()! : throw Bad($"{name} must hold strings, got {x}")).ToList();
-        }
+    private static void Require(ConfigReader r, string name, string expected)
+    {
+        string v = r.String(name, expected);
+        if (v != expected) throw r.Error($"{name} '{v}' is not supported (only \"{expected}\")");
+    }
 
-        /// <summary>An "int or list with one int per block" field; null when absent/null and <paramref name="fallback"/> is null.</summary>
-        private List<int>? PerBlock(string name, int blocks, int? fallback)
-        {
-            if (!Present(name, out var e)) return fallback is int f ? Enumerable.Repeat(f, blocks).ToList() : null;
-            if (e.ValueKind == JsonValueKind.Number) return Enumerable.Repeat(Int(name, null)!.Value, blocks).ToList();
-            if (e.ValueKind == JsonValueKind.Array && e.EnumerateArray().Any(x => x.ValueKind == JsonValueKind.Array))
-            {
-                throw Bad($"{name} with a nested per-layer list is not supported");
-            }
-            var list = IntList(name, null)!;
-            if (list.Count != blocks) throw Bad($"{name} has {list.Count} entries, expected one per block ({blocks})");
-            return list;
-        }
+    private static void RequireNull(ConfigReader r, string name)
+    {
+        if (r.Field(name) is { } e) throw r.Error($"{name} = {e} is not supported (only null)");
+    }
 
-        private void Require(string name, string expected)
-        {
-            string? v = String(name, expected);
-            if (v != expected) throw Bad($"{name} '{v}' is not supported (only \"{expected}\")");
-        }
-
-        private void RequireNull(string name)
-        {
-            if (Present(name, out var e)) throw Bad($"{name} = {e} is not supported (only null)");
-        }
-
-        private void RequireFalse(string name)
-        {
-            if (!Present(name, out var e)) return;
-            bool anyTrue = e.ValueKind == JsonValueKind.True || (e.ValueKind == JsonValueKind.Array && e.EnumerateArray().Any(x => x.ValueKind == JsonValueKind.True));
-            if (anyTrue) throw Bad($"{name} = {e} is not supported (only false)");
-        }
+    private static void RequireFalse(ConfigReader r, string name)
+    {
+        if (r.Field(name) is not { } e) return;
+        bool anyTrue = e.ValueKind == JsonValueKind.True || (e.ValueKind == JsonValueKind.Array && e.EnumerateArray().Any(x => x.ValueKind == JsonValueKind.True));
+        if (anyTrue) throw r.Error($"{name} = {e} is not supported (only false)");
     }
 }
 
