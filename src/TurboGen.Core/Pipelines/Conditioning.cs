@@ -31,8 +31,8 @@ internal static class PromptEncoding
             return (cached, tokens.Truncated);
         }
         sw.Restart();
-        var output = encoder.Encode(tokens.Ids, 1, penultimate, ct);
-        timings.Add($"encode.{encoder.Name}", sw.Elapsed.TotalMilliseconds, encoder.LastRunMilliseconds);
+        var (output, onnxMs) = encoder.Encode(tokens.Ids, 1, penultimate, ct);
+        timings.Add($"encode.{encoder.Name}", sw.Elapsed.TotalMilliseconds, onnxMs);
         cache.Add(model.Id + "|" + model.Path, encoder.Name, key, output);
         return (output, tokens.Truncated);
     }

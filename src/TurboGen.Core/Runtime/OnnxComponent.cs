@@ -32,9 +32,6 @@ public abstract class OnnxComponent : IDisposable
     /// </summary>
     public bool ReleaseMemoryAfterRun { get; init; }
 
-    /// <summary>Milliseconds spent inside ONNX Runtime by the last <see cref="Run"/>.</summary>
-    public double LastRunMilliseconds { get; private set; }
-
     /// <summary>Number of completed runs (tests use it to prove work was or wasn't repeated).</summary>
     public int RunCount => _runCount;
     private int _runCount;
@@ -108,8 +105,13 @@ public abstract class OnnxComponent : IDisposable
         }
     }
 
-    /// <summary>Runs the session; the token terminates a run in progress (ONNX Runtime run termination) and is checked before and after.</summary>
-    protected IDisposableReadOnlyCollection<OrtValue> Run(IReadOnlyList<string> inputNames, IReadOnlyList<OrtValue> inputs, IReadOnlyList<string> outputNames, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the session and returns the outputs with the milliseconds spent in ONNX Runtime (nothing of a run is kept in the
+    /// component, so concurrent runs do not share state). The token terminates a run in progress (ONNX Runtime run termination)
+    /// and is checked before and after.
+    /// </summary>
+    protected (IDisposableReadOnlyCollection<OrtValue> Outputs, double Milliseconds) Run(
+        IReadOnlyList<string> inputNames, IReadOnlyList<OrtValue> inputs, IReadOnlyList<string> outputNames, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         using var runOptions = new RunOptions();
@@ -119,9 +121,9 @@ public abstract class OnnxComponent : IDisposable
         try
         {
             var result = Session.Run(runOptions, inputNames, inputs, outputNames);
-            LastRunMilliseconds = sw.Elapsed.TotalMilliseconds;
+            double milliseconds = sw.Elapsed.TotalMilliseconds;
             Interlocked.Increment(ref _runCount);
-            return result;
+            return (result, milliseconds);
         }
         catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
         {

@@ -37,9 +37,9 @@ public sealed class TextEncoder : OnnxComponent
 
     public bool HasTextEmbeds => HasOutput("text_embeds");
 
-    /// <summary>Encodes <paramref name="batch"/> rows of 77 ids.</summary>
+    /// <summary>Encodes <paramref name="batch"/> rows of 77 ids (with the run's ONNX Runtime time).</summary>
     /// <param name="penultimate">Return <c>hidden_states.{L-1}</c> (the layer before the last, before final LayerNorm) as SDXL does; otherwise <c>last_hidden_state</c>.</param>
-    public TextEncoderOutput Encode(int[] ids, int batch, bool penultimate, CancellationToken cancellationToken)
+    public Timed<TextEncoderOutput> Encode(int[] ids, int batch, bool penultimate, CancellationToken cancellationToken)
     {
         string hiddenName = "last_hidden_state";
         if (penultimate)
@@ -54,9 +54,12 @@ public sealed class TextEncoder : OnnxComponent
         if (HasTextEmbeds) outputs.Add("text_embeds");
         long seq = ids.Length / batch;
         using var input = IntInput(InputIds, ids, [batch, seq]);
-        using var results = Run([InputIds], [input], outputs, cancellationToken);
-        var hidden = ReadFloat(results[0]);
-        var pooled = HasTextEmbeds ? ReadFloat(results[1]) : null;
-        return new TextEncoderOutput(hidden, pooled);
+        var (results, milliseconds) = Run([InputIds], [input], outputs, cancellationToken);
+        using (results)
+        {
+            var hidden = ReadFloat(results[0]);
+            var pooled = HasTextEmbeds ? ReadFloat(results[1]) : null;
+            return new(new TextEncoderOutput(hidden, pooled), milliseconds);
+        }
     }
 }

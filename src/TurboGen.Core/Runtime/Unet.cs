@@ -44,7 +44,8 @@ public sealed class Unet : OnnxComponent
     /// <summary>Declared float type of <c>sample</c>.</summary>
     public TensorElementType SampleType => InputType("sample");
 
-    public FloatTensor Predict(FloatTensor sample, float timestep, FloatTensor encoderHiddenStates, FloatTensor? textEmbeds, FloatTensor? timeIds, CancellationToken cancellationToken)
+    /// <summary>The noise prediction for <paramref name="sample"/> at <paramref name="timestep"/> (with the run's ONNX Runtime time).</summary>
+    public Timed<FloatTensor> Predict(FloatTensor sample, float timestep, FloatTensor encoderHiddenStates, FloatTensor? textEmbeds, FloatTensor? timeIds, CancellationToken cancellationToken)
     {
         int batch = (int)sample.Shape[0];
         var names = new List<string> { "sample", "timestep", "encoder_hidden_states" };
@@ -65,8 +66,11 @@ public sealed class Unet : OnnxComponent
                 names.Add("time_ids");
                 values.Add(FloatInput("time_ids", timeIds.Data, timeIds.Shape));
             }
-            using var results = Run(names, values, [_outputName], cancellationToken);
-            return ReadFloat(results[0]);
+            var (results, milliseconds) = Run(names, values, [_outputName], cancellationToken);
+            using (results)
+            {
+                return new(ReadFloat(results[0]), milliseconds);
+            }
         }
         finally
         {

@@ -17,10 +17,14 @@ public sealed class VaeDecoder : OnnxComponent
             : throw new ModelContractException(path, $"{name} at {path}: expected output 'sample'; found {DescribeIo()}.");
     }
 
-    public FloatTensor Decode(FloatTensor latents, CancellationToken cancellationToken)
+    /// <summary>Decodes latents to pixels (with the run's ONNX Runtime time).</summary>
+    public Timed<FloatTensor> Decode(FloatTensor latents, CancellationToken cancellationToken)
     {
         using var input = FloatInput(_input, latents.Data, latents.Shape);
-        using var results = Run([_input], [input], [_output], cancellationToken);
-        return ReadFloat(results[0]);
+        var (results, milliseconds) = Run([_input], [input], [_output], cancellationToken);
+        using (results)
+        {
+            return new(ReadFloat(results[0]), milliseconds);
+        }
     }
 }

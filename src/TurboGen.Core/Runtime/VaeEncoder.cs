@@ -26,11 +26,22 @@ public sealed class VaeEncoder : OnnxComponent
 
     public bool OutputsParameters => _output == "latent_parameters";
 
-    public VaeEncoding Encode(FloatTensor image, CancellationToken cancellationToken)
+    /// <summary>Encodes an image [B,3,H,W] in [-1,1] (with the run's ONNX Runtime time).</summary>
+    public Timed<VaeEncoding> Encode(FloatTensor image, CancellationToken cancellationToken)
     {
         using var input = FloatInput("sample", image.Data, image.Shape);
-        using var results = Run(["sample"], [input], [_output], cancellationToken);
-        var raw = ReadFloat(results[0]);
+        var (results, milliseconds) = Run(["sample"], [input], [_output], cancellationToken);
+        FloatTensor raw;
+        using (results)
+        {
+            raw = ReadFloat(results[0]);
+        }
+        return new(Split(raw), milliseconds);
+    }
+
+    /// <summary>The encoder's output as a <see cref="VaeEncoding"/>: a sampled latent as it is, or distribution parameters split in two.</summary>
+    private VaeEncoding Split(FloatTensor raw)
+    {
         if (!OutputsParameters)
         {
             return new VaeEncoding(raw, null);

@@ -67,7 +67,7 @@ public sealed class Float16ModelBuildTests(GoldenDiffusersTemplate template, ITe
         }
         // The built model loads and decodes to finite values on the CPU provider.
         using var model = TurboModel.Load(built, new ModelLoadOptions { Runtime = new RuntimeOptions { Threads = 1 } });
-        var decoded = model.VaeDecoder.Decode(new FloatTensor(Enumerable.Range(0, 4 * 8 * 8).Select(i => MathF.Sin(i)).ToArray(), [1, 4, 8, 8]), default);
+        var decoded = model.VaeDecoder.Decode(new FloatTensor(Enumerable.Range(0, 4 * 8 * 8).Select(i => MathF.Sin(i)).ToArray(), [1, 4, 8, 8]), default).Value;
         Assert.All(decoded.Data, v => Assert.True(float.IsFinite(v)));
     }
 
