@@ -17,8 +17,9 @@ namespace TurboGen.Building;
 /// <para>
 /// How it works: the configs are parsed and checked against each other first (text widths vs the UNet's
 /// <c>cross_attention_dim</c>, pooled width vs <c>text_embeds</c>, latent channels), so a mismatched checkpoint fails
-/// before any work. Then one component at a time: the architecture builder makes the graph (fp32, opset 17, standard ONNX
-/// ops only, Optimum I/O: <c>text_encoder</c> int64 <c>input_ids</c> with <c>hidden_states.*</c> for SDXL,
+/// before any work. Then one component at a time: the architecture builder makes the graph (fp32, opset 17; standard ONNX
+/// ops with the default <see cref="GraphKernels.Standard"/>, while <see cref="GraphKernels.Fused"/> and the int8 kernels add
+/// ONNX Runtime's <c>com.microsoft</c> contrib ops; Optimum I/O: <c>text_encoder</c> int64 <c>input_ids</c> with <c>hidden_states.*</c> for SDXL,
 /// <c>text_encoder_2</c> with <c>text_embeds</c> and <c>hidden_states.*</c>, <c>unet</c> with a rank-0 float
 /// <c>timestep</c> (Optimum ≥ 1.24), <c>vae_decoder</c>, <c>vae_encoder</c> with <c>latent_parameters</c>), and
 /// <see cref="GraphBuilder.Save"/> streams the weights from the memory-mapped checkpoint (converted to fp32 on the fly)
