@@ -1,4 +1,4 @@
-using TurboGen.Core.Tests.Models;
+using TurboGen.Core.Tests.Building;
 using TurboGen.Imaging;
 using TurboGen.Pipelines;
 using TurboGen.Runtime;

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using Onnx;
 using TurboGen.Building;
-using TurboGen.Core.Tests.Models;
 using TurboGen.Graphs;
 using TurboGen.Pipelines;
 using TurboGen.Runtime;

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using TurboGen.Benchmarking;
 using TurboGen.Building;
+using TurboGen.Core.Tests.Checkpoints;
 using TurboGen.Core.Tests.Pipelines;
 using TurboGen.Graphs;
 using TurboGen.Runtime;
@@ -8,7 +9,7 @@ using TurboGen.Tensors;
 using TurboGen.Testing;
 using Xunit.Abstractions;
 
-namespace TurboGen.Core.Tests.Models;
+namespace TurboGen.Core.Tests.Building;
 
 /// <summary><see cref="OnnxModelBuilder"/> / <see cref="ModelConverter"/> with <see cref="BuildPrecision.Float16"/>: sizes, the VAE's force_upcast rule.</summary>
 public sealed class Float16ModelBuildTests(GoldenDiffusersTemplate template, ITestOutputHelper output) : IClassFixture<GoldenDiffusersTemplate>, IDisposable

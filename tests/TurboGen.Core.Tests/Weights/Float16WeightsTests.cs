@@ -1,10 +1,9 @@
 using System.Runtime.InteropServices;
-using TurboGen.Core.Tests.Models;
 using TurboGen.Graphs;
 using TurboGen.Testing;
 using TurboGen.Weights;
 
-namespace TurboGen.Core.Tests.Graphs;
+namespace TurboGen.Core.Tests.Weights;
 
 /// <summary>Float16 weights from checkpoints, float16 constants and casts in <see cref="GraphBuilder"/>, and <see cref="BuildPrecisions"/>.</summary>
 public sealed class Float16WeightsTests : IDisposable

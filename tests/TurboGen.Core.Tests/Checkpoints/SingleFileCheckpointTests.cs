@@ -11,7 +11,7 @@ using TurboGen.Text;
 using TurboGen.Weights;
 using Xunit.Abstractions;
 
-namespace TurboGen.Core.Tests.Models;
+namespace TurboGen.Core.Tests.Checkpoints;
 
 /// <summary>
 /// Tiny single-file checkpoints written from the golden diffusers models (the test kit's independent inverse conversion) and their

@@ -2,7 +2,7 @@ using TurboGen.Benchmarking;
 using TurboGen.Testing;
 using TurboGen.Weights;
 
-namespace TurboGen.Core.Tests.Models;
+namespace TurboGen.Core.Tests.Weights;
 
 public sealed class SafetensorsWriterTests : IDisposable
 {

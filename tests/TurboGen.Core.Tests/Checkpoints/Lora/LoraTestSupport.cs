@@ -8,7 +8,7 @@ using TurboGen.Tensors;
 using TurboGen.Testing;
 using TurboGen.Weights;
 
-namespace TurboGen.Core.Tests.Models;
+namespace TurboGen.Core.Tests.Checkpoints.Lora;
 
 /// <summary>How a test LoRA file names its tensors.</summary>
 public enum TestLoraNaming

@@ -8,7 +8,7 @@ using TurboGen.Testing;
 using TurboGen.Text;
 using Xunit.Abstractions;
 
-namespace TurboGen.Core.Tests.Models;
+namespace TurboGen.Core.Tests.Building;
 
 /// <summary>Tests that measure process memory run alone (no other test allocates meanwhile).</summary>
 [CollectionDefinition("memory-measurement", DisableParallelization = true)]

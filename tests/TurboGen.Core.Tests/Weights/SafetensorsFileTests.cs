@@ -3,7 +3,7 @@ using System.Text;
 using TurboGen.Testing;
 using TurboGen.Weights;
 
-namespace TurboGen.Core.Tests.Models;
+namespace TurboGen.Core.Tests.Weights;
 
 /// <summary>The safetensors reader validates the header before touching any tensor: a corrupt file names the file and the bad tensor.</summary>
 public sealed class SafetensorsFileTests : IDisposable

@@ -3,9 +3,9 @@ using TurboGen.Checkpoints.Lora;
 using TurboGen.Testing;
 using TurboGen.Weights;
 using Xunit.Abstractions;
-using static TurboGen.Core.Tests.Models.LoraTestSupport;
+using static TurboGen.Core.Tests.Checkpoints.Lora.LoraTestSupport;
 
-namespace TurboGen.Core.Tests.Models;
+namespace TurboGen.Core.Tests.Checkpoints.Lora;
 
 public sealed class LoraTests(ITestOutputHelper output) : IDisposable
 {

@@ -4,7 +4,7 @@ using TurboGen.Testing;
 using TurboGen.Text;
 using TurboGen.Weights;
 
-namespace TurboGen.Core.Tests.Models;
+namespace TurboGen.Core.Tests;
 
 /// <summary>
 /// Assembles a diffusers SDXL repository folder from the golden pipeline case's component folders (as the Hub lays it

@@ -3,7 +3,7 @@ using TurboGen.Building;
 using TurboGen.Checkpoints;
 using TurboGen.Testing;
 
-namespace TurboGen.Core.Tests.Models;
+namespace TurboGen.Core.Tests.Building;
 
 [Collection("built-golden-model")]
 public sealed class BuiltModelCacheTests(BuiltGoldenModelFixture fixture)

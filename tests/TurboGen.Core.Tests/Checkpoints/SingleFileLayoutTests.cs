@@ -7,7 +7,7 @@ using TurboGen.Scheduling;
 using TurboGen.Tensors;
 using TurboGen.Weights;
 
-namespace TurboGen.Core.Tests.Models;
+namespace TurboGen.Core.Tests.Checkpoints;
 
 /// <summary>The key layout of the real single files (derived from the known configs) and the known configs themselves.</summary>
 public sealed class SingleFileLayoutTests

@@ -1,7 +1,7 @@
 using TurboGen.Testing;
 using TurboGen.Weights;
 
-namespace TurboGen.Core.Tests.Models;
+namespace TurboGen.Core.Tests.Weights;
 
 /// <summary>Hugging Face cache snapshots hold symlinks to blobs/: a safetensors file must be readable through one.</summary>
 public sealed class SafetensorsSymlinkTests

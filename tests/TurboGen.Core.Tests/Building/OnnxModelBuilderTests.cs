@@ -1,12 +1,13 @@
 using TurboGen.Building;
 using TurboGen.Checkpoints;
+using TurboGen.Core.Tests.Checkpoints;
 using TurboGen.Pipelines;
 using TurboGen.Runtime;
 using TurboGen.Tensors;
 using TurboGen.Testing;
 using Xunit.Abstractions;
 
-namespace TurboGen.Core.Tests.Models;
+namespace TurboGen.Core.Tests.Building;
 
 public sealed class OnnxModelBuilderTests(GoldenDiffusersTemplate template, ITestOutputHelper output) : IClassFixture<GoldenDiffusersTemplate>, IDisposable
 {

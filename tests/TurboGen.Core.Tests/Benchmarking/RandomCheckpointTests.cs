@@ -12,7 +12,7 @@ using TurboGen.Text;
 using TurboGen.Weights;
 using Xunit.Abstractions;
 
-namespace TurboGen.Core.Tests.Models;
+namespace TurboGen.Core.Tests.Benchmarking;
 
 public sealed class RandomCheckpointTests(ITestOutputHelper log) : IDisposable
 {

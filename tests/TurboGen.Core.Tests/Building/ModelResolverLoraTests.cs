@@ -1,9 +1,10 @@
 using TurboGen.Building;
+using TurboGen.Core.Tests.Checkpoints.Lora;
 using TurboGen.Pipelines;
 using TurboGen.Runtime;
 using TurboGen.Testing;
 
-namespace TurboGen.Core.Tests.Models;
+namespace TurboGen.Core.Tests.Building;
 
 [Collection("built-golden-model")]
 public sealed class ModelResolverLoraTests(BuiltGoldenModelFixture fixture)

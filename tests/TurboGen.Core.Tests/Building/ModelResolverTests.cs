@@ -2,7 +2,7 @@ using TurboGen.Building;
 using TurboGen.Runtime;
 using TurboGen.Testing;
 
-namespace TurboGen.Core.Tests.Models;
+namespace TurboGen.Core.Tests.Building;
 
 [Collection("built-golden-model")]
 public sealed class ModelResolverTests(BuiltGoldenModelFixture fixture)

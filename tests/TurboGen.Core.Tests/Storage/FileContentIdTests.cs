@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using TurboGen.Storage;
 using TurboGen.Testing;
 
-namespace TurboGen.Core.Tests.Models;
+namespace TurboGen.Core.Tests.Storage;
 
 public sealed class FileContentIdTests : IDisposable
 {

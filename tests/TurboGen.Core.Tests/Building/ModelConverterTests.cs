@@ -6,7 +6,7 @@ using TurboGen.Tensors;
 using TurboGen.Testing;
 using Xunit.Abstractions;
 
-namespace TurboGen.Core.Tests.Models;
+namespace TurboGen.Core.Tests.Building;
 
 [Collection("built-golden-model")]
 public sealed class ModelConverterTests(BuiltGoldenModelFixture fixture, ITestOutputHelper output)

@@ -3,7 +3,7 @@ using TurboGen.Building;
 using TurboGen.Runtime;
 using TurboGen.Testing;
 
-namespace TurboGen.Core.Tests.Models;
+namespace TurboGen.Core.Tests.Building;
 
 /// <summary>A progress sink that records every line synchronously (Progress&lt;T&gt; would post to the thread pool).</summary>
 public sealed class RecordingProgress : IProgress<string>

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using TurboGen.Testing;
 using TurboGen.Weights;
 
-namespace TurboGen.Core.Tests.Graphs;
+namespace TurboGen.Core.Tests.Weights;
 
 public sealed class RenamedCheckpointTests : IDisposable
 {

@@ -1,9 +1,10 @@
 using TurboGen.Building;
 using TurboGen.Checkpoints;
+using TurboGen.Core.Tests.Building;
 using TurboGen.Testing;
 using TurboGen.Weights;
 
-namespace TurboGen.Core.Tests.Models;
+namespace TurboGen.Core.Tests.Checkpoints;
 
 /// <summary>One golden diffusers folder for the test class; each test changes its own copy.</summary>
 public sealed class GoldenDiffusersTemplate : IDisposable
