@@ -1,9 +1,9 @@
 using BenchmarkDotNet.Attributes;
 using TurboGen.Imaging;
-using TurboGen.Models;
 using TurboGen.Scheduling;
 using TurboGen.Testing;
 using TurboGen.Text;
+using TurboGen.Weights;
 
 namespace TurboGen.Benchmarks;
 

@@ -1,7 +1,8 @@
 using System.Diagnostics;
+using TurboGen.Benchmarking;
 using TurboGen.Graphs;
-using TurboGen.Models;
 using TurboGen.Pipelines;
+using TurboGen.Runtime;
 
 namespace TurboGen.Cli;
 

@@ -1,6 +1,11 @@
 using TurboGen.Graphs;
 using TurboGen.Hub;
-using TurboGen.Models;
+using TurboGen.Runtime;
+using TurboGen.Building;
+using TurboGen.Checkpoints;
+using TurboGen.Weights;
+using TurboGen.Storage;
+using TurboGen.Configs;
 
 namespace TurboGen.Cli;
 

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
+using TurboGen.Building;
 using TurboGen.Graphs;
 using TurboGen.Hub;
-using TurboGen.Models;
 
 namespace TurboGen.Cli;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using TurboGen.Graphs;
-using TurboGen.Models;
+using TurboGen.Runtime;
+using TurboGen.Storage;
 
 namespace TurboGen.Cli;
 

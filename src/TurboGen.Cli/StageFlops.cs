@@ -1,6 +1,6 @@
 using Onnx;
 using TurboGen.Graphs;
-using TurboGen.Models;
+using TurboGen.Runtime;
 
 namespace TurboGen.Cli;
 

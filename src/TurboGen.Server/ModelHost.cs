@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using TurboGen.Models;
 using TurboGen.Pipelines;
+using TurboGen.Runtime;
 using TurboGen.Server.Generation;
 
 namespace TurboGen.Server;

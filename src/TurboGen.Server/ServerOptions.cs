@@ -1,4 +1,4 @@
-using TurboGen.Models;
+using TurboGen.Runtime;
 
 namespace TurboGen.Server;
 

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using TurboGen.Models;
+using TurboGen.Runtime;
 using TurboGen.Server.Api;
 using TurboGen.Server.Generation;
 using TurboGen.Server.Policy;

@@ -35,7 +35,7 @@ public sealed class TestServer : IAsyncDisposable
             Port = 0,
             TinyVaePath = Path.Combine(model, "taesd"),
             OutputDir = TestPaths.NewTempDir("turbogen-outputs"),
-            Runtime = new Models.RuntimeOptions { Threads = 1 },
+            Runtime = new Runtime.RuntimeOptions { Threads = 1 },
         };
         options = configure?.Invoke(options) ?? options;
         var app = TurboGenServer.Build(options, clock: clock);

@@ -1,6 +1,11 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using TurboGen.Models;
+using TurboGen.Runtime;
+using TurboGen.Building;
+using TurboGen.Checkpoints;
+using TurboGen.Weights;
+using TurboGen.Storage;
+using TurboGen.Configs;
 using TurboGen.Text;
 
 namespace TurboGen.Testing;

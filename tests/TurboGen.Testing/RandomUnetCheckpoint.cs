@@ -2,9 +2,9 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
-using TurboGen.Graphs;
-using TurboGen.Graphs.Architectures;
-using TurboGen.Models;
+using TurboGen.Graphs.Architectures.Unet;
+using TurboGen.Tensors;
+using TurboGen.Weights;
 
 namespace TurboGen.Testing;
 
@@ -43,7 +43,7 @@ public sealed class RandomUnetCheckpoint : ICheckpointTensors
     public IEnumerable<string> Names => _tensors.Select(t => t.Name);
     public IReadOnlyCollection<string> Used => _used;
     public IReadOnlyList<(string Name, long[] Shape)> Tensors => _tensors;
-    public long ParameterCount => _tensors.Sum(t => GraphBuilder.ElementCount(t.Shape));
+    public long ParameterCount => _tensors.Sum(t => TensorShape.ElementCount(t.Shape));
 
     public bool Contains(string name) => _shapes.ContainsKey(name);
 
@@ -60,7 +60,7 @@ public sealed class RandomUnetCheckpoint : ICheckpointTensors
     public WeightData Float32(string name)
     {
         long[] shape = Shape(name);
-        return WeightData.FromWriter(GraphBuilder.ElementCount(shape) * 4,
+        return WeightData.FromWriter(TensorShape.ElementCount(shape) * 4,
             s => Generate(name, shape, chunk => s.Write(MemoryMarshal.AsBytes(chunk))));
     }
 
@@ -84,7 +84,7 @@ public sealed class RandomUnetCheckpoint : ICheckpointTensors
     public float[] ReadFloat32(string name)
     {
         long[] shape = Shape(name);
-        var values = new float[GraphBuilder.ElementCount(shape)];
+        var values = new float[TensorShape.ElementCount(shape)];
         int offset = 0;
         Generate(name, shape, chunk =>
         {
@@ -136,7 +136,7 @@ public sealed class RandomUnetCheckpoint : ICheckpointTensors
             long offset = 0;
             foreach (var (name, shape) in _tensors)
             {
-                long bytes = GraphBuilder.ElementCount(shape) * elementSize;
+                long bytes = TensorShape.ElementCount(shape) * elementSize;
                 json.WriteStartObject(name);
                 json.WriteString("dtype", dtype.ToString());
                 json.WriteStartArray("shape");
@@ -162,7 +162,7 @@ public sealed class RandomUnetCheckpoint : ICheckpointTensors
     /// <summary>Produces the tensor's values in chunks of at most <see cref="Chunk"/> (the span is reused between calls).</summary>
     private void Generate(string name, long[] shape, Action<ReadOnlySpan<float>> sink)
     {
-        long count = GraphBuilder.ElementCount(shape);
+        long count = TensorShape.ElementCount(shape);
         bool isBias = name.EndsWith(".bias", StringComparison.Ordinal);
         bool isNormWeight = shape.Length == 1 && !isBias;
         long fanIn = shape.Length >= 2 ? count / shape[0] : 1;

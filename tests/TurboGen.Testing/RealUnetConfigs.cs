@@ -1,13 +1,13 @@
-using TurboGen.Models;
+using TurboGen.Configs;
 
 namespace TurboGen.Testing;
 
 /// <summary>The unet/config.json of the real turbo models; they now live in Core (<see cref="KnownConfigs"/>), kept here for existing tests.</summary>
 public static class RealUnetConfigs
 {
-    /// <summary>stabilityai/sdxl-turbo unet/config.json (<see cref="KnownConfigs.SdxlTurboUnet"/>).</summary>
-    public const string SdxlTurbo = KnownConfigs.SdxlTurboUnet;
+    /// <summary>stabilityai/sdxl-turbo unet/config.json.</summary>
+    public static string SdxlTurbo => KnownConfigs.SdxlTurbo.UnetConfigJson;
 
-    /// <summary>stabilityai/sd-turbo unet/config.json (<see cref="KnownConfigs.SdTurboUnet"/>).</summary>
-    public const string SdTurbo = KnownConfigs.SdTurboUnet;
+    /// <summary>stabilityai/sd-turbo unet/config.json.</summary>
+    public static string SdTurbo => KnownConfigs.SdTurbo.UnetConfigJson;
 }

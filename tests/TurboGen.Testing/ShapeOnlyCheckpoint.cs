@@ -1,4 +1,5 @@
-using TurboGen.Graphs;
+using TurboGen.Tensors;
+using TurboGen.Weights;
 
 namespace TurboGen.Testing;
 
@@ -35,7 +36,7 @@ public sealed class ShapeOnlyCheckpoint : ICheckpointTensors
     }
 
     public WeightData Float32(string name) =>
-        WeightData.FromWriter(GraphBuilder.ElementCount(Shape(name)) * 4, _ => throw NoData(name));
+        WeightData.FromWriter(TensorShape.ElementCount(Shape(name)) * 4, _ => throw NoData(name));
 
     public WeightData Float32Transposed(string name) => Float32(name);
 

@@ -2,7 +2,9 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using TurboGen.Models;
+using TurboGen.Checkpoints;
+using TurboGen.Configs;
+using TurboGen.Weights;
 
 namespace TurboGen.Testing;
 
@@ -50,14 +52,14 @@ public static class SingleFileTestCheckpoints
 
     /// <summary>The golden configs of the tiny SDXL file (the scheduler and model index of SDXL-Turbo).</summary>
     public static ModelConfigSet SdxlConfigs() => new(ModelFamily.Sdxl, Config(SdxlUnetCase), Config(ClipCase), Config(OpenClipCase),
-        Config(VaeCase), KnownConfigs.SdxlTurboScheduler, KnownConfigs.SdxlTurboModelIndex);
+        Config(VaeCase), KnownConfigs.SdxlTurbo.SchedulerConfigJson, KnownConfigs.SdxlTurbo.ModelIndexJson);
 
     /// <summary>The golden configs of the tiny SD file; the text encoder is clip_text_with_projection_tiny's config as a CLIPTextModel (SD 2.x has no projection).</summary>
     public static ModelConfigSet SdConfigs()
     {
         var text = JsonNode.Parse(Config(OpenClipCase))!.AsObject();
         text["architectures"] = new JsonArray("CLIPTextModel");
-        return new(ModelFamily.Sd, Config(SdUnetCase), text.ToJsonString(), null, Config(VaeCase), KnownConfigs.SdTurboScheduler, KnownConfigs.SdTurboModelIndex);
+        return new(ModelFamily.Sd, Config(SdUnetCase), text.ToJsonString(), null, Config(VaeCase), KnownConfigs.SdTurbo.SchedulerConfigJson, KnownConfigs.SdTurbo.ModelIndexJson);
     }
 
     public static string Config(string caseName) => File.ReadAllText(Path.Combine(TestPaths.GoldenCase(caseName), "config.json"));

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
-using TurboGen.Models;
+using TurboGen.Weights;
 
 namespace TurboGen.Testing;
 

@@ -2,8 +2,9 @@ using TurboGen.Cli.Realtime;
 using System.CommandLine;
 using Spectre.Console;
 using TurboGen.Hub;
-using TurboGen.Models;
 using TurboGen.Pipelines;
+using TurboGen.Runtime;
+using TurboGen.Server.Realtime;
 
 namespace TurboGen.Cli.Commands;
 

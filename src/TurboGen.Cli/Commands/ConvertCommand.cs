@@ -1,7 +1,7 @@
 using System.CommandLine;
+using TurboGen.Building;
 using TurboGen.Graphs;
 using TurboGen.Hub;
-using TurboGen.Models;
 
 namespace TurboGen.Cli.Commands;
 

@@ -4,8 +4,8 @@ using System.Diagnostics;
 using Spectre.Console;
 using TurboGen.Hub;
 using TurboGen.Imaging;
-using TurboGen.Models;
 using TurboGen.Pipelines;
+using TurboGen.Runtime;
 
 namespace TurboGen.Cli.Commands;
 

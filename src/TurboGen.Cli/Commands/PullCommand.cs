@@ -21,7 +21,7 @@ internal static class PullCommand
         };
         variant.AcceptOnlyFromAmong("auto", "onnx", "safetensors", "single-file");
         var provider = new Option<string>("--provider") { Description = "For --variant auto: the execution provider generate will use.", DefaultValueFactory = _ => "cpu" };
-        provider.AcceptOnlyFromAmong([.. TurboGen.Models.RuntimeOptions.KnownProviders]);
+        provider.AcceptOnlyFromAmong([.. TurboGen.Runtime.RuntimeOptions.KnownProviders]);
         var revision = new Option<string?>("--revision") { Description = "Branch, tag or commit (overrides @revision).", HelpName = "REV" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (model, revision, variant, path, files, size)." };
 

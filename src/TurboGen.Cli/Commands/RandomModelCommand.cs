@@ -1,6 +1,7 @@
 using System.CommandLine;
-using TurboGen.Models;
+using TurboGen.Benchmarking;
 using TurboGen.Text;
+using TurboGen.Weights;
 
 namespace TurboGen.Cli.Commands;
 

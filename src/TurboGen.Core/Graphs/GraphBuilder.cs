@@ -1,5 +1,7 @@
 using Google.Protobuf;
 using Onnx;
+using TurboGen.Tensors;
+using TurboGen.Weights;
 
 namespace TurboGen.Graphs;
 
@@ -33,7 +35,7 @@ public sealed record Initializer(string Name, ElementType Type, long[] Shape, We
 /// model (weights inline or in one external data file). Node names follow the current <see cref="Scope"/>, so a
 /// graph built for <c>down_blocks.1.attentions.0</c> shows those names in any ONNX viewer.
 /// </summary>
-public sealed class GraphBuilder(string name, int opset = 17)
+public sealed partial class GraphBuilder(string name, int opset = 17)
 {
     public const int IrVersion = 8;
     public const string MicrosoftDomain = "com.microsoft";
@@ -121,7 +123,7 @@ public sealed class GraphBuilder(string name, int opset = 17)
     /// <summary>Adds a weight under its exact (checkpoint) name and returns that name.</summary>
     public string Weight(string weightName, ElementType type, long[] shape, WeightData data)
     {
-        long expected = ElementCount(shape) * ElementSize(type);
+        long expected = TensorShape.ElementCount(shape) * ElementSize(type);
         if (data.ByteLength != expected)
         {
             throw new ArgumentException($"Weight '{weightName}': {data.ByteLength} bytes for shape [{string.Join(",", shape)}] {type} (expected {expected}).");
@@ -284,107 +286,6 @@ public sealed class GraphBuilder(string name, int opset = 17)
         Op("Conv", b is null ? [x, w] : [x, w, b],
             ("strides", new long[] { stride, stride }), ("pads", new long[] { pad, pad, pad, pad }), ("group", (long)groups));
 
-    // ---- output -------------------------------------------------------------------------------
-
-    /// <summary>Builds the model proto. Weights whose byte size is at least <paramref name="externalThreshold"/> are recorded as external data in <paramref name="externalDataFile"/> (offsets filled by <paramref name="externalLayout"/>), the rest inline.</summary>
-    internal ModelProto ToModel(string? externalDataFile, long externalThreshold, out List<(Initializer Init, long Offset)> externalLayout)
-    {
-        var graph = new GraphProto { Name = Name };
-        graph.Node.AddRange(_nodes);
-        graph.Input.AddRange(_inputs);
-        graph.Output.AddRange(_outputs);
-        externalLayout = [];
-        long offset = 0;
-        foreach (var init in _initializers)
-        {
-            var t = new TensorProto { Name = init.Name, DataType = (int)init.Type };
-            t.Dims.AddRange(init.Shape);
-            if (externalDataFile is not null && init.Data.ByteLength >= externalThreshold)
-            {
-                // 4 KiB alignment lets ONNX Runtime memory-map the data file.
-                offset = (offset + 4095) & ~4095L;
-                t.DataLocation = TensorProto.Types.DataLocation.External;
-                t.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = externalDataFile });
-                t.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString() });
-                t.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = init.Data.ByteLength.ToString() });
-                externalLayout.Add((init, offset));
-                offset += init.Data.ByteLength;
-            }
-            else
-            {
-                t.RawData = ByteString.CopyFrom(init.Data.ToArray());
-            }
-            graph.Initializer.Add(t);
-        }
-
-        var model = new ModelProto
-        {
-            IrVersion = IrVersion,
-            ProducerName = "TurboGen",
-            ProducerVersion = typeof(GraphBuilder).Assembly.GetName().Version?.ToString() ?? "0",
-            Graph = graph,
-        };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
-        if (_usesMicrosoftDomain)
-        {
-            model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
-        }
-        return model;
-    }
-
-    /// <summary>The whole model with every weight inline (for small graphs; protobuf limits a message to 2 GiB).</summary>
-    public byte[] ToBytes() => ToModel(null, long.MaxValue, out _).ToByteArray();
-
-    /// <summary>
-    /// Writes <paramref name="modelPath"/> and, when <paramref name="externalDataFileName"/> is given, every weight of at least
-    /// <paramref name="externalThreshold"/> bytes into that file next to it (Optimum uses "model.onnx_data", Olive "model.onnx.data").
-    /// Files are written under temporary names and renamed, so a failed write leaves nothing half-written.
-    /// </summary>
-    public void Save(string modelPath, string? externalDataFileName = null, long externalThreshold = 1024)
-    {
-        string dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(modelPath))!;
-        Directory.CreateDirectory(dir);
-        var model = ToModel(externalDataFileName, externalThreshold, out var layout);
-        string? dataPath = externalDataFileName is null ? null : System.IO.Path.Combine(dir, externalDataFileName);
-        string tmpModel = modelPath + ".tmp";
-        string? tmpData = dataPath is null ? null : dataPath + ".tmp";
-        try
-        {
-            if (tmpData is not null)
-            {
-                using var fs = new FileStream(tmpData, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
-                foreach (var (init, off) in layout)
-                {
-                    if (fs.Position < off)
-                    {
-                        fs.Write(new byte[off - fs.Position]);
-                    }
-                    init.Data.WriteTo(fs);
-                }
-            }
-            using (var fs = new FileStream(tmpModel, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                model.WriteTo(fs);
-            }
-            if (tmpData is not null)
-            {
-                File.Move(tmpData, dataPath!, overwrite: true);
-            }
-            File.Move(tmpModel, modelPath, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(tmpModel);
-            if (tmpData is not null) TryDelete(tmpData);
-            throw;
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-
     // ---- helpers ------------------------------------------------------------------------------
 
     public static ValueInfoProto ValueInfo(string valueName, ElementType type, Dim[] shape)
@@ -397,13 +298,6 @@ public sealed class GraphBuilder(string name, int opset = 17)
             tensorType.Shape.Dim.Add(dim);
         }
         return new ValueInfoProto { Name = valueName, Type = new TypeProto { TensorType = tensorType } };
-    }
-
-    public static long ElementCount(long[] shape)
-    {
-        long n = 1;
-        foreach (long d in shape) n *= d;
-        return n;
     }
 
     public static int ElementSize(ElementType type) => type switch

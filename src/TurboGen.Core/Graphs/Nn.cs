@@ -1,3 +1,6 @@
+using TurboGen.Tensors;
+using TurboGen.Weights;
+
 namespace TurboGen.Graphs;
 
 /// <summary>
@@ -37,7 +40,7 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
         if (_added.TryGetValue(id, out string? existing)) return existing;
         var src = W.Shape(key);
         shape ??= src;
-        if (GraphBuilder.ElementCount(shape) != GraphBuilder.ElementCount(src))
+        if (TensorShape.ElementCount(shape) != TensorShape.ElementCount(src))
         {
             throw new ModelLoadException(W.Source, $"Tensor '{key}' has shape [{string.Join(",", src)}]; cannot view it as [{string.Join(",", shape)}].");
         }

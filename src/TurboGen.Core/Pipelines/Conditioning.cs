@@ -1,5 +1,6 @@
 using System.Diagnostics;
-using TurboGen.Models;
+using TurboGen.Runtime;
+using TurboGen.Tensors;
 using TurboGen.Text;
 
 namespace TurboGen.Pipelines;
@@ -30,31 +31,11 @@ internal static class PromptEncoding
             return (cached, tokens.Truncated);
         }
         sw.Restart();
-        var output = encoder.Encode(tokens.Ids, 1, penultimate, ct);
-        timings.Add($"encode.{encoder.Name}", sw.Elapsed.TotalMilliseconds, encoder.LastRunMilliseconds);
+        var (output, onnxMs) = encoder.Encode(tokens.Ids, 1, penultimate, ct);
+        timings.Add($"encode.{encoder.Name}", sw.Elapsed.TotalMilliseconds, onnxMs);
         cache.Add(model.Id + "|" + model.Path, encoder.Name, key, output);
         return (output, tokens.Truncated);
     }
-
-    /// <summary>Repeats a batch-1 tensor [1, ...] to [n, ...].</summary>
-    public static FloatTensor Repeat(FloatTensor t, int n)
-    {
-        var data = new float[t.Data.Length * n];
-        for (int i = 0; i < n; i++) t.Data.CopyTo(data, i * t.Data.Length);
-        var shape = (long[])t.Shape.Clone();
-        shape[0] = n;
-        return new FloatTensor(data, shape);
-    }
-
-    /// <summary>Concatenates along axis 0.</summary>
-    public static FloatTensor Stack(FloatTensor a, FloatTensor b)
-    {
-        var shape = (long[])a.Shape.Clone();
-        shape[0] += b.Shape[0];
-        return new FloatTensor([.. a.Data, .. b.Data], shape);
-    }
-
-    public static FloatTensor ZerosLike(FloatTensor t) => new(new float[t.Data.Length], (long[])t.Shape.Clone());
 }
 
 /// <summary>
@@ -67,8 +48,8 @@ public sealed class SdxlConditioner(TurboModel model, PromptEmbeddingCache cache
     public Conditioning Encode(string prompt, string negativePrompt, int batch, bool classifierFree, int width, int height, StageTimings timings, CancellationToken ct)
     {
         var (hidden, pooled, truncated) = EncodePrompt(prompt, timings, ct);
-        var ehs = PromptEncoding.Repeat(hidden, batch);
-        var textEmbeds = PromptEncoding.Repeat(pooled, batch);
+        var ehs = hidden.RepeatBatch(batch);
+        var textEmbeds = pooled.RepeatBatch(batch);
         float[] ids = [height, width, 0, 0, height, width];
         int total = classifierFree ? 2 * batch : batch;
         var timeIds = new FloatTensor(Enumerable.Range(0, total).SelectMany(_ => ids).ToArray(), [total, 6]);
@@ -79,16 +60,16 @@ public sealed class SdxlConditioner(TurboModel model, PromptEmbeddingCache cache
         FloatTensor uHidden, uPooled;
         if (string.IsNullOrEmpty(negativePrompt) && model.ForceZerosForEmptyPrompt)
         {
-            uHidden = PromptEncoding.ZerosLike(hidden);
-            uPooled = PromptEncoding.ZerosLike(pooled);
+            uHidden = hidden.ZerosLike();
+            uPooled = pooled.ZerosLike();
         }
         else
         {
             (uHidden, uPooled, _) = EncodePrompt(negativePrompt, timings, ct);
         }
         return new Conditioning(
-            PromptEncoding.Stack(PromptEncoding.Repeat(uHidden, batch), ehs),
-            PromptEncoding.Stack(PromptEncoding.Repeat(uPooled, batch), textEmbeds),
+            FloatTensor.ConcatBatch(uHidden.RepeatBatch(batch), ehs),
+            FloatTensor.ConcatBatch(uPooled.RepeatBatch(batch), textEmbeds),
             timeIds, truncated);
     }
 
@@ -96,21 +77,7 @@ public sealed class SdxlConditioner(TurboModel model, PromptEmbeddingCache cache
     {
         var (o1, t1) = PromptEncoding.EncodeOne(model, model.Tokenizer, model.TextEncoder, true, prompt, cache, timings, ct);
         var (o2, t2) = PromptEncoding.EncodeOne(model, model.Tokenizer2!, model.TextEncoder2!, true, prompt, cache, timings, ct);
-        return (ConcatLastAxis(o1.Hidden, o2.Hidden), o2.TextEmbeds!, t1 || t2);
-    }
-
-    /// <summary>[1,T,D1] ‖ [1,T,D2] → [1,T,D1+D2].</summary>
-    internal static FloatTensor ConcatLastAxis(FloatTensor a, FloatTensor b)
-    {
-        long rows = a.Shape[0] * a.Shape[1];
-        int da = (int)a.Shape[2], db = (int)b.Shape[2];
-        var data = new float[rows * (da + db)];
-        for (long r = 0; r < rows; r++)
-        {
-            Array.Copy(a.Data, r * da, data, r * (da + db), da);
-            Array.Copy(b.Data, r * db, data, r * (da + db) + da, db);
-        }
-        return new FloatTensor(data, [a.Shape[0], a.Shape[1], da + db]);
+        return (FloatTensor.ConcatLastAxis(o1.Hidden, o2.Hidden), o2.TextEmbeds!, t1 || t2);
     }
 }
 
@@ -120,12 +87,12 @@ public sealed class SdConditioner(TurboModel model, PromptEmbeddingCache cache) 
     public Conditioning Encode(string prompt, string negativePrompt, int batch, bool classifierFree, int width, int height, StageTimings timings, CancellationToken ct)
     {
         var (cond, truncated) = PromptEncoding.EncodeOne(model, model.Tokenizer, model.TextEncoder, false, prompt, cache, timings, ct);
-        var ehs = PromptEncoding.Repeat(cond.Hidden, batch);
+        var ehs = cond.Hidden.RepeatBatch(batch);
         if (!classifierFree)
         {
             return new Conditioning(ehs, null, null, truncated);
         }
         var (uncond, _) = PromptEncoding.EncodeOne(model, model.Tokenizer, model.TextEncoder, false, negativePrompt ?? "", cache, timings, ct);
-        return new Conditioning(PromptEncoding.Stack(PromptEncoding.Repeat(uncond.Hidden, batch), ehs), null, null, truncated);
+        return new Conditioning(FloatTensor.ConcatBatch(uncond.Hidden.RepeatBatch(batch), ehs), null, null, truncated);
     }
 }

@@ -1,5 +1,5 @@
 using TurboGen.Imaging;
-using TurboGen.Models;
+using TurboGen.Tensors;
 
 namespace TurboGen.Pipelines;
 

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using TurboGen.Imaging;
-using TurboGen.Models;
+using TurboGen.Runtime;
 using TurboGen.Scheduling;
+using TurboGen.Tensors;
 
 namespace TurboGen.Pipelines;
 
@@ -53,8 +54,8 @@ public sealed class ImageToImageInit(TurboModel model) : ILatentInit
         var image = ImageOps.ResizeCover(request.InitImage!, width, height);
         var pixels = new float[3 * width * height];
         ImageTensors.ToNchw(image, pixels);
-        var encoding = encoder.Encode(new FloatTensor(pixels, [1, 3, height, width]), ct);
-        timings.Add("vae_encode", sw.Elapsed.TotalMilliseconds, encoder.LastRunMilliseconds);
+        var (encoding, onnxMs) = encoder.Encode(new FloatTensor(pixels, [1, 3, height, width]), ct);
+        timings.Add("vae_encode", sw.Elapsed.TotalMilliseconds, onnxMs);
 
         int batch = noise.Length, plane = (int)(encoding.Mean.Length);
         var latents = new float[batch * plane];

@@ -1,14 +1,17 @@
 using System.Diagnostics;
 using TurboGen.Imaging;
-using TurboGen.Models;
+using TurboGen.Runtime;
 using TurboGen.Scheduling;
+using TurboGen.Tensors;
 
 namespace TurboGen.Pipelines;
 
 /// <summary>
 /// Text-to-image and image-to-image for SDXL-Turbo and SD-Turbo, composed from small parts: a conditioner per
 /// model family, the scheduler named by the model's config, a latent initialiser per task, and a decoder
-/// (full VAE or tiny VAE). It orchestrates; the components compute. Reusable and thread-safe (no per-request state).
+/// (full VAE or tiny VAE). It orchestrates; the components compute. Reusable and thread-safe: everything a request
+/// changes (noise streams, latents, timings) lives in that request's call; the components return their ONNX Runtime time
+/// with their result, and the shared prompt-embedding cache locks.
 /// <code>
 /// using var model = TurboModel.Load("models/sdxl-turbo");
 /// var pipeline = new TurboPipeline(model);
@@ -99,9 +102,8 @@ public sealed class TurboPipeline
             ct.ThrowIfCancellationRequested();
             var sw = Stopwatch.StartNew();
             Scheduler.ScaleModelInput(schedule, i, x.Data, scaled);
-            var input = cfg ? PromptEncoding.Stack(new FloatTensor(scaled, x.Shape), new FloatTensor(scaled, x.Shape)) : new FloatTensor(scaled, x.Shape);
-            var eps = Model.Unet.Predict(input, schedule.Timesteps[i], cond.EncoderHiddenStates, cond.TextEmbeds, cond.TimeIds, ct);
-            double onnx = Model.Unet.LastRunMilliseconds;
+            var input = cfg ? FloatTensor.ConcatBatch(new FloatTensor(scaled, x.Shape), new FloatTensor(scaled, x.Shape)) : new FloatTensor(scaled, x.Shape);
+            var (eps, onnx) = Model.Unet.Predict(input, schedule.Timesteps[i], cond.EncoderHiddenStates, cond.TextEmbeds, cond.TimeIds, ct);
             var guided = cfg ? Guide(eps.Data, n, request.GuidanceScale) : eps.Data;
             if (Scheduler.IsAncestral)
             {
@@ -117,7 +119,7 @@ public sealed class TurboPipeline
                 if (request.PreviewSteps && Model.TinyVaeDecoder is { } tiny)
                 {
                     var first = new FloatTensor(x0[..plane], [1, x.Shape[1], x.Shape[2], x.Shape[3]]);
-                    preview = ImageTensors.FromNchw(tiny.Decode(first, ct).Data, (int)x.Shape[3] * 8, (int)x.Shape[2] * 8, Model.TinyVaeRange);
+                    preview = ImageTensors.FromNchw(tiny.Decode(first, ct).Value.Data, (int)x.Shape[3] * 8, (int)x.Shape[2] * 8, Model.TinyVaeRange);
                 }
                 progress.Report(new GenerationProgress("denoise", i + 1, schedule.Timesteps.Count, clock.Elapsed, preview));
             }
@@ -156,8 +158,8 @@ public sealed class TurboPipeline
             cancellationToken.ThrowIfCancellationRequested();
             var z = new float[plane];
             for (long i = 0; i < plane; i++) z[i] = latents.Data[b * plane + i] * scale;
-            var decoded = decoder.Decode(new FloatTensor(z, [1, latents.Shape[1], latents.Shape[2], latents.Shape[3]]), cancellationToken);
-            onnx += decoder.LastRunMilliseconds;
+            var (decoded, runMs) = decoder.Decode(new FloatTensor(z, [1, latents.Shape[1], latents.Shape[2], latents.Shape[3]]), cancellationToken);
+            onnx += runMs;
             if (ImageTensors.ContainsNonFinite(decoded.Data))
             {
                 throw new NumericalException("decode", Model.Family == ModelFamily.Sdxl && Model.VaeForceUpcast

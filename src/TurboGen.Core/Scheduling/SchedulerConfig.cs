@@ -1,4 +1,4 @@
-using System.Text.Json;
+using TurboGen.Configs;
 
 namespace TurboGen.Scheduling;
 
@@ -35,150 +35,47 @@ public sealed record SchedulerConfig
     /// <summary>EulerDiscrete: the sigma after the last step; only "zero" is supported.</summary>
     public string FinalSigmasType { get; init; } = "zero";
 
-    private static readonly JsonDocumentOptions JsonOptions = new()
-    {
-        AllowTrailingCommas = true,
-        CommentHandling = JsonCommentHandling.Skip,
-    };
-
     /// <summary>Reads and parses a scheduler_config.json file.</summary>
     /// <exception cref="ModelLoadException">The file is missing, unreadable or not a valid scheduler config; names the path.</exception>
-    public static SchedulerConfig FromFile(string path)
-    {
-        string json;
-        try
-        {
-            json = File.ReadAllText(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            throw new ModelLoadException(path, $"Cannot read scheduler config {path}: {ex.Message}", ex);
-        }
-        return FromJson(json, path);
-    }
+    public static SchedulerConfig FromFile(string path) => Read(ConfigReader.Load(path, Kind));
 
     /// <summary>Parses scheduler_config.json text.</summary>
     /// <param name="json">The JSON text.</param>
     /// <param name="sourcePath">Named in errors; defaults to "scheduler_config.json".</param>
     /// <exception cref="ModelLoadException">Malformed JSON, a field of the wrong type or out of range.</exception>
-    public static SchedulerConfig FromJson(string json, string? sourcePath = null)
+    public static SchedulerConfig FromJson(string json, string? sourcePath = null) =>
+        Read(ConfigReader.Parse(json, Kind, sourcePath ?? "scheduler_config.json"));
+
+    private const string Kind = "Scheduler config";
+
+    private static SchedulerConfig Read(ConfigReader reader)
     {
-        string source = sourcePath ?? "scheduler_config.json";
-        ArgumentNullException.ThrowIfNull(json);
-        JsonDocument doc;
-        try
+        var defaults = new SchedulerConfig();
+        var config = new SchedulerConfig
         {
-            doc = JsonDocument.Parse(json, JsonOptions);
-        }
-        catch (JsonException ex)
+            ClassName = reader.String("_class_name", defaults.ClassName),
+            NumTrainTimesteps = reader.Int("num_train_timesteps", defaults.NumTrainTimesteps, min: 1, max: 100_000),
+            BetaStart = reader.Double("beta_start", defaults.BetaStart),
+            BetaEnd = reader.Double("beta_end", defaults.BetaEnd),
+            BetaSchedule = reader.String("beta_schedule", defaults.BetaSchedule),
+            TrainedBetas = reader.DoubleList("trained_betas"),
+            PredictionType = reader.String("prediction_type", defaults.PredictionType),
+            TimestepSpacing = reader.String("timestep_spacing", defaults.TimestepSpacing),
+            StepsOffset = reader.Int("steps_offset", defaults.StepsOffset, min: 0, max: 100_000),
+            InterpolationType = reader.String("interpolation_type", defaults.InterpolationType),
+            UseKarrasSigmas = reader.Bool("use_karras_sigmas", defaults.UseKarrasSigmas),
+            TimestepType = reader.String("timestep_type", defaults.TimestepType),
+            RescaleBetasZeroSnr = reader.Bool("rescale_betas_zero_snr", defaults.RescaleBetasZeroSnr),
+            FinalSigmasType = reader.String("final_sigmas_type", defaults.FinalSigmasType),
+        };
+        if (!(config.BetaStart > 0 && config.BetaStart < 1) || !(config.BetaEnd > 0 && config.BetaEnd < 1))
         {
-            throw new ModelLoadException(source, $"Scheduler config {source} is not valid JSON: {ex.Message}", ex);
+            throw reader.Error($"beta_start ({config.BetaStart}) and beta_end ({config.BetaEnd}) must lie in (0, 1)");
         }
-        using (doc)
+        if (config.TrainedBetas is { } betas && betas.Any(b => !(b > 0 && b < 1)))
         {
-            JsonElement root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                throw new ModelLoadException(source, $"Scheduler config {source} must be a JSON object, found {root.ValueKind}.");
-            }
-            var reader = new FieldReader(root, source);
-            var defaults = new SchedulerConfig();
-            var config = new SchedulerConfig
-            {
-                ClassName = reader.String("_class_name", defaults.ClassName),
-                NumTrainTimesteps = reader.Int("num_train_timesteps", defaults.NumTrainTimesteps, min: 1, max: 100_000),
-                BetaStart = reader.Double("beta_start", defaults.BetaStart),
-                BetaEnd = reader.Double("beta_end", defaults.BetaEnd),
-                BetaSchedule = reader.String("beta_schedule", defaults.BetaSchedule),
-                TrainedBetas = reader.DoubleArrayOrNull("trained_betas"),
-                PredictionType = reader.String("prediction_type", defaults.PredictionType),
-                TimestepSpacing = reader.String("timestep_spacing", defaults.TimestepSpacing),
-                StepsOffset = reader.Int("steps_offset", defaults.StepsOffset, min: 0, max: 100_000),
-                InterpolationType = reader.String("interpolation_type", defaults.InterpolationType),
-                UseKarrasSigmas = reader.Bool("use_karras_sigmas", defaults.UseKarrasSigmas),
-                TimestepType = reader.String("timestep_type", defaults.TimestepType),
-                RescaleBetasZeroSnr = reader.Bool("rescale_betas_zero_snr", defaults.RescaleBetasZeroSnr),
-                FinalSigmasType = reader.String("final_sigmas_type", defaults.FinalSigmasType),
-            };
-            if (!(config.BetaStart > 0 && config.BetaStart < 1) || !(config.BetaEnd > 0 && config.BetaEnd < 1))
-            {
-                throw new ModelLoadException(source,
-                    $"Scheduler config {source}: beta_start ({config.BetaStart}) and beta_end ({config.BetaEnd}) must lie in (0, 1).");
-            }
-            if (config.TrainedBetas is { } betas && betas.Any(b => !(b > 0 && b < 1)))
-            {
-                throw new ModelLoadException(source, $"Scheduler config {source}: every trained_betas value must lie in (0, 1).");
-            }
-            return config;
+            throw reader.Error("every trained_betas value must lie in (0, 1)");
         }
-    }
-
-    /// <summary>Typed access to optional JSON fields; a present field of the wrong type is an error, null means "use the default".</summary>
-    private readonly struct FieldReader(JsonElement root, string source)
-    {
-        private bool TryGet(string name, out JsonElement value) =>
-            root.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
-
-        private ModelLoadException Bad(string name, string expected, JsonElement value)
-        {
-            string raw = value.GetRawText();
-            if (raw.Length > 60) raw = raw[..60] + "...";
-            return new(source, $"Scheduler config {source}: \"{name}\" must be {expected}, found {value.ValueKind} {raw}.");
-        }
-
-        public string String(string name, string fallback)
-        {
-            if (!TryGet(name, out JsonElement v)) return fallback;
-            return v.ValueKind == JsonValueKind.String ? v.GetString()! : throw Bad(name, "a string", v);
-        }
-
-        public bool Bool(string name, bool fallback)
-        {
-            if (!TryGet(name, out JsonElement v)) return fallback;
-            return v.ValueKind switch
-            {
-                JsonValueKind.True => true,
-                JsonValueKind.False => false,
-                _ => throw Bad(name, "true or false", v),
-            };
-        }
-
-        public double Double(string name, double fallback)
-        {
-            if (!TryGet(name, out JsonElement v)) return fallback;
-            if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out double d) || !double.IsFinite(d))
-            {
-                throw Bad(name, "a finite number", v);
-            }
-            return d;
-        }
-
-        public int Int(string name, int fallback, int min, int max)
-        {
-            if (!TryGet(name, out JsonElement v)) return fallback;
-            // Python writes integral floats such as 1000.0 in some exported configs; accept them when exact.
-            if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out double d) || d != Math.Floor(d) || d < min || d > max)
-            {
-                throw Bad(name, $"an integer in [{min}, {max}]", v);
-            }
-            return (int)d;
-        }
-
-        public IReadOnlyList<double>? DoubleArrayOrNull(string name)
-        {
-            if (!TryGet(name, out JsonElement v)) return null;
-            if (v.ValueKind != JsonValueKind.Array) throw Bad(name, "null or an array of numbers", v);
-            var values = new double[v.GetArrayLength()];
-            int i = 0;
-            foreach (JsonElement item in v.EnumerateArray())
-            {
-                if (item.ValueKind != JsonValueKind.Number || !item.TryGetDouble(out values[i]) || !double.IsFinite(values[i]))
-                {
-                    throw Bad(name, "null or an array of finite numbers", v);
-                }
-                i++;
-            }
-            return values;
-        }
+        return config;
     }
 }

@@ -1,6 +1,6 @@
 using TurboGen.Imaging;
-using TurboGen.Models;
 using TurboGen.Pipelines;
+using TurboGen.Tensors;
 
 namespace TurboGen.Server.Generation;
 

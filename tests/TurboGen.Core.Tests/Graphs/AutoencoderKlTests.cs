@@ -1,8 +1,9 @@
 using Microsoft.ML.OnnxRuntime;
 using TurboGen.Graphs;
 using TurboGen.Graphs.Architectures;
-using TurboGen.Models;
+using TurboGen.Tensors;
 using TurboGen.Testing;
+using TurboGen.Weights;
 using static TurboGen.Core.Tests.Graphs.AutoencoderTestSupport;
 
 namespace TurboGen.Core.Tests.Graphs;
@@ -43,7 +44,7 @@ public sealed class AutoencoderKlTests
         {
             Assert.Equal(file.Info(name).Shape, shape);
         }
-        Assert.Equal(437847L, expected.Values.Sum(GraphBuilder.ElementCount)); // case.json num_parameters
+        Assert.Equal(437847L, expected.Values.Sum(TensorShape.ElementCount)); // case.json num_parameters
     }
 
     [Fact]
@@ -248,8 +249,8 @@ public sealed class AutoencoderKlTests
         var encoderShapes = AutoencoderKl.ExpectedTensors(config, AutoencoderPart.Encoder);
         var decoderShapes = AutoencoderKl.ExpectedTensors(config, AutoencoderPart.Decoder);
         // diffusers' SD/SDXL AutoencoderKL has 83,653,863 parameters, 34,163,592 of them in the Encoder module (quant_conv: 8·8+8 more).
-        Assert.Equal(34_163_592L, encoderShapes.Where(kv => kv.Key.StartsWith("encoder.")).Sum(kv => GraphBuilder.ElementCount(kv.Value)));
-        Assert.Equal(83_653_863L, encoderShapes.Values.Concat(decoderShapes.Values).Sum(GraphBuilder.ElementCount));
+        Assert.Equal(34_163_592L, encoderShapes.Where(kv => kv.Key.StartsWith("encoder.")).Sum(kv => TensorShape.ElementCount(kv.Value)));
+        Assert.Equal(83_653_863L, encoderShapes.Values.Concat(decoderShapes.Values).Sum(TensorShape.ElementCount));
         Assert.Equal([512L, 4, 3, 3], decoderShapes["decoder.conv_in.weight"]);
         Assert.Equal([256L, 512, 1, 1], decoderShapes["decoder.up_blocks.2.resnets.0.conv_shortcut.weight"]);
         Assert.Equal([128L, 256, 1, 1], decoderShapes["decoder.up_blocks.3.resnets.0.conv_shortcut.weight"]);

@@ -1,7 +1,7 @@
-using TurboGen.Graphs;
 using TurboGen.Graphs.Architectures;
-using TurboGen.Models;
+using TurboGen.Tensors;
 using TurboGen.Testing;
+using TurboGen.Weights;
 using static TurboGen.Core.Tests.Graphs.AutoencoderTestSupport;
 
 namespace TurboGen.Core.Tests.Graphs;
@@ -40,7 +40,7 @@ public sealed class AutoencoderTinyTests
         {
             Assert.Equal(file.Info(name).Shape, shape);
         }
-        Assert.Equal(2445063L, expected.Values.Sum(GraphBuilder.ElementCount)); // case.json num_parameters
+        Assert.Equal(2445063L, expected.Values.Sum(TensorShape.ElementCount)); // case.json num_parameters
     }
 
     [Fact]

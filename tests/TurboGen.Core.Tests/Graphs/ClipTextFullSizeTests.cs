@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
-using TurboGen.Graphs;
+using TurboGen.Benchmarking;
+using TurboGen.Configs;
 using TurboGen.Graphs.Architectures;
-using TurboGen.Models;
 using TurboGen.Testing;
+using TurboGen.Weights;
 using Xunit.Abstractions;
 
 namespace TurboGen.Core.Tests.Graphs;
@@ -16,13 +17,20 @@ namespace TurboGen.Core.Tests.Graphs;
 public class ClipTextFullSizeTests(ITestOutputHelper log)
 {
     /// <summary>stabilityai/sdxl-turbo text_encoder/config.json (OpenAI CLIP ViT-L/14).</summary>
-    public const string ClipLConfig = KnownConfigs.SdxlTurboTextEncoder;
+    public static string ClipLConfig => KnownConfigs.SdxlTurbo.TextEncoderConfigJson;
 
     /// <summary>stabilityai/sdxl-turbo text_encoder_2/config.json (OpenCLIP ViT-bigG/14).</summary>
-    public const string BigGConfig = KnownConfigs.SdxlTurboTextEncoder2;
+    public static string BigGConfig => KnownConfigs.SdxlTurbo.TextEncoder2ConfigJson!;
 
     /// <summary>stabilityai/sd-turbo text_encoder/config.json (OpenCLIP ViT-H/14, penultimate layer kept: 23 layers).</summary>
-    public const string OpenClipHConfig = KnownConfigs.SdTurboTextEncoder;
+    public static string OpenClipHConfig => KnownConfigs.SdTurbo.TextEncoderConfigJson;
+
+    private static string ConfigNamed(string name) => name switch
+    {
+        nameof(ClipLConfig) => ClipLConfig,
+        nameof(BigGConfig) => BigGConfig,
+        _ => OpenClipHConfig,
+    };
 
     /// <summary>The transformers state-dict keys of a CLIP text model, written out independently of the builder.</summary>
     private static IEnumerable<(string Name, long[] Shape)> TransformersKeys(long hidden, int layers, long inter, long? projection)
@@ -68,12 +76,12 @@ public class ClipTextFullSizeTests(ITestOutputHelper log)
     }
 
     [Theory]
-    [InlineData(ClipLConfig, null, 12)]
-    [InlineData(BigGConfig, 1280L, 32)]
-    [InlineData(OpenClipHConfig, null, 23)]
-    public void RealConfigs_FullSize_BuildWithEveryKeyReadAndRightShapes(string json, long? projection, int layers)
+    [InlineData(nameof(ClipLConfig), null, 12)]
+    [InlineData(nameof(BigGConfig), 1280L, 32)]
+    [InlineData(nameof(OpenClipHConfig), null, 23)]
+    public void RealConfigs_FullSize_BuildWithEveryKeyReadAndRightShapes(string configName, long? projection, int layers)
     {
-        var config = ClipTextConfig.FromJson(json);
+        var config = ClipTextConfig.FromJson(ConfigNamed(configName));
         var keys = TransformersKeys(config.HiddenSize, layers, config.IntermediateSize, projection).ToList();
         var weights = new ShapeOnlyCheckpoint(keys);
         var graph = ClipTextModel.Build(config, weights, new ClipTextBuildOptions { OutputHiddenStates = true });

@@ -1,8 +1,9 @@
 using Microsoft.ML.OnnxRuntime;
 using TurboGen.Graphs;
 using TurboGen.Graphs.Architectures;
-using TurboGen.Models;
+using TurboGen.Tensors;
 using TurboGen.Testing;
+using TurboGen.Weights;
 
 namespace TurboGen.Core.Tests.Graphs;
 
@@ -203,7 +204,7 @@ public sealed class ClipTextModelTests : IDisposable
         }
         foreach (var (name, shape) in extra)
         {
-            tensors.Add(new SafetensorsWriter.Tensor(name, SafetensorsDType.F32, shape, s => s.Write(new byte[GraphBuilder.ElementCount(shape) * 4])));
+            tensors.Add(new SafetensorsWriter.Tensor(name, SafetensorsDType.F32, shape, s => s.Write(new byte[TensorShape.ElementCount(shape) * 4])));
         }
         SafetensorsWriter.Write(dst, tensors);
         return dst;

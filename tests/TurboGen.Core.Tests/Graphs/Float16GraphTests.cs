@@ -1,9 +1,12 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
+using TurboGen.Configs;
 using TurboGen.Graphs;
 using TurboGen.Graphs.Architectures;
+using TurboGen.Graphs.Architectures.Unet;
 using TurboGen.Testing;
+using TurboGen.Weights;
 
 namespace TurboGen.Core.Tests.Graphs;
 
@@ -235,7 +238,7 @@ public sealed class Float16GraphTests
     public void FullSizeSdTurboUnet_Float16WeighsHalf_ShapesOnly()
     {
         // The real SD-Turbo UNet config, shapes only: 865.9 M parameters → 3.46 GB in float32, 1.73 GB in float16.
-        var config = UnetConfig.FromJson(TurboGen.Models.KnownConfigs.SdTurbo.UnetConfigJson);
+        var config = UnetConfig.FromJson(KnownConfigs.SdTurbo.UnetConfigJson);
         long Bytes(BuildPrecision p)
         {
             var checkpoint = new ShapeOnlyCheckpoint(UnetCheckpointLayout.Tensors(config));

@@ -1,7 +1,11 @@
+using TurboGen.Benchmarking;
+using TurboGen.Configs;
 using TurboGen.Graphs;
 using TurboGen.Graphs.Architectures;
-using TurboGen.Models;
+using TurboGen.Graphs.Architectures.Unet;
+using TurboGen.Tensors;
 using TurboGen.Testing;
+using TurboGen.Weights;
 using Xunit.Abstractions;
 
 namespace TurboGen.Core.Tests.Graphs;
@@ -141,7 +145,7 @@ public sealed class GraphFlopsTests(ITestOutputHelper log) : IDisposable
         string path = Path.Combine(_dir, name + ".safetensors");
         SafetensorsWriter.Write(path, tensors.Select(t => new SafetensorsWriter.Tensor(t.Name, SafetensorsDType.F16, t.Shape, s =>
         {
-            long bytes = GraphBuilder.ElementCount(t.Shape) * 2;
+            long bytes = TensorShape.ElementCount(t.Shape) * 2;
             s.SetLength(s.Position + bytes);
             s.Seek(bytes, SeekOrigin.Current);
         })));

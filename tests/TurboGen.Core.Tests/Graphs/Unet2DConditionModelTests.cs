@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using TurboGen.Graphs;
-using TurboGen.Graphs.Architectures;
-using TurboGen.Models;
+using TurboGen.Graphs.Architectures.Unet;
+using TurboGen.Runtime;
+using TurboGen.Tensors;
 using TurboGen.Testing;
+using TurboGen.Weights;
 using Xunit.Abstractions;
 
 namespace TurboGen.Core.Tests.Graphs;
@@ -439,7 +441,7 @@ public sealed class Unet2DConditionModelTests(ITestOutputHelper output)
         output.WriteLine($"{model}: {checkpoint.Tensors.Count} tensors, {graph.Nodes.Count} nodes, built in {sw.ElapsedMilliseconds} ms");
 
         Assert.Equal(checkpoint.Names.Order(StringComparer.Ordinal), checkpoint.Used.Order(StringComparer.Ordinal));
-        long weightElements = graph.Initializers.Where(i => checkpoint.Contains(KeyOf(i.Name))).Sum(i => GraphBuilder.ElementCount(i.Shape));
+        long weightElements = graph.Initializers.Where(i => checkpoint.Contains(KeyOf(i.Name))).Sum(i => TensorShape.ElementCount(i.Shape));
         Assert.Equal(expectedParameters, weightElements);
 
         var inputs = graph.Inputs.Select(i => i.Name).ToArray();
@@ -568,7 +570,7 @@ public sealed class Unet2DConditionModelTests(ITestOutputHelper output)
         public static Tensor Random(long[] shape, int seed)
         {
             var rng = new Random(seed);
-            var data = new float[GraphBuilder.ElementCount(shape)];
+            var data = new float[TensorShape.ElementCount(shape)];
             for (int i = 0; i < data.Length; i++) data[i] = (float)(rng.NextDouble() * 2 - 1);
             return new Tensor(data, shape);
         }

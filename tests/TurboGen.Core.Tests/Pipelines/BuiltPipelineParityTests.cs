@@ -1,7 +1,8 @@
-using TurboGen.Core.Tests.Models;
+using TurboGen.Core.Tests.Building;
 using TurboGen.Imaging;
-using TurboGen.Models;
 using TurboGen.Pipelines;
+using TurboGen.Runtime;
+using TurboGen.Tensors;
 using TurboGen.Testing;
 using Xunit.Abstractions;
 
@@ -58,14 +59,14 @@ public sealed class BuiltPipelineParityTests(BuiltGoldenModelFixture fixture, IT
 
             // Full VAE: the float decode, and the uint8 image as diffusers' postprocess gives it.
             var expectedImage = Slice(golden, "image_decoded", b);
-            var decoded = model.VaeDecoder.Decode(Scaled(result.Latents, 1f / model.ScalingFactor), default);
+            var decoded = model.VaeDecoder.Decode(Scaled(result.Latents, 1f / model.ScalingFactor), default).Value;
             AssertClose($"image_decoded[{b}]", decoded.Data, expectedImage);
             AssertPixels($"image[{b}]", Assert.Single(result.Images), expectedImage);
 
             if (golden.Contains("image_taesd_decoded"))
             {
                 var expectedTiny = Slice(golden, "image_taesd_decoded", b);
-                AssertClose($"image_taesd_decoded[{b}]", model.TinyVaeDecoder!.Decode(result.Latents, default).Data, expectedTiny);
+                AssertClose($"image_taesd_decoded[{b}]", model.TinyVaeDecoder!.Decode(result.Latents, default).Value.Data, expectedTiny);
                 var tiny = pipeline.Generate(request with { UseTinyVae = true });
                 Assert.Equal(result.Latents.Data, tiny.Latents.Data);
                 AssertPixels($"taesd image[{b}]", Assert.Single(tiny.Images), expectedTiny);

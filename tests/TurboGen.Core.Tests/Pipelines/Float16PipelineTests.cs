@@ -1,9 +1,10 @@
 using System.Text.Json.Nodes;
 using Onnx;
-using TurboGen.Core.Tests.Models;
+using TurboGen.Building;
 using TurboGen.Graphs;
-using TurboGen.Models;
 using TurboGen.Pipelines;
+using TurboGen.Runtime;
+using TurboGen.Tensors;
 using TurboGen.Testing;
 using Xunit.Abstractions;
 
@@ -79,13 +80,13 @@ public sealed class Float16PipelineTests(BuiltGoldenFloat16ModelFixture fixture,
             var result = pipeline.Generate(request);
             AssertClose($"latents_{steps}[{b}]", result.Latents.Data, Slice(golden, $"latents_{steps}", b));
 
-            var decoded = model.VaeDecoder.Decode(new FloatTensor(result.Latents.Data.Select(v => v / model.ScalingFactor).ToArray(), result.Latents.Shape), default);
+            var decoded = model.VaeDecoder.Decode(new FloatTensor(result.Latents.Data.Select(v => v / model.ScalingFactor).ToArray(), result.Latents.Shape), default).Value;
             AssertClose($"image_decoded[{b}]", decoded.Data, Slice(golden, "image_decoded", b));
             Assert.Single(result.Images);
 
             if (golden.Contains("image_taesd_decoded"))
             {
-                AssertClose($"image_taesd_decoded[{b}]", model.TinyVaeDecoder!.Decode(result.Latents, default).Data, Slice(golden, "image_taesd_decoded", b));
+                AssertClose($"image_taesd_decoded[{b}]", model.TinyVaeDecoder!.Decode(result.Latents, default).Value.Data, Slice(golden, "image_taesd_decoded", b));
             }
         }
     }

@@ -1,5 +1,5 @@
 using TurboGen.Graphs;
-using TurboGen.Models;
+using TurboGen.Runtime;
 using TurboGen.Testing;
 
 namespace TurboGen.Core.Tests.Pipelines;

@@ -1,5 +1,4 @@
 using TurboGen.Imaging;
-using TurboGen.Models;
 using TurboGen.Pipelines;
 using TurboGen.Testing;
 

@@ -1,4 +1,4 @@
-using TurboGen.Models;
+using TurboGen.Runtime;
 using TurboGen.Testing;
 
 namespace TurboGen.Core.Tests.Pipelines;

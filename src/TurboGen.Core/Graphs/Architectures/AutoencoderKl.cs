@@ -1,3 +1,5 @@
+using TurboGen.Weights;
+
 namespace TurboGen.Graphs.Architectures;
 
 /// <summary>

@@ -1,4 +1,4 @@
-using System.Text.Json;
+using TurboGen.Configs;
 
 namespace TurboGen.Graphs.Architectures;
 
@@ -27,59 +27,41 @@ public sealed record AutoencoderKlConfig(
     /// <summary>Image size / latent size (2^(number of blocks − 1), 8 for SD/SDXL).</summary>
     public int DownsampleFactor => 1 << (BlockOutChannels.Count - 1);
 
-    public static AutoencoderKlConfig FromFile(string path)
-    {
-        if (!File.Exists(path))
-        {
-            throw new ModelLoadException(path, $"VAE config not found: {path}");
-        }
-        return FromJson(File.ReadAllText(path), path);
-    }
+    public static AutoencoderKlConfig FromFile(string path) => Read(ConfigReader.Load(path, Kind));
 
     /// <summary>Parses a diffusers AutoencoderKL config.json; <paramref name="source"/> names it in error messages.</summary>
-    public static AutoencoderKlConfig FromJson(string json, string source = "config.json")
-    {
-        JsonElement root;
-        try
-        {
-            using var doc = JsonDocument.Parse(json);
-            root = doc.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            throw new ModelLoadException(source, $"VAE config {source} is not valid JSON: {e.Message}", e);
-        }
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            throw new ModelLoadException(source, $"VAE config {source} must be a JSON object.");
-        }
+    public static AutoencoderKlConfig FromJson(string json, string source = "config.json") => Read(ConfigReader.Parse(json, Kind, source));
 
-        string? cls = OptionalString(root, "_class_name");
+    private const string Kind = "VAE config";
+
+    private static AutoencoderKlConfig Read(ConfigReader r)
+    {
+        string? cls = r.OptionalString("_class_name");
         if (cls is not null && cls != "AutoencoderKL")
         {
-            throw new ModelLoadException(source, $"VAE config {source} is for '{cls}', expected 'AutoencoderKL'.");
+            throw new ModelLoadException(r.Source, $"VAE config {r.Source} is for '{cls}', expected 'AutoencoderKL'.");
         }
-        var boc = IntList(root, "block_out_channels", source) ?? [64];
+        var boc = r.IntList("block_out_channels") ?? [64];
         var config = new AutoencoderKlConfig(
-            InChannels: Int(root, "in_channels", 3, source),
-            OutChannels: Int(root, "out_channels", 3, source),
-            LatentChannels: Int(root, "latent_channels", 4, source),
+            InChannels: r.Int("in_channels", 3),
+            OutChannels: r.Int("out_channels", 3),
+            LatentChannels: r.Int("latent_channels", 4),
             BlockOutChannels: boc,
-            LayersPerBlock: Int(root, "layers_per_block", 1, source),
-            NormNumGroups: Int(root, "norm_num_groups", 32, source),
-            ScalingFactor: root.TryGetProperty("scaling_factor", out var sf) && sf.ValueKind == JsonValueKind.Number ? sf.GetSingle() : 0.18215f,
-            UseQuantConv: Bool(root, "use_quant_conv", true),
-            UsePostQuantConv: Bool(root, "use_post_quant_conv", true),
-            MidBlockAddAttention: Bool(root, "mid_block_add_attention", true));
+            LayersPerBlock: r.Int("layers_per_block", 1),
+            NormNumGroups: r.Int("norm_num_groups", 32),
+            ScalingFactor: r.Float("scaling_factor", 0.18215f),
+            UseQuantConv: r.Bool("use_quant_conv", true),
+            UsePostQuantConv: r.Bool("use_post_quant_conv", true),
+            MidBlockAddAttention: r.Bool("mid_block_add_attention", true));
 
-        CheckBlockTypes(root, "down_block_types", "DownEncoderBlock2D", boc.Length, source);
-        CheckBlockTypes(root, "up_block_types", "UpDecoderBlock2D", boc.Length, source);
-        string act = OptionalString(root, "act_fn") ?? "silu";
+        CheckBlockTypes(r, "down_block_types", "DownEncoderBlock2D", boc.Count);
+        CheckBlockTypes(r, "up_block_types", "UpDecoderBlock2D", boc.Count);
+        string act = r.String("act_fn", "silu");
         if (act != "silu")
         {
-            throw new ModelLoadException(source, $"VAE config {source}: act_fn '{act}' is not supported (only 'silu', as in SD/SDXL).");
+            throw r.Error($"act_fn '{act}' is not supported (only 'silu', as in SD/SDXL)");
         }
-        config.Validate(source);
+        config.Validate(r.Source);
         return config;
     }
 
@@ -103,48 +85,22 @@ public sealed record AutoencoderKlConfig(
         }
     }
 
-    private static void CheckBlockTypes(JsonElement root, string key, string expected, int count, string source)
+    private static void CheckBlockTypes(ConfigReader r, string key, string expected, int count)
     {
-        if (!root.TryGetProperty(key, out var types) || types.ValueKind == JsonValueKind.Null)
+        if (r.StringList(key) is not { } types)
         {
             return;
         }
-        if (types.ValueKind != JsonValueKind.Array || types.GetArrayLength() != count)
+        if (types.Count != count)
         {
-            throw new ModelLoadException(source, $"VAE config {source}: {key} must list {count} block types (one per block_out_channels entry).");
+            throw r.Error($"{key} must list {count} block types (one per block_out_channels entry)");
         }
-        foreach (var t in types.EnumerateArray())
+        foreach (string t in types)
         {
-            if (t.ValueKind != JsonValueKind.String || t.GetString() != expected)
+            if (t != expected)
             {
-                throw new ModelLoadException(source, $"VAE config {source}: {key} entry {t} is not supported (only '{expected}').");
+                throw r.Error($"{key} entry {t} is not supported (only '{expected}')");
             }
         }
-    }
-
-    private static int Int(JsonElement root, string key, int fallback, string source)
-    {
-        if (!root.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null) return fallback;
-        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out int i))
-        {
-            throw new ModelLoadException(source, $"VAE config {source}: '{key}' must be an integer, got {v}.");
-        }
-        return i;
-    }
-
-    private static bool Bool(JsonElement root, string key, bool fallback) =>
-        root.TryGetProperty(key, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : fallback;
-
-    private static string? OptionalString(JsonElement root, string key) =>
-        root.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-
-    private static int[]? IntList(JsonElement root, string key, string source)
-    {
-        if (!root.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null) return null;
-        if (v.ValueKind != JsonValueKind.Array || v.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.Number || !e.TryGetInt32(out _)))
-        {
-            throw new ModelLoadException(source, $"VAE config {source}: '{key}' must be a list of integers, got {v}.");
-        }
-        return v.EnumerateArray().Select(e => e.GetInt32()).ToArray();
     }
 }

@@ -1,4 +1,4 @@
-using System.Text.Json;
+using TurboGen.Configs;
 
 namespace TurboGen.Graphs.Architectures;
 
@@ -22,58 +22,41 @@ public sealed record AutoencoderTinyConfig(
     public static AutoencoderTinyConfig Default { get; } =
         new(3, 3, 4, [64, 64, 64, 64], [64, 64, 64, 64], [1, 3, 3, 3], [3, 3, 3, 1], 2, "relu", 1.0f);
 
-    public static AutoencoderTinyConfig FromFile(string path)
-    {
-        if (!File.Exists(path))
-        {
-            throw new ModelLoadException(path, $"TAESD config not found: {path}");
-        }
-        return FromJson(File.ReadAllText(path), path);
-    }
+    public static AutoencoderTinyConfig FromFile(string path) => Read(ConfigReader.Load(path, Kind));
 
     /// <summary>Parses a diffusers AutoencoderTiny config.json; missing fields take diffusers' defaults.</summary>
-    public static AutoencoderTinyConfig FromJson(string json, string source = "config.json")
+    public static AutoencoderTinyConfig FromJson(string json, string source = "config.json") => Read(ConfigReader.Parse(json, Kind, source));
+
+    private const string Kind = "TAESD config";
+
+    private static AutoencoderTinyConfig Read(ConfigReader r)
     {
-        JsonElement root;
-        try
-        {
-            using var doc = JsonDocument.Parse(json);
-            root = doc.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            throw new ModelLoadException(source, $"TAESD config {source} is not valid JSON: {e.Message}", e);
-        }
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            throw new ModelLoadException(source, $"TAESD config {source} must be a JSON object.");
-        }
-        string? cls = OptionalString(root, "_class_name");
+        string? cls = r.OptionalString("_class_name");
         if (cls is not null && cls != "AutoencoderTiny")
         {
-            throw new ModelLoadException(source, $"TAESD config {source} is for '{cls}', expected 'AutoencoderTiny'.");
+            throw new ModelLoadException(r.Source, $"TAESD config {r.Source} is for '{cls}', expected 'AutoencoderTiny'.");
         }
-        string? upsampleFn = OptionalString(root, "upsample_fn");
+        string? upsampleFn = r.OptionalString("upsample_fn");
         if (upsampleFn is not null && upsampleFn != "nearest")
         {
-            throw new ModelLoadException(source, $"TAESD config {source}: upsample_fn '{upsampleFn}' is not supported (only 'nearest').");
+            throw r.Error($"upsample_fn '{upsampleFn}' is not supported (only 'nearest')");
         }
 
         var d = Default;
         // Old configs have only "block_out_channels" (used for both halves).
-        var shared = IntList(root, "block_out_channels", source);
+        var shared = r.IntList("block_out_channels");
         var config = new AutoencoderTinyConfig(
-            InChannels: Int(root, "in_channels", d.InChannels, source),
-            OutChannels: Int(root, "out_channels", d.OutChannels, source),
-            LatentChannels: Int(root, "latent_channels", d.LatentChannels, source),
-            EncoderBlockOutChannels: IntList(root, "encoder_block_out_channels", source) ?? shared ?? d.EncoderBlockOutChannels,
-            DecoderBlockOutChannels: IntList(root, "decoder_block_out_channels", source) ?? shared ?? d.DecoderBlockOutChannels,
-            NumEncoderBlocks: IntList(root, "num_encoder_blocks", source) ?? d.NumEncoderBlocks,
-            NumDecoderBlocks: IntList(root, "num_decoder_blocks", source) ?? d.NumDecoderBlocks,
-            UpsamplingScalingFactor: Int(root, "upsampling_scaling_factor", d.UpsamplingScalingFactor, source),
-            ActFn: OptionalString(root, "act_fn") ?? d.ActFn,
-            ScalingFactor: root.TryGetProperty("scaling_factor", out var sf) && sf.ValueKind == JsonValueKind.Number ? sf.GetSingle() : d.ScalingFactor);
-        config.Validate(source);
+            InChannels: r.Int("in_channels", d.InChannels),
+            OutChannels: r.Int("out_channels", d.OutChannels),
+            LatentChannels: r.Int("latent_channels", d.LatentChannels),
+            EncoderBlockOutChannels: r.IntList("encoder_block_out_channels") ?? shared ?? d.EncoderBlockOutChannels,
+            DecoderBlockOutChannels: r.IntList("decoder_block_out_channels") ?? shared ?? d.DecoderBlockOutChannels,
+            NumEncoderBlocks: r.IntList("num_encoder_blocks") ?? d.NumEncoderBlocks,
+            NumDecoderBlocks: r.IntList("num_decoder_blocks") ?? d.NumDecoderBlocks,
+            UpsamplingScalingFactor: r.Int("upsampling_scaling_factor", d.UpsamplingScalingFactor),
+            ActFn: r.String("act_fn", d.ActFn),
+            ScalingFactor: r.Float("scaling_factor", d.ScalingFactor));
+        config.Validate(r.Source);
         return config;
     }
 
@@ -98,28 +81,5 @@ public sealed record AutoencoderTinyConfig(
         {
             throw new ModelLoadException(source, $"TAESD config {source}: act_fn '{ActFn}' is not supported (relu, silu).");
         }
-    }
-
-    private static int Int(JsonElement root, string key, int fallback, string source)
-    {
-        if (!root.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null) return fallback;
-        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out int i))
-        {
-            throw new ModelLoadException(source, $"TAESD config {source}: '{key}' must be an integer, got {v}.");
-        }
-        return i;
-    }
-
-    private static string? OptionalString(JsonElement root, string key) =>
-        root.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-
-    private static int[]? IntList(JsonElement root, string key, string source)
-    {
-        if (!root.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null) return null;
-        if (v.ValueKind != JsonValueKind.Array || v.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.Number || !e.TryGetInt32(out _)))
-        {
-            throw new ModelLoadException(source, $"TAESD config {source}: '{key}' must be a list of integers, got {v}.");
-        }
-        return v.EnumerateArray().Select(e => e.GetInt32()).ToArray();
     }
 }

@@ -1,4 +1,4 @@
-using System.Text.Json;
+using TurboGen.Configs;
 
 namespace TurboGen.Graphs.Architectures;
 
@@ -37,66 +37,31 @@ public sealed record ClipTextConfig(
     public bool UsesLegacyArgmaxPooling => EosTokenId == 2;
 
     /// <summary>Parses config.json text; <paramref name="source"/> names the file in error messages.</summary>
-    public static ClipTextConfig FromJson(string json, string source = "config.json")
-    {
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(json);
-        }
-        catch (JsonException e)
-        {
-            throw new ModelLoadException(source, $"CLIP text config {source} is not valid JSON: {e.Message}", e);
-        }
-        using (doc)
-        {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                throw new ModelLoadException(source, $"CLIP text config {source} is not a JSON object.");
-            }
-            try
-            {
-                string architecture = ClipTextModelArchitecture;
-                if (root.TryGetProperty("architectures", out var archs) && archs.ValueKind == JsonValueKind.Array && archs.GetArrayLength() > 0)
-                {
-                    architecture = archs[0].GetString() ?? ClipTextModelArchitecture;
-                }
-                // Defaults are those of transformers' CLIPTextConfig.__init__.
-                var config = new ClipTextConfig(
-                    HiddenSize: Int(root, "hidden_size", 512),
-                    NumHiddenLayers: Int(root, "num_hidden_layers", 12),
-                    NumAttentionHeads: Int(root, "num_attention_heads", 8),
-                    IntermediateSize: Int(root, "intermediate_size", 2048),
-                    HiddenAct: root.TryGetProperty("hidden_act", out var act) ? act.GetString() ?? "quick_gelu" : "quick_gelu",
-                    LayerNormEps: root.TryGetProperty("layer_norm_eps", out var eps) ? eps.GetDouble() : 1e-5,
-                    ProjectionDim: Int(root, "projection_dim", 512),
-                    EosTokenId: root.TryGetProperty("eos_token_id", out var eos) ? eos.GetInt64() : 49407,
-                    VocabSize: Int(root, "vocab_size", 49408),
-                    MaxPositionEmbeddings: Int(root, "max_position_embeddings", 77),
-                    Architecture: architecture);
-                config.Validate(source);
-                return config;
-            }
-            catch (Exception e) when (e is InvalidOperationException or FormatException)
-            {
-                throw new ModelLoadException(source, $"CLIP text config {source} has a field of the wrong type: {e.Message}", e);
-            }
-        }
-    }
+    public static ClipTextConfig FromJson(string json, string source = "config.json") => Read(ConfigReader.Parse(json, Kind, source));
 
     /// <summary>Reads and parses a config.json file.</summary>
-    public static ClipTextConfig FromFile(string path)
-    {
-        if (!File.Exists(path))
-        {
-            throw new ModelLoadException(path, $"CLIP text config not found: {path}");
-        }
-        return FromJson(File.ReadAllText(path), path);
-    }
+    public static ClipTextConfig FromFile(string path) => Read(ConfigReader.Load(path, Kind));
 
-    private static int Int(JsonElement root, string name, int fallback) =>
-        root.TryGetProperty(name, out var v) ? v.GetInt32() : fallback;
+    private const string Kind = "CLIP text config";
+
+    private static ClipTextConfig Read(ConfigReader r)
+    {
+        // Defaults are those of transformers' CLIPTextConfig.__init__.
+        var config = new ClipTextConfig(
+            HiddenSize: r.Int("hidden_size", 512),
+            NumHiddenLayers: r.Int("num_hidden_layers", 12),
+            NumAttentionHeads: r.Int("num_attention_heads", 8),
+            IntermediateSize: r.Int("intermediate_size", 2048),
+            HiddenAct: r.String("hidden_act", "quick_gelu"),
+            LayerNormEps: r.Double("layer_norm_eps", 1e-5),
+            ProjectionDim: r.Int("projection_dim", 512),
+            EosTokenId: r.Long("eos_token_id", 49407),
+            VocabSize: r.Int("vocab_size", 49408),
+            MaxPositionEmbeddings: r.Int("max_position_embeddings", 77),
+            Architecture: r.StringList("architectures")?.FirstOrDefault() ?? ClipTextModelArchitecture);
+        config.Validate(r.Source);
+        return config;
+    }
 
     /// <summary>Throws <see cref="ModelLoadException"/> when the values cannot describe a CLIP text transformer.</summary>
     public void Validate(string source = "config.json")

@@ -1,0 +1,38 @@
+namespace TurboGen.Checkpoints.Lora;
+
+/// <summary>How a LoRA file names the module a pair of low-rank matrices belongs to.</summary>
+public enum LoraNaming
+{
+    /// <summary>kohya / A1111: <c>lora_unet_down_blocks_0_attentions_0_proj_in</c>, dots of the module path turned into underscores (resolved against the base checkpoint's keys).</summary>
+    Kohya,
+
+    /// <summary>diffusers / PEFT: the dotted module path itself (<c>down_blocks.0.attentions.0.proj_in</c>).</summary>
+    Diffusers,
+}
+
+/// <summary>
+/// One adapted layer of a LoRA file: the down (A) matrix [rank, in(, k, k)], the up (B) matrix [out, rank(, 1, 1)] and
+/// alpha, so that the layer's weight becomes W + scale · (Alpha / Rank) · up · down.
+/// </summary>
+/// <param name="Component">The network it targets (<see cref="LoraComponent"/>).</param>
+/// <param name="Module">The module as the file names it: underscored for <see cref="LoraNaming.Kohya"/>, dotted for <see cref="LoraNaming.Diffusers"/>.</param>
+/// <param name="Alpha">From the <c>.alpha</c> tensor, else the file's <c>lora_adapter_metadata</c>, else the rank (factor 1).</param>
+public sealed record LoraModule(
+    string Component,
+    string Module,
+    LoraNaming Naming,
+    string DownKey,
+    long[] DownShape,
+    string UpKey,
+    long[] UpShape,
+    string? AlphaKey,
+    float Alpha)
+{
+    public int Rank => checked((int)DownShape[0]);
+
+    /// <summary>Alpha / Rank: the factor the file itself puts on up · down.</summary>
+    public float AlphaOverRank => Alpha / Rank;
+
+    /// <summary>The file's tensor names of this module (for reports).</summary>
+    public IEnumerable<string> Keys => AlphaKey is null ? [DownKey, UpKey] : [DownKey, UpKey, AlphaKey];
+}

@@ -1,0 +1,185 @@
+using TurboGen.Weights;
+
+namespace TurboGen.Graphs.Architectures.Unet;
+
+/// <summary>
+/// Builds the ONNX graph of a diffusers <c>UNet2DConditionModel</c> (SD 2.x / SD-Turbo, SDXL / SDXL-Turbo) from its
+/// config.json and its diffusers-named checkpoint, with exactly the I/O of an Optimum export (MODEL-CONTRACT §2.1–2.2):
+/// inputs <c>sample</c> [batch,in,height,width], <c>timestep</c> (see <see cref="TimestepInput"/>),
+/// <c>encoder_hidden_states</c> [batch,sequence_length,cross_attention_dim], plus <c>text_embeds</c> [batch,P] and
+/// <c>time_ids</c> [batch,6] for <c>addition_embed_type: "text_time"</c>; output <c>out_sample</c> [batch,out,height,width].
+/// </summary>
+/// <remarks>
+/// How it works: the timestep (broadcast to the batch) gets a sinusoidal embedding of width block_out_channels[0] and
+/// goes through <c>time_embedding</c>; SDXL adds <c>add_embedding</c>(text_embeds ‖ sinusoidal(time_ids)). <c>conv_in</c>
+/// lifts the latent to block_out_channels[0]; each down block (<c>DownBlock2D</c>, <c>CrossAttnDownBlock2D</c>) runs
+/// <c>ResnetBlock2D</c>s (conditioned on the embedding), optionally <c>Transformer2DModel</c>s (self-attention, cross-attention
+/// over <c>encoder_hidden_states</c>, GEGLU feed-forward), and a stride-2 <c>Downsample2D</c>, pushing every output on a
+/// skip stack; <c>UNetMidBlock2DCrossAttn</c> runs at the deepest width; each up block pops one skip per resnet
+/// (channel concat) and ends in a nearest ×2 <c>Upsample2D</c>; <c>conv_norm_out</c> → SiLU → <c>conv_out</c> gives the
+/// noise prediction. One class per diffusers module (namespace TurboGen.Graphs.Architectures.Unet), node scopes named like the checkpoint keys.
+/// The checkpoint is checked against <see cref="UnetCheckpointLayout"/> first (every missing key and wrong shape is
+/// reported), and keys never read are reported after the build. Weights are fp32 (or fp16, <see cref="UnetBuildOptions.Precision"/>) initializers named by their keys
+/// (Linear weights transposed, as <c>key.T</c>); write large models with <see cref="GraphBuilder.Save"/> and external data.
+/// </remarks>
+public static class Unet2DConditionModel
+{
+    public const string SampleInput = "sample";
+    public const string TimestepInputName = "timestep";
+    public const string EncoderHiddenStatesInput = "encoder_hidden_states";
+    public const string TextEmbedsInput = "text_embeds";
+    public const string TimeIdsInput = "time_ids";
+    public const string OutSampleOutput = "out_sample";
+
+    /// <summary>Builds the UNet graph for <paramref name="config"/> from <paramref name="weights"/>.</summary>
+    /// <exception cref="ModelLoadException">The checkpoint lacks tensors, has wrong shapes, or has tensors the architecture does not use.</exception>
+    public static GraphBuilder Build(UnetConfig config, ICheckpointTensors weights, UnetBuildOptions? options = null)
+    {
+        options ??= new UnetBuildOptions();
+        CheckCheckpoint(config, weights);
+
+        var g = new GraphBuilder(options.GraphName) { FloatType = options.Precision.FloatType() };
+        var nn = new Nn(g, weights) { Kernels = options.Kernels };
+
+        string sample = g.Input(SampleInput, ElementType.Float, "batch", config.InChannels, "height", "width");
+        string timestep = options.Timestep switch
+        {
+            TimestepInput.ScalarFloat => g.Input(TimestepInputName, ElementType.Float),
+            TimestepInput.VectorFloat => g.Input(TimestepInputName, ElementType.Float, "steps"),
+            TimestepInput.VectorInt64 => g.Input(TimestepInputName, ElementType.Int64, "steps"),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Timestep, "Unknown timestep input variant."),
+        };
+        Dim sequence = options.SequenceLength is int s ? s : "sequence_length";
+        string context = g.FromFloat32(g.Input(EncoderHiddenStatesInput, ElementType.Float, "batch", sequence, config.CrossAttentionDim));
+        string? textEmbeds = null, timeIds = null;
+        if (config.HasTextTimeEmbedding)
+        {
+            textEmbeds = g.FromFloat32(g.Input(TextEmbedsInput, ElementType.Float, "batch", TextEmbedsWidth(config, options)));
+            timeIds = g.Input(TimeIdsInput, ElementType.Float, "batch", options.TimeIdCount);
+        }
+
+        // 1. time (and SDXL micro-conditioning) embedding
+        string emb;
+        using (g.Scope("time"))
+        {
+            string t = BatchTimesteps(g, timestep, sample, options.Timestep);
+            string tProj = new Timesteps(g, config.BlockOutChannels[0], config.FlipSinToCos, config.FreqShift).Forward(t);
+            emb = new TimestepEmbedding(nn, "time_embedding").Forward(tProj);
+            if (textEmbeds is not null && timeIds is not null)
+            {
+                int addDim = config.AdditionTimeEmbedDim!.Value;
+                string idsProj = new Timesteps(g, addDim, config.FlipSinToCos, config.FreqShift).Forward(g.Reshape(timeIds, -1));
+                string timeEmbeds = g.Reshape(idsProj, -1, (long)options.TimeIdCount * addDim);
+                string addEmbeds = g.Concat(-1, textEmbeds, timeEmbeds);
+                emb = g.Add(emb, new TimestepEmbedding(nn, "add_embedding").Forward(addEmbeds));
+            }
+        }
+        // Every ResnetBlock2D applies SiLU to the embedding before its time_emb_proj: compute it once.
+        string temb = nn.Silu(emb);
+
+        // 2. input convolution
+        string x = g.FromFloat32(sample);
+        if (config.CenterInputSample)
+        {
+            x = g.Sub(g.Mul(x, g.Const(2f)), g.Const(1f));
+        }
+        x = nn.Conv2d(x, "conv_in");
+
+        // 3. down
+        var skips = new List<string> { x };
+        foreach (var block in config.DownBlocks())
+        {
+            x = block.HasCrossAttention
+                ? new CrossAttnDownBlock2D(nn, config, block).Forward(x, temb, context, skips)
+                : new DownBlock2D(nn, config, block).Forward(x, temb, skips);
+        }
+
+        // 4. mid
+        if (config.MidBlock() is { } mid)
+        {
+            x = new UNetMidBlock2DCrossAttn(nn, config, mid).Forward(x, temb, context);
+        }
+
+        // 5. up
+        foreach (var block in config.UpBlocks())
+        {
+            x = block.HasCrossAttention
+                ? new CrossAttnUpBlock2D(nn, config, block).Forward(x, temb, context, skips)
+                : new UpBlock2D(nn, config, block).Forward(x, temb, skips);
+        }
+
+        // 6. output
+        x = nn.Silu(nn.GroupNorm(x, "conv_norm_out", config.NormNumGroups, config.NormEps));
+        x = nn.Conv2d(x, "conv_out");
+        g.Output(g.ToFloat32(x), OutSampleOutput, ElementType.Float, "batch", config.OutChannels, "height", "width");
+
+        if (!options.AllowUnusedKeys)
+        {
+            CheckAllUsed(weights);
+        }
+        return g;
+    }
+
+    /// <summary>Width of the <c>text_embeds</c> input: projection_class_embeddings_input_dim − TimeIdCount·addition_time_embed_dim (1280 for SDXL).</summary>
+    public static int TextEmbedsWidth(UnetConfig config, UnetBuildOptions options)
+    {
+        if (!config.HasTextTimeEmbedding) return 0;
+        int width = config.ProjectionClassEmbeddingsInputDim!.Value - options.TimeIdCount * config.AdditionTimeEmbedDim!.Value;
+        if (width <= 0)
+        {
+            throw new ModelLoadException("config.json",
+                $"projection_class_embeddings_input_dim {config.ProjectionClassEmbeddingsInputDim} leaves no room for text_embeds next to {options.TimeIdCount} time ids of width {config.AdditionTimeEmbedDim}.");
+        }
+        return width;
+    }
+
+    /// <summary>The timestep input as float32 [batch]: cast if int64, and a scalar or [1] broadcast to the batch of <paramref name="sample"/>.</summary>
+    private static string BatchTimesteps(GraphBuilder g, string timestep, string sample, TimestepInput variant)
+    {
+        string t = variant == TimestepInput.VectorInt64 ? g.Cast(timestep, ElementType.Float) : timestep;
+        string batch = g.Op("Shape", [sample], ("start", 0L), ("end", 1L));
+        return g.Op("Expand", [t, batch]);
+    }
+
+    /// <summary>Every tensor the config needs must be present with the right shape; all problems are listed in one error.</summary>
+    private static void CheckCheckpoint(UnetConfig config, ICheckpointTensors weights)
+    {
+        var missing = new List<string>();
+        var wrongShape = new List<string>();
+        foreach (var (name, shape) in UnetCheckpointLayout.Tensors(config))
+        {
+            if (!weights.Contains(name))
+            {
+                missing.Add(name);
+                continue;
+            }
+            long[] actual = weights.Shape(name);
+            if (!actual.SequenceEqual(shape))
+            {
+                wrongShape.Add($"{name} is [{string.Join(",", actual)}], expected [{string.Join(",", shape)}]");
+            }
+        }
+        if (missing.Count == 0 && wrongShape.Count == 0) return;
+
+        var parts = new List<string>();
+        if (missing.Count > 0) parts.Add($"{missing.Count} missing tensor(s): {Summarize(missing)}");
+        if (wrongShape.Count > 0) parts.Add($"{wrongShape.Count} tensor(s) with the wrong shape: {Summarize(wrongShape)}");
+        throw new ModelLoadException(weights.Source,
+            $"UNet checkpoint {weights.Source} does not match its config: {string.Join("; ", parts)}.");
+    }
+
+    private static void CheckAllUsed(ICheckpointTensors weights)
+    {
+        var used = new HashSet<string>(weights.Used, StringComparer.Ordinal);
+        var unused = weights.Names.Where(n => !used.Contains(n)).OrderBy(n => n, StringComparer.Ordinal).ToList();
+        if (unused.Count > 0)
+        {
+            throw new ModelLoadException(weights.Source,
+                $"UNet checkpoint {weights.Source} has {unused.Count} tensor(s) this UNet architecture does not use " +
+                $"(wrong config or another model's weights?): {Summarize(unused)}.");
+        }
+    }
+
+    private static string Summarize(List<string> items, int max = 20) =>
+        items.Count <= max ? string.Join(", ", items) : string.Join(", ", items.Take(max)) + $", … ({items.Count - max} more)";
+}
