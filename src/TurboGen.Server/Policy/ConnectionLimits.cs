@@ -22,6 +22,7 @@ public sealed record ConnectionLimits
     /// <summary>A response must be read at least this fast (bytes per second) once <see cref="MinDataRateGrace"/> has passed.</summary>
     public double MinResponseBytesPerSecond { get; init; } = 240;
 
+    /// <summary>How long a body or response may be slower than its minimum rate (Kestrel requires more than 1 s).</summary>
     public TimeSpan MinDataRateGrace { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Open connections (HTTP and WebSocket); beyond it Kestrel refuses new ones.</summary>
