@@ -79,4 +79,19 @@ public sealed class ErrorResponseTests(ApiServerFixture fixture) : IClassFixture
             Assert.Equal(parameter, body.RootElement.GetProperty("error").GetProperty("param").GetString());
         }
     }
+
+    [Fact]
+    public async Task ClientErrors_AreNotLoggedAsServerErrors()
+    {
+        var logs = new LogCollector();
+        await using var server = await TestServer.StartAsync(logging: logs.Attach);
+        foreach (string path in new[] { "/api/history?limit=abc", "/sdapi/v1/progress?skip_current_image=maybe", "/v1/nothing" })
+        {
+            Assert.True((int)(await server.Http.GetAsync(path)).StatusCode is >= 400 and < 500, path);
+        }
+        var multipart = new ByteArrayContent(Encoding.ASCII.GetBytes("--b\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\nx"));
+        multipart.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data; boundary=b");
+        Assert.Equal(HttpStatusCode.BadRequest, (await server.Http.PostAsync("/v1/images/edits", multipart)).StatusCode);
+        Assert.True(logs.Errors.Count == 0, string.Join("\n", logs.Errors));
+    }
 }

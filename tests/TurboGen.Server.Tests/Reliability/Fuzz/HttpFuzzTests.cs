@@ -17,7 +17,11 @@ public sealed class FuzzServerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Server = await TestServer.StartAsync(configure: o => o with { RefineDelay = TimeSpan.FromHours(1), QueueCapacity = 64 }, logging: builder =>
+        string model = SmallDefaultModel();
+        Server = await TestServer.StartAsync(configure: o => o with
+        {
+            ModelPath = model, TinyVaePath = Path.Combine(model, "taesd"), RefineDelay = TimeSpan.FromHours(1), QueueCapacity = 64,
+        }, logging: builder =>
         {
             builder.SetMinimumLevel(LogLevel.Warning); // thousands of requests: no per-request console lines
             Logs.Attach(builder);
@@ -27,8 +31,34 @@ public sealed class FuzzServerFixture : IAsyncLifetime
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
 
-    /// <summary>Requests per API: 2,000 in the fast suite; TURBOGEN_FUZZ_ITERATIONS for the long form.</summary>
-    public static int Iterations => int.TryParse(Environment.GetEnvironmentVariable("TURBOGEN_FUZZ_ITERATIONS"), out int n) && n > 0 ? n : 2000;
+    /// <summary>
+    /// The tiny model with a native size of 64² instead of 512² (its UNet config's sample_size 8): a body that leaves the
+    /// size out — a case the fuzz must try — then costs what the others cost, which keeps the fast form short.
+    /// </summary>
+    private static string SmallDefaultModel()
+    {
+        string source = TurboGen.Testing.TinyModels.Get(TurboGen.Testing.TinyFamily.SdxlTurbo, TurboGen.Testing.TinyFlavor.OptimumNew);
+        string target = TurboGen.Testing.TestPaths.NewTempDir("turbogen-fuzz-model");
+        foreach (string file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            string to = Path.Combine(target, Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+            File.Copy(file, to);
+        }
+        string config = Path.Combine(target, "unet", "config.json");
+        var unet = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config))!;
+        unet["sample_size"] = 8;
+        File.WriteAllText(config, unet.ToJsonString());
+        return target;
+    }
+
+    /// <summary>Requests per HTTP API: 2,000 in the fast suite; TURBOGEN_FUZZ_ITERATIONS for the long form.</summary>
+    public static int Iterations => LongForm ?? 2000;
+
+    /// <summary>WebSocket messages (one socket, one at a time: the slowest per message): 1,000 in the fast suite; TURBOGEN_FUZZ_ITERATIONS for the long form.</summary>
+    public static int WebSocketMessages => LongForm ?? 1000;
+
+    private static int? LongForm => int.TryParse(Environment.GetEnvironmentVariable("TURBOGEN_FUZZ_ITERATIONS"), out int n) && n > 0 ? n : null;
 }
 
 /// <summary>

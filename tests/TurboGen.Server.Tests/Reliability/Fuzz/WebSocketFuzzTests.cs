@@ -39,7 +39,7 @@ public sealed class WebSocketFuzzTests(FuzzServerFixture fixture, ITestOutputHel
                 .Select(text => new Message(Shape.NotAnObject, text, "", 1))),
             (1, valid.Select(json => new Message(Shape.InvalidUtf8, json, "next", 1))));
 
-        int iterations = FuzzServerFixture.Iterations;
+        int iterations = FuzzServerFixture.WebSocketMessages;
         var outcomes = new Dictionary<string, int>();
         await using var session = await Session.OpenAsync(fixture.Server);
         await OversizedAsync(session);
