@@ -53,6 +53,7 @@ internal static class ErrorReporter
         "prompt" => "PROMPT",
         "negative_prompt" => "--negative",
         "output" => "OUTPUT",
+        "api_key" => "--api-key",
         _ => parameter,
     };
 }

@@ -29,16 +29,19 @@ public sealed class ModelHost(ServerOptions options, ServerMetrics metrics, ILog
         {
             _model = modelFactory?.Invoke() ?? TurboModel.Load(options.ModelPath, new ModelLoadOptions { Runtime = options.Runtime, TinyVaePath = options.TinyVaePath });
             var pipeline = new TurboPipeline(_model);
+            TimeSpan? warmUpTime = null;
             if (options.WarmUp)
             {
                 State = "warming";
                 var warm = pipeline.Generate(new GenerationRequest { Prompt = "warm-up", Seed = 0, UseTinyVae = _model.TinyVaeDecoder is not null }, null, stoppingToken);
                 if (_model.TinyVaeDecoder is not null) pipeline.Decode(warm.Latents, tinyVae: false, new StageTimings(), stoppingToken);
                 logger.LogInformation("Warm-up done: {Timings}", warm.Timings);
+                warmUpTime = TimeSpan.FromMilliseconds(warm.Timings.TotalMilliseconds); // Retry-After's estimate until jobs are measured
             }
-            _worker = new GenerationWorker(pipeline, options.ModelId ?? new DirectoryInfo(options.ModelPath).Name, options.QueueCapacity, metrics, clock);
+            var names = Policy.ModelNames.For(options);
+            _worker = new GenerationWorker(pipeline, names[0], options.QueueCapacity, metrics, clock, names, warmUpTime);
             State = "ready";
-            logger.LogInformation("Model {Model} ready", options.ModelId ?? options.ModelPath);
+            logger.LogInformation("Model {Model} ready (answers to {Names})", names[0], string.Join(", ", names));
         }
         catch (OperationCanceledException)
         {

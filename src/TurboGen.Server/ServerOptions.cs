@@ -11,6 +11,12 @@ public sealed record ServerOptions
     /// <summary>Name reported by the APIs (e.g. "stabilityai/sdxl-turbo"); defaults to the folder name.</summary>
     public string? ModelId { get; init; }
 
+    /// <summary>
+    /// <c>--served-model-name</c>: the names the model answers to, the first reported as its id. Empty: the id, the Hub id
+    /// and their short names, and the folder name (see <see cref="Policy.ModelNames"/>).
+    /// </summary>
+    public IReadOnlyList<string> ServedModelNames { get; init; } = [];
+
     public string Host { get; init; } = "127.0.0.1";
     public int Port { get; init; } = 7860;
     public RuntimeOptions Runtime { get; init; } = new();
@@ -24,6 +30,9 @@ public sealed record ServerOptions
 
     public int QueueCapacity { get; init; } = 32;
 
+    /// <summary>What slow and idle clients may hold (Kestrel timeouts, data rates, connection counts).</summary>
+    public Policy.ConnectionLimits Connections { get; init; } = new();
+
     /// <summary>How long the input must stay unchanged before a live frame is refined with the full VAE.</summary>
     public TimeSpan RefineDelay { get; init; } = TimeSpan.FromMilliseconds(400);
 
@@ -31,4 +40,25 @@ public sealed record ServerOptions
     public bool WarmUp { get; init; } = true;
 
     public bool IsLoopback => Host is "127.0.0.1" or "localhost" or "::1" or "[::1]";
+
+    /// <summary>The address to listen on as a URL: <c>http://127.0.0.1:7860</c>, IPv6 in brackets (<c>http://[::]:7860</c>).</summary>
+    public string ListenUrl => $"http://{UrlHost(Host)}:{Port.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+
+    /// <summary>
+    /// Refuses what must never start (before anything is printed, downloaded or bound): a non-loopback bind without an API
+    /// key (<paramref name="apiKey"/> is the effective key, from the options or TURBOGEN_API_KEY).
+    /// </summary>
+    public void Validate(string? apiKey)
+    {
+        if (!IsLoopback && string.IsNullOrEmpty(apiKey))
+        {
+            throw new InvalidRequestException("api_key", $"Binding to {Host} exposes the server beyond this machine: set --api-key or TURBOGEN_API_KEY.");
+        }
+    }
+
+    /// <summary>A host as it is written in a URL: IPv6 literals in brackets.</summary>
+    public static string UrlHost(string host) =>
+        System.Net.IPAddress.TryParse(host, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !host.StartsWith('[')
+            ? $"[{host}]"
+            : host;
 }

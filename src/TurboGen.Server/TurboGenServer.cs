@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -25,13 +27,11 @@ public static class TurboGenServer
     public static WebApplication Build(ServerOptions options, Func<TurboModel>? modelFactory = null, Action<ILoggingBuilder>? logging = null,
         TimeProvider? clock = null)
     {
-        options = options with { ApiKey = options.ApiKey ?? NullIfEmpty(Environment.GetEnvironmentVariable("TURBOGEN_API_KEY")) };
-        if (!options.IsLoopback && string.IsNullOrEmpty(options.ApiKey))
-        {
-            throw new InvalidRequestException("api_key", $"Binding to {options.Host} exposes the server beyond this machine: set --api-key or TURBOGEN_API_KEY.");
-        }
+        options = options with { ApiKey = EffectiveApiKey(options) };
+        options.Validate(options.ApiKey);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(TurboGenServer).Assembly.GetName().Name });
-        builder.WebHost.UseUrls($"http://{(options.Host.Contains(':') && !options.Host.StartsWith('[') ? $"[{options.Host}]" : options.Host)}:{options.Port}");
+        builder.WebHost.UseUrls(options.ListenUrl);
+        builder.WebHost.ConfigureKestrel(kestrel => ConnectionLimits.Apply(kestrel.Limits, options.Connections));
         if (logging is not null) logging(builder.Logging);
         var services = builder.Services;
         services.AddSingleton(options);
@@ -45,11 +45,18 @@ public static class TurboGenServer
         services.AddSingleton<ApiKeyPolicy>();
         services.AddSingleton<OutputWriter>();
         services.AddSingleton<OutputHistory>();
+        services.AddApiErrors();
         services.AddCompatibleApis();
         services.AddRealtime();
 
         var app = builder.Build();
-        app.UseWebSockets();
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            int orphans = app.Services.GetRequiredService<OutputWriter>().RemoveOrphanedTemporaryFiles();
+            if (orphans > 0) app.Logger.LogInformation("Removed {Count} unfinished temporary file(s) from the output folder", orphans);
+        });
+        app.UseApiErrors();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = options.Connections.WebSocketKeepAlive, KeepAliveTimeout = options.Connections.WebSocketTimeout });
         app.UseApiKeyGate();
 
         app.MapGet("/health", (ModelHost host) => host.State == "ready"
@@ -62,14 +69,21 @@ public static class TurboGenServer
         return app;
     }
 
-    /// <summary>Builds and runs the server until <paramref name="cancellationToken"/> is cancelled.</summary>
-    public static async Task RunAsync(ServerOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// Builds and runs the server until <paramref name="cancellationToken"/> is cancelled. <paramref name="listening"/> is
+    /// called once Kestrel listens, with the addresses it bound (the real port when <see cref="ServerOptions.Port"/> is 0).
+    /// </summary>
+    public static async Task RunAsync(ServerOptions options, CancellationToken cancellationToken, Action<IReadOnlyCollection<string>>? listening = null)
     {
         await using var app = Build(options);
-        await app.RunAsync(cancellationToken).ConfigureAwait(false);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        listening?.Invoke(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? []);
+        await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
+    /// <summary>The API key in force: the options' own, else TURBOGEN_API_KEY.</summary>
+    public static string? EffectiveApiKey(ServerOptions options) =>
+        options.ApiKey ?? (Environment.GetEnvironmentVariable("TURBOGEN_API_KEY") is { Length: > 0 } key ? key : null);
 
     /// <summary><c>GET /health</c>: "ready" with the model id, or the loading state with the error.</summary>
     private sealed record HealthReport(

@@ -82,10 +82,24 @@ public sealed class BenchAndServeTests(CliFixture fixture)
             Assert.True(report.RootElement.GetProperty("frames_shown").GetInt32() >= 1);
         }
 
+        // The soak (bench --soak) loads the same server with sessions and API clients and reports every answer.
+        var soak = await fixture.RunAsync(fixture.PulledHome, "bench", "--soak", $"http://127.0.0.1:{port}", "--sessions", "2", "--clients", "2", "--duration", "2",
+            "--size", "64x64", "--json");
+        Assert.True(soak.ExitCode == 0, soak.ToString());
+        using (var report = System.Text.Json.JsonDocument.Parse(soak.Stdout))
+        {
+            Assert.True(report.RootElement.GetProperty("requests").GetInt32() > 2, soak.Stdout);
+            Assert.Equal(0, report.RootElement.GetProperty("unanswered").GetInt32());
+            Assert.Equal(2, report.RootElement.GetProperty("sessions_caught_up").GetInt32());
+        }
+        var remote = await fixture.RunAsync(fixture.PulledHome, "bench", "--soak", "http://192.0.2.1:7860", "--duration", "1");
+        Assert.Equal(2, remote.ExitCode); // a load test never leaves this machine
+
         CliProcess.Interrupt(process);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         await process.WaitForExitAsync(timeout.Token);
         Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{stdout}\n{stderr}");
+        Assert.Contains($"serving {CliFixture.RepoId} on http://127.0.0.1:{port} (Ctrl-C to stop)", stderr.ToString());
     }
 
     private static int FreePort()

@@ -113,4 +113,18 @@ public sealed class ErrorTests(CliFixture fixture)
             Assert.Contains(command, run.Stdout);
         }
     }
+
+    [Theory]
+    [InlineData("0.0.0.0")]
+    [InlineData("::")]
+    public async Task Serve_OffLoopbackWithoutKey_IsRefused_WithoutSayingItServes(string host)
+    {
+        fixture.Hub.ResetRequests();
+        var run = await fixture.RunAsync(fixture.NewHome(), "serve", "--host", host, "--port", "0");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--api-key", run.Stderr);
+        Assert.DoesNotContain("serving", run.Stderr);
+        Assert.DoesNotContain("http://", run.Stderr);
+        Assert.Empty(fixture.Hub.Requests); // refused before the model is even looked up
+    }
 }

@@ -25,7 +25,7 @@ public sealed class TestServer : IAsyncDisposable
 
     /// <summary>Starts a server on the given tiny model and waits until /health says ready.</summary>
     public static async Task<TestServer> StartAsync(TinyFamily family = TinyFamily.SdxlTurbo, TinyFlavor flavor = TinyFlavor.OptimumNew, Func<ServerOptions, ServerOptions>? configure = null,
-        TimeProvider? clock = null)
+        TimeProvider? clock = null, Action<Microsoft.Extensions.Logging.ILoggingBuilder>? logging = null)
     {
         string model = TinyModels.Get(family, flavor);
         var options = new ServerOptions
@@ -38,7 +38,7 @@ public sealed class TestServer : IAsyncDisposable
             Runtime = new Runtime.RuntimeOptions { Threads = 1 },
         };
         options = configure?.Invoke(options) ?? options;
-        var app = TurboGenServer.Build(options, clock: clock);
+        var app = TurboGenServer.Build(options, logging: logging, clock: clock);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var server = new TestServer(app, new Uri(address), options);

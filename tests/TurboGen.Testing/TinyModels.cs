@@ -53,8 +53,34 @@ public static class TinyModels
 
     private static readonly Dictionary<(TinyFamily, TinyFlavor, bool), string> Cache = new();
 
+    /// <summary>The faulty model's UNet fails inside ONNX Runtime at every denoising step whose timestep is below this.</summary>
+    public const float FaultBelowTimestep = 300;
+
+    /// <summary>
+    /// A tiny SDXL-Turbo model (Optimum ≥ 1.24, with a tiny VAE) whose UNet fails on demand, inside ONNX Runtime: a step
+    /// with a timestep below <see cref="FaultBelowTimestep"/> gathers out of bounds. With the trailing spacing of the turbo
+    /// schedulers, 1–3 steps (timesteps 999, 749/499, 666/333) run normally and 4 or more fail mid-run, after 3 good UNet runs.
+    /// </summary>
+    public static string GetFaulty()
+    {
+        lock (Cache)
+        {
+            if (_faulty is null || !Directory.Exists(_faulty))
+            {
+                string dir = Path.Combine(Path.GetTempPath(), $"turbogen-tiny-faulty-{Environment.ProcessId}-{Guid.NewGuid():N}");
+                TestPaths.DeleteAtExit(dir);
+                Write(dir, TinyFamily.SdxlTurbo, TinyFlavor.OptimumNew, faultBelowTimestep: FaultBelowTimestep);
+                WriteTinyVae(Path.Combine(dir, "taesd"), seed: 77);
+                _faulty = dir;
+            }
+            return _faulty;
+        }
+    }
+
+    private static string? _faulty;
+
     /// <summary>Writes a complete model folder (model_index.json, scheduler, tokenizer(s), text encoder(s), unet, VAE encoder/decoder).</summary>
-    public static void Write(string dir, TinyFamily family, TinyFlavor flavor, int seed = 1234)
+    public static void Write(string dir, TinyFamily family, TinyFlavor flavor, int seed = 1234, float? faultBelowTimestep = null)
     {
         Directory.CreateDirectory(dir);
         bool xl = family == TinyFamily.SdxlTurbo;
@@ -84,7 +110,7 @@ public static class TinyModels
             Save(TextEncoder(rng, SdTextDim, Layers1, idsType1, withHiddenStates: false, projection: null, fp16Io), dir, "text_encoder", "");
         }
         int crossDim = xl ? TextDim1 + TextDim2 : SdTextDim;
-        Save(Unet(rng, crossDim, xl ? ProjDim : null, flavor, fp16Io), dir, "unet", dataName);
+        Save(Unet(rng, crossDim, xl ? ProjDim : null, flavor, fp16Io, faultBelowTimestep), dir, "unet", dataName);
         WriteConfig(dir, "unet", new() { ["_class_name"] = "UNet2DConditionModel", ["sample_size"] = 64, ["cross_attention_dim"] = crossDim });
         Save(VaeDecoder(rng, fp16Io, "latent_sample"), dir, "vae_decoder", "");
         Save(VaeEncoder(rng, flavor == TinyFlavor.OptimumNew ? "latent_parameters" : "latent_sample", fp16Io), dir, "vae_encoder", "");
@@ -174,7 +200,7 @@ public static class TinyModels
     }
 
     /// <summary>Conv-in, timestep and text/time conditioning mixed in by linear layers, SiLU, conv-out → ε.</summary>
-    private static GraphBuilder Unet(SeededWeights rng, int crossDim, int? pooledDim, TinyFlavor flavor, bool fp16Io)
+    private static GraphBuilder Unet(SeededWeights rng, int crossDim, int? pooledDim, TinyFlavor flavor, bool fp16Io, float? faultBelowTimestep = null)
     {
         var g = new GraphBuilder("unet");
         var (sample, _) = FloatIn(g, "sample", fp16Io, "batch_size", 4, "height", "width");
@@ -207,6 +233,13 @@ public static class TinyModels
         string outSample = g.Conv(h, g.Weight("conv_out.weight", rng.Normal(4 * Hidden * 9, 1f / MathF.Sqrt(Hidden * 9)), 4, Hidden, 3, 3), g.Weight("conv_out.bias", rng.Normal(4, 0.02f), 4), pad: 1);
         // ε ≈ the scaled input plus a small prompt/seed-dependent correction, so x0 = x − σ·ε stays O(1) like a real model's.
         outSample = g.Add(sample, g.Mul(outSample, g.Const(0.05f)));
+        if (faultBelowTimestep is float fault)
+        {
+            // index = (t < fault) × 10⁶ into a one-element table: 0 adds nothing; out of bounds fails the run.
+            string below = g.Cast(g.Op("Less", [t, g.Const(fault)]), ElementType.Float);
+            string index = g.Cast(g.Mul(below, g.Const(1_000_000f)), ElementType.Int64);
+            outSample = g.Add(outSample, g.Op("Gather", [g.Const([0f], 1), index], ("axis", 0L)));
+        }
         FloatOut(g, outSample, "out_sample", fp16Io, "batch_size", 4, "height", "width");
         return g;
     }

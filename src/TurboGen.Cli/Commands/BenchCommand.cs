@@ -33,7 +33,15 @@ internal static class BenchCommand
             HelpName = "URL",
         };
         var keysPerSecond = new Option<double>("--keys-per-second") { Description = "Typing speed for --realtime.", DefaultValueFactory = _ => 8 };
-        var apiKey = new Option<string?>("--api-key") { Description = "API key of the server for --realtime." };
+        var apiKey = new Option<string?>("--api-key") { Description = "API key of the server for --realtime and --soak." };
+        var soak = new Option<string?>("--soak")
+        {
+            Description = "Instead of the model: load a running `turbogen serve` on this machine at URL with --sessions typing WebSocket sessions and --clients API clients for --duration, and report what was answered.",
+            HelpName = "URL",
+        };
+        var sessions = new Option<int>("--sessions") { Description = "Real-time sessions for --soak.", DefaultValueFactory = _ => 50 };
+        var clients = new Option<int>("--clients") { Description = "API clients for --soak.", DefaultValueFactory = _ => 20 };
+        var duration = new Option<double>("--duration") { Description = "Seconds of load for --soak.", DefaultValueFactory = _ => 300, HelpName = "SECONDS" };
         var ceiling = new Option<bool>("--ceiling")
         {
             Description = "Measure this machine's fp32 GEMM rate through ONNX Runtime (2048³, 4096³ MatMul) and report each stage as a fraction of it; without -m, only the ceiling.",
@@ -49,13 +57,19 @@ internal static class BenchCommand
         var command = new Command("bench", "Benchmark a model: per-stage timings (median, p10/p90, min/max), cold and warm start, peak memory.");
         command.Subcommands.Add(RandomModelCommand.Create(terminal));
         shared.AddTo(command);
-        foreach (var option in new Option[] { runs, warmup, size, steps, batch, prompt, tinyVae, json, realtime, keysPerSecond, apiKey, ceiling })
+        foreach (var option in new Option[] { runs, warmup, size, steps, batch, prompt, tinyVae, json, realtime, keysPerSecond, apiKey, ceiling, soak, sessions, clients, duration })
         {
             command.Options.Add(option);
         }
         command.SetGuardedAction(terminal, async (parse, ct) =>
         {
             var wxh = ImageSize.Parse(parse.GetValue(size));
+            if (parse.GetValue(soak) is { } soakUrl)
+            {
+                await RunSoakAsync(terminal, soakUrl, parse.GetValue(sessions), parse.GetValue(clients), parse.GetValue(duration), wxh, parse.GetValue(apiKey),
+                    parse.GetValue(json), ct).ConfigureAwait(false);
+                return ExitCodes.Ok;
+            }
             if (parse.GetValue(realtime) is { } url)
             {
                 await RunRealtimeAsync(terminal, url, wxh, parse.GetValue(steps), parse.GetValue(keysPerSecond), parse.GetValue(apiKey), parse.GetValue(json), ct).ConfigureAwait(false);
@@ -141,6 +155,23 @@ internal static class BenchCommand
         {
             terminal.Output.WriteLine($"fp32 GEMM ceiling: {c.Gflops:F1} GFLOP/s ({string.Join(", ", c.Gemms.Select(x => $"{x.Size}³ {x.Gflops:F1}"))})");
         }
+    }
+
+    /// <summary><c>bench --soak URL</c>: the bounded load test of <see cref="Soak.SoakRun"/>; exit 0 whatever it finds (the report says it).</summary>
+    private static async Task RunSoakAsync(Terminal terminal, string url, int sessions, int clients, double seconds, (int Width, int Height)? size,
+        string? apiKey, bool asJson, CancellationToken ct)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var server))
+        {
+            throw new InvalidRequestException("--soak", $"--soak needs the server's URL, e.g. http://127.0.0.1:7860 (got '{url}').");
+        }
+        if (!(seconds is > 0 and <= 86400)) throw new InvalidRequestException("--duration", "--duration must be between 1 and 86400 seconds.");
+        var report = await Soak.SoakRun.RunAsync(new Soak.SoakOptions
+        {
+            Server = server, ApiKey = apiKey, Sessions = sessions, Clients = clients, Duration = TimeSpan.FromSeconds(seconds), Size = size?.Width ?? 64,
+        }, ct).ConfigureAwait(false);
+        if (asJson) Json.Write(terminal.Output, report);
+        else terminal.Output.WriteLine(report.Summary());
     }
 
     /// <summary><c>bench --realtime URL</c>: types a sentence against a running server (see <see cref="RealtimeBenchmark"/>).</summary>

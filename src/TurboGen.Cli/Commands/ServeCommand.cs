@@ -27,15 +27,24 @@ internal static class ServeCommand
         };
         var apiKey = new Option<string?>("--api-key") { Description = "Require this key (Authorization: Bearer KEY); also TURBOGEN_API_KEY.", HelpName = "KEY" };
         var outdir = new Option<string>("--outdir") { Description = "Where finished images are saved.", DefaultValueFactory = _ => "outputs", HelpName = "DIR" };
+        var servedNames = new Option<string[]>("--served-model-name")
+        {
+            Description = "Names the model answers to in API requests and /v1/models, the first reported as its id (default: its Hub id, short name and folder name).",
+            HelpName = "NAME",
+            AllowMultipleArgumentsPerToken = true,
+        };
 
         var command = new Command("serve", "Run the web app and the HTTP APIs (real-time, OpenAI- and AUTOMATIC1111-compatible).");
         shared.AddTo(command);
-        foreach (var option in new Option[] { host, port, tinyVae, apiKey, outdir })
+        foreach (var option in new Option[] { host, port, tinyVae, apiKey, outdir, servedNames })
         {
             command.Options.Add(option);
         }
         command.SetGuardedAction(terminal, async (parse, ct) =>
         {
+            // A start that must be refused is refused before anything is downloaded, built, bound or printed.
+            var bind = new ServerOptions { ModelPath = ".", Host = parse.GetValue(host) ?? "127.0.0.1", Port = parse.GetValue(port), ApiKey = parse.GetValue(apiKey) };
+            bind.Validate(TurboGenServer.EffectiveApiKey(bind));
             var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
             var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse), shared.GraphKernels(parse), parse.GetValue(shared.Provider) ?? "cpu").ConfigureAwait(false);
             var options = new ServerOptions
@@ -48,11 +57,13 @@ internal static class ServeCommand
                 TinyVaePath = await locator.TinyVaeAsync(parse.GetResult(tinyVae) is not null, parse.GetValue(tinyVae), located.Folder, ct, shared.BuildPrecision(parse)).ConfigureAwait(false),
                 ApiKey = parse.GetValue(apiKey),
                 OutputDir = Path.GetFullPath(parse.GetValue(outdir) ?? "outputs"),
+                ServedModelNames = parse.GetValue(servedNames) ?? [],
             };
-            terminal.Error.WriteLine($"turbogen: serving {located.Name} on http://{options.Host}:{options.Port} (Ctrl-C to stop)");
             try
             {
-                await TurboGenServer.RunAsync(options, ct).ConfigureAwait(false);
+                // Said once Kestrel listens, with the addresses it bound (IPv6 in brackets, the real port for --port 0).
+                await TurboGenServer.RunAsync(options, ct, addresses =>
+                    terminal.Error.WriteLine($"turbogen: serving {located.Name} on {string.Join(", ", addresses)} (Ctrl-C to stop)")).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {

@@ -139,7 +139,7 @@ public static class ImageCodec
         string fullPath = Path.GetFullPath(path);
         string folder = Path.GetDirectoryName(fullPath) ?? throw new ArgumentException($"'{path}' has no folder.", nameof(path));
         Directory.CreateDirectory(folder);
-        string temp = Path.Combine(folder, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
+        string temp = Path.Combine(folder, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}{TemporarySuffix}");
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
@@ -157,6 +157,16 @@ public static class ImageCodec
             }
         }
     }
+
+    private const string TemporarySuffix = ".tmp";
+
+    /// <summary>
+    /// True for the name of a temporary file <see cref="SavePng"/> writes (<c>.{name}.{32 hex}.tmp</c>, beside the target).
+    /// One that is not locked by a running save was left by a killed process (see the server's start-up clean-up).
+    /// </summary>
+    public static bool IsTemporaryFileName(string fileName) =>
+        fileName.Length >= 2 + 33 + TemporarySuffix.Length && fileName[0] == '.' && fileName.EndsWith(TemporarySuffix, StringComparison.Ordinal)
+        && fileName[^(33 + TemporarySuffix.Length)] == '.' && fileName.AsSpan(fileName.Length - 32 - TemporarySuffix.Length, 32).ContainsAnyExcept("0123456789abcdef") is false;
 
     private static SKCodec OpenCodec(ReadOnlySpan<byte> data)
     {

@@ -34,9 +34,9 @@ public sealed class ApiGuard(IApiErrorFormat format) : IEndpointFilter
             }
             return await next(context).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        catch (Exception) when (http.RequestAborted.IsCancellationRequested)
         {
-            return Results.Empty;
+            return Results.Empty; // the client is gone (mid-upload or mid-generation): nothing to answer, nothing to log as a failure
         }
         catch (Exception e)
         {

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using TurboGen.Server.Api.OpenAi;
 using TurboGen.Server.Policy;
 
 namespace TurboGen.Server.Api;
@@ -9,8 +8,7 @@ namespace TurboGen.Server.Api;
 /// <summary>
 /// Applies <see cref="ApiKeyPolicy"/> to every request before it reaches an endpoint (HTTP APIs, <c>/metrics</c>,
 /// <c>/openapi</c>, <c>/api/*</c>, the <c>/ws</c> upgrade, unknown paths): deny by default, except endpoints marked
-/// <see cref="OpenAccess"/>. A refusal is 401 in the endpoint's error shape (its <see cref="IApiErrorFormat"/>
-/// metadata, else the OpenAI/native error object).
+/// <see cref="OpenAccess"/>. A refusal is 401 in the endpoint's error shape (<see cref="ApiErrors"/>).
 /// </summary>
 public static class ApiKeyGate
 {
@@ -30,8 +28,7 @@ public static class ApiKeyGate
             await next(context).ConfigureAwait(false);
             return;
         }
-        var format = endpoint?.Metadata.GetMetadata<IApiErrorFormat>() ?? OpenAiErrorFormat.Instance;
         var problem = new ApiProblem(401, "authentication", "invalid_api_key", "api_key", ApiKeyPolicy.Message(verdict, query));
-        await format.Render(problem).ExecuteAsync(context).ConfigureAwait(false);
+        await ApiErrors.WriteAsync(context, problem).ConfigureAwait(false);
     });
 }

@@ -23,6 +23,7 @@ public sealed record ApiProblem(int Status, string Kind, string? Code, string? P
             new ApiProblem(413, "too_large", "request_too_large", null, $"The request body is larger than {RequestLimits.MaxBodyBytes / (1024 * 1024)} MiB."),
         BadHttpRequestException h => new ApiProblem(h.StatusCode, KindOf(h.StatusCode), "bad_request", null, h.Message),
         InvalidDataException f => new ApiProblem(400, "invalid_request", "invalid_form", null, $"The multipart form could not be read: {f.Message}"),
+        OutputWriteException o => new ApiProblem(o.DiskFull ? 507 : 500, "server_error", o.DiskFull ? "insufficient_storage" : "output_write_failed", null, o.Message),
         NumericalException n => new ApiProblem(500, "server_error", "numerical_error", null, n.Message),
         TurboGenException t => new ApiProblem(500, "server_error", "engine_error", null, t.Message),
         _ => new ApiProblem(500, "server_error", "internal_error", null, "Internal server error (" + e.GetType().Name + "): " + e.Message),

@@ -7,7 +7,8 @@ namespace TurboGen.Server.Generation;
 /// <summary>
 /// One worker thread owns the model. Jobs wait in per-session FIFO queues; the worker takes the next job from the
 /// session at the head of a rotation and moves that session to the tail (round-robin across sessions with pending
-/// work), so one busy client cannot starve another. A job whose token is cancelled leaves the queue at once; a
+/// work), so one busy client cannot starve another; who may queue when it is full is decided fairly per session by
+/// <see cref="FairAdmission"/> (per-client quota, every client admitted once, Retry-After from the measured job time). A job whose token is cancelled leaves the queue at once; a
 /// running job is cancelled between steps and inside ONNX Runtime runs (run termination).
 /// </summary>
 public sealed class GenerationWorker : IGenerationService, IDisposable
@@ -20,19 +21,25 @@ public sealed class GenerationWorker : IGenerationService, IDisposable
     private readonly SemaphoreSlim _signal = new(0);
     private readonly CancellationTokenSource _shutdown = new();
     private readonly Thread _thread;
-    private readonly int _capacity;
+    private readonly FairAdmission _admission;
     private int _queued;
     private GenerationJob? _current;
     private CancellationTokenSource? _runningCts;
 
-    public GenerationWorker(TurboPipeline pipeline, string modelId, int capacity = 32, ServerMetrics? metrics = null, TimeProvider? clock = null)
+    /// <param name="names">Every name the model answers to (<see cref="Policy.ModelNames"/>); default: <paramref name="modelId"/> alone.</param>
+    /// <param name="initialJobTime">A measured job time (the warm-up run) to compute Retry-After from until jobs are measured.</param>
+    public GenerationWorker(TurboPipeline pipeline, string modelId, int capacity = 32, ServerMetrics? metrics = null, TimeProvider? clock = null,
+        IReadOnlyList<string>? names = null, TimeSpan? initialJobTime = null)
     {
         _pipeline = pipeline;
-        _capacity = capacity;
         _clock = clock ?? TimeProvider.System;
+        _admission = new FairAdmission(capacity, initialJobTime);
         Metrics = metrics ?? new ServerMetrics();
         var m = pipeline.Model;
-        Model = new LoadedModelInfo(modelId, m.Family, m.DefaultSize, m.TinyVaeDecoder is not null, m.VaeEncoder is not null, pipeline.SamplerName);
+        Model = new LoadedModelInfo(modelId, m.Family, m.DefaultSize, m.TinyVaeDecoder is not null, m.VaeEncoder is not null, pipeline.SamplerName)
+        {
+            Names = names is { Count: > 0 } ? names : [modelId],
+        };
         _thread = new Thread(Loop) { IsBackground = true, Name = "turbogen-model-worker" };
         _thread.Start();
     }
@@ -42,6 +49,9 @@ public sealed class GenerationWorker : IGenerationService, IDisposable
     public TurboPipeline Pipeline => _pipeline;
     public int QueueDepth { get { lock (_lock) return _queued; } }
     public GenerationJob? Current => Volatile.Read(ref _current);
+
+    /// <summary>The smoothed time the worker takes per job, from which Retry-After is computed (<see cref="FairAdmission"/>).</summary>
+    public TimeSpan JobTime { get { lock (_lock) return _admission.JobTime; } }
 
     /// <summary>Number of jobs that actually ran (tests use it to prove superseded work was skipped).</summary>
     public int JobsRun => Volatile.Read(ref _jobsRun);
@@ -71,12 +81,13 @@ public sealed class GenerationWorker : IGenerationService, IDisposable
         var entry = new Entry(job, cancellationToken);
         lock (_lock)
         {
-            if (_queued >= _capacity)
+            _queues.TryGetValue(sessionKey, out var queue);
+            if (_admission.Admit(queue?.Count ?? 0, _queued, _queues.Count) is { } retryAfter)
             {
                 Metrics.Rejected();
-                throw new ServerBusyException(_queued, TimeSpan.FromSeconds(Math.Max(1, _queued)));
+                throw new ServerBusyException(_queued, retryAfter);
             }
-            if (!_queues.TryGetValue(sessionKey, out var queue))
+            if (queue is null)
             {
                 _queues[sessionKey] = queue = new LinkedList<Entry>();
             }
@@ -180,6 +191,7 @@ public sealed class GenerationWorker : IGenerationService, IDisposable
             {
                 Volatile.Write(ref _runningCts, null);
                 Volatile.Write(ref _current, null);
+                lock (_lock) _admission.JobDone(_clock.GetElapsedTime(started));
             }
         }
         // Cancel whatever is still queued at shutdown.

@@ -5,11 +5,18 @@ using TurboGen.Tensors;
 namespace TurboGen.Server.Generation;
 
 /// <summary>Facts about the loaded model that the APIs report.</summary>
-public sealed record LoadedModelInfo(string Id, ModelFamily Family, int DefaultSize, bool HasTinyVae, bool HasVaeEncoder, string Sampler);
+public sealed record LoadedModelInfo(string Id, ModelFamily Family, int DefaultSize, bool HasTinyVae, bool HasVaeEncoder, string Sampler)
+{
+    /// <summary>Every name the model answers to, <see cref="Id"/> first (<see cref="Policy.ModelNames"/>).</summary>
+    public IReadOnlyList<string> Names { get; init; } = [Id];
+
+    /// <summary>True when <paramref name="name"/> is one of <see cref="Names"/> (trimmed, any case, an A1111 " [hash]" ignored).</summary>
+    public bool AnswersTo(string? name) => Policy.ModelNames.Matches(name, Names);
+}
 
 /// <summary>The queue is full: callers answer "busy" / HTTP 429 with Retry-After.</summary>
 public sealed class ServerBusyException(int queueDepth, TimeSpan retryAfter)
-    : TurboGenException($"The server is busy ({queueDepth} jobs queued). Retry after {retryAfter.TotalSeconds:F0} s.")
+    : TurboGenException($"The server is busy ({queueDepth} jobs queued). Retry after {retryAfter.TotalSeconds.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)} s.")
 {
     public int QueueDepth { get; } = queueDepth;
     public TimeSpan RetryAfter { get; } = retryAfter;

@@ -69,7 +69,10 @@ public sealed class ServerMetrics
             Counter(sb, "turbogen_jobs_completed_total", "Jobs completed.", _completed);
             Counter(sb, "turbogen_jobs_cancelled_total", "Jobs cancelled (superseded, disconnected or interrupted).", _cancelled);
             Counter(sb, "turbogen_jobs_failed_total", "Jobs that failed.", _failed);
-            Counter(sb, "turbogen_jobs_rejected_total", "Jobs rejected because the queue was full.", _rejected);
+            Counter(sb, "turbogen_jobs_rejected_total", "Jobs refused (429/busy): queue bound or the client's share reached.", _rejected);
+            sb.AppendLine("# HELP process_resident_memory_bytes Resident memory of the server process.");
+            sb.AppendLine("# TYPE process_resident_memory_bytes gauge");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"process_resident_memory_bytes {Environment.WorkingSet}");
             Counter(sb, "turbogen_frames_dropped_total", "Live frames superseded by newer input before they were shown.", _framesDropped);
             sb.AppendLine("# HELP turbogen_job_seconds Time a job spent on the model worker.");
             sb.AppendLine("# TYPE turbogen_job_seconds histogram");

@@ -32,12 +32,48 @@ public sealed class OutputWriter(ServerOptions options, TimeProvider clock)
     public string Save(GenerationResult result, int index, string modelId) =>
         Save(result.Images[index], GenerationMetadata.For(result, index, modelId), result.Seeds[index]);
 
-    /// <summary>Saves a PNG with its metadata (atomically) and returns its file name.</summary>
+    /// <summary>
+    /// Saves a PNG with its metadata (atomically: a failed save leaves no file behind) and returns its file name.
+    /// A full disk or an unwritable folder is an <see cref="OutputWriteException"/>.
+    /// </summary>
     public string Save(RgbImage image, ImageMetadata metadata, long seed)
     {
         string name = FileName(clock.GetUtcNow(), seed);
-        ImageCodec.SavePng(image, Path.Combine(Directory, name), metadata);
+        try
+        {
+            ImageCodec.SavePng(image, Path.Combine(Directory, name), metadata);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new OutputWriteException(Directory, e);
+        }
         return name;
+    }
+
+    /// <summary>
+    /// Deletes the temporary files of saves that never finished (the process was killed between writing and renaming).
+    /// A temporary file that a running save holds (it is written under an exclusive lock) is left alone. Returns how
+    /// many were removed. Run at start-up.
+    /// </summary>
+    public int RemoveOrphanedTemporaryFiles()
+    {
+        if (!System.IO.Directory.Exists(Directory)) return 0;
+        int removed = 0;
+        foreach (string path in System.IO.Directory.EnumerateFiles(Directory, ".*"))
+        {
+            if (!ImageCodec.IsTemporaryFileName(Path.GetFileName(path))) continue;
+            try
+            {
+                // Taking the exclusive lock fails while a save is writing the file; DeleteOnClose removes it under the lock.
+                using (new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose)) { }
+                removed++;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // In use by a running save, or already gone.
+            }
+        }
+        return removed;
     }
 
     /// <summary>
@@ -49,4 +85,12 @@ public sealed class OutputWriter(ServerOptions options, TimeProvider clock)
 
     /// <summary>The pattern <see cref="FileName"/> follows (tests and tools recognise kept files by it).</summary>
     public const string FileNamePattern = @"^\d{8}-\d{6}-\d{3}Z-\d+-[0-9a-f]{8}\.png$";
+}
+
+/// <summary>A kept image could not be written (disk full, folder not writable); nothing was left half-written.</summary>
+public sealed class OutputWriteException(string directory, Exception inner)
+    : TurboGenException($"The image could not be saved in the output folder {directory}: {inner.Message}", inner)
+{
+    /// <summary>The disk (or quota) is full: ENOSPC / EDQUOT on Unix, ERROR_DISK_FULL / ERROR_HANDLE_DISK_FULL on Windows.</summary>
+    public bool DiskFull { get; } = inner is IOException io && (io.HResult is 28 or 122 || (io.HResult & 0xFFFF) is 0x70 or 0x27);
 }

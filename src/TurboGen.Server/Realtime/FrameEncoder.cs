@@ -33,7 +33,7 @@ public static class FrameEncoder
         });
 
     /// <summary>The refined frame of a shown live frame: the full-VAE image, the kept file, and the refine's own stages.</summary>
-    public static Frame Refined(Frame live, RgbImage image, string file, IReadOnlyDictionary<string, double> stages) =>
+    public static Frame Refined(Frame live, RgbImage image, string? file, IReadOnlyDictionary<string, double> stages) =>
         Encode(image, live.Header.Format, live.Header with
         {
             Kind = FrameKinds.Refined, File = file,

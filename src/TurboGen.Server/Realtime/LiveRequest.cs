@@ -88,8 +88,9 @@ public static class LiveRequestParser
             return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("requestId", out var id)
                 && id.ValueKind == JsonValueKind.Number && id.TryGetInt64(out long v) ? v : null;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a name that cannot be decoded (a lone UTF-16 surrogate escaped in a property name).
             return null;
         }
     }

@@ -227,8 +227,18 @@ internal sealed class RealtimeSession
         }
         var result = payload.Result with { Images = [image], Request = payload.Result.Request with { UseTinyVae = false } };
         var saving = _clock.GetTimestamp();
-        string file = await Task.Run(() => _output.Save(result, 0, service.Model.Id)).ConfigureAwait(false);
-        stages["save"] = _clock.GetElapsedTime(saving).TotalMilliseconds;
+        string? file = null;
+        try
+        {
+            file = await Task.Run(() => _output.Save(result, 0, service.Model.Id)).ConfigureAwait(false);
+            stages["save"] = _clock.GetElapsedTime(saving).TotalMilliseconds;
+        }
+        catch (OutputWriteException e)
+        {
+            // The refined picture is still shown; that it was not kept is said once (the refine is not retried).
+            _logger.LogWarning("Session {Id}: {Message}", Id, e.Message);
+            await SendErrorAsync(wanted.Request.RequestId, e.Message, "save").ConfigureAwait(false);
+        }
         var frame = FrameEncoder.Refined(payload.LiveFrame, image, file, stages);
         payload.RefinedFrame = frame;
         _policy.RefineDone(shown);

@@ -79,16 +79,10 @@ public static class A1111Api
             .WithSummary("Accepted and ignored (settings do not change TurboGen), except that sd_model_checkpoint must name the loaded model.");
     }
 
-    /// <summary>True when <paramref name="name"/> is the loaded model's id/title or model_name (an A1111 "[hash]" suffix is ignored).</summary>
-    public static bool IsLoadedModel(string name, LoadedModelInfo model)
-    {
-        string n = name.Trim();
-        int bracket = n.LastIndexOf(" [", StringComparison.Ordinal);
-        if (bracket > 0 && n.EndsWith(']')) n = n[..bracket];
-        return n.Equals(model.Id, StringComparison.OrdinalIgnoreCase) || n.Equals(ModelName(model.Id), StringComparison.OrdinalIgnoreCase);
-    }
+    /// <summary>True when <paramref name="name"/> is one of the names the loaded model answers to (an A1111 " [hash]" suffix is ignored).</summary>
+    public static bool IsLoadedModel(string name, LoadedModelInfo model) => model.AnswersTo(name);
 
-    private static string ModelName(string id) => id.Contains('/') ? id[(id.LastIndexOf('/') + 1)..] : id;
+    private static string ModelName(string id) => ModelNames.ShortName(id) ?? id;
 
     private static IResult Json<T>(T value) => Results.Json(value, A1111Json.Options);
 
@@ -142,7 +136,7 @@ public static class A1111Api
             try
             {
                 var generation = plan.Request with { Seed = plan.Seed + (long)iteration * plan.BatchSize };
-                var handle = service.Submit(session, generation, token);
+                var handle = await SubmitAsync(service, session, generation, iteration, token).ConfigureAwait(false);
                 job.Track(handle);
                 results.Add(await handle.Result.ConfigureAwait(false));
             }
@@ -169,6 +163,26 @@ public static class A1111Api
             }
         }
         return Results.Json(new A1111ImageResponse(images, Echo(request, plan), InfoJson(request, plan, model, results, infotexts, job.Timestamp)), A1111Json.Options);
+    }
+
+    /// <summary>
+    /// Submits one iteration. The first may be refused (429: nothing was done yet); a later one waits for its turn instead,
+    /// so the images already made are not thrown away.
+    /// </summary>
+    private static async Task<GenerationJob<GenerationResult>> SubmitAsync(IGenerationService service, string session, GenerationRequest request,
+        int iteration, CancellationToken ct)
+    {
+        while (true)
+        {
+            try
+            {
+                return service.Submit(session, request, ct);
+            }
+            catch (ServerBusyException busy) when (iteration > 0)
+            {
+                await Task.Delay(busy.RetryAfter, ct).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>The request as A1111 echoes it: every known field with its default, width/height resolved; init images only with include_init_images.</summary>

@@ -205,9 +205,9 @@ public sealed record A1111ValidationDetail(
 
 public static class A1111Json
 {
-    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    public static readonly JsonSerializerOptions Options = FiniteNumbers.With(new(JsonSerializerDefaults.Web)
     {
         PropertyNameCaseInsensitive = false,
         NumberHandling = JsonNumberHandling.AllowReadingFromString,
-    };
+    });
 }

@@ -103,9 +103,9 @@ public sealed record NativeLimits(
 
 public static class NativeJson
 {
-    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    public static readonly JsonSerializerOptions Options = FiniteNumbers.With(new(JsonSerializerDefaults.Web)
     {
         PropertyNameCaseInsensitive = false,
         NumberHandling = JsonNumberHandling.AllowReadingFromString,
-    };
+    });
 }

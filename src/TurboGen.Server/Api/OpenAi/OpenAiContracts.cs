@@ -63,9 +63,9 @@ public sealed record OpenAiError(
 /// <summary>Serializer settings of the OpenAI API (field names are explicit; unknown fields are ignored).</summary>
 public static class OpenAiJson
 {
-    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    public static readonly JsonSerializerOptions Options = FiniteNumbers.With(new(JsonSerializerDefaults.Web)
     {
         PropertyNameCaseInsensitive = false,
         NumberHandling = JsonNumberHandling.AllowReadingFromString,
-    };
+    });
 }

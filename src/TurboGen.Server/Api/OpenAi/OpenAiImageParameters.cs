@@ -25,7 +25,7 @@ public static class OpenAiImageParameters
     /// <summary>Checks <c>model</c>; returns true when it is a DALL·E alias (whose default response format is url).</summary>
     public static bool ResolveModel(string? model, LoadedModelInfo loaded)
     {
-        if (string.IsNullOrWhiteSpace(model) || string.Equals(model.Trim(), loaded.Id, StringComparison.OrdinalIgnoreCase)) return false;
+        if (string.IsNullOrWhiteSpace(model) || loaded.AnswersTo(model)) return false;
         string m = model.Trim().ToLowerInvariant();
         if (m.StartsWith("dall-e", StringComparison.Ordinal)) return true;
         if (m.StartsWith("gpt-image", StringComparison.Ordinal) || m == "turbogen") return false;

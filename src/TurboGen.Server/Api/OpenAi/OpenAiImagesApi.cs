@@ -38,9 +38,9 @@ public static class OpenAiImagesApi
         v1.MapGet("/models", (ModelHost host) =>
             {
                 var model = ApiRequests.RequireService(host).Model;
-                return Results.Json(new OpenAiModelList("list", [new OpenAiModel(model.Id, "model", created, "turbogen")]), OpenAiJson.Options);
+                return Results.Json(new OpenAiModelList("list", model.Names.Select(name => new OpenAiModel(name, "model", created, "turbogen")).ToList()), OpenAiJson.Options);
             })
-            .WithSummary("List the loaded model (OpenAI list shape).")
+            .WithSummary("The loaded model under each name it answers to, its id first (OpenAI list shape).")
             .Produces<OpenAiModelList>();
         v1.MapGet("/models/{**id}", (string id, ModelHost host) =>
             {
@@ -77,7 +77,7 @@ public static class OpenAiImagesApi
         {
             throw new InvalidRequestException("image", "images/edits takes multipart/form-data with an 'image' file and a 'prompt'.");
         }
-        var form = await http.Request.ReadFormAsync(ct).ConfigureAwait(false);
+        var form = await ReadFormAsync(http.Request, ct).ConfigureAwait(false);
         var files = form.Files.GetFiles("image").Concat(form.Files.GetFiles("image[]")).ToList();
         if (files.Count == 0)
         {
@@ -172,6 +172,26 @@ public static class OpenAiImagesApi
         var response = new OpenAiImagesResponse(DateTimeOffset.UtcNow.ToUnixTimeSeconds(), data, "opaque", ImageOutput.Name(format),
             OpenAiImageParameters.QualityName(request.Quality), $"{result.Width}x{result.Height}");
         return Results.Json(response, OpenAiJson.Options);
+    }
+
+    /// <summary>
+    /// Reads the multipart form; a body that is not a readable form (wrong Content-Type, no closing boundary, a broken
+    /// section) is 415/400 naming the body. A client that went away mid-upload is not an error of the request.
+    /// </summary>
+    private static async Task<IFormCollection> ReadFormAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (!request.HasFormContentType)
+        {
+            throw new ApiException(415, "unsupported_media_type", $"Send the edit as multipart/form-data (got {request.ContentType ?? "no Content-Type"}).");
+        }
+        try
+        {
+            return await request.ReadFormAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException && e is not BadHttpRequestException && !ct.IsCancellationRequested)
+        {
+            throw new InvalidRequestException("body", $"The multipart form could not be read: {e.Message}");
+        }
     }
 
     private static string? Text(IFormCollection form, string name) =>
