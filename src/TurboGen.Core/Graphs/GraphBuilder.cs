@@ -227,7 +227,6 @@ public sealed partial class GraphBuilder(string name, int opset = 17)
     public string Sigmoid(string x) => Op("Sigmoid", [x]);
     public string Tanh(string x) => Op("Tanh", [x]);
     public string Relu(string x) => Op("Relu", [x]);
-    public string Silu(string x) => Mul(x, Sigmoid(x));
     public string Softmax(string x, int axis = -1) => Op("Softmax", [x], ("axis", axis));
     public string Transpose(string x, params long[] perm) => Op("Transpose", [x], ("perm", perm));
     public string Reshape(string x, params long[] shape) => Op("Reshape", [x, ConstInt64(shape)]);
