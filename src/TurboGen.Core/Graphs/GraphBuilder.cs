@@ -154,9 +154,6 @@ public sealed partial class GraphBuilder(string name, int opset = 17)
     public string ConstInt64(params long[] values) =>
         Weight(Unique(Scoped("const_i64")), ElementType.Int64, [values.Length], WeightData.FromArray(values));
 
-    public string ConstInt64Scalar(long value) =>
-        Weight(Unique(Scoped("const_i64")), ElementType.Int64, [], WeightData.FromArray(new[] { value }));
-
     // ---- nodes --------------------------------------------------------------------------------
 
     /// <summary>Adds a node with one output and returns the output's value name. Attributes are (name, value) pairs: long/int, float, string, long[], float[].</summary>

@@ -15,11 +15,7 @@ public sealed partial class Nn
     private string QuantizedLinear(string x, string prefix, bool bias)
     {
         string key = prefix + ".weight";
-        var s = W.Shape(key);
-        if (s.Length != 2)
-        {
-            throw new ModelLoadException(W.Source, $"Tensor '{key}' has shape [{string.Join(",", s)}], expected [out, in] for a Linear layer.");
-        }
+        var s = LinearWeightShape(key);
         int blockSize = Kernels.Int8BlockSize;
         if (!Int8Weights.IsValidBlockSize(blockSize))
         {

@@ -56,15 +56,22 @@ public sealed partial class Nn(GraphBuilder graph, ICheckpointTensors weights)
     {
         string id = key + "|T" + FloatTypeId;
         if (_added.TryGetValue(id, out string? existing)) return existing;
+        var s = LinearWeightShape(key);
+        string name = key + ".T";
+        G.Weight(name, G.FloatType, [s[1], s[0]], G.FloatType == ElementType.Float16 ? W.Float16Transposed(key) : W.Float32Transposed(key));
+        _added[id] = name;
+        return name;
+    }
+
+    /// <summary>The shape [out, in] of Linear weight <paramref name="key"/>; throws naming the tensor and file if it is not 2-D.</summary>
+    private long[] LinearWeightShape(string key)
+    {
         var s = W.Shape(key);
         if (s.Length != 2)
         {
             throw new ModelLoadException(W.Source, $"Tensor '{key}' has shape [{string.Join(",", s)}], expected [out, in] for a Linear layer.");
         }
-        string name = key + ".T";
-        G.Weight(name, G.FloatType, [s[1], s[0]], G.FloatType == ElementType.Float16 ? W.Float16Transposed(key) : W.Float32Transposed(key));
-        _added[id] = name;
-        return name;
+        return s;
     }
 
     /// <summary>y = x·Wᵀ + b over the last axis (PyTorch nn.Linear; weight [out, in] stored transposed).</summary>
