@@ -11,10 +11,11 @@ public sealed record WrittenImage(byte[] Bytes, ImageOutputFormat Format, ImageM
 /// <summary>
 /// The one after-generation step of every front end: metadata (A1111 infotext + TurboGen JSON,
 /// <see cref="GenerationMetadata"/>), encoding (PNG carries the metadata; JPEG/WebP take a quality), and — when asked —
-/// saving a PNG with its metadata in <see cref="ServerOptions.OutputDir"/>, written atomically (temporary file, then
-/// rename) under one naming rule, <see cref="FileName"/>, in UTC.
+/// saving a PNG with its metadata in the owner's folder of <see cref="ServerOptions.OutputDir"/> (<see cref="OutputHistory.FolderOf"/>;
+/// the HTTP APIs' saves go to the shared folder), written atomically (temporary file, then rename) under one naming rule,
+/// <see cref="FileName"/>, in UTC; then the history's retention limits are applied (<see cref="OutputHistory.Added"/>).
 /// </summary>
-public sealed class OutputWriter(ServerOptions options, TimeProvider clock)
+public sealed class OutputWriter(ServerOptions options, TimeProvider clock, OutputHistory history)
 {
     public string Directory { get; } = Path.GetFullPath(options.OutputDir);
 
@@ -29,14 +30,16 @@ public sealed class OutputWriter(ServerOptions options, TimeProvider clock)
     }
 
     /// <summary>Saves image <paramref name="index"/> of <paramref name="result"/> as a PNG with its metadata and returns its file name.</summary>
-    public string Save(GenerationResult result, int index, string modelId) =>
-        Save(result.Images[index], GenerationMetadata.For(result, index, modelId), result.Seeds[index]);
+    public string Save(GenerationResult result, int index, string modelId, HistoryOwner? owner = null) =>
+        Save(result.Images[index], GenerationMetadata.For(result, index, modelId), result.Seeds[index], owner);
 
-    /// <summary>Saves a PNG with its metadata (atomically) and returns its file name.</summary>
-    public string Save(RgbImage image, ImageMetadata metadata, long seed)
+    /// <summary>Saves a PNG with its metadata (atomically) in the owner's folder (default: shared) and returns its file name.</summary>
+    public string Save(RgbImage image, ImageMetadata metadata, long seed, HistoryOwner? owner = null)
     {
+        owner ??= HistoryOwner.Shared;
         string name = FileName(clock.GetUtcNow(), seed);
-        ImageCodec.SavePng(image, Path.Combine(Directory, name), metadata);
+        ImageCodec.SavePng(image, Path.Combine(history.FolderOf(owner), name), metadata);
+        history.Added(owner);
         return name;
     }
 
