@@ -110,6 +110,23 @@ public sealed class RealtimeSessionTests
     }
 
     [Fact]
+    public async Task TheShownPictureAskedForAgain_IsRefinedOnPause_UnderTheNewestRequestId()
+    {
+        // The sketch surface sends its unchanged canvas again when a stroke ends: the refine after the pause must carry
+        // that newest request id, since the web app ignores frames older than the one it shows.
+        await using var server = await TestServer.StartAsync(configure: Refine(TimeSpan.FromMilliseconds(1500)));
+        await using var client = await server.ConnectAsync();
+        await client.SendAsync(Generate(1, "a house on a hill"));
+        var live = await client.NextFrameAsync();
+        Assert.Equal(("live", 1L), (live.Frame!.Kind, live.Frame.RequestId));
+        await client.SendAsync(Generate(2, "a house on a hill"));
+        var again = await client.NextFrameAsync();
+        Assert.Equal(("live", 2L), (again.Frame!.Kind, again.Frame.RequestId));
+        var refined = await client.NextFrameAsync();
+        Assert.Equal(("refined", 2L), (refined.Frame!.Kind, refined.Frame.RequestId));
+    }
+
+    [Fact]
     public async Task LatestWins_TwentyQuickUpdates_AnswerTheLastWithFewJobs()
     {
         await using var server = await TestServer.StartAsync(configure: NoAutoRefine);

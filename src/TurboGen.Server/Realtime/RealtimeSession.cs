@@ -126,7 +126,8 @@ internal sealed class RealtimeSession
                         break;
                     case LiveActionKind.Refine:
                         var shown = action.Shown!;
-                        await RefineAsync(await WaitForModelAsync(ct).ConfigureAwait(false), shown, new Wanted(shown.Payload.Request, _clock.GetTimestamp()), keep: false).ConfigureAwait(false);
+                        // Tagged with the newest request answered by this picture: the client ignores frames older than the one it shows.
+                        await RefineAsync(await WaitForModelAsync(ct).ConfigureAwait(false), shown, new Wanted(shown.Payload.LastAsked, _clock.GetTimestamp()), keep: false).ConfigureAwait(false);
                         break;
                     default:
                         await WaitForWakeAsync(action.Wait, ct).ConfigureAwait(false);
@@ -145,7 +146,7 @@ internal sealed class RealtimeSession
             {
                 // Reported once; the policy never retries a failed action by itself (a refine stays taken).
                 _logger.LogError(e, "Real-time session {Id} failed a request", Id);
-                await SendErrorAsync(action.Wanted?.Request.RequestId ?? action.Shown?.Payload.Request.RequestId, "Internal error: " + e.Message, null).ConfigureAwait(false);
+                await SendErrorAsync(action.Wanted?.Request.RequestId ?? action.Shown?.Payload.LastAsked.RequestId, "Internal error: " + e.Message, null).ConfigureAwait(false);
             }
         }
     }
@@ -190,6 +191,7 @@ internal sealed class RealtimeSession
         if (_policy.ShownFor(r.Key) is { } shown)
         {
             // The picture asked for is on screen already: answer without running the model again.
+            shown.Payload.LastAsked = r;
             if (r.Refine || !r.Live)
             {
                 await RefineAsync(service, shown, wanted, r.Keep).ConfigureAwait(false);
@@ -332,6 +334,9 @@ internal sealed class RealtimeSession
         public LiveRequest Request { get; } = request;
         public GenerationResult Result { get; } = result;
         public Frame LiveFrame { get; } = liveFrame;
+
+        /// <summary>The newest request this picture answered (asking for the shown picture again answers from it).</summary>
+        public LiveRequest LastAsked { get; set; } = request;
 
         /// <summary>Already decoded with the full VAE (no tiny VAE, or a non-live request).</summary>
         public RgbImage? FullImage { get; } = fullImage;
