@@ -28,6 +28,9 @@ public sealed record ServerOptions
     /// <summary>Where finished (non-live) images are saved with their metadata.</summary>
     public string OutputDir { get; init; } = "outputs";
 
+    /// <summary>How many kept images (and bytes) each history and the whole output folder hold; the oldest go first.</summary>
+    public Policy.HistoryRetention History { get; init; } = new();
+
     public int QueueCapacity { get; init; } = 32;
 
     /// <summary>What slow and idle clients may hold (Kestrel timeouts, data rates, connection counts).</summary>

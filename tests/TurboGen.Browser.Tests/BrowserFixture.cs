@@ -31,31 +31,55 @@ public sealed class BrowserFixture : IAsyncLifetime
         string? executable = ChromiumLocator.SystemChromium() ?? ChromiumLocator.InstallPlaywrightChromium();
         Server = await TestServer.StartAsync(configure: o => o with { RefineDelay = TimeSpan.FromMilliseconds(300) });
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
+        // The machine is shared and often loaded: give assertions as long as actions (Playwright's default is 5 s).
+        Assertions.SetDefaultExpectTimeout(15_000);
         Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
             ExecutablePath = executable,
             Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+            // The fake camera (a moving test pattern) and no permission prompt: camera mode is tested like any other.
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+                "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"],
         });
     }
 
-    /// <summary>A fresh page on the web app, connected and ready, at a small size so frames take milliseconds.</summary>
-    public async Task<IPage> OpenAppAsync(int width = 1280, int height = 900, string size = "256x256")
+    /// <summary>The viewports the layout is checked at: three desktops and a phone.</summary>
+    public static TheoryData<int, int> Viewports => new() { { 1280, 800 }, { 1440, 900 }, { 1920, 1080 }, { 390, 844 } };
+
+    /// <summary>
+    /// A fresh page (its own browser context: its own storage, cookies and so its own client id) on the web app of
+    /// <paramref name="server"/> (default: the shared one), connected and ready, at a small size so frames take milliseconds.
+    /// Script errors on the page fail the test when it closes the page (<see cref="CloseAsync"/>).
+    /// </summary>
+    public async Task<IPage> OpenAppAsync(int width = 1280, int height = 900, string size = "256x256", TestServer? server = null)
     {
-        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = height } });
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            ViewportSize = new ViewportSize { Width = width, Height = height }, Permissions = ["camera"],
+        });
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout(15_000);
         var errors = new List<string>();
         page.PageError += (_, e) => errors.Add(e);
-        await page.GotoAsync(Server.BaseAddress.ToString());
+        _pageErrors[page] = errors;
+        await page.GotoAsync((server ?? Server).BaseAddress.ToString());
         await Assertions.Expect(page.Locator("#model-status")).ToContainTextAsync("Ready");
         await page.SelectOptionAsync("#size", size);
         Assert.Empty(errors);
         return page;
     }
 
-    public static Task ScreenshotAsync(IPage page, string name) =>
-        page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ArtifactsDir, name), FullPage = true });
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<IPage, List<string>> _pageErrors = new();
+
+    /// <summary>Closes the page's context, failing on any script error the page raised.</summary>
+    public async Task CloseAsync(IPage page)
+    {
+        await page.Context.CloseAsync();
+        if (_pageErrors.TryRemove(page, out var errors)) Assert.Empty(errors);
+    }
+
+    public static Task ScreenshotAsync(IPage page, string name, bool fullPage = true) =>
+        page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ArtifactsDir, name), FullPage = fullPage });
 
     public async Task DisposeAsync()
     {

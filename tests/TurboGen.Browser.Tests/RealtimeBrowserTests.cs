@@ -4,7 +4,8 @@ using static Microsoft.Playwright.Assertions;
 namespace TurboGen.Browser.Tests;
 
 /// <summary>The web app end to end in headless Chromium against a real server on a tiny model.</summary>
-public sealed class RealtimeBrowserTests(BrowserFixture fixture) : IClassFixture<BrowserFixture>
+[Collection(BrowserCollection.Name)]
+public sealed class RealtimeBrowserTests(BrowserFixture fixture)
 {
     [Fact]
     public async Task TypingAPrompt_ShowsAFrame_AndChangingItChangesTheFrame()
@@ -14,81 +15,77 @@ public sealed class RealtimeBrowserTests(BrowserFixture fixture) : IClassFixture
         await page.Locator("#prompt").PressSequentiallyAsync("a red fox", new() { Delay = 40 });
         await Expect(frame).ToBeVisibleAsync();
         await Expect(frame).ToHaveAttributeAsync("data-kind", "refined");
-        long first = long.Parse(await frame.GetAttributeAsync("data-request-id") ?? "-1");
+        long first = await Studio.ShownRequestIdAsync(page);
         string firstSrc = (await frame.GetAttributeAsync("src"))!;
         byte[] firstPixels = await frame.ScreenshotAsync();
-        await Expect(page.Locator("#stat-latency")).ToContainTextAsync("ms");
-        await Expect(page.Locator("#history li").First).ToBeVisibleAsync();
         await BrowserFixture.ScreenshotAsync(page, "realtime-typed.png");
 
         await page.Locator("#prompt").PressSequentiallyAsync(" in the snow", new() { Delay = 40 });
         await Expect(frame).Not.ToHaveAttributeAsync("src", firstSrc);
         await Expect(frame).ToHaveAttributeAsync("data-kind", "refined");
-        long second = long.Parse(await frame.GetAttributeAsync("data-request-id") ?? "-1");
-        Assert.True(second > first, $"request {second} after {first}");
+        Assert.True(await Studio.ShownRequestIdAsync(page) > first);
         Assert.NotEqual(firstPixels, await frame.ScreenshotAsync());
         Assert.Equal("42", await frame.GetAttributeAsync("data-seed"));
+        // The prompt actually used is shown (with the style applied).
+        await page.SelectOptionAsync("#style", "neon-punk");
+        await Expect(page.Locator("#prompt-used-text")).ToContainTextAsync("neon punk style a red fox in the snow");
+        await fixture.CloseAsync(page);
     }
 
     [Fact]
-    public async Task DrawingOnTheCanvas_GeneratesFromTheSketch()
+    public async Task ANegativePrompt_TurnsGuidanceOn_ShowsItsCost_AndIsUsed()
     {
         var page = await fixture.OpenAppAsync();
-        await page.Locator("#prompt").FillAsync("a house on a hill");
-        await page.Locator("#img2img").CheckAsync();
-        var canvas = page.Locator("#sketch");
-        var frame = page.Locator("#frame");
-        await Expect(frame).ToHaveAttributeAsync("data-image-to-image", "true");
-        await Expect(frame).ToHaveAttributeAsync("data-kind", "refined");
-        long blankId = long.Parse((await frame.GetAttributeAsync("data-request-id"))!);
-        byte[] blankPixels = await frame.ScreenshotAsync();
+        await Studio.TypeAndWaitAsync(page, "a harbour");
+        await Expect(page.Locator("#guidance-cost")).ToBeHiddenAsync();
+        await page.Locator("#negative-section summary").ClickAsync();
+        await page.Locator("#negative").FillAsync("boats");
+        await Expect(page.Locator("#guidance-cost")).ToBeVisibleAsync();
+        await Expect(page.Locator("#guidance-cost")).ToContainTextAsync("2× slower");
+        await Expect(page.Locator("#frame-info")).ToContainTextAsync("guidance 2");
+        await Expect(page.Locator("#prompt-used-text")).ToContainTextAsync("Leave out: boats");
+        await fixture.CloseAsync(page);
+    }
 
-        await canvas.ScrollIntoViewIfNeededAsync();
-        var box = (await canvas.BoundingBoxAsync())!;
-        await page.Mouse.MoveAsync(box.X + 20, box.Y + box.Height - 30);
-        await page.Mouse.DownAsync();
-        for (int i = 1; i <= 20; i++)
-        {
-            await page.Mouse.MoveAsync(box.X + 20 + i * (box.Width - 40) / 20, box.Y + box.Height - 30 - i * (box.Height / 2) / 20);
-            await page.WaitForTimeoutAsync(20);
-        }
-        await page.Mouse.UpAsync();
-        int inked = await page.EvaluateAsync<int>(
-            "() => { const c = document.getElementById('sketch'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] < 128) n++; return n; }");
-        Assert.True(inked > 500, $"{inked} pixels inked");
-
-        // Frames follow the sketch while drawing (throttled sends), and the final one differs from the blank canvas's.
-        await Expect(frame).ToHaveAttributeAsync("data-kind", "refined");
-        long drawnId = long.Parse((await frame.GetAttributeAsync("data-request-id"))!);
-        Assert.True(drawnId > blankId + 1, $"several sketch updates were sent ({blankId} → {drawnId})");
-        Assert.NotEqual(blankPixels, await frame.ScreenshotAsync());
-        await BrowserFixture.ScreenshotAsync(page, "realtime-sketch.png");
+    [Fact]
+    public async Task AnError_IsShownNextToTheControlThatCausedIt()
+    {
+        var page = await fixture.OpenAppAsync();
+        await Studio.TypeAndWaitAsync(page, "a bell");
+        await page.Locator("#prompt").FillAsync("a bell\u0007");
+        await Expect(page.Locator("#prompt-error")).ToBeVisibleAsync();
+        await Expect(page.Locator("#prompt-error")).ToContainTextAsync("control character");
+        await Expect(page.Locator("#prompt")).ToHaveAttributeAsync("aria-invalid", "true");
+        await Expect(page.Locator("#picture-error")).ToBeHiddenAsync();
+        await page.Locator("#prompt").FillAsync("a bell tower");
+        await Expect(page.Locator("#prompt-error")).ToBeHiddenAsync();
+        await Expect(page.Locator("#prompt")).Not.ToHaveAttributeAsync("aria-invalid", "true");
+        await fixture.CloseAsync(page);
     }
 
     [Fact]
     public async Task ClickingAVariant_AdoptsItsSeed()
     {
         var page = await fixture.OpenAppAsync();
-        await page.Locator("#prompt").FillAsync("a lighthouse at dusk");
-        await Expect(page.Locator("#frame")).ToBeVisibleAsync();
+        await Studio.TypeAndWaitAsync(page, "a lighthouse at dusk");
         await page.Locator("#variants-btn").ClickAsync();
-        var variants = page.Locator("#variants .variant img");
-        await Expect(variants).ToHaveCountAsync(4);
+        await Expect(page.Locator("#variants .variant img")).ToHaveCountAsync(4);
         var third = page.Locator("#variants .variant").Nth(2);
         await Expect(third).Not.ToHaveClassAsync(new System.Text.RegularExpressions.Regex("loading"));
         string seed = (await third.GetAttributeAsync("data-seed"))!;
         await third.ClickAsync();
+        await Expect(third).ToHaveAttributeAsync("aria-pressed", "true");
         await Expect(page.Locator("#seed")).ToHaveValueAsync(seed);
         await Expect(page.Locator("#frame")).ToHaveAttributeAsync("data-seed", seed);
         await BrowserFixture.ScreenshotAsync(page, "realtime-variants.png");
+        await fixture.CloseAsync(page);
     }
 
     [Fact]
     public async Task ArrowKeysStepTheSeed_AndThePageFitsAPhone()
     {
         var page = await fixture.OpenAppAsync(width: 390, height: 844);
-        await page.Locator("#prompt").FillAsync("a paper boat");
-        await Expect(page.Locator("#frame")).ToBeVisibleAsync();
+        await Studio.TypeAndWaitAsync(page, "a paper boat");
         await page.Locator("#prompt").PressAsync("Alt+ArrowRight");
         await Expect(page.Locator("#seed")).ToHaveValueAsync("43");
         await page.Locator("#seed-random").FocusAsync();
@@ -98,5 +95,6 @@ public sealed class RealtimeBrowserTests(BrowserFixture fixture) : IClassFixture
         // No horizontal scrolling on a phone.
         Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"));
         await BrowserFixture.ScreenshotAsync(page, "realtime-phone.png");
+        await fixture.CloseAsync(page);
     }
 }

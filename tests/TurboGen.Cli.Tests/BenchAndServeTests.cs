@@ -74,13 +74,18 @@ public sealed class BenchAndServeTests(CliFixture fixture)
         Assert.True(health is not null, $"server never became ready\n{stdout}\n{stderr}");
         Assert.Contains(CliFixture.RepoId, health);
 
-        // The real-time benchmark types against the running server through its WebSocket.
-        var bench = await fixture.RunAsync(fixture.PulledHome, "bench", "--realtime", $"http://127.0.0.1:{port}", "--size", "64x64", "--keys-per-second", "40", "--json");
+        // The real-time benchmark types against the running server through its WebSocket, then runs camera mode.
+        var bench = await fixture.RunAsync(fixture.PulledHome, "bench", "--realtime", $"http://127.0.0.1:{port}", "--size", "64x64", "--keys-per-second", "40",
+            "--camera-seconds", "3", "--json");
         Assert.True(bench.ExitCode == 0, bench.ToString());
         using (var report = System.Text.Json.JsonDocument.Parse(bench.Stdout))
         {
-            Assert.True(report.RootElement.GetProperty("keystrokes").GetInt32() > 10);
-            Assert.True(report.RootElement.GetProperty("frames_shown").GetInt32() >= 1);
+            var typing = report.RootElement.GetProperty("typing");
+            Assert.True(typing.GetProperty("keystrokes").GetInt32() > 10);
+            Assert.True(typing.GetProperty("frames_shown").GetInt32() >= 1);
+            var camera = report.RootElement.GetProperty("camera");
+            Assert.True(camera.GetProperty("pictures").GetInt32() >= 1, bench.Stdout);
+            Assert.True(camera.GetProperty("camera_frames").GetInt32() > camera.GetProperty("sent").GetInt32(), bench.Stdout);
         }
 
         // The soak (bench --soak) loads the same server with sessions and API clients and reports every answer.

@@ -68,7 +68,8 @@ public sealed class GenerateTests(CliFixture fixture)
         Assert.True(run.ExitCode == 0, run.ToString());
         var record = GenerationMetadata.ParseJson(PngText.ReadTextChunks(File.ReadAllBytes(Path.Combine(work, "s.png")))[PngText.TurboGenKey])!;
         Assert.StartsWith("pixel art of a lighthouse", record.Prompt);
-        Assert.Contains("blurry", record.NegativePrompt);
+        // Without --guidance the style's negative prompt plays no part, and the metadata records what was used (issue 15.3).
+        Assert.Equal(("", 1f), (record.NegativePrompt, record.GuidanceScale));
     }
 
     [Fact]
@@ -77,7 +78,7 @@ public sealed class GenerateTests(CliFixture fixture)
         // The same expected prompt as tests/TurboGen.Server.Tests/FrontEndAgreementTests (WebSocket, OpenAI, A1111, native):
         // "neon-punk" from styles.json by A1111's rule, the style's negative after the user's.
         string work = fixture.NewWorkDir();
-        var run = await fixture.RunInAsync(fixture.PulledHome, work, "generate", "a tram", "--style", "neon-punk", "--negative", "dogs", "--size", "64x64", "--seed", "3", "-o", "s.png", "--threads", "1");
+        var run = await fixture.RunInAsync(fixture.PulledHome, work, "generate", "a tram", "--style", "neon-punk", "--negative", "dogs", "--guidance", "2", "--size", "64x64", "--seed", "3", "-o", "s.png", "--threads", "1");
         Assert.True(run.ExitCode == 0, run.ToString());
         var record = GenerationMetadata.ParseJson(PngText.ReadTextChunks(File.ReadAllBytes(Path.Combine(work, "s.png")))[PngText.TurboGenKey])!;
         Assert.Equal("neon punk style a tram, cyberpunk city glow, vivid magenta and cyan neon lights, high contrast, futuristic", record.Prompt);

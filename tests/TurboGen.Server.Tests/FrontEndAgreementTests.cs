@@ -39,7 +39,7 @@ public sealed class FrontEndAgreementTests
 
         await using (var client = await server.ConnectAsync())
         {
-            await client.SendAsync(Generate(1, "a tram", style: "neon-punk") with { Negative = "dogs", Refine = true });
+            await client.SendAsync(Generate(1, "a tram", style: "neon-punk") with { Negative = "dogs", Guidance = 2, Keep = true });
             var refined = await client.NextFrameAsync(f => f.Kind == FrameKinds.Refined);
             var record = Record(await File.ReadAllBytesAsync(Path.Combine(server.Options.OutputDir, refined.Frame!.File!)));
             prompts["websocket"] = (record.Prompt, record.NegativePrompt);
@@ -50,10 +50,11 @@ public sealed class FrontEndAgreementTests
         Assert.Equal(200, status);
         var openAiRecord = Record(Convert.FromBase64String(openAi.GetProperty("data")[0].GetProperty("b64_json").GetString()!));
         Assert.Equal(openAiRecord.Prompt, openAi.GetProperty("data")[0].GetProperty("revised_prompt").GetString());
-        prompts["openai"] = (openAiRecord.Prompt, openAiRecord.NegativePrompt);
+        // The OpenAI API has no guidance field, so its negative prompt is never used, and the metadata says so.
+        Assert.Equal((StyledPrompt, "", 1f), (openAiRecord.Prompt, openAiRecord.NegativePrompt, openAiRecord.GuidanceScale));
 
         (status, var a1111, _) = await PostJsonAsync(server.Http, "/sdapi/v1/txt2img",
-            """{"prompt": "a tram", "negative_prompt": "dogs", "styles": ["neon-punk"], "width": 64, "height": 64}""");
+            """{"prompt": "a tram", "negative_prompt": "dogs", "styles": ["neon-punk"], "cfg_scale": 2, "width": 64, "height": 64}""");
         Assert.Equal(200, status);
         var info = JsonDocument.Parse(a1111.GetProperty("info").GetString()!).RootElement;
         prompts["a1111"] = (info.GetProperty("all_prompts")[0].GetString()!, info.GetProperty("all_negative_prompts")[0].GetString()!);
@@ -61,7 +62,7 @@ public sealed class FrontEndAgreementTests
         Assert.Equal(prompts["a1111"], (a1111Record.Prompt, a1111Record.NegativePrompt));
 
         (status, var native, _) = await PostJsonAsync(server.Http, "/api/generate",
-            """{"prompt": "a tram", "negative_prompt": "dogs", "style": "neon-punk", "width": 64, "height": 64}""");
+            """{"prompt": "a tram", "negative_prompt": "dogs", "style": "neon-punk", "guidance_scale": 2, "width": 64, "height": 64}""");
         Assert.Equal(200, status);
         prompts["native"] = (native.GetProperty("prompt").GetString()!, native.GetProperty("negative_prompt").GetString()!);
 
@@ -143,7 +144,7 @@ public sealed class FrontEndAgreementTests
 
         await using (var client = await server.ConnectAsync())
         {
-            await client.SendAsync(Generate(1, "a kept fox", seed: 5, refine: true));
+            await client.SendAsync(Generate(1, "a kept fox", seed: 5) with { Keep = true });
             names["websocket"] = (await client.NextFrameAsync(f => f.Kind == FrameKinds.Refined)).Frame!.File!;
         }
         var (_, native, _) = await PostJsonAsync(server.Http, "/api/generate", """{"prompt": "a kept fox", "seed": 5, "width": 64, "height": 64, "save": true}""");
@@ -151,6 +152,7 @@ public sealed class FrontEndAgreementTests
         var (_, a1111, _) = await PostJsonAsync(server.Http, "/sdapi/v1/txt2img", """{"prompt": "a kept fox", "seed": 5, "width": 64, "height": 64, "save_images": true}""");
         Assert.Equal(1, a1111.GetProperty("images").GetArrayLength());
         names["a1111"] = Path.GetFileName(Directory.GetFiles(server.Options.OutputDir, "*.png").Except(names.Values.Select(n => Path.Combine(server.Options.OutputDir, n))).Single());
+        // (The WebSocket client sent no client id: its kept image is in the shared folder with the HTTP APIs' saves.)
 
         Assert.All(names, n =>
         {
@@ -212,7 +214,7 @@ public sealed class FrontEndAgreementTests
         // A kept image: the same key, and ?key= for <img src> links.
         await using (var client = await RealtimeClient.ConnectAsync(server.BaseAddress, Key))
         {
-            await client.SendAsync(Generate(1, "a kept image", refine: true));
+            await client.SendAsync(Generate(1, "a kept image") with { Keep = true });
             string file = (await client.NextFrameAsync(f => f.Kind == FrameKinds.Refined)).Frame!.File!;
             Assert.Equal(HttpStatusCode.Unauthorized, (await server.Http.GetAsync("/api/history/" + file)).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await server.Http.GetAsync($"/api/history/{file}?key={Key}")).StatusCode);

@@ -14,7 +14,7 @@ public sealed class LiveFramePolicyTests
     private LiveFramePolicy<string> NewPolicy() => new(Delay, _clock, () => _dropped++);
 
     private static LiveRequest Request(long id, string key, LiveRequestKind kind = LiveRequestKind.Generate) =>
-        new(kind, id, new GenerationRequest { Prompt = key }, Live: true, Refine: false, "jpeg", key);
+        new(kind, id, new GenerationRequest { Prompt = key }, Live: true, Refine: false, Keep: false, "jpeg", key);
 
     [Fact]
     public void LatestWins_OnlyTheNewestPendingRequestRuns_AndTheOthersCountAsDropped()

@@ -24,7 +24,7 @@ public sealed class OpenApiDocumentTests(ApiServerFixture fixture) : IClassFixtu
         Assert.True(endpoints.Count >= 20);
         foreach (var endpoint in endpoints)
         {
-            string path = "/" + endpoint.RoutePattern.RawText!.TrimStart('/').Replace("{**", "{");
+            string path = "/" + endpoint.RoutePattern.RawText!.Trim('/').Replace("{**", "{"); // a group's "" route ends in "/"; OpenAPI drops it
             Assert.True(paths.TryGetProperty(path, out var item), $"{path} is missing from the OpenAPI document");
             foreach (string method in endpoint.Metadata.GetMetadata<IHttpMethodMetadata>()!.HttpMethods)
             {

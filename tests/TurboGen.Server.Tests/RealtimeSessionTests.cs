@@ -55,8 +55,17 @@ public sealed class RealtimeSessionTests
         Assert.Equal(ImageCodec.EncodeJpeg(reference.Images[0], FrameEncoder.JpegQuality), refined.Image);
         Assert.NotEqual(live.Image, refined.Image);
 
-        // Saved with metadata, listed by the history endpoint and downloadable.
-        string file = refined.Frame.File!;
+        // A pause refines but keeps nothing; a keep of the same picture saves it (no decode, no UNet run), with metadata,
+        // listed by the history endpoint and downloadable.
+        Assert.Null(refined.Frame.File);
+        Assert.Empty(Directory.GetFiles(server.Options.OutputDir, "*.png", SearchOption.AllDirectories));
+        int jobs = server.Worker().JobsRun;
+        await client.SendAsync(Generate(2, "a red fox", seed: 11) with { Keep = true });
+        var kept = await client.NextFrameAsync();
+        Assert.Equal(("refined", 2L), (kept.Frame!.Kind, kept.Frame.RequestId));
+        Assert.Equal(refined.Image, kept.Image);
+        Assert.Equal(jobs, server.Worker().JobsRun);
+        string file = kept.Frame.File!;
         string path = Path.Combine(server.Options.OutputDir, file);
         Assert.True(File.Exists(path));
         var text = PngText.ReadTextChunks(await File.ReadAllBytesAsync(path));
@@ -98,6 +107,23 @@ public sealed class RealtimeSessionTests
         Assert.Equal("live", (await client.NextFrameAsync()).Frame!.Kind);
         Assert.Equal("refined", (await client.NextFrameAsync()).Frame!.Kind);
         Assert.Equal(unet + 1, server.UnetRuns());
+    }
+
+    [Fact]
+    public async Task TheShownPictureAskedForAgain_IsRefinedOnPause_UnderTheNewestRequestId()
+    {
+        // The sketch surface sends its unchanged canvas again when a stroke ends: the refine after the pause must carry
+        // that newest request id, since the web app ignores frames older than the one it shows.
+        await using var server = await TestServer.StartAsync(configure: Refine(TimeSpan.FromMilliseconds(1500)));
+        await using var client = await server.ConnectAsync();
+        await client.SendAsync(Generate(1, "a house on a hill"));
+        var live = await client.NextFrameAsync();
+        Assert.Equal(("live", 1L), (live.Frame!.Kind, live.Frame.RequestId));
+        await client.SendAsync(Generate(2, "a house on a hill"));
+        var again = await client.NextFrameAsync();
+        Assert.Equal(("live", 2L), (again.Frame!.Kind, again.Frame.RequestId));
+        var refined = await client.NextFrameAsync();
+        Assert.Equal(("refined", 2L), (refined.Frame!.Kind, refined.Frame.RequestId));
     }
 
     [Fact]
@@ -328,23 +354,22 @@ public sealed class RealtimeSessionTests
     }
 
     [Fact]
-    public async Task AFailingRefine_IsReportedOnce_AndNeverRetriedByItself()
+    public async Task AFailingKeep_IsReportedOnce_AndNeverRetriedByItself()
     {
         // Issue 14.1: a refine whose save failed was retried in a loop (thousands of errors and VAE decodes a second).
-        // Here the output folder cannot be created (its path is a file), so every save fails.
+        // Saving is now an explicit keep; here the output folder cannot be created (its path is a file), so every save fails.
         string notAFolder = Path.Combine(TurboGen.Testing.TestPaths.NewTempDir("turbogen-blocked"), "file");
         await File.WriteAllTextAsync(notAFolder, "in the way");
         await using var server = await TestServer.StartAsync(configure: o => o with { OutputDir = notAFolder, RefineDelay = TimeSpan.FromMilliseconds(30) });
         var worker = server.Worker();
         await using var client = await server.ConnectAsync();
-        await client.SendAsync(Generate(1, "a refine that cannot be saved"));
+        await client.SendAsync(Generate(1, "a refine that cannot be saved") with { Keep = true });
         Assert.Equal(FrameKinds.Live, (await client.NextFrameAsync()).Frame!.Kind);
         var error = await client.NextTextAsync("error");
         Assert.Equal(1, error.Text!.Value.GetProperty("requestId").GetInt64());
-        Assert.Equal("save", error.Text!.Value.GetProperty("field").GetString());
-        // The refined picture is still shown, without a kept file.
-        var refined = await client.NextFrameAsync(f => f.Kind == FrameKinds.Refined);
-        Assert.Null(refined.Frame!.File);
+        Assert.Equal("keep", error.Text!.Value.GetProperty("field").GetString());
+        // The refined picture is still shown, naming no file.
+        Assert.Null((await client.NextFrameAsync()).Frame!.File);
         int jobs = worker.JobsRun;
 
         // Ten refine delays later: no second error, no further decode job.
@@ -408,8 +433,9 @@ public sealed class RealtimeSessionTests
         Assert.Contains("neon-punk", ids);
 
         await using var client = await server.ConnectAsync();
-        await client.SendAsync(Generate(1, "a tram", style: "Neon punk"));
+        await client.SendAsync(Generate(1, "a tram", style: "Neon punk") with { Keep = true });
         var refined = await client.NextFrameAsync(f => f.Kind == "refined");
+        Assert.StartsWith("neon punk style a tram, cyberpunk", refined.Frame!.Prompt);
         var text = PngText.ReadTextChunks(await File.ReadAllBytesAsync(Path.Combine(server.Options.OutputDir, refined.Frame!.File!)));
         Assert.StartsWith("neon punk style a tram, cyberpunk", text[PngText.ParametersKey]);
     }

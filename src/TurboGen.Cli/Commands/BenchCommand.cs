@@ -29,7 +29,7 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object (for comparisons) and nothing else on stdout." };
         var realtime = new Option<string?>("--realtime")
         {
-            Description = "Instead of the model: simulate typing at --keys-per-second against a running `turbogen serve` at URL and report keystroke-to-frame latency.",
+            Description = "Instead of the model: against a running `turbogen serve` at URL, simulate typing at --keys-per-second (keystroke-to-frame latency), then camera mode for --camera-seconds (pictures per second).",
             HelpName = "URL",
         };
         var keysPerSecond = new Option<double>("--keys-per-second") { Description = "Typing speed for --realtime.", DefaultValueFactory = _ => 8 };
@@ -42,6 +42,11 @@ internal static class BenchCommand
         var sessions = new Option<int>("--sessions") { Description = "Real-time sessions for --soak.", DefaultValueFactory = _ => 50 };
         var clients = new Option<int>("--clients") { Description = "API clients for --soak.", DefaultValueFactory = _ => 20 };
         var duration = new Option<double>("--duration") { Description = "Seconds of load for --soak.", DefaultValueFactory = _ => 300, HelpName = "SECONDS" };
+        var cameraSeconds = new Option<double>("--camera-seconds")
+        {
+            Description = "How long --realtime runs camera mode (a synthetic 15 fps camera as image-to-image input); 0 = skip.",
+            DefaultValueFactory = _ => 20,
+        };
         var ceiling = new Option<bool>("--ceiling")
         {
             Description = "Measure this machine's fp32 GEMM rate through ONNX Runtime (2048³, 4096³ MatMul) and report each stage as a fraction of it; without -m, only the ceiling.",
@@ -57,7 +62,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Benchmark a model: per-stage timings (median, p10/p90, min/max), cold and warm start, peak memory.");
         command.Subcommands.Add(RandomModelCommand.Create(terminal));
         shared.AddTo(command);
-        foreach (var option in new Option[] { runs, warmup, size, steps, batch, prompt, tinyVae, json, realtime, keysPerSecond, apiKey, ceiling, soak, sessions, clients, duration })
+        foreach (var option in new Option[] { runs, warmup, size, steps, batch, prompt, tinyVae, json, realtime, keysPerSecond, apiKey, cameraSeconds, ceiling, soak, sessions, clients, duration })
         {
             command.Options.Add(option);
         }
@@ -72,7 +77,8 @@ internal static class BenchCommand
             }
             if (parse.GetValue(realtime) is { } url)
             {
-                await RunRealtimeAsync(terminal, url, wxh, parse.GetValue(steps), parse.GetValue(keysPerSecond), parse.GetValue(apiKey), parse.GetValue(json), ct).ConfigureAwait(false);
+                await RunRealtimeAsync(terminal, url, wxh, parse.GetValue(steps), parse.GetValue(keysPerSecond), parse.GetValue(cameraSeconds), parse.GetValue(apiKey),
+                    parse.GetValue(json), ct).ConfigureAwait(false);
                 return ExitCodes.Ok;
             }
             if (parse.GetValue(ceiling) && parse.GetResult(shared.Model) is null)
@@ -174,8 +180,12 @@ internal static class BenchCommand
         else terminal.Output.WriteLine(report.Summary());
     }
 
-    /// <summary><c>bench --realtime URL</c>: types a sentence against a running server (see <see cref="RealtimeBenchmark"/>).</summary>
-    private static async Task RunRealtimeAsync(Terminal terminal, string url, (int Width, int Height)? size, int steps, double keysPerSecond, string? apiKey, bool asJson, CancellationToken ct)
+    /// <summary>
+    /// <c>bench --realtime URL</c>: types a sentence against a running server (see <see cref="RealtimeBenchmark"/>), then runs
+    /// camera mode (<see cref="CameraBenchmark"/>).
+    /// </summary>
+    private static async Task RunRealtimeAsync(Terminal terminal, string url, (int Width, int Height)? size, int steps, double keysPerSecond, double cameraSeconds,
+        string? apiKey, bool asJson, CancellationToken ct)
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var server) || server.Scheme is not ("http" or "https"))
         {
@@ -184,6 +194,10 @@ internal static class BenchCommand
         if (!(keysPerSecond > 0 && keysPerSecond <= 50))
         {
             throw new InvalidRequestException("--keys-per-second", "--keys-per-second must be in (0, 50].");
+        }
+        if (!(cameraSeconds >= 0 && cameraSeconds <= 3600))
+        {
+            throw new InvalidRequestException("--camera-seconds", "--camera-seconds must be between 0 (skip) and 3600.");
         }
         var result = await RealtimeBenchmark.RunAsync(new RealtimeBenchmarkOptions
         {
@@ -194,13 +208,20 @@ internal static class BenchCommand
             Height = size?.Height ?? 512,
             Steps = steps,
         }, ct).ConfigureAwait(false);
-        if (asJson)
+        if (!asJson) terminal.Output.WriteLine("typing: " + result.Summary());
+        CameraBenchmarkResult? camera = null;
+        if (cameraSeconds > 0)
         {
-            Json.Write(terminal.Output, result);
+            camera = await CameraBenchmark.RunAsync(new CameraBenchmarkOptions
+            {
+                Server = server, ApiKey = apiKey, Width = size?.Width ?? 512, Height = size?.Height ?? 512, Steps = steps,
+                Duration = TimeSpan.FromSeconds(cameraSeconds),
+            }, ct).ConfigureAwait(false);
+            if (!asJson) terminal.Output.WriteLine("camera: " + camera.Summary());
         }
-        else
-        {
-            terminal.Output.WriteLine(result.Summary());
-        }
+        if (asJson) Json.Write(terminal.Output, new RealtimeReport(result, camera));
     }
+
+    /// <summary><c>bench --realtime --json</c>: the typing and camera results.</summary>
+    private sealed record RealtimeReport(RealtimeBenchmarkResult Typing, CameraBenchmarkResult? Camera);
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using TurboGen.Hub;
 using TurboGen.Server;
+using TurboGen.Server.Policy;
 
 namespace TurboGen.Cli.Commands;
 
@@ -10,6 +11,8 @@ namespace TurboGen.Cli.Commands;
 /// </summary>
 internal static class ServeCommand
 {
+    private const long Megabyte = 1024 * 1024;
+
     public static Command Create(Terminal terminal)
     {
         var shared = new SharedOptions();
@@ -34,9 +37,33 @@ internal static class ServeCommand
             AllowMultipleArgumentsPerToken = true,
         };
 
+        var historyImages = new Option<int>("--history-max-images")
+        {
+            Description = "Kept images per history (each browser's, and the shared one of API clients); the oldest go first, favourites last. 0 = no limit.",
+            DefaultValueFactory = _ => new HistoryRetention().MaxImagesPerHistory,
+            HelpName = "N",
+        };
+        var historyMb = new Option<long>("--history-max-mb")
+        {
+            Description = "Megabytes of kept images per history. 0 = no limit.",
+            DefaultValueFactory = _ => new HistoryRetention().MaxBytesPerHistory / Megabyte,
+            HelpName = "MB",
+        };
+        var outdirMb = new Option<long>("--outdir-max-mb")
+        {
+            Description = "Megabytes of kept images in the whole output folder (all histories). 0 = no limit.",
+            DefaultValueFactory = _ => new HistoryRetention().MaxBytesTotal / Megabyte,
+            HelpName = "MB",
+        };
+        historyImages.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--history-max-images must be 0 (no limit) or more."); });
+        foreach (var limit in new[] { historyMb, outdirMb })
+        {
+            limit.Validators.Add(r => { if (r.GetValueOrDefault<long>() < 0) r.AddError($"{limit.Name} must be 0 (no limit) or more."); });
+        }
+
         var command = new Command("serve", "Run the web app and the HTTP APIs (real-time, OpenAI- and AUTOMATIC1111-compatible).");
         shared.AddTo(command);
-        foreach (var option in new Option[] { host, port, tinyVae, apiKey, outdir, servedNames })
+        foreach (var option in new Option[] { host, port, tinyVae, apiKey, outdir, servedNames, historyImages, historyMb, outdirMb })
         {
             command.Options.Add(option);
         }
@@ -58,6 +85,12 @@ internal static class ServeCommand
                 ApiKey = parse.GetValue(apiKey),
                 OutputDir = Path.GetFullPath(parse.GetValue(outdir) ?? "outputs"),
                 ServedModelNames = parse.GetValue(servedNames) ?? [],
+                History = new HistoryRetention
+                {
+                    MaxImagesPerHistory = parse.GetValue(historyImages),
+                    MaxBytesPerHistory = parse.GetValue(historyMb) * Megabyte,
+                    MaxBytesTotal = parse.GetValue(outdirMb) * Megabyte,
+                },
             };
             try
             {

@@ -33,13 +33,17 @@ public sealed class RealtimeClient : IAsyncDisposable
 
     public WebSocketState State => _channel.State;
 
-    /// <summary>Connects to <c>/ws</c> of a server given by its http(s) or ws(s) base URL.</summary>
-    public static async Task<RealtimeClient> ConnectAsync(Uri server, string? apiKey = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Connects to <c>/ws</c> of a server given by its http(s) or ws(s) base URL. <paramref name="clientId"/> names the
+    /// history the session's kept images go to (<c>X-TurboGen-Client</c>); none: the shared folder.
+    /// </summary>
+    public static async Task<RealtimeClient> ConnectAsync(Uri server, string? apiKey = null, CancellationToken cancellationToken = default, string? clientId = null)
     {
         var builder = new UriBuilder(server) { Path = "/ws" };
         builder.Scheme = server.Scheme is "https" or "wss" ? "wss" : "ws";
         var socket = new ClientWebSocket();
         if (apiKey is not null) socket.Options.SetRequestHeader("Authorization", "Bearer " + apiKey);
+        if (clientId is not null) socket.Options.SetRequestHeader(Server.Policy.HistoryOwner.HeaderName, clientId);
         try
         {
             await socket.ConnectAsync(builder.Uri, cancellationToken).ConfigureAwait(false);

@@ -16,12 +16,18 @@ public static class GenerationMetadata
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    /// <summary>The fields of image <paramref name="index"/> of a result.</summary>
+    /// <summary>
+    /// The fields of image <paramref name="index"/> of a result, as they were used: without guidance
+    /// (<see cref="GenerationRequest.UsesGuidance"/> false) the negative prompt played no part and is recorded empty, and
+    /// the guidance scale is recorded as 1 (conditional prediction only — what A1111 and diffusers do at CFG 1; A1111 at
+    /// "CFG scale: 0" would return the unconditional prediction instead).
+    /// </summary>
     public static GenerationRecord Record(GenerationResult result, int index, string model)
     {
         var r = result.Request;
+        bool guided = r.UsesGuidance;
         return new GenerationRecord(
-            r.Prompt, r.NegativePrompt, result.Seeds[index], r.Steps, r.GuidanceScale, result.Width, result.Height,
+            r.Prompt, guided ? r.NegativePrompt : "", result.Seeds[index], r.Steps, guided ? r.GuidanceScale : 1f, result.Width, result.Height,
             result.Sampler, model, r.IsImageToImage ? r.Strength : null, r.UseTinyVae ? "tiny" : "full", result.PromptTruncated);
     }
 

@@ -11,6 +11,9 @@ public sealed record GenerationRequest
 {
     public const int MinSide = 64, MaxSide = 2048, SideMultiple = 8, MaxSteps = 50, MaxBatch = 16;
 
+    /// <summary>Largest <see cref="GuidanceScale"/>.</summary>
+    public const float MaxGuidanceScale = 50;
+
     /// <summary>Characters accepted in a prompt or negative prompt (the tokenizer's cap).</summary>
     public const int MaxPromptChars = Text.ClipTokenizer.MaxPromptLength;
 
@@ -55,6 +58,12 @@ public sealed record GenerationRequest
 
     public bool IsImageToImage => InitImage is not null;
 
+    /// <summary>
+    /// Classifier-free guidance is on: <see cref="GuidanceScale"/> &gt; 1. Only then is <see cref="NegativePrompt"/> used,
+    /// and every step runs the UNet on twice the batch (conditional + unconditional).
+    /// </summary>
+    public bool UsesGuidance => GuidanceScale > 1f;
+
     /// <summary>Checks every field; throws <see cref="InvalidRequestException"/> naming the first bad one.</summary>
     public (int Width, int Height) Validate(int defaultSize)
     {
@@ -65,8 +74,8 @@ public sealed record GenerationRequest
             throw new InvalidRequestException("steps", $"steps must be between 1 and {MaxSteps} (got {Steps}).");
         if (BatchSize is < 1 or > MaxBatch)
             throw new InvalidRequestException("batch_size", $"batch size must be between 1 and {MaxBatch} (got {BatchSize}).");
-        if (!float.IsFinite(GuidanceScale) || GuidanceScale is < 0 or > 50)
-            throw new InvalidRequestException("guidance_scale", $"guidance scale must be between 0 and 50 (got {GuidanceScale}).");
+        if (!float.IsFinite(GuidanceScale) || GuidanceScale is < 0 or > MaxGuidanceScale)
+            throw new InvalidRequestException("guidance_scale", $"guidance scale must be between 0 and {MaxGuidanceScale} (got {GuidanceScale}).");
         if (IsImageToImage && (!float.IsFinite(Strength) || Strength <= 0 || Strength > 1))
             throw new InvalidRequestException("strength", $"strength must be in (0, 1] (got {Strength}).");
         if (Seed is < 0)

@@ -52,7 +52,7 @@ public sealed class TurboPipeline
         long seed0 = request.Seed ?? Random.Shared.NextInt64(0, 1L << 32);
         var seeds = Enumerable.Range(0, request.BatchSize).Select(i => seed0 + i).ToArray();
         var noise = seeds.Select(s => new NoiseStream((ulong)s)).ToArray();
-        bool cfg = request.GuidanceScale > 1f;
+        bool cfg = request.UsesGuidance;
 
         progress?.Report(new GenerationProgress("encode", 0, request.Steps, clock.Elapsed));
         var cond = _conditioner.Encode(request.Prompt, request.NegativePrompt, request.BatchSize, cfg, width, height, timings, cancellationToken);

@@ -11,10 +11,11 @@ public sealed record WrittenImage(byte[] Bytes, ImageOutputFormat Format, ImageM
 /// <summary>
 /// The one after-generation step of every front end: metadata (A1111 infotext + TurboGen JSON,
 /// <see cref="GenerationMetadata"/>), encoding (PNG carries the metadata; JPEG/WebP take a quality), and — when asked —
-/// saving a PNG with its metadata in <see cref="ServerOptions.OutputDir"/>, written atomically (temporary file, then
-/// rename) under one naming rule, <see cref="FileName"/>, in UTC.
+/// saving a PNG with its metadata in the owner's folder of <see cref="ServerOptions.OutputDir"/> (<see cref="OutputHistory.FolderOf"/>;
+/// the HTTP APIs' saves go to the shared folder), written atomically (temporary file, then rename) under one naming rule,
+/// <see cref="FileName"/>, in UTC; then the history's retention limits are applied (<see cref="OutputHistory.Added"/>).
 /// </summary>
-public sealed class OutputWriter(ServerOptions options, TimeProvider clock)
+public sealed class OutputWriter(ServerOptions options, TimeProvider clock, OutputHistory history)
 {
     public string Directory { get; } = Path.GetFullPath(options.OutputDir);
 
@@ -29,37 +30,42 @@ public sealed class OutputWriter(ServerOptions options, TimeProvider clock)
     }
 
     /// <summary>Saves image <paramref name="index"/> of <paramref name="result"/> as a PNG with its metadata and returns its file name.</summary>
-    public string Save(GenerationResult result, int index, string modelId) =>
-        Save(result.Images[index], GenerationMetadata.For(result, index, modelId), result.Seeds[index]);
+    public string Save(GenerationResult result, int index, string modelId, HistoryOwner? owner = null) =>
+        Save(result.Images[index], GenerationMetadata.For(result, index, modelId), result.Seeds[index], owner);
 
     /// <summary>
-    /// Saves a PNG with its metadata (atomically: a failed save leaves no file behind) and returns its file name.
-    /// A full disk or an unwritable folder is an <see cref="OutputWriteException"/>.
+    /// Saves a PNG with its metadata (atomically: a failed save leaves no file behind) in the owner's folder (default: shared)
+    /// and returns its file name. A full disk or an unwritable folder is an <see cref="OutputWriteException"/>.
     /// </summary>
-    public string Save(RgbImage image, ImageMetadata metadata, long seed)
+    public string Save(RgbImage image, ImageMetadata metadata, long seed, HistoryOwner? owner = null)
     {
+        owner ??= HistoryOwner.Shared;
         string name = FileName(clock.GetUtcNow(), seed);
+        string folder = history.FolderOf(owner);
         try
         {
-            ImageCodec.SavePng(image, Path.Combine(Directory, name), metadata);
+            ImageCodec.SavePng(image, Path.Combine(folder, name), metadata);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new OutputWriteException(Directory, e);
+            throw new OutputWriteException(folder, e);
         }
+        history.Added(owner);
         return name;
     }
 
     /// <summary>
     /// Deletes the temporary files of saves that never finished (the process was killed between writing and renaming).
     /// A temporary file that a running save holds (it is written under an exclusive lock) is left alone. Returns how
-    /// many were removed. Run at start-up.
+    /// many were removed. Run at start-up, over the shared folder and every client's history folder.
     /// </summary>
     public int RemoveOrphanedTemporaryFiles()
     {
         if (!System.IO.Directory.Exists(Directory)) return 0;
         int removed = 0;
-        foreach (string path in System.IO.Directory.EnumerateFiles(Directory, ".*"))
+        // The shared folder and each client's history folder one level below it (hidden files included: the names start with a dot).
+        var everyHistory = new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 1, AttributesToSkip = 0, IgnoreInaccessible = true };
+        foreach (string path in System.IO.Directory.EnumerateFiles(Directory, ".*", everyHistory))
         {
             if (!ImageCodec.IsTemporaryFileName(Path.GetFileName(path))) continue;
             try

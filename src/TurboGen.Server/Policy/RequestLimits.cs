@@ -25,6 +25,9 @@ public static class RequestLimits
     /// <summary>Denoising steps of the HTTP APIs; real-time frames take at most <see cref="MaxLiveSteps"/>.</summary>
     public const int MaxSteps = GenerationRequest.MaxSteps, MaxLiveSteps = 4;
 
+    /// <summary>Classifier-free guidance scale (only &gt; 1 enables it, and with it the negative prompt).</summary>
+    public const float MaxGuidance = GenerationRequest.MaxGuidanceScale;
+
     /// <summary>Seeds in one real-time "variants" request.</summary>
     public const int MaxVariants = 8;
 

@@ -24,7 +24,8 @@ public static class FrameEncoder
         {
             RequestId = request.RequestId, Seed = result.Seeds[index], Width = result.Width, Height = result.Height, Kind = kind,
             Index = kind == FrameKinds.Variant ? index : null, Format = request.Format, ImageToImage = request.Generation.IsImageToImage,
-            PromptTruncated = result.PromptTruncated,
+            Prompt = request.Generation.Prompt, Negative = request.Generation.NegativePrompt,
+            Guidance = request.Generation.UsesGuidance ? request.Generation.GuidanceScale : null, PromptTruncated = result.PromptTruncated,
             Timings = new FrameTimings
             {
                 Stages = result.Timings.Stages.GroupBy(s => s.Stage).ToDictionary(g => g.Key, g => Math.Round(g.Sum(s => s.Milliseconds), 3)),
@@ -32,13 +33,19 @@ public static class FrameEncoder
             },
         });
 
-    /// <summary>The refined frame of a shown live frame: the full-VAE image, the kept file, and the refine's own stages.</summary>
-    public static Frame Refined(Frame live, RgbImage image, string? file, IReadOnlyDictionary<string, double> stages) =>
+    /// <summary>The refined frame of a shown live frame: the full-VAE image and the refine's own stages.</summary>
+    public static Frame Refined(Frame live, RgbImage image, IReadOnlyDictionary<string, double> stages) =>
         Encode(image, live.Header.Format, live.Header with
         {
-            Kind = FrameKinds.Refined, File = file,
+            Kind = FrameKinds.Refined, File = null,
             Timings = new FrameTimings { Stages = new Dictionary<string, double>(stages), ModelMs = stages.GetValueOrDefault("decode.vae") },
         });
+
+    /// <summary>A refined frame as the answer to a keep: the same picture, naming the kept file.</summary>
+    public static Frame Kept(Frame refined, string file, double saveMs) => refined with
+    {
+        Header = refined.Header with { File = file, Timings = refined.Header.Timings with { Stages = new Dictionary<string, double>(refined.Header.Timings.Stages) { ["save"] = saveMs } } },
+    };
 
     /// <summary>The binary message of <paramref name="frame"/> answering <paramref name="requestId"/>.</summary>
     public static byte[] Message(Frame frame, long requestId, double elapsedMs) =>

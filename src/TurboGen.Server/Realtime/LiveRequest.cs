@@ -11,10 +11,12 @@ public enum LiveRequestKind { Generate, Variants }
 
 /// <summary>
 /// One parsed, validated client message, mapped once onto the engine's <see cref="GenerationRequest"/> (style applied,
-/// variants as a batch). <see cref="Key"/> identifies the picture it describes (everything but the request id and the
-/// flags), so a request for the picture already shown is answered without running the UNet again.
+/// the negative prompt only with guidance, variants as a batch). <see cref="Key"/> identifies the picture it describes
+/// (everything but the request id and the flags), so a request for the picture already shown is answered without
+/// running the UNet again. <see cref="Refine"/>: decode with the full VAE now; <see cref="Keep"/> (implies refine): and
+/// save it in the client's history.
 /// </summary>
-public sealed record LiveRequest(LiveRequestKind Kind, long RequestId, GenerationRequest Generation, bool Live, bool Refine, string Format, string Key);
+public sealed record LiveRequest(LiveRequestKind Kind, long RequestId, GenerationRequest Generation, bool Live, bool Refine, bool Keep, string Format, string Key);
 
 /// <summary>
 /// Parses one client message (<see cref="ClientMessage"/>, source-generated JSON) into a <see cref="LiveRequest"/>,
@@ -62,20 +64,28 @@ public static class LiveRequestParser
         if (kind == LiveRequestKind.Variants && count is < 1 or > RequestLimits.MaxVariants)
             throw new InvalidRequestException("count", $"count must be between 1 and {RequestLimits.MaxVariants} (got {count}).");
         float strength = (float)(m.Strength ?? 0.5);
+        double guidance = m.Guidance ?? 0;
+        if (!double.IsFinite(guidance) || guidance is < 0 or > RequestLimits.MaxGuidance)
+            throw new InvalidRequestException("guidance", $"guidance must be between 0 and {RequestLimits.MaxGuidance} (got {guidance}); above 1 it enables the negative prompt.");
 
         var (image, imageHash) = m.Image is { Length: > 0 } text ? images.Decode("image", text) : default;
         var (styledPrompt, styledNegative) = style is null ? (prompt, negative) : style.Apply(prompt, negative);
+        // Without guidance a negative prompt has no effect: it is dropped here, so it neither re-runs the model nor is recorded.
+        var generationGuidance = (float)guidance;
+        if (!(generationGuidance > 1f)) styledNegative = "";
         long? seed = m.Seed;
         if (kind == LiveRequestKind.Variants) seed ??= Random.Shared.NextInt64(0, uint.MaxValue - RequestLimits.MaxVariants);
         var generation = new GenerationRequest
         {
-            Prompt = styledPrompt, NegativePrompt = styledNegative, Seed = seed, Steps = steps, Width = m.Width, Height = m.Height,
-            InitImage = image, Strength = strength, BatchSize = kind == LiveRequestKind.Variants ? count : 1,
+            Prompt = styledPrompt, NegativePrompt = styledNegative, GuidanceScale = generationGuidance, Seed = seed, Steps = steps,
+            Width = m.Width, Height = m.Height, InitImage = image, Strength = strength, BatchSize = kind == LiveRequestKind.Variants ? count : 1,
         };
         generation.Validate(defaultSize);
-        string key = string.Join('\u001f', styledPrompt, styledNegative, seed?.ToString(CultureInfo.InvariantCulture) ?? "random", steps, m.Width, m.Height,
+        string key = string.Join('\u001f', styledPrompt, styledNegative, generation.UsesGuidance ? generationGuidance.ToString("R", CultureInfo.InvariantCulture) : "",
+            seed?.ToString(CultureInfo.InvariantCulture) ?? "random", steps, m.Width, m.Height,
             image is null ? "" : strength.ToString("R", CultureInfo.InvariantCulture), imageHash ?? "");
-        return new LiveRequest(kind, requestId, generation, m.Live ?? true, m.Refine ?? false, format, key);
+        bool keep = m.Keep ?? false;
+        return new LiveRequest(kind, requestId, generation, m.Live ?? true, keep || (m.Refine ?? false), keep, format, key);
     }
 
     /// <summary>The request id of a message that failed to parse, when it has a readable integer one (for the error reply).</summary>

@@ -11,14 +11,14 @@ using TurboGen.Server.Policy;
 namespace TurboGen.Server.Realtime;
 
 /// <summary>
-/// Maps the real-time experience: the web app at <c>/</c> (embedded static files, open), the session WebSocket <c>/ws</c>,
-/// <c>GET /api/styles</c>, <c>GET /api/history</c> and <c>GET /api/history/{file}</c>. The API key is checked before any of
-/// them by the server's one key policy (<see cref="ApiKeyPolicy"/>); <c>?key=</c> is accepted on <c>/ws</c> and kept-image
-/// links, which browsers load without headers.
+/// Maps the real-time experience: the web app at <c>/</c> (embedded static files, open), the session WebSocket <c>/ws</c>
+/// (its kept images go to the client's history, <see cref="HistoryOwner"/>), <c>GET /api/styles</c> and the history
+/// endpoints (<see cref="HistoryEndpoints"/>). The API key is checked before any of them by the server's one key policy
+/// (<see cref="ApiKeyPolicy"/>); <c>?key=</c> is accepted on <c>/ws</c> and kept-image links, which browsers load without headers.
 /// </summary>
 public static class RealtimeEndpoints
 {
-    private static readonly JsonSerializerOptions HistoryJson = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions WebJson = new(JsonSerializerDefaults.Web);
 
     /// <summary>Registers the sessions registry. Call before <c>Build()</c>.</summary>
     public static IServiceCollection AddRealtime(this IServiceCollection services) => services.AddSingleton<RealtimeSessions>();
@@ -40,31 +40,28 @@ public static class RealtimeEndpoints
                 await Error(StatusCodes.Status400BadRequest, "/ws expects a WebSocket upgrade.", null).ExecuteAsync(context).ConfigureAwait(false);
                 return;
             }
+            HistoryOwner owner;
+            try
+            {
+                owner = HistoryOwner.From(context.Request);
+            }
+            catch (InvalidRequestException e)
+            {
+                await Error(StatusCodes.Status400BadRequest, e.Message, e.Parameter).ExecuteAsync(context).ConfigureAwait(false);
+                return;
+            }
             using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
             using var aborted = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
-            await sessions.RunAsync(socket, aborted.Token).ConfigureAwait(false);
+            await sessions.RunAsync(socket, owner, aborted.Token).ConfigureAwait(false);
         }).WithMetadata(QueryKeyAccepted.Instance).ExcludeFromDescription();
 
         app.MapGet("/api/styles", (StylePresets styles, ServerMetrics metrics) =>
         {
             metrics.Request("styles");
-            return Results.Json(styles.All, HistoryJson);
+            return Results.Json(styles.All, WebJson);
         });
 
-        app.MapGet("/api/history", (OutputHistory history, ServerMetrics metrics, int? limit) =>
-        {
-            metrics.Request("history");
-            return Results.Json(history.List(Math.Clamp(limit ?? 50, 1, 500)), HistoryJson);
-        });
-
-        app.MapGet("/api/history/{file}", (OutputHistory history, ServerMetrics metrics, string file, bool? download) =>
-        {
-            metrics.Request("history_file");
-            string? path = history.Resolve(file);
-            return path is null
-                ? Error(StatusCodes.Status404NotFound, $"No kept image named '{file}'.", "file")
-                : Results.File(path, "image/png", download == true ? file : null);
-        }).WithMetadata(QueryKeyAccepted.Instance);
+        app.MapHistory();
 
         var assets = WebAssets.Load(typeof(RealtimeEndpoints).Assembly);
         foreach (var (path, asset) in assets.Files)

@@ -15,12 +15,14 @@ namespace TurboGen.Server.Realtime;
 /// One WebSocket = one session. The receive loop parses each client message once (<see cref="LiveRequestParser"/>) and
 /// hands it to the session's <see cref="LiveFramePolicy{TShown}"/> (latest wins); the processing loop asks the policy what
 /// to do next, submits at most one job at a time to the shared <see cref="IGenerationService"/>, and sends the frames
-/// (<see cref="FrameEncoder"/>). A refine decodes the shown frame's latents with the full VAE (no UNet run), saves the PNG
-/// (<see cref="OutputWriter"/>) and sends the refined frame. Disconnecting cancels everything and drops the session's state.
+/// (<see cref="FrameEncoder"/>). A refine decodes the shown frame's latents with the full VAE (no UNet run) and sends the
+/// refined frame; a keep also saves it as a PNG in the client's history (<see cref="OutputWriter"/>, <see cref="HistoryOwner"/>).
+/// Disconnecting cancels everything and drops the session's state.
 /// </summary>
 internal sealed class RealtimeSession
 {
     private readonly WebSocketChannel _channel;
+    private readonly HistoryOwner _owner;
     private readonly ModelHost _host;
     private readonly ServerOptions _options;
     private readonly StylePresets _styles;
@@ -33,11 +35,12 @@ internal sealed class RealtimeSession
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private long _lastRequestId = -1;
 
-    public RealtimeSession(string id, WebSocketChannel channel, CancellationToken aborted, ModelHost host, ServerOptions options, ServerMetrics metrics,
+    public RealtimeSession(string id, WebSocketChannel channel, HistoryOwner owner, CancellationToken aborted, ModelHost host, ServerOptions options, ServerMetrics metrics,
         StylePresets styles, OutputWriter output, TimeProvider clock, ILogger<RealtimeSession> logger)
     {
         Id = id;
         _channel = channel;
+        _owner = owner;
         _host = host;
         _options = options;
         _styles = styles;
@@ -58,7 +61,8 @@ internal sealed class RealtimeSession
         {
             var service = _host.Service;
             await SendAsync(new HelloMessage(Id, _host.State, service?.Model.Id, service?.Model.HasTinyVae, service?.Model.HasVaeEncoder,
-                service?.Model.DefaultSize, RequestLimits.MaxLiveSteps, _options.RefineDelay.TotalMilliseconds), RealtimeJson.Default.HelloMessage).ConfigureAwait(false);
+                service?.Model.DefaultSize, RequestLimits.MaxLiveSteps, _options.RefineDelay.TotalMilliseconds,
+                Math.Max(0, _options.History.MaxImagesPerHistory), Math.Max(0, _options.History.MaxBytesPerHistory)), RealtimeJson.Default.HelloMessage).ConfigureAwait(false);
             await ReceiveLoopAsync().ConfigureAwait(false);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException)
@@ -122,7 +126,8 @@ internal sealed class RealtimeSession
                         break;
                     case LiveActionKind.Refine:
                         var shown = action.Shown!;
-                        await RefineAsync(await WaitForModelAsync(ct).ConfigureAwait(false), shown, new Wanted(shown.Payload.Request, _clock.GetTimestamp())).ConfigureAwait(false);
+                        // Tagged with the newest request answered by this picture: the client ignores frames older than the one it shows.
+                        await RefineAsync(await WaitForModelAsync(ct).ConfigureAwait(false), shown, new Wanted(shown.Payload.LastAsked, _clock.GetTimestamp()), keep: false).ConfigureAwait(false);
                         break;
                     default:
                         await WaitForWakeAsync(action.Wait, ct).ConfigureAwait(false);
@@ -141,7 +146,7 @@ internal sealed class RealtimeSession
             {
                 // Reported once; the policy never retries a failed action by itself (a refine stays taken).
                 _logger.LogError(e, "Real-time session {Id} failed a request", Id);
-                await SendErrorAsync(action.Wanted?.Request.RequestId ?? action.Shown?.Payload.Request.RequestId, "Internal error: " + e.Message, null).ConfigureAwait(false);
+                await SendErrorAsync(action.Wanted?.Request.RequestId ?? action.Shown?.Payload.LastAsked.RequestId, "Internal error: " + e.Message, null).ConfigureAwait(false);
             }
         }
     }
@@ -186,10 +191,10 @@ internal sealed class RealtimeSession
         if (_policy.ShownFor(r.Key) is { } shown)
         {
             // The picture asked for is on screen already: answer without running the model again.
+            shown.Payload.LastAsked = r;
             if (r.Refine || !r.Live)
             {
-                if (shown.Payload.RefinedFrame is { } refined) await SendFrameAsync(refined, wanted).ConfigureAwait(false);
-                else await RefineAsync(service, shown, wanted).ConfigureAwait(false);
+                await RefineAsync(service, shown, wanted, r.Keep).ConfigureAwait(false);
             }
             else
             {
@@ -206,43 +211,56 @@ internal sealed class RealtimeSession
         var live = FrameEncoder.Build(r, result, 0, FrameKinds.Live, queueMs);
         var next = _policy.Show(r.Key, new ShownFrame(r, result, live, tiny ? null : result.Images[0]));
         if (r.Live) await SendFrameAsync(live, wanted).ConfigureAwait(false);
-        if (r.Refine || !r.Live) await RefineAsync(service, next, wanted).ConfigureAwait(false);
+        if (r.Refine || !r.Live) await RefineAsync(service, next, wanted, r.Keep).ConfigureAwait(false);
     }
 
-    /// <summary>Decodes the shown frame's latents with the full VAE (unless it already was), saves the PNG and sends it.</summary>
-    private async Task RefineAsync(IGenerationService service, ShownPicture<ShownFrame> shown, Wanted wanted)
+    /// <summary>
+    /// Decodes the shown frame's latents with the full VAE (once: unless it already was) and sends the refined frame;
+    /// with <paramref name="keep"/>, first saves it in the client's history (once per picture) and names the file.
+    /// </summary>
+    private async Task RefineAsync(IGenerationService service, ShownPicture<ShownFrame> shown, Wanted wanted, bool keep)
     {
-        _policy.TakeRefine(shown);
         var payload = shown.Payload;
-        var stages = new Dictionary<string, double>();
-        var clock = _clock.GetTimestamp();
-        RgbImage? image = payload.FullImage;
-        if (image is null)
+        if (payload.RefinedFrame is null)
         {
-            var (images, _) = await RunAsync(LiveRunKind.Refine, wanted.Request.RequestId,
-                ct => service.SubmitDecode(Id, payload.Result.Latents, tinyVae: false, ct), retryAfter => _policy.RefineBusy(shown, retryAfter)).ConfigureAwait(false);
-            if (images is null) return;
-            image = images[0];
-            stages["decode.vae"] = _clock.GetElapsedTime(clock).TotalMilliseconds;
+            _policy.TakeRefine(shown);
+            var stages = new Dictionary<string, double>();
+            var clock = _clock.GetTimestamp();
+            RgbImage? image = payload.FullImage;
+            if (image is null)
+            {
+                var (images, _) = await RunAsync(LiveRunKind.Refine, wanted.Request.RequestId,
+                    ct => service.SubmitDecode(Id, payload.Result.Latents, tinyVae: false, ct), retryAfter => _policy.RefineBusy(shown, retryAfter)).ConfigureAwait(false);
+                if (images is null) return;
+                image = images[0];
+                stages["decode.vae"] = _clock.GetElapsedTime(clock).TotalMilliseconds;
+            }
+            payload.RefinedImage = image;
+            payload.RefinedFrame = FrameEncoder.Refined(payload.LiveFrame, image, stages);
+            _policy.RefineDone(shown);
         }
-        var result = payload.Result with { Images = [image], Request = payload.Result.Request with { UseTinyVae = false } };
+        Frame? frame = payload.RefinedFrame;
+        // A failed save is not remembered: pressing Keep again tries again (nothing retries by itself).
+        if (keep) frame = payload.KeptFrame ??= await KeepAsync(service, payload, wanted.Request.RequestId).ConfigureAwait(false);
+        await SendFrameAsync(frame ?? payload.RefinedFrame, wanted).ConfigureAwait(false);
+    }
+
+    /// <summary>Saves the refined picture in the client's history; a failed save is reported once (field <c>keep</c>) and gives null.</summary>
+    private async Task<Frame?> KeepAsync(IGenerationService service, ShownFrame payload, long requestId)
+    {
+        var result = payload.Result with { Images = [payload.RefinedImage!], Request = payload.Result.Request with { UseTinyVae = false } };
         var saving = _clock.GetTimestamp();
-        string? file = null;
         try
         {
-            file = await Task.Run(() => _output.Save(result, 0, service.Model.Id)).ConfigureAwait(false);
-            stages["save"] = _clock.GetElapsedTime(saving).TotalMilliseconds;
+            string file = await Task.Run(() => _output.Save(result, 0, service.Model.Id, _owner)).ConfigureAwait(false);
+            return FrameEncoder.Kept(payload.RefinedFrame!, file, _clock.GetElapsedTime(saving).TotalMilliseconds);
         }
         catch (OutputWriteException e)
         {
-            // The refined picture is still shown; that it was not kept is said once (the refine is not retried).
-            _logger.LogWarning("Session {Id}: {Message}", Id, e.Message);
-            await SendErrorAsync(wanted.Request.RequestId, e.Message, "save").ConfigureAwait(false);
+            _logger.LogWarning("Session {Id}: a kept image could not be saved: {Message}", Id, e.Message);
+            await SendErrorAsync(requestId, e.Message, "keep").ConfigureAwait(false);
+            return null;
         }
-        var frame = FrameEncoder.Refined(payload.LiveFrame, image, file, stages);
-        payload.RefinedFrame = frame;
-        _policy.RefineDone(shown);
-        await SendFrameAsync(frame, wanted).ConfigureAwait(false);
     }
 
     private async Task VariantsAsync(IGenerationService service, Wanted wanted)
@@ -317,9 +335,17 @@ internal sealed class RealtimeSession
         public GenerationResult Result { get; } = result;
         public Frame LiveFrame { get; } = liveFrame;
 
+        /// <summary>The newest request this picture answered (asking for the shown picture again answers from it).</summary>
+        public LiveRequest LastAsked { get; set; } = request;
+
         /// <summary>Already decoded with the full VAE (no tiny VAE, or a non-live request).</summary>
         public RgbImage? FullImage { get; } = fullImage;
 
+        /// <summary>The full-VAE picture and its frame, once refined.</summary>
+        public RgbImage? RefinedImage { get; set; }
         public Frame? RefinedFrame { get; set; }
+
+        /// <summary>The refined frame naming its kept file, once kept (a picture is saved once however often it is kept).</summary>
+        public Frame? KeptFrame { get; set; }
     }
 }

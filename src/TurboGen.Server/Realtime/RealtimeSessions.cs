@@ -24,12 +24,15 @@ public sealed class RealtimeSessions(IServiceProvider services, ILogger<Realtime
     /// <summary>The session keys connected now (they are also the keys jobs are queued under).</summary>
     public IReadOnlyCollection<string> Ids => _sessions.Keys.ToArray();
 
-    /// <summary>Runs a session on an accepted WebSocket until it closes; its work is cancelled and its state dropped.</summary>
-    public async Task RunAsync(WebSocket socket, CancellationToken aborted)
+    /// <summary>
+    /// Runs a session on an accepted WebSocket until it closes; its work is cancelled and its state dropped. Images it keeps
+    /// go to <paramref name="owner"/>'s history.
+    /// </summary>
+    public async Task RunAsync(WebSocket socket, HistoryOwner owner, CancellationToken aborted)
     {
         string id = "rt-" + Interlocked.Increment(ref _nextId);
         using var channel = new WebSocketChannel(socket, RequestLimits.MaxMessageBytes);
-        var session = ActivatorUtilities.CreateInstance<RealtimeSession>(services, id, channel, aborted);
+        var session = ActivatorUtilities.CreateInstance<RealtimeSession>(services, id, channel, owner, aborted);
         _sessions[id] = session;
         logger.LogInformation("Real-time session {Id} connected ({Count} open)", id, _sessions.Count);
         try

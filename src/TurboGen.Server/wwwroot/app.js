@@ -1,185 +1,178 @@
-// TurboGen web app: the picture follows the prompt as you type.
-// Every change sends the full parameters with an increasing requestId; the server keeps only the newest and
-// answers with frames. A frame older than the one shown is never displayed.
+// TurboGen web app: the picture follows the prompt (and the sketch or camera) as you type.
+// Every change sends the full parameters with an increasing requestId; the server keeps only the newest and answers
+// with frames. A frame older than the one shown is never displayed.
+//
+// Modes are modules (modes/*.js) with one contract: { id, panes (1: the picture alone, 2: an input surface beside it),
+// paced (send the next input only once the previous one is answered), needsImageToImage, init(app), activate(),
+// deactivate(), hasImage() (an input image is there now), input() → { image, strength } | null, resize?(w, h) }. Adding a mode = a module + a radio in index.html.
 
 import { RealtimeConnection } from './realtime.js';
-import { Sketch } from './sketch.js';
+import { $, toast, showError, clearErrors, setStatus, setOverlay, isTextField } from './ui.js';
+import { identity, setApiKey, withKey, apiFetch } from './identity.js';
+import { History } from './history.js';
+import { promptMode } from './modes/prompt.js';
+import { sketchMode } from './modes/sketch.js';
+import { cameraMode } from './modes/camera.js';
 
-const $ = (id) => document.getElementById(id);
+const MODES = [promptMode, sketchMode, cameraMode];
 const MAX_SEED = 4294967295;
+const VARIANTS = 4;
 
 const state = {
+  mode: promptMode,
   requestId: 0,
-  lastParamsId: 0,          // newest "generate" request sent
   shownId: -1,              // request id of the frame on screen
   shownKind: null,
-  variantsId: 0,
+  errorId: -1,              // request that caused the error on screen
+  variants: null,           // { base, id, received } of the grid on screen
   sentAt: new Map(),        // requestId → performance.now() when sent
-  frameTimes: [],           // arrival times of recent live frames (fps)
+  frameTimes: [],           // arrival times of recent live frames (rate)
   frameUrl: null,
   ready: false,
   imageToImage: true,
-  apiKey: sessionStorage.getItem('turbogen-key') || new URLSearchParams(location.hash.slice(1)).get('key') || null,
+  dirty: false,             // changed while offline: send on reconnect
+  pendingKeep: false,       // Keep pressed while offline
+  inFlight: 0, inFlightAt: 0, pendingSend: false, // pacing of `paced` modes
+  sizeChosen: false,
 };
 
 // ------------------------------------------------------------------ helpers
 
-function withKey(url) {
-  if (!state.apiKey) return url;
-  return url + (url.includes('?') ? '&' : '?') + 'key=' + encodeURIComponent(state.apiKey);
-}
-
-function apiFetch(url) {
-  return fetch(url, { headers: state.apiKey ? { Authorization: 'Bearer ' + state.apiKey } : {} });
-}
-
 function randomSeed() { return Math.floor(Math.random() * MAX_SEED); }
-
 function currentSize() { return $('size').value.split('x').map(Number); }
-
 function currentSeed() {
   const v = Number($('seed').value);
   return Number.isInteger(v) && v >= 0 && v <= MAX_SEED ? v : 0;
 }
-
 function setSeed(seed) { $('seed').value = String(((seed % (MAX_SEED + 1)) + (MAX_SEED + 1)) % (MAX_SEED + 1)); }
-
-function isTextField(el) {
-  return el instanceof HTMLTextAreaElement || el instanceof HTMLSelectElement
-    || (el instanceof HTMLInputElement && !['checkbox', 'radio', 'button', 'color', 'file'].includes(el.type));
-}
-
-let toastTimer = null;
-function toast(text) {
-  const t = $('toast');
-  t.textContent = text;
-  t.hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { t.hidden = true; }, 2500);
-}
-
-function showError(message, field) {
-  const box = $('error');
-  box.textContent = message;
-  box.hidden = false;
-  document.querySelectorAll('[aria-invalid="true"]').forEach((el) => el.removeAttribute('aria-invalid'));
-  const input = { prompt: 'prompt', negative: 'negative', seed: 'seed', width: 'size', height: 'size', style: 'style', strength: 'strength', image: 'sketch' }[field];
-  if (input) $(input).setAttribute('aria-invalid', 'true');
-}
-
-function clearError() {
-  $('error').hidden = true;
-  document.querySelectorAll('[aria-invalid="true"]').forEach((el) => el.removeAttribute('aria-invalid'));
-}
-
-function setOverlay(text) {
-  const o = $('overlay');
-  o.textContent = text ?? '';
-  o.hidden = !text;
-}
-
-function setStatus(text, kind) {
-  const b = $('model-status');
-  b.textContent = text;
-  b.dataset.kind = kind;
-}
+function guidanceOn() { return $('negative').value.trim().length > 0; }
 
 // ------------------------------------------------------------------ requests
 
 function parameters(extra = {}) {
   const [width, height] = currentSize();
   const params = {
-    type: 'generate',
-    requestId: ++state.requestId,
-    prompt: $('prompt').value,
-    negative: $('negative').value,
-    seed: currentSeed(),
-    steps: Number(document.querySelector('input[name="steps"]:checked').value),
-    width, height,
-    style: $('style').value || null,
-    live: true,
-    refine: false,
-    format: 'jpeg',
+    type: 'generate', requestId: ++state.requestId,
+    prompt: $('prompt').value, negative: $('negative').value,
+    guidance: guidanceOn() ? Number($('guidance').value) : 0,
+    seed: currentSeed(), steps: Number(document.querySelector('input[name="steps"]:checked').value),
+    width, height, style: $('style').value || null, live: true, refine: false, format: 'jpeg',
     ...extra,
   };
-  if ($('img2img').checked) {
-    params.image = sketch.dataUrl();
-    params.strength = Number($('strength').value);
-  }
+  const input = state.mode.input();
+  if (input) Object.assign(params, input);
   return params;
 }
 
-function hasInput() { return $('prompt').value.trim().length > 0 || $('img2img').checked; }
+function hasInput() { return $('prompt').value.trim().length > 0 || state.mode.hasImage(); }
 
-/** Sends the current parameters (latest wins on the server). */
+/** Sends the current parameters (latest wins on the server); offline, remembers to send them on reconnect. */
 function generate(extra = {}) {
+  updateKeepButton();
   if (!hasInput()) return;
+  if (!connection.isOpen) {
+    state.dirty = true;
+    if (extra.keep) { state.pendingKeep = true; toast('Not connected: the picture is kept when the connection is back.'); }
+    return;
+  }
+  if (state.mode.paced && state.inFlight && !extra.keep && performance.now() - state.inFlightAt < 10_000) {
+    state.pendingSend = true;
+    return;
+  }
   const params = parameters(extra);
-  if (!connection.send(params)) return;
-  state.lastParamsId = params.requestId;
+  connection.send(params);
+  state.dirty = false;
+  state.pendingSend = false;
+  state.inFlight = params.requestId;
+  state.inFlightAt = performance.now();
   state.sentAt.set(params.requestId, performance.now());
   if (state.sentAt.size > 200) state.sentAt.delete(state.sentAt.keys().next().value);
-  clearError();
+  if (extra.keep) clearErrors(['keep-error']);
 }
+
+/** The answer to request `id` arrived (a frame, an error or busy): a paced mode may send its newest input. */
+function answered(id) {
+  if (id < state.inFlight) return;
+  state.inFlight = 0;
+  if (state.pendingSend) generate();
+}
+
+function keep() {
+  if (!hasInput()) { showError('Type a prompt first: there is no picture to keep yet.', 'keep'); return; }
+  generate({ keep: true });
+}
+
+function updateKeepButton() { $('keep-btn').disabled = !hasInput(); }
 
 function onPromptTyped() {
   if (!$('seed-lock').checked) setSeed(randomSeed());
-  if (!hasInput()) return;
   generate();
 }
 
-function stepSeed(delta) {
-  setSeed(currentSeed() + delta);
-  generate();
-}
+function stepSeed(delta) { setSeed(currentSeed() + delta); generate(); }
+
+// ------------------------------------------------------------------ variants
 
 function requestVariants() {
-  if (!hasInput()) { toast('Type a prompt first.'); return; }
+  if (!hasInput()) { showError('Type a prompt first.', 'prompt'); return; }
   const base = randomSeed() % (MAX_SEED - 8);
-  const params = parameters({ type: 'variants', seed: base, count: 4 });
-  state.variantsId = params.requestId;
+  state.variants = { base, id: 0, received: 0 };
   const grid = $('variants');
   grid.replaceChildren();
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < VARIANTS; i++) {
     const button = document.createElement('button');
     button.type = 'button';
     button.className = 'variant loading';
     button.dataset.index = String(i);
     button.dataset.seed = String(base + i);
+    button.setAttribute('aria-pressed', 'false');
     button.setAttribute('aria-label', `Variant with seed ${base + i} (loading)`);
     button.addEventListener('click', () => adoptVariant(button));
     grid.append(button);
   }
-  if (!connection.send(params)) toast('Not connected.');
+  $('variants-section').hidden = false;
+  sendVariants();
+}
+
+/** Sends (or, after an outage, re-sends) the variants request of the grid on screen. */
+function sendVariants() {
+  if (!state.variants) return;
+  if (!connection.isOpen) { toast('Not connected: the seeds load when the connection is back.'); return; }
+  const params = parameters({ type: 'variants', seed: state.variants.base, count: VARIANTS });
+  state.variants.id = params.requestId;
+  connection.send(params);
 }
 
 function adoptVariant(button) {
   setSeed(Number(button.dataset.seed));
   $('seed-lock').checked = true;
-  grid().forEach((b) => b.setAttribute('aria-pressed', String(b === button)));
+  [...$('variants').children].forEach((b) => b.setAttribute('aria-pressed', String(b === button)));
   generate({ refine: true });
-  toast(`Seed ${button.dataset.seed} adopted`);
+  toast(`Seed ${button.dataset.seed} in use`);
 }
 
-function grid() { return [...$('variants').querySelectorAll('.variant')]; }
+function showVariant(header, blob) {
+  if (!state.variants || header.requestId !== state.variants.id) return;
+  const button = $('variants').querySelector(`[data-index="${header.index}"]`);
+  if (!button) return;
+  const img = button.querySelector('img') ?? button.appendChild(document.createElement('img'));
+  if (img.src) URL.revokeObjectURL(img.src);
+  img.src = URL.createObjectURL(blob);
+  img.alt = '';
+  button.dataset.seed = String(header.seed);
+  button.classList.remove('loading');
+  button.setAttribute('aria-label', `Use seed ${header.seed}`);
+  button.title = `Seed ${header.seed}`;
+  state.variants.received++;
+}
 
 // ------------------------------------------------------------------ frames
 
+const KIND_WORDS = { live: 'Quick preview', refined: 'Full quality' };
+
 function showFrame(header, blob) {
-  if (header.kind === 'variant') {
-    if (header.requestId !== state.variantsId) return;
-    const button = $('variants').querySelector(`[data-index="${header.index}"]`);
-    if (!button) return;
-    const img = button.querySelector('img') ?? button.appendChild(document.createElement('img'));
-    if (img.src) URL.revokeObjectURL(img.src);
-    img.src = URL.createObjectURL(blob);
-    img.alt = '';
-    button.dataset.seed = String(header.seed);
-    button.classList.remove('loading');
-    button.setAttribute('aria-label', `Use seed ${header.seed}`);
-    button.title = `Seed ${header.seed}`;
-    return;
-  }
+  if (header.kind === 'variant') { showVariant(header, blob); return; }
+  answered(header.requestId);
   // Never go back in time; a refined frame may replace the live frame of the same request.
   if (header.requestId < state.shownId) return;
   if (header.requestId === state.shownId && header.kind === 'live' && state.shownKind === 'refined') return;
@@ -190,127 +183,91 @@ function showFrame(header, blob) {
   state.frameUrl = URL.createObjectURL(blob);
   img.src = state.frameUrl;
   img.hidden = false;
-  img.dataset.requestId = String(header.requestId);
-  img.dataset.seed = String(header.seed);
-  img.dataset.kind = header.kind;
-  img.dataset.imageToImage = String(header.imageToImage);
-  img.alt = `Generated image for “${$('prompt').value}”, seed ${header.seed}`;
+  Object.assign(img.dataset, { requestId: String(header.requestId), seed: String(header.seed), kind: header.kind, imageToImage: String(header.imageToImage) });
+  img.alt = `Generated picture of “${header.prompt}”, seed ${header.seed}`;
   $('frame-empty').hidden = true;
   state.shownId = header.requestId;
   state.shownKind = header.kind;
+  if (header.requestId > state.errorId) clearErrors(['prompt-error', 'negative-error', 'seed-error', 'size-error', 'style-error', 'mode-error', 'picture-error']);
 
   const sent = state.sentAt.get(header.requestId);
   if (header.kind === 'live') {
-    // Input-to-picture latency of live frames (a refined frame waits for the pause on purpose).
     if (sent !== undefined) $('stat-latency').textContent = `${Math.round(now - sent)} ms`;
     state.frameTimes.push(now);
-    while (state.frameTimes.length && now - state.frameTimes[0] > 2000) state.frameTimes.shift();
   }
-  updateFps();
+  updateRate();
   $('stat-model').textContent = `${Math.round(header.timings.modelMs)} ms`;
-  const vae = header.kind === 'refined' ? 'full VAE' : (header.timings.stages['decode.tiny_vae'] !== undefined ? 'tiny VAE' : 'full VAE');
-  $('frame-info').textContent = `seed ${header.seed} · ${header.width}×${header.height} · ${header.kind} (${vae})`
-    + (header.promptTruncated ? ' · prompt truncated to 77 tokens' : '')
-    + (header.file ? ' · kept' : '');
-  if (header.kind === 'refined' && header.file) addHistory({
-    file: header.file, url: '/api/history/' + encodeURIComponent(header.file),
-    parameters: { seed: header.seed, prompt: $('prompt').value, width: header.width, height: header.height },
-  }, true);
+  $('stat-queue').textContent = `${Math.round(header.timings.queueMs)} ms`;
+  $('stat-vae').textContent = header.timings.stages['decode.tiny_vae'] !== undefined ? 'tiny (TAESD)' : 'full VAE';
+
+  const words = [header.file ? 'Kept in full quality' : KIND_WORDS[header.kind] ?? header.kind, `seed ${header.seed}`, `${header.width} × ${header.height}`];
+  if (header.guidance) words.push(`with negative prompt (guidance ${header.guidance})`);
+  if (header.promptTruncated) words.push('prompt too long: only its start was used');
+  $('frame-info').textContent = words.join(' · ');
+  $('prompt-used').hidden = !header.prompt;
+  $('prompt-used-text').textContent = header.prompt + (header.negative ? `\nLeave out: ${header.negative}` : '');
+  if (header.file) { toast('Kept'); kept.load(); }
 }
 
-function updateFps() {
+function pictureRate() {
   const now = performance.now();
-  while (state.frameTimes.length && now - state.frameTimes[0] > 2000) state.frameTimes.shift();
-  $('stat-fps').textContent = state.frameTimes.length ? (state.frameTimes.length / 2).toFixed(1) : '0';
-}
-setInterval(updateFps, 500);
-
-// ------------------------------------------------------------------ history
-
-function addHistory(entry, prepend) {
-  const list = $('history');
-  if (list.querySelector(`[data-file="${CSS.escape(entry.file)}"]`)) return;
-  const p = entry.parameters ?? {};
-  const li = document.createElement('li');
-  li.dataset.file = entry.file;
-  const img = document.createElement('img');
-  img.src = withKey(entry.url);
-  img.alt = p.prompt ? `Kept image: ${p.prompt}` : `Kept image ${entry.file}`;
-  img.loading = 'lazy';
-  img.width = 96; img.height = Math.round(96 * (p.height ?? 1) / (p.width ?? 1)) || 96;
-  const actions = document.createElement('div');
-  actions.className = 'actions';
-  const download = document.createElement('a');
-  download.href = withKey(entry.url + '?download=true');
-  download.download = entry.file;
-  download.textContent = 'Download';
-  download.title = 'Download the PNG (with its parameters)';
-  const copy = document.createElement('button');
-  copy.type = 'button';
-  copy.textContent = 'Copy seed';
-  copy.disabled = p.seed === undefined;
-  copy.addEventListener('click', async () => {
-    const text = String(p.seed);
-    try { await navigator.clipboard.writeText(text); toast(`Seed ${text} copied`); }
-    catch { toast(`Seed ${text}`); }
-  });
-  const use = document.createElement('button');
-  use.type = 'button';
-  use.textContent = 'Use as init';
-  use.title = 'Use this image as the init image (image to image)';
-  use.addEventListener('click', async () => {
-    const response = await apiFetch(entry.url);
-    if (!response.ok) { toast('Could not load the image.'); return; }
-    enableImageToImage(true);
-    await sketch.loadImage(await response.blob());
-  });
-  actions.append(download, copy, use);
-  li.append(img, actions);
-  if (prepend) list.prepend(li); else list.append(li);
-  $('history-empty').hidden = true;
+  while (state.frameTimes.length && now - state.frameTimes[0] > 3000) state.frameTimes.shift();
+  return state.frameTimes.length / 3;
 }
 
-async function loadHistory() {
-  const response = await apiFetch('/api/history?limit=40');
-  if (!response.ok) return;
-  for (const entry of await response.json()) addHistory(entry, false);
-}
+function updateRate() { $('stat-fps').textContent = connection.isOpen ? pictureRate().toFixed(1) : '–'; }
+setInterval(updateRate, 500);
 
-// ------------------------------------------------------------------ image to image
+// ------------------------------------------------------------------ modes
 
-const sketch = new Sketch($('sketch'), { onChange: () => { if ($('img2img').checked) generate(); }, throttleMs: 150 });
+const app = { generate, size: currentSize, mode: () => state.mode, pictureRate };
 
-function enableImageToImage(on) {
-  $('img2img').checked = on;
-  $('img2img-panel').hidden = !on;
-  if (on) { const [w, h] = currentSize(); sketch.setAspect(w, h); }
-}
-
-async function loadDroppedFile(file) {
-  if (!file || !file.type.startsWith('image/')) { toast('Drop a PNG, JPEG or WebP image.'); return; }
-  enableImageToImage(true);
-  try { await sketch.loadImage(file); } catch { showError('That file is not a readable image.', 'image'); }
+function setMode(id) {
+  const next = MODES.find((m) => m.id === id) ?? promptMode;
+  if (next === state.mode) return;
+  state.mode.deactivate();
+  state.mode = next;
+  document.body.dataset.mode = next.id;
+  $('stage').dataset.panes = String(next.panes);
+  $('input-pane').hidden = next.panes < 2;
+  $('mode-tools').hidden = next === promptMode;
+  document.querySelector(`input[name="mode"][value="${next.id}"]`).checked = true;
+  state.inFlight = 0;
+  clearErrors(['mode-error']);
+  next.activate();
+  generate();
 }
 
 // ------------------------------------------------------------------ connection & health
 
-const connection = new RealtimeConnection(() => {
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return withKey(`${scheme}//${location.host}/ws`);
-});
+const connection = new RealtimeConnection(() => withKey(`${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`));
+
+function setConnection(kind) {
+  document.body.dataset.connection = kind;
+  if (kind === 'offline') {
+    setStatus('Disconnected — reconnecting…', 'error');
+    setOverlay('Disconnected from the server — reconnecting… Your changes are sent when the connection is back.', 'offline');
+    for (const id of ['stat-latency', 'stat-fps', 'stat-model', 'stat-queue']) $(id).textContent = '–';
+    $('frame-info').textContent = 'Not connected: the picture shown is not up to date.';
+  }
+}
 
 connection.addEventListener('open', () => {
+  setConnection('online');
+  setOverlay(null);
   if (state.ready) setStatus('Ready', 'ready');
-  generate();
+  state.inFlight = 0;
+  // Input made during the outage, a keep asked for, and variants still loading are sent again now.
+  const keepNow = state.pendingKeep;
+  state.pendingKeep = false;
+  if (state.dirty || keepNow || state.shownId < 0) generate(keepNow ? { keep: true } : {});
+  if (state.variants && state.variants.received < VARIANTS) sendVariants();
 });
 connection.addEventListener('close', () => {
-  setStatus('Disconnected — reconnecting…', 'error');
+  setConnection('offline');
   pollHealth();
 });
-connection.addEventListener('frame', (e) => {
-  setOverlay(null);
-  showFrame(e.detail.header, e.detail.blob);
-});
+connection.addEventListener('frame', (e) => showFrame(e.detail.header, e.detail.blob));
 connection.addEventListener('message', (e) => {
   const m = e.detail;
   switch (m.type) {
@@ -320,26 +277,34 @@ connection.addEventListener('message', (e) => {
     case 'status':
       if (m.state === 'ready') { state.ready = true; setStatus('Ready', 'ready'); setOverlay(null); }
       else if (m.state === 'failed') { setStatus('Model failed to load', 'error'); showError(m.error ?? 'The model failed to load.'); }
-      else { setStatus(m.state === 'warming' ? 'Warming up…' : 'Loading model…', 'loading'); setOverlay('Model loading…'); }
+      else { setStatus(m.state === 'warming' ? 'Warming up…' : 'Loading model…', 'loading'); setOverlay('The model is loading… the first picture appears as soon as it is ready.'); }
       break;
     case 'busy':
-      setStatus('Server busy', 'loading');
-      setTimeout(() => {
-        if (m.requestId === state.lastParamsId) { setStatus('Ready', 'ready'); generate(); }
-      }, m.retryAfterMs ?? 1000);
+      setStatus('Server busy — retrying', 'loading');
+      setTimeout(() => { if (m.requestId >= state.inFlight) { setStatus('Ready', 'ready'); answered(m.requestId); generate(); } }, m.retryAfterMs ?? 1000);
       break;
     case 'error':
-      if (m.requestId === undefined || m.requestId === null || m.requestId >= state.shownId) showError(m.message, m.field);
+      if (m.requestId !== undefined && m.requestId !== null) answered(m.requestId);
+      if (m.requestId === undefined || m.requestId === null || m.requestId >= state.shownId) {
+        state.errorId = m.requestId ?? state.requestId;
+        showError(m.message, m.field);
+      }
       break;
   }
 });
 
 function applyModelInfo(m) {
   if (m.state === 'ready') { state.ready = true; setStatus(`Ready · ${m.model}`, 'ready'); }
+  kept.maxImages = m.historyMaxImages ?? 0;
+  kept.update();
   if (m.imageToImage === false) {
     state.imageToImage = false;
-    $('img2img').disabled = true;
-    $('img2img').parentElement.title = 'This model has no VAE encoder: image to image is unavailable.';
+    for (const mode of MODES.filter((x) => x.needsImageToImage)) {
+      const radio = document.querySelector(`input[name="mode"][value="${mode.id}"]`);
+      radio.disabled = true;
+      radio.parentElement.title = 'This model has no image encoder: only Prompt mode is available.';
+    }
+    if (state.mode.needsImageToImage) setMode('prompt');
   }
   if (m.defaultSize && !state.sizeChosen) {
     const value = `${m.defaultSize}x${m.defaultSize}`;
@@ -351,42 +316,36 @@ let healthTimer = null;
 async function pollHealth() {
   clearTimeout(healthTimer);
   try {
-    const response = await fetch('/health');
-    const health = await response.json();
+    const health = await (await fetch('/health')).json();
     if (health.status === 'ready') {
       state.ready = true;
-      setStatus(`Ready · ${health.model}`, 'ready');
-      setOverlay(null);
-      if (!connection.isOpen) healthTimer = setTimeout(pollHealth, 2000);
-      return;
-    }
-    state.ready = false;
-    if (health.status === 'failed') {
+      if (connection.isOpen) { setStatus(`Ready · ${health.model}`, 'ready'); setOverlay(null); return; }
+      setStatus('Reconnecting…', 'loading');
+    } else if (health.status === 'failed') {
+      state.ready = false;
       setStatus('Model failed to load', 'error');
       showError(`The model failed to load: ${health.error ?? 'unknown error'}`);
       return;
+    } else {
+      state.ready = false;
+      setStatus(health.status === 'warming' ? 'Warming up…' : 'Loading model…', 'loading');
+      setOverlay('The model is loading… the first picture appears as soon as it is ready.');
     }
-    setStatus(health.status === 'warming' ? 'Warming up…' : 'Loading model…', 'loading');
-    setOverlay('Model loading… the first frame appears as soon as it is ready.');
   } catch {
-    setStatus('Server unreachable', 'error');
+    setStatus('Server unreachable — retrying', 'error');
   }
   healthTimer = setTimeout(pollHealth, 1000);
 }
 
 async function loadStyles() {
   const response = await apiFetch('/api/styles');
-  if (response.status === 401) {
-    await askForKey();
-    return loadStyles();
-  }
+  if (response.status === 401) { await askForKey(); return loadStyles(); }
   if (!response.ok) return;
-  const select = $('style');
   for (const s of await response.json()) {
     const option = document.createElement('option');
     option.value = s.id;
     option.textContent = s.name;
-    select.append(option);
+    $('style').append(option);
   }
 }
 
@@ -394,8 +353,7 @@ function askForKey() {
   return new Promise((resolve) => {
     const dialog = $('key-dialog');
     dialog.addEventListener('close', () => {
-      state.apiKey = $('key-input').value.trim() || null;
-      if (state.apiKey) sessionStorage.setItem('turbogen-key', state.apiKey);
+      setApiKey($('key-input').value.trim());
       connection.reconnect();
       resolve();
     }, { once: true });
@@ -407,68 +365,78 @@ function askForKey() {
 
 function updateAspect() {
   const [w, h] = currentSize();
-  $('frame-box').style.aspectRatio = `${w} / ${h}`;
-  if ($('img2img').checked) sketch.setAspect(w, h);
+  document.documentElement.style.setProperty('--ar', String(w / h));
+  state.mode.resize?.(w, h);
 }
+
+function updateGuidance() {
+  $('guidance-cost').hidden = !guidanceOn();
+  $('guidance-out').textContent = Number($('guidance').value).toFixed(1);
+}
+
+const kept = new History({
+  useSeed: (seed) => { setSeed(seed); $('seed-lock').checked = true; generate(); toast(`Seed ${seed} in use`); },
+  useImage: async (blob) => { setMode('sketch'); await sketchMode.loadFile(blob); },
+});
 
 $('prompt').addEventListener('input', onPromptTyped);
 $('prompt').addEventListener('keydown', (e) => {
-  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-    e.preventDefault();
-    generate({ refine: true });
-  }
+  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); keep(); }
 });
-$('negative').addEventListener('input', () => generate());
+$('keep-btn').addEventListener('click', keep);
+$('negative').addEventListener('input', () => { updateGuidance(); generate(); });
+$('guidance').addEventListener('input', () => { updateGuidance(); if (guidanceOn()) generate(); });
 $('style').addEventListener('change', () => generate());
 $('size').addEventListener('change', () => { state.sizeChosen = true; updateAspect(); generate(); });
 document.querySelectorAll('input[name="steps"]').forEach((r) => r.addEventListener('change', () => generate()));
+document.querySelectorAll('input[name="mode"]').forEach((r) => r.addEventListener('change', () => setMode(r.value)));
 $('seed').addEventListener('input', () => generate());
 $('seed-prev').addEventListener('click', () => stepSeed(-1));
 $('seed-next').addEventListener('click', () => stepSeed(1));
 $('seed-random').addEventListener('click', () => { setSeed(randomSeed()); generate(); });
 $('variants-btn').addEventListener('click', requestVariants);
-
-$('img2img').addEventListener('change', () => { enableImageToImage($('img2img').checked); generate(); });
-$('strength').addEventListener('input', () => {
-  $('strength-out').textContent = Number($('strength').value).toFixed(2);
-  generate();
+$('stats-toggle').addEventListener('click', () => {
+  const on = $('stats-toggle').getAttribute('aria-pressed') !== 'true';
+  $('stats-toggle').setAttribute('aria-pressed', String(on));
+  $('stats').hidden = !on;
+  try { localStorage.setItem('turbogen-stats', on ? '1' : ''); } catch { /* ignore */ }
 });
-$('brush-color').addEventListener('input', () => { sketch.color = $('brush-color').value; setEraser(false); });
-$('brush-size').addEventListener('input', () => { sketch.size = Number($('brush-size').value); });
-document.querySelectorAll('.swatch').forEach((s) => s.addEventListener('click', () => {
-  sketch.color = s.dataset.color;
-  $('brush-color').value = s.dataset.color;
-  setEraser(false);
+document.querySelectorAll('.example').forEach((b) => b.addEventListener('click', () => {
+  $('prompt').value = b.textContent;
+  $('prompt').focus();
+  generate();
 }));
-function setEraser(on) {
-  sketch.eraser = on;
-  $('tool-eraser').setAttribute('aria-pressed', String(on));
-}
-$('tool-eraser').addEventListener('click', () => setEraser(!sketch.eraser));
-$('sketch-clear').addEventListener('click', () => sketch.clear());
-$('upload').addEventListener('change', (e) => loadDroppedFile(e.target.files?.[0]));
 
-for (const target of [$('sketch'), $('frame-box')]) {
+for (const target of [$('input-pane'), $('frame-box')]) {
   target.addEventListener('dragover', (e) => { e.preventDefault(); target.classList.add('drop'); });
   target.addEventListener('dragleave', () => target.classList.remove('drop'));
-  target.addEventListener('drop', (e) => {
+  target.addEventListener('drop', async (e) => {
     e.preventDefault();
     target.classList.remove('drop');
-    loadDroppedFile(e.dataTransfer?.files?.[0]);
+    if (!state.imageToImage) { toast('This model cannot start from an image.'); return; }
+    setMode('sketch');
+    await sketchMode.loadFile(e.dataTransfer?.files?.[0]);
   });
 }
 
 document.addEventListener('keydown', (e) => {
+  if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 's') { e.preventDefault(); keep(); return; }
   if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
   if (isTextField(document.activeElement) && !e.altKey) return;
-  if (e.target instanceof HTMLInputElement && e.target.type === 'radio' && !e.altKey) return;
+  if (e.target instanceof HTMLInputElement && ['radio', 'range'].includes(e.target.type) && !e.altKey) return;
   e.preventDefault();
   stepSeed(e.key === 'ArrowRight' ? 1 : -1);
 });
 
 // ------------------------------------------------------------------ start
 
+for (const mode of MODES) mode.init(app);
+try { if (localStorage.getItem('turbogen-stats')) $('stats-toggle').click(); } catch { /* ignore */ }
+updateAspect();
+updateGuidance();
+updateKeepButton();
 pollHealth();
-loadStyles().then(loadHistory).catch(() => {});
+loadStyles().then(() => kept.load()).catch(() => {});
 connection.connect();
 $('prompt').focus();
+window.turbogen = { state, identity }; // for tests and the curious

@@ -43,7 +43,7 @@ export class RealtimeConnection extends EventTarget {
       this.dispatchEvent(new Event('close'));
       if (!this.closedByUs) {
         setTimeout(() => this.connect(), this.retryMs);
-        this.retryMs = Math.min(this.retryMs * 2, 5000);
+        this.retryMs = Math.min(this.retryMs * 2, 3000);
       }
     });
   }

@@ -17,6 +17,10 @@ public sealed class OutputFolderTests
         string orphan2 = Path.Combine(outputs, $".20310506-070810-000Z-6-00000000.png.{Guid.NewGuid():N}.tmp");
         File.WriteAllBytes(orphan1, [1, 2, 3]);
         File.WriteAllBytes(orphan2, []);
+        // A client's private history folder (one level below the output folder) is cleaned the same way.
+        string clientFolder = Directory.CreateDirectory(Path.Combine(outputs, "c-0123456789abcdef")).FullName;
+        string orphan3 = Path.Combine(clientFolder, $".20310506-070812-000Z-8-00000000.png.{Guid.NewGuid():N}.tmp");
+        File.WriteAllBytes(orphan3, [4]);
         string notOurs = Path.Combine(outputs, ".notes.tmp");
         File.WriteAllText(notOurs, "user file");
         string running = Path.Combine(outputs, $".20310506-070811-000Z-7-00000000.png.{Guid.NewGuid():N}.tmp");
@@ -29,7 +33,7 @@ public sealed class OutputFolderTests
         {
             inProgress.Write([9, 9]);
             await using var server = await TestServer.StartAsync(configure: o => o with { OutputDir = outputs });
-            await RealtimeTestKit.EventuallyAsync(() => !File.Exists(orphan1) && !File.Exists(orphan2), "orphans removed");
+            await RealtimeTestKit.EventuallyAsync(() => !File.Exists(orphan1) && !File.Exists(orphan2) && !File.Exists(orphan3), "orphans removed");
             Assert.True(File.Exists(running), "a running save's temporary file was removed");
         }
         Assert.True(File.Exists(kept));

@@ -4,7 +4,7 @@ namespace TurboGen.Server.Realtime.Protocol;
 
 /// <summary>
 /// A client message (text JSON, sent on every change): <c>{"type":"generate"|"variants", "requestId":17, "prompt", "negative",
-/// "seed", "steps", "width", "height", "style", "strength", "image", "live", "refine", "format", "count"}</c>. Only
+/// "guidance", "seed", "steps", "width", "height", "style", "strength", "image", "live", "refine", "keep", "format", "count"}</c>. Only
 /// <c>requestId</c> is required and it must increase; absent fields take the defaults of <see cref="LiveRequestParser"/>.
 /// </summary>
 public sealed record ClientMessage
@@ -13,6 +13,10 @@ public sealed record ClientMessage
     public long? RequestId { get; init; }
     public string? Prompt { get; init; }
     public string? Negative { get; init; }
+
+    /// <summary>Classifier-free guidance scale (0–50); above 1 the negative prompt is used, at about twice the model work.</summary>
+    public double? Guidance { get; init; }
+
     public long? Seed { get; init; }
     public int? Steps { get; init; }
     public int? Width { get; init; }
@@ -25,13 +29,20 @@ public sealed record ClientMessage
 
     public bool? Live { get; init; }
     public bool? Refine { get; init; }
+
+    /// <summary>Keep the picture: refine it (full VAE) and save it in the client's history.</summary>
+    public bool? Keep { get; init; }
+
     public string? Format { get; init; }
     public int? Count { get; init; }
 }
 
-/// <summary>Server → client on connect: the session, the model and the protocol's limits.</summary>
+/// <summary>
+/// Server → client on connect: the session, the model and the protocol's limits; <paramref name="HistoryMaxImages"/> and
+/// <paramref name="HistoryMaxBytes"/> are how much this client's history keeps (0: no limit).
+/// </summary>
 public sealed record HelloMessage(string SessionId, string State, string? Model, bool? HasTinyVae, bool? ImageToImage, int? DefaultSize,
-    int MaxSteps, double RefineDelayMs)
+    int MaxSteps, double RefineDelayMs, int HistoryMaxImages, long HistoryMaxBytes)
 {
     [JsonPropertyOrder(-1)] public string Type => "hello";
 }
@@ -63,7 +74,7 @@ public sealed record FrameHeader
     public int Width { get; init; }
     public int Height { get; init; }
 
-    /// <summary>"live" (tiny VAE, while typing), "refined" (full VAE, kept) or "variant".</summary>
+    /// <summary>"live" (tiny VAE, while typing), "refined" (full VAE: on a pause, or asked for) or "variant".</summary>
     public string Kind { get; init; } = FrameKinds.Live;
 
     /// <summary>Variants: the position in the grid.</summary>
@@ -71,10 +82,20 @@ public sealed record FrameHeader
 
     public string Format { get; init; } = "jpeg";
 
-    /// <summary>Refined frames: the saved PNG's name (<c>GET /api/history/{file}</c>).</summary>
+    /// <summary>Refined frames answering a keep: the saved PNG's name (<c>GET /api/history/{file}</c>).</summary>
     public string? File { get; init; }
 
     public bool ImageToImage { get; init; }
+
+    /// <summary>The prompt actually used (the style applied).</summary>
+    public string Prompt { get; init; } = "";
+
+    /// <summary>The negative prompt actually used: empty unless guidance was on.</summary>
+    public string Negative { get; init; } = "";
+
+    /// <summary>The guidance scale when classifier-free guidance was on (scale &gt; 1), else null.</summary>
+    public double? Guidance { get; init; }
+
     public bool PromptTruncated { get; init; }
     public FrameTimings Timings { get; init; } = new();
 

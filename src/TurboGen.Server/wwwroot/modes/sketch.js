@@ -1,4 +1,9 @@
-// The sketch / init-image canvas: draw with pointer (mouse, pen, touch), erase, clear, load an image.
+// Sketch mode: a drawing surface beside the picture. What is drawn (or an uploaded / dropped image) is the starting
+// point of image-to-image; every stroke sends it (throttled). A later control mode (e.g. ControlNet scribble) can reuse
+// the Sketch surface with its own mode module.
+import { $, toast, showError } from '../ui.js';
+
+// The canvas: draw with pointer (mouse, pen, touch), erase, clear, load an image.
 // While drawing, onChange fires at most every `throttleMs` (and once more when the stroke ends).
 
 const BACKGROUND = '#ffffff';
@@ -128,3 +133,67 @@ export class Sketch {
     }
   }
 }
+
+let sketch = null;
+let app = null;
+
+function setEraser(on) {
+  sketch.eraser = on;
+  $('tool-eraser').setAttribute('aria-pressed', String(on));
+}
+
+function pickColour(color) {
+  sketch.color = color;
+  $('brush-color').value = color;
+  document.querySelectorAll('.swatch').forEach((s) => s.setAttribute('aria-pressed', String(s.dataset.color === color)));
+  setEraser(false);
+}
+
+export const sketchMode = {
+  id: 'sketch',
+  panes: 2,
+  paced: false,
+  needsImageToImage: true,
+
+  init(context) {
+    app = context;
+    sketch = new Sketch($('sketch'), { onChange: () => { if (app.mode() === sketchMode) app.generate(); }, throttleMs: 150 });
+    $('brush-color').addEventListener('input', () => pickColour($('brush-color').value));
+    $('brush-size').addEventListener('input', () => { sketch.size = Number($('brush-size').value); });
+    document.querySelectorAll('.swatch').forEach((s) => s.addEventListener('click', () => pickColour(s.dataset.color)));
+    $('tool-eraser').addEventListener('click', () => setEraser(!sketch.eraser));
+    $('sketch-clear').addEventListener('click', () => sketch.clear());
+    $('upload').addEventListener('change', (e) => this.loadFile(e.target.files?.[0]));
+    $('sketch-strength').addEventListener('input', () => {
+      $('sketch-strength-out').textContent = Number($('sketch-strength').value).toFixed(2);
+      app.generate();
+    });
+  },
+
+  activate() {
+    $('sketch').hidden = false;
+    $('sketch-tools').hidden = false;
+    const [w, h] = app.size();
+    sketch.setAspect(w, h);
+  },
+
+  deactivate() {
+    $('sketch').hidden = true;
+    $('sketch-tools').hidden = true;
+  },
+
+  /** The output's aspect changed. */
+  resize(width, height) { sketch.setAspect(width, height); },
+
+  hasImage() { return true; },
+
+  input() {
+    return { image: sketch.dataUrl(), strength: Number($('sketch-strength').value) };
+  },
+
+  /** Loads an image file (upload, drop, a kept picture) onto the surface. */
+  async loadFile(file) {
+    if (!file || !file.type.startsWith('image/')) { toast('Use a PNG, JPEG or WebP image.'); return; }
+    try { await sketch.loadImage(file); } catch { showError('That file is not a readable image.', 'image'); }
+  },
+};

@@ -1,0 +1,133 @@
+// "Your kept pictures": this browser's history (the server keeps it per client id, see identity.js).
+// Each picture shows the prompt actually used (style applied, negative only when guidance was on) and offers
+// favourite (kept longest by the server's retention), download, use its seed, use it as a sketch, delete; Clear empties
+// the history except favourites.
+import { $, toast, showError, clearErrors, confirmDialog } from './ui.js';
+import { apiFetch, withKey } from './identity.js';
+
+const LIMIT = 200;
+
+function describe(p) {
+  if (!p) return '';
+  const lines = [p.prompt || '(no prompt)'];
+  if (p.negative_prompt) lines.push(`Leave out: ${p.negative_prompt}`);
+  const bits = [`seed ${p.seed}`, `${p.width}×${p.height}`, `${p.steps} step${p.steps === 1 ? '' : 's'}`];
+  if (p.guidance_scale > 1) bits.push(`guidance ${p.guidance_scale}`);
+  if (p.strength != null) bits.push(`change ${p.strength}`);
+  lines.push(bits.join(' · '));
+  return lines.join('\n');
+}
+
+export class History {
+  /** callbacks: useSeed(seed), useImage(blob). */
+  constructor(callbacks) {
+    this.callbacks = callbacks;
+    this.maxImages = 0;
+    $('history-clear').addEventListener('click', () => this.clear());
+  }
+
+  async load() {
+    let response;
+    try { response = await apiFetch(`/api/history?limit=${LIMIT}`); } catch { return; }
+    if (!response.ok) return;
+    const entries = await response.json();
+    const list = $('history');
+    const focused = document.activeElement?.closest?.('#history li')?.dataset.file;
+    list.replaceChildren(...entries.map((e) => this.item(e)));
+    if (focused) list.querySelector(`[data-file="${CSS.escape(focused)}"] button`)?.focus();
+    this.update();
+  }
+
+  update() {
+    const n = $('history').children.length;
+    $('history-empty').hidden = n > 0;
+    $('history-clear').hidden = n === 0;
+    $('history-count').textContent = n === 0 ? '' : (this.maxImages > 0 ? `${n} (the oldest go after ${this.maxImages}; favourites last)` : `${n}`);
+  }
+
+  item(entry) {
+    const p = entry.parameters;
+    const li = document.createElement('li');
+    li.dataset.file = entry.file;
+    li.classList.toggle('favourite', entry.favourite);
+    const img = document.createElement('img');
+    img.src = withKey(entry.url);
+    img.alt = p?.prompt ? `Kept picture: ${p.prompt}` : `Kept picture ${entry.file}`;
+    img.loading = 'lazy';
+    img.width = 176; img.height = Math.round(176 * (p?.height ?? 1) / (p?.width ?? 1)) || 176;
+
+    const used = document.createElement('details');
+    used.className = 'used';
+    const summary = document.createElement('summary');
+    summary.textContent = p?.prompt || entry.file;
+    summary.title = 'Prompt used';
+    const text = document.createElement('p');
+    text.textContent = describe(p);
+    used.append(summary, text);
+
+    const actions = document.createElement('div');
+    actions.className = 'actions';
+    const star = this.button(entry.favourite ? '★ Favourite' : '☆ Favourite', 'Keep this one longest (the oldest non-favourites go first)',
+      () => this.favourite(li, entry, star));
+    star.setAttribute('aria-pressed', String(entry.favourite));
+    const download = document.createElement('a');
+    download.href = withKey(entry.url + '?download=true');
+    download.download = entry.file;
+    download.textContent = 'Download';
+    download.title = 'Download the PNG (with its parameters)';
+    const seed = this.button('Use seed', 'Use this picture\'s seed', () => this.callbacks.useSeed(p.seed));
+    seed.disabled = p?.seed === undefined;
+    const sketch = this.button('Sketch on it', 'Use this picture as the drawing surface', async () => {
+      const response = await apiFetch(entry.url);
+      if (!response.ok) { showError('Could not load the picture.', 'history'); return; }
+      this.callbacks.useImage(await response.blob());
+    });
+    const remove = this.button('Delete', 'Delete this kept picture', () => this.remove(li, entry));
+    remove.setAttribute('aria-label', `Delete kept picture ${p?.prompt ? `“${p.prompt.slice(0, 60)}”` : entry.file}`);
+    actions.append(star, download, seed, sketch, remove);
+    li.append(img, used, actions);
+    return li;
+  }
+
+  button(label, title, onClick) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = label;
+    b.title = title;
+    b.addEventListener('click', onClick);
+    return b;
+  }
+
+  async favourite(li, entry, star) {
+    const on = star.getAttribute('aria-pressed') !== 'true';
+    const response = await apiFetch(`${entry.url}/favourite`, { method: on ? 'PUT' : 'DELETE' });
+    if (!response.ok) { showError('Could not change the favourite.', 'history'); return; }
+    clearErrors(['history-error']);
+    star.setAttribute('aria-pressed', String(on));
+    star.textContent = on ? '★ Favourite' : '☆ Favourite';
+    li.classList.toggle('favourite', on);
+  }
+
+  async remove(li, entry) {
+    const response = await apiFetch(entry.url, { method: 'DELETE' });
+    if (!response.ok && response.status !== 404) { showError('Could not delete the picture.', 'history'); return; }
+    clearErrors(['history-error']);
+    const next = li.nextElementSibling ?? li.previousElementSibling;
+    li.remove();
+    (next?.querySelector('button') ?? $('history-title')).focus?.();
+    this.update();
+    toast('Deleted');
+  }
+
+  async clear() {
+    const favourites = $('history').querySelectorAll('li.favourite').length;
+    const ok = await confirmDialog('Clear kept pictures?',
+      favourites ? `All kept pictures except your ${favourites} favourite${favourites === 1 ? '' : 's'} will be deleted.` : 'All kept pictures will be deleted.');
+    if (!ok) return;
+    const response = await apiFetch('/api/history', { method: 'DELETE' });
+    if (!response.ok) { showError('Could not clear the history.', 'history'); return; }
+    const { deleted } = await response.json();
+    toast(`${deleted} deleted`);
+    await this.load();
+  }
+}
