@@ -63,6 +63,20 @@ public sealed record UnetConfig(
         return blocks;
     }
 
+    /// <summary>
+    /// Channels of every skip connection the down path keeps, in order: conv_in's output, then per down block each layer's
+    /// output and the downsampler's (the residuals a ControlNet adds to them have the same shapes).
+    /// </summary>
+    public IReadOnlyList<int> SkipChannels()
+    {
+        var channels = new List<int> { BlockOutChannels[0] };
+        foreach (var block in DownBlocks())
+        {
+            channels.AddRange(Enumerable.Repeat(block.OutChannels, block.Layers + (block.HasSampler ? 1 : 0)));
+        }
+        return channels;
+    }
+
     /// <summary>The mid block (prefix <c>mid_block</c>): one attention layer between two resnets, at the deepest width; null when the config has none.</summary>
     public UnetBlockSpec? MidBlock()
     {
