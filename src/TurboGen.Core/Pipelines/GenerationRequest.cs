@@ -50,6 +50,9 @@ public sealed record GenerationRequest
     /// <summary>Skip VAE decoding and return latents only (the server decodes later, e.g. refine-on-pause).</summary>
     public bool LatentsOnly { get; init; }
 
+    /// <summary>ControlNets steering this generation (none by default); needs a UNet built with the residual inputs.</summary>
+    public IReadOnlyList<ControlInput> Controls { get; init; } = [];
+
     public bool IsImageToImage => InitImage is not null;
 
     /// <summary>Checks every field; throws <see cref="InvalidRequestException"/> naming the first bad one.</summary>
@@ -70,6 +73,8 @@ public sealed record GenerationRequest
             throw new InvalidRequestException("seed", $"seed must be ≥ 0 (got {Seed}); leave it empty for a random seed.");
         if (Prompt is null)
             throw new InvalidRequestException("prompt", "prompt is required.");
+        for (int i = 0; i < (Controls?.Count ?? 0); i++)
+            Controls![i].Validate(i);
         long[] latentShape = [BatchSize, 4, h / 8, w / 8];
         if (InitialNoise is not null && !InitialNoise.Shape.SequenceEqual(latentShape))
             throw new InvalidRequestException("initial_noise", $"initial noise has shape {InitialNoise}, expected [{string.Join(",", latentShape)}].");

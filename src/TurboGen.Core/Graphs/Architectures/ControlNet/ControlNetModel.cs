@@ -62,11 +62,14 @@ public static class ControlNetModel
         var zero = new ControlNetZeroConvs(nn, config);
         var down = zero.Down(skips, scale);
         var channels = unet.SkipChannels();
+        var factors = unet.SkipDownscales();
         for (int i = 0; i < down.Count; i++)
         {
-            g.Output(g.ToFloat32(down[i]), DownResidualOutputPrefix + i, ElementType.Float, "batch", channels[i], $"residual_{i}_height", $"residual_{i}_width");
+            var (h, w) = UnetConfig.ResidualDims(factors[i]);
+            g.Output(g.ToFloat32(down[i]), DownResidualOutputPrefix + i, ElementType.Float, "batch", channels[i], h, w);
         }
-        g.Output(g.ToFloat32(zero.Mid(x, scale)), MidResidualOutput, ElementType.Float, "batch", unet.BlockOutChannels[^1], "mid_height", "mid_width");
+        var (mh, mw) = UnetConfig.ResidualDims(factors[^1]);
+        g.Output(g.ToFloat32(zero.Mid(x, scale)), MidResidualOutput, ElementType.Float, "batch", unet.BlockOutChannels[^1], mh, mw);
 
         if (!options.AllowUnusedKeys)
         {

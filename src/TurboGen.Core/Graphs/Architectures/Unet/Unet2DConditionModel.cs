@@ -87,12 +87,15 @@ public static class Unet2DConditionModel
     }
 
     /// <summary>Skip i += input <c>down_block_additional_residual_i</c> (diffusers adds ControlNet residual i to skip i before the up blocks).</summary>
-    private static void AddDownResiduals(GraphBuilder g, List<string> skips, IReadOnlyList<int> channels)
+    private static void AddDownResiduals(GraphBuilder g, List<string> skips, UnetConfig config)
     {
         using var _ = g.Scope("controlnet_residuals");
+        var channels = config.SkipChannels();
+        var factors = config.SkipDownscales();
         for (int i = 0; i < skips.Count; i++)
         {
-            string residual = g.Input(DownResidualInputPrefix + i, ElementType.Float, "batch", channels[i], $"residual_{i}_height", $"residual_{i}_width");
+            var (h, w) = UnetConfig.ResidualDims(factors[i]);
+            string residual = g.Input(DownResidualInputPrefix + i, ElementType.Float, "batch", channels[i], h, w);
             skips[i] = g.Add(skips[i], g.FromFloat32(residual));
         }
     }
@@ -132,7 +135,7 @@ public static class Unet2DConditionModel
 
         if (options.ControlNetResiduals)
         {
-            AddDownResiduals(g, skips, config.SkipChannels());
+            AddDownResiduals(g, skips, config);
         }
 
         // 4. mid
@@ -142,7 +145,8 @@ public static class Unet2DConditionModel
         }
         if (options.ControlNetResiduals)
         {
-            x = g.Add(x, g.FromFloat32(g.Input(MidResidualInput, ElementType.Float, "batch", config.BlockOutChannels[^1], "mid_height", "mid_width")));
+            var (mh, mw) = UnetConfig.ResidualDims(config.SkipDownscales()[^1]);
+            x = g.Add(x, g.FromFloat32(g.Input(MidResidualInput, ElementType.Float, "batch", config.BlockOutChannels[^1], mh, mw)));
         }
 
         // 5. up
