@@ -27,7 +27,7 @@ public sealed record ControlResiduals(IReadOnlyList<FloatTensor> Down, FloatTens
 }
 
 /// <summary>
-/// A ControlNet (MODEL-CONTRACT §7): inputs <c>sample</c>, <c>timestep</c>, <c>encoder_hidden_states</c>, <c>controlnet_cond</c>
+/// A ControlNet (MODEL-CONTRACT §10): inputs <c>sample</c>, <c>timestep</c>, <c>encoder_hidden_states</c>, <c>controlnet_cond</c>
 /// (the control image, [B,3,8h,8w] in [0,1]), optional <c>conditioning_scale</c> (rank 0; when absent the outputs are scaled here)
 /// and, for SDXL ControlNets, <c>text_embeds</c> + <c>time_ids</c>; outputs: the down residuals (names ending in their index,
 /// e.g. <c>down_block_res_sample_0</c>, taken in index order) and one mid residual (a name containing "mid").

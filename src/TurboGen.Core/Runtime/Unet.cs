@@ -36,7 +36,7 @@ public sealed class Unet : OnnxComponent
         while (HasInput(DownResidualPrefix + _downResiduals)) _downResiduals++;
     }
 
-    /// <summary>Input names of a UNet built to take ControlNet residuals (MODEL-CONTRACT §7.2).</summary>
+    /// <summary>Input names of a UNet built to take ControlNet residuals (MODEL-CONTRACT §10.2).</summary>
     public const string DownResidualPrefix = "down_block_additional_residual_", MidResidual = "mid_block_additional_residual";
 
     private readonly int _downResiduals;

@@ -5,7 +5,7 @@ namespace TurboGen.Graphs.Architectures.ControlNet;
 
 /// <summary>
 /// Builds the ONNX graph of a diffusers <c>ControlNetModel</c> (SD 1.x/2.x and SDXL ControlNets) from its config.json and
-/// diffusers-named checkpoint (MODEL-CONTRACT §7). Inputs: the UNet's (<c>sample</c>, <c>timestep</c>,
+/// diffusers-named checkpoint (MODEL-CONTRACT §10). Inputs: the UNet's (<c>sample</c>, <c>timestep</c>,
 /// <c>encoder_hidden_states</c>, and <c>text_embeds</c> + <c>time_ids</c> for text_time conditioning), plus
 /// <c>controlnet_cond</c> [batch, conditioning_channels, 8·height, 8·width] (the control image in [0,1]) and
 /// <c>conditioning_scale</c> (rank-0 float). Outputs: <c>down_block_res_sample_0…N−1</c> (one per UNet skip connection) and
