@@ -34,20 +34,22 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
 
     /// <summary>The loadable ONNX folder for MODEL (default <see cref="DefaultModel"/>), downloading and building as needed.</summary>
     public async Task<LocatedModel> LocateAsync(string? model, CancellationToken ct, IReadOnlyList<(string Path, float Scale)>? loras = null,
-        BuildPrecision precision = BuildPrecision.Float32, TurboGen.Graphs.GraphKernels? kernels = null)
+        BuildPrecision precision = BuildPrecision.Float32, TurboGen.Graphs.GraphKernels? kernels = null, bool controlNetResiduals = false)
     {
         var source = await FetchAsync(model, ct).ConfigureAwait(false);
-        var options = new ModelResolveOptions
-        {
-            Progress = BuildProgress(),
-            Loras = loras ?? [],
-            TokenizerSource = StandardTokenizers,
-            Precision = precision,
-            Kernels = kernels ?? TurboGen.Graphs.GraphKernels.Standard,
-        };
+        var options = ResolveOptions(precision, kernels) with { Loras = loras ?? [], ControlNetResiduals = controlNetResiduals };
         string folder = await Task.Run(() => ModelResolver.Resolve(source.Folder, options, ct), ct).ConfigureAwait(false);
         return source with { Folder = folder };
     }
+
+    /// <summary>Build options with the build progress on stderr (also used for ControlNets).</summary>
+    public ModelResolveOptions ResolveOptions(BuildPrecision precision, TurboGen.Graphs.GraphKernels? kernels) => new()
+    {
+        Progress = BuildProgress(),
+        TokenizerSource = StandardTokenizers,
+        Precision = precision,
+        Kernels = kernels ?? TurboGen.Graphs.GraphKernels.Standard,
+    };
 
     /// <summary>The model's files as found (local path or Hub snapshot), not built: what <c>convert</c> reads.</summary>
     public async Task<LocatedModel> FetchAsync(string? model, CancellationToken ct)
