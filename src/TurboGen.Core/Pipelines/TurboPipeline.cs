@@ -8,7 +8,8 @@ namespace TurboGen.Pipelines;
 
 /// <summary>
 /// Text-to-image and image-to-image for SDXL-Turbo and SD-Turbo, composed from small parts: a conditioner per
-/// model family, the scheduler named by the model's config, a latent initialiser per task, and a decoder
+/// model family, the scheduler named by the model's config, a latent initialiser per task, an optional ControlNet stage
+/// (<see cref="ControlStage"/>: residuals for the UNet at each step, for any family and task), and a decoder
 /// (full VAE or tiny VAE). It orchestrates; the components compute. Reusable and thread-safe: everything a request
 /// changes (noise streams, latents, timings) lives in that request's call; the components return their ONNX Runtime time
 /// with their result, and the shared prompt-embedding cache locks.
