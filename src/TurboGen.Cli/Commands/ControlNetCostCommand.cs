@@ -20,8 +20,9 @@ internal static class ControlNetCostCommand
         var threads = new Option<int>("--threads") { Description = "Intra-op threads (0 = physical cores).", DefaultValueFactory = _ => 0 };
         var keep = new Option<bool>("--keep") { Description = "Keep the random models." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
+        var flopsOnly = new Option<bool>("--flops-only") { Description = "Only count the analytic FLOPs of both graphs (no timing)." };
         var command = new Command("controlnet-cost", "Time one full-size random-weight ControlNet against one UNet step (A-B-A) and print the ratio.");
-        foreach (var option in new Option[] { family, work, size, runs, threads, keep, json })
+        foreach (var option in new Option[] { family, work, size, runs, threads, keep, json, flopsOnly })
         {
             command.Options.Add(option);
         }
@@ -36,6 +37,10 @@ internal static class ControlNetCostCommand
             try
             {
                 var (unet, controlnet) = ControlNetCost.Build(dir, f, seed: 1, progress, ct);
+                var (unetFlops, controlFlops) = ControlNetCost.Flops(unet, controlnet, f, side);
+                terminal.Error.WriteLine($"controlnet-cost: analytic FLOPs at {side}²: UNet step {unetFlops.Teraflops * 1000:F0} GFLOP, ControlNet {controlFlops.Teraflops * 1000:F0} GFLOP: {(double)controlFlops.Total / unetFlops.Total:F2}×" +
+                    (unetFlops.IsComplete && controlFlops.IsComplete ? "" : " (lower bounds: some nodes uncounted)"));
+                if (parse.GetValue(flopsOnly)) return Task.FromResult(ExitCodes.Ok);
                 var runtime = new RuntimeOptions { Threads = parse.GetValue(threads) };
                 var result = ControlNetCost.Measure(unet, controlnet, f, side, parse.GetValue(runs), runtime, progress, ct);
                 if (parse.GetValue(json))

@@ -57,6 +57,44 @@ public static class ControlNetCost
         return model;
     }
 
+    /// <summary>
+    /// Analytic multiply-add FLOPs (<see cref="GraphFlops"/>) of one UNet step (residual inputs included) and one ControlNet run at
+    /// <paramref name="size"/>², batch 1: (UNet, ControlNet).
+    /// </summary>
+    public static (FlopCount Unet, FlopCount ControlNet) Flops(string unetPath, string controlNetPath, ModelFamily family, int size)
+    {
+        bool xl = family == ModelFamily.Sdxl;
+        var unetConfig = UnetConfig.FromJson(KnownConfigs.For(family).UnetConfigJson, "known unet config");
+        int h = size / 8;
+        var common = new Dictionary<string, long[]>
+        {
+            ["sample"] = [1, 4, h, h],
+            ["timestep"] = [],
+            ["encoder_hidden_states"] = [1, 77, unetConfig.CrossAttentionDim],
+        };
+        if (xl)
+        {
+            common["text_embeds"] = [1, Unet2DConditionModel.TextEmbedsWidth(unetConfig, new UnetBuildOptions())];
+            common["time_ids"] = [1, 6];
+        }
+        var unetShapes = new Dictionary<string, long[]>(common);
+        var channels = unetConfig.SkipChannels();
+        var factors = unetConfig.SkipDownscales();
+        for (int i = 0; i < channels.Count; i++)
+        {
+            long side = h;
+            for (int d = factors[i]; d > 1; d /= 2) side = (side + 1) / 2;
+            unetShapes[Unet2DConditionModel.DownResidualInputPrefix + i] = [1, channels[i], side, side];
+            if (i == channels.Count - 1) unetShapes[Unet2DConditionModel.MidResidualInput] = [1, unetConfig.BlockOutChannels[^1], side, side];
+        }
+        var cnShapes = new Dictionary<string, long[]>(common)
+        {
+            [ControlNetModel.ControlNetCondInput] = [1, 3, size, size],
+            [ControlNetModel.ConditioningScaleInput] = [],
+        };
+        return (GraphFlops.Count(unetPath, unetShapes), GraphFlops.Count(controlNetPath, cnShapes));
+    }
+
     /// <summary>Times the UNet, the ControlNet, the UNet again at <paramref name="size"/>² (batch 1).</summary>
     public static ControlNetCostResult Measure(string unetPath, string controlNetPath, ModelFamily family, int size, int runs, RuntimeOptions runtime,
         IProgress<string>? progress, CancellationToken ct)
