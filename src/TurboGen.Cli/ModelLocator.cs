@@ -37,23 +37,29 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
 
     /// <summary>The loadable ONNX folder for MODEL (default <see cref="DefaultModel"/>), downloading and building as needed.</summary>
     public async Task<LocatedModel> LocateAsync(string? model, CancellationToken ct, IReadOnlyList<(string Path, float Scale)>? loras = null,
-        BuildPrecision precision = BuildPrecision.Float32, TurboGen.Graphs.GraphKernels? kernels = null, string provider = "cpu")
+        BuildPrecision precision = BuildPrecision.Float32, TurboGen.Graphs.GraphKernels? kernels = null, string provider = "cpu", bool controlNetResiduals = false)
     {
         loras ??= [];
         kernels ??= TurboGen.Graphs.GraphKernels.Standard;
         var source = await FetchAsync(model, ct, Needs(provider, loras.Count > 0, kernels), precision).ConfigureAwait(false);
-        var options = new ModelResolveOptions
+        var options = ResolveOptions(precision, kernels) with
         {
-            Progress = BuildProgress(),
             Loras = loras,
             TokenizerSource = TokenizerSource(source),
-            Precision = precision,
-            Kernels = kernels,
             IgnoreOnnxExport = source.Variant is { NeedsBuild: true },
+            ControlNetResiduals = controlNetResiduals,
         };
         string folder = await Task.Run(() => ModelResolver.Resolve(source.Folder, options, ct), ct).ConfigureAwait(false);
         return source with { Folder = folder };
     }
+
+    /// <summary>Build options with the build progress on stderr (also used for ControlNets, which need no tokenizer).</summary>
+    public ModelResolveOptions ResolveOptions(BuildPrecision precision, TurboGen.Graphs.GraphKernels? kernels) => new()
+    {
+        Progress = BuildProgress(),
+        Precision = precision,
+        Kernels = kernels ?? TurboGen.Graphs.GraphKernels.Standard,
+    };
 
     /// <summary>
     /// The model's files as found (local path or Hub snapshot; for a single-file variant the checkpoint in it), not built: what

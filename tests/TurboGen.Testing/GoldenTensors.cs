@@ -14,6 +14,7 @@ public sealed class GoldenTensors : IDisposable
     public long[] Shape(string name) => _file.Info(name).Shape;
     public float[] Float(string name) => _file.ReadFloat32(name);
     public long[] Int64(string name) => _file.ReadInt64(name);
+    public byte[] Bytes(string name) => _file.RawBytes(name).ToArray();
     public void Dispose() => _file.Dispose();
 
     /// <summary>max |a−b| / max |ref| (the "relative error" the golden cases state their tolerances in).</summary>

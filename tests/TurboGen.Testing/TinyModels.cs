@@ -79,8 +79,30 @@ public static class TinyModels
 
     private static string? _faulty;
 
+    /// <summary>
+    /// A tiny Optimum-layout model whose UNet also takes ControlNet residuals (<c>down_block_additional_residual_i</c>,
+    /// <c>mid_block_additional_residual</c>) in the layout of <see cref="TinyControlNets"/>, created once per process.
+    /// </summary>
+    public static string GetControlled(TinyFamily family)
+    {
+        lock (Cache)
+        {
+            if (!ControlledCache.TryGetValue(family, out string? dir) || !Directory.Exists(dir))
+            {
+                dir = Path.Combine(Path.GetTempPath(), $"turbogen-tiny-{family}-controlled-{Environment.ProcessId}-{Guid.NewGuid():N}");
+                TestPaths.DeleteAtExit(dir);
+                Write(dir, family, TinyFlavor.OptimumNew, controlNetResiduals: true);
+                ControlledCache[family] = dir;
+            }
+            return dir;
+        }
+    }
+
+    private static readonly Dictionary<TinyFamily, string> ControlledCache = new();
+
     /// <summary>Writes a complete model folder (model_index.json, scheduler, tokenizer(s), text encoder(s), unet, VAE encoder/decoder).</summary>
-    public static void Write(string dir, TinyFamily family, TinyFlavor flavor, int seed = 1234, float? faultBelowTimestep = null)
+    /// <param name="controlNetResiduals">Give the UNet the ControlNet residual inputs of <see cref="TinyControlNets"/>' layout.</param>
+    public static void Write(string dir, TinyFamily family, TinyFlavor flavor, int seed = 1234, float? faultBelowTimestep = null, bool controlNetResiduals = false)
     {
         Directory.CreateDirectory(dir);
         bool xl = family == TinyFamily.SdxlTurbo;
@@ -110,7 +132,7 @@ public static class TinyModels
             Save(TextEncoder(rng, SdTextDim, Layers1, idsType1, withHiddenStates: false, projection: null, fp16Io), dir, "text_encoder", "");
         }
         int crossDim = xl ? TextDim1 + TextDim2 : SdTextDim;
-        Save(Unet(rng, crossDim, xl ? ProjDim : null, flavor, fp16Io, faultBelowTimestep), dir, "unet", dataName);
+        Save(Unet(rng, crossDim, xl ? ProjDim : null, flavor, fp16Io, faultBelowTimestep, controlNetResiduals), dir, "unet", dataName);
         WriteConfig(dir, "unet", new() { ["_class_name"] = "UNet2DConditionModel", ["sample_size"] = 64, ["cross_attention_dim"] = crossDim });
         Save(VaeDecoder(rng, fp16Io, "latent_sample"), dir, "vae_decoder", "");
         Save(VaeEncoder(rng, flavor == TinyFlavor.OptimumNew ? "latent_parameters" : "latent_sample", fp16Io), dir, "vae_encoder", "");
@@ -200,7 +222,7 @@ public static class TinyModels
     }
 
     /// <summary>Conv-in, timestep and text/time conditioning mixed in by linear layers, SiLU, conv-out → ε.</summary>
-    private static GraphBuilder Unet(SeededWeights rng, int crossDim, int? pooledDim, TinyFlavor flavor, bool fp16Io, float? faultBelowTimestep = null)
+    private static GraphBuilder Unet(SeededWeights rng, int crossDim, int? pooledDim, TinyFlavor flavor, bool fp16Io, float? faultBelowTimestep = null, bool controlNetResiduals = false)
     {
         var g = new GraphBuilder("unet");
         var (sample, _) = FloatIn(g, "sample", fp16Io, "batch_size", 4, "height", "width");
@@ -229,6 +251,10 @@ public static class TinyModels
             cond = g.Add(cond, g.MatMul(te, g.Weight("add_embedding.weight", rng.Normal(p * Hidden, 1f / MathF.Sqrt(p)), p, Hidden)));
             cond = g.Add(cond, g.MatMul(g.Div(ti, g.Const(512f)), g.Weight("time_ids.weight", rng.Normal(6 * Hidden, 0.4f), 6, Hidden)));
         }
+        if (controlNetResiduals)
+        {
+            h = AddResiduals(g, h);
+        }
         h = g.Add(g.Add(h, g.Reshape(cond, -1, Hidden, 1, 1)), tEmb);
         h = g.Mul(h, g.Sigmoid(h));   // SiLU
         string outSample = g.Conv(h, g.Weight("conv_out.weight", rng.Normal(4 * Hidden * 9, 1f / MathF.Sqrt(Hidden * 9)), 4, Hidden, 3, 3), g.Weight("conv_out.bias", rng.Normal(4, 0.02f), 4), pad: 1);
@@ -243,6 +269,24 @@ public static class TinyModels
         }
         FloatOut(g, outSample, "out_sample", fp16Io, "batch_size", 4, "height", "width");
         return g;
+    }
+
+    /// <summary>
+    /// The ControlNet residual inputs with the real names and shapes of <see cref="TinyControlNets"/>' layout: residual 0 (the
+    /// conv_in skip, <see cref="Hidden"/> channels at full resolution) is added to the features; the others contribute their
+    /// spatial-and-channel mean, so every residual changes the prediction.
+    /// </summary>
+    private static string AddResiduals(GraphBuilder g, string h)
+    {
+        var (channels, factors) = TinyControlNets.ResidualLayout();
+        for (int i = 0; i < channels.Count; i++)
+        {
+            bool mid = i == channels.Count - 1;
+            var (dh, dw) = TurboGen.Graphs.Architectures.Unet.UnetConfig.ResidualDims(factors[i]);
+            string r = g.Input(mid ? "mid_block_additional_residual" : $"down_block_additional_residual_{i}", ElementType.Float, "batch_size", channels[i], dh, dw);
+            h = i == 0 ? g.Add(h, r) : g.Add(h, g.Mul(g.ReduceMean(r, [1, 2, 3], keepDims: true), g.Const(0.5f)));
+        }
+        return h;
     }
 
     /// <summary>

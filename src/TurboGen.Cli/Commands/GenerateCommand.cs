@@ -40,11 +40,22 @@ internal static class GenerateCommand
         var outdir = new Option<string?>("--outdir") { Description = $"Output folder (default: {OutputFiles.DefaultFolder}/).", HelpName = "DIR" };
         var style = new Option<string?>("--style") { Description = $"Style preset: {string.Join(", ", StylePresets.Default.All.Select(p => p.Id))}.", HelpName = "NAME" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (paths, seeds, timings, truncated) and nothing else on stdout." };
+        var control = new Option<string[]>("--control")
+        {
+            Description = "A control image for the matching --controlnet: MODULE:FILE[:SCALE], MODULE = canny, scribble, lineart, invert or none (repeatable).",
+            HelpName = "MODULE:FILE[:SCALE]",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var controlnet = new Option<string[]>("--controlnet")
+        {
+            Description = "A ControlNet: ONNX export, diffusers folder or original .safetensors file (repeatable, one per --control). The model is then built with ControlNet inputs.",
+            HelpName = "MODEL",
+        };
 
         var command = new Command("generate", "Generate images from a prompt (text-to-image, or image-to-image with --image).");
         command.Arguments.Add(prompt);
         shared.AddTo(command);
-        foreach (var option in new Option[] { steps, size, seed, count, style, image, strength, negative, guidance, tinyVae, output, outdir, json })
+        foreach (var option in new Option[] { steps, size, seed, count, style, image, strength, negative, guidance, tinyVae, output, outdir, json, control, controlnet })
         {
             command.Options.Add(option);
         }
@@ -77,6 +88,9 @@ internal static class GenerateCommand
                 UseTinyVae = useTinyVae,
             };
             request.Validate(defaultSize: 512); // every value checked before any download or model load
+            var controls = (parse.GetValue(control) ?? []).Select(ControlSpec.Parse).ToList();
+            var controlnets = parse.GetValue(controlnet) ?? [];
+            ControlSpec.CheckPairs(controls, controlnets);
             if (imagePath is not null)
             {
                 request = request with { InitImage = ImageCodec.Load(imagePath) };
@@ -84,7 +98,8 @@ internal static class GenerateCommand
             bool asJson = parse.GetValue(json);
 
             var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
-            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse), shared.GraphKernels(parse), parse.GetValue(shared.Provider) ?? "cpu").ConfigureAwait(false);
+            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse), shared.GraphKernels(parse), parse.GetValue(shared.Provider) ?? "cpu",
+                controlNetResiduals: controls.Count > 0).ConfigureAwait(false);
             var loadOptions = new ModelLoadOptions
             {
                 Runtime = shared.Runtime(parse, prepackByDefault: false),
@@ -94,6 +109,14 @@ internal static class GenerateCommand
 
             var clock = Stopwatch.StartNew();
             using var model = await Task.Run(() => TurboModel.Load(located.Folder, loadOptions), ct).WaitAsync(ct).ConfigureAwait(false);
+            var owned = new List<IDisposable>();
+            using var release = new DisposeAll(owned);
+            if (controls.Count > 0)
+            {
+                var resolve = locator.ResolveOptions(shared.BuildPrecision(parse), shared.GraphKernels(parse));
+                var inputs = await Task.Run(() => ControlSpec.Load(controls, controlnets, resolve, loadOptions.Runtime, owned, ct), ct).ConfigureAwait(false);
+                request = request with { Controls = inputs };
+            }
             double loadMs = clock.Elapsed.TotalMilliseconds;
             clock.Restart();
             var pipeline = new TurboPipeline(model);
@@ -141,6 +164,15 @@ internal static class GenerateCommand
         }
         table.AddRow("[bold]total[/]", $"[bold]{Units.Milliseconds(result.Timings.TotalMilliseconds)}[/]", Units.Milliseconds(result.Timings.OnnxMilliseconds));
         terminal.Out.Write(table);
+    }
+}
+
+/// <summary>Disposes the ControlNets a generation loaded.</summary>
+internal sealed class DisposeAll(List<IDisposable> items) : IDisposable
+{
+    public void Dispose()
+    {
+        foreach (var item in items) item.Dispose();
     }
 }
 

@@ -22,35 +22,40 @@ public static partial class BuiltModelCache
     private static readonly ConcurrentDictionary<string, object> Locks = new(StringComparer.Ordinal);
 
     /// <summary>Where the build of <paramref name="components"/> lives (whether or not it exists yet).</summary>
-    public static string PathFor(CheckpointComponents components, string? cacheRoot = null, BuildPrecision precision = BuildPrecision.Float32, GraphKernels? kernels = null) =>
-        PathFor(components.ContentHash, cacheRoot, precision, kernels);
+    public static string PathFor(CheckpointComponents components, string? cacheRoot = null, BuildPrecision precision = BuildPrecision.Float32, GraphKernels? kernels = null,
+        bool controlNetResiduals = false) =>
+        PathFor(components.ContentHash, cacheRoot, precision, kernels, controlNetResiduals);
 
     /// <summary>
     /// Where the build for a content hash lives: <c>built/&lt;hash&gt;-b&lt;BuilderVersion&gt;</c>, plus <c>-fp16</c> for a float16 build
-    /// and a <c>-fused</c> / <c>-int8</c> suffix for graphs built with other <see cref="GraphKernels"/>.
+    /// and a <c>-fused</c> / <c>-int8</c> suffix for graphs built with other <see cref="GraphKernels"/>, and <c>-cn</c> when the UNet
+    /// takes ControlNet residuals (<see cref="Graphs.Architectures.Unet.UnetBuildOptions.ControlNetResiduals"/>).
     /// </summary>
-    public static string PathFor(string contentHash, string? cacheRoot = null, BuildPrecision precision = BuildPrecision.Float32, GraphKernels? kernels = null) =>
-        Path.Combine(TurboGenCache.BuiltDir(cacheRoot), $"{SafeKey(contentHash)}-b{BuilderVersion}{PrecisionSuffix(precision)}{KernelSuffix(kernels)}");
+    public static string PathFor(string contentHash, string? cacheRoot = null, BuildPrecision precision = BuildPrecision.Float32, GraphKernels? kernels = null,
+        bool controlNetResiduals = false) =>
+        Path.Combine(TurboGenCache.BuiltDir(cacheRoot), $"{SafeKey(contentHash)}-b{BuilderVersion}{PrecisionSuffix(precision)}{KernelSuffix(kernels)}{(controlNetResiduals ? "-cn" : "")}");
 
     /// <summary>"" for float32 (the folder names of float32 builds predate precisions), "-fp16" for float16.</summary>
     internal static string PrecisionSuffix(BuildPrecision precision) =>
         precision == BuildPrecision.Float32 ? "" : "-" + precision.ShortName();
 
-    private static string KernelSuffix(GraphKernels? kernels) => kernels is null || kernels.IsStandard ? "" : "-" + kernels.Name;
+    internal static string KernelSuffix(GraphKernels? kernels) => kernels is null || kernels.IsStandard ? "" : "-" + kernels.Name;
 
     /// <summary>True when a complete build is in the cache.</summary>
-    public static bool IsBuilt(CheckpointComponents components, string? cacheRoot = null, BuildPrecision precision = BuildPrecision.Float32, GraphKernels? kernels = null) =>
-        IsComplete(PathFor(components, cacheRoot, precision, kernels));
+    public static bool IsBuilt(CheckpointComponents components, string? cacheRoot = null, BuildPrecision precision = BuildPrecision.Float32, GraphKernels? kernels = null,
+        bool controlNetResiduals = false) =>
+        IsComplete(PathFor(components, cacheRoot, precision, kernels, controlNetResiduals));
 
     /// <summary>
     /// The ONNX folder for <paramref name="components"/>: returned at once when already built, else built first
     /// (<paramref name="progress"/> then receives the builder's stages; on a hit it receives one "cached" line), in <paramref name="precision"/>.
     /// </summary>
     public static string GetOrBuild(CheckpointComponents components, string? cacheRoot = null, IProgress<string>? progress = null,
-        CancellationToken cancellationToken = default, BuildPrecision precision = BuildPrecision.Float32, GraphKernels? kernels = null)
+        CancellationToken cancellationToken = default, BuildPrecision precision = BuildPrecision.Float32, GraphKernels? kernels = null,
+        bool controlNetResiduals = false)
     {
         ArgumentNullException.ThrowIfNull(components);
-        string target = PathFor(components, cacheRoot, precision, kernels);
+        string target = PathFor(components, cacheRoot, precision, kernels, controlNetResiduals);
         lock (Locks.GetOrAdd(target, _ => new object()))
         {
             if (IsComplete(target))
@@ -64,7 +69,7 @@ public static partial class BuiltModelCache
                 Directory.Delete(target, recursive: true);
             }
             progress?.Report($"building {components.Source} into {target}");
-            bool created = AtomicDirectory.Create(target, temp => OnnxModelBuilder.WriteModel(components, temp, progress, cancellationToken, precision, kernels));
+            bool created = AtomicDirectory.Create(target, temp => OnnxModelBuilder.WriteModel(components, temp, progress, cancellationToken, precision, kernels, controlNetResiduals));
             if (!created && !IsComplete(target))
             {
                 throw new ModelLoadException(target, $"Another process left an incomplete build at {target}; delete it and retry.");

@@ -47,6 +47,12 @@ public sealed record ModelResolveOptions
     /// into which both variants were downloaded, when the safetensors variant was chosen (see <c>HubVariants</c>).
     /// </summary>
     public bool IgnoreOnnxExport { get; init; }
+
+    /// <summary>
+    /// Build the UNet with the ControlNet residual inputs (a separate cache entry, suffix <c>-cn</c>), so ControlNets can steer it.
+    /// ONNX folders are used as they are: one whose UNet lacks the inputs is refused when a ControlNet is used with it.
+    /// </summary>
+    public bool ControlNetResiduals { get; init; }
 }
 
 /// <summary>
@@ -74,7 +80,7 @@ public static class ModelResolver
         using var components = OpenCheckpoint(path, options, cancellationToken);
         if (options.Loras.Count == 0)
         {
-            return BuiltModelCache.GetOrBuild(components, options.CacheRoot, options.Progress, cancellationToken, options.Precision, options.Kernels);
+            return BuiltModelCache.GetOrBuild(components, options.CacheRoot, options.Progress, cancellationToken, options.Precision, options.Kernels, options.ControlNetResiduals);
         }
         var adapters = new List<(LoraAdapter Adapter, float Scale)>();
         try
@@ -89,7 +95,7 @@ public static class ModelResolver
             {
                 options.Progress?.Report(report.Warning());
             }
-            return BuiltModelCache.GetOrBuild(merged, options.CacheRoot, options.Progress, cancellationToken, options.Precision, options.Kernels);
+            return BuiltModelCache.GetOrBuild(merged, options.CacheRoot, options.Progress, cancellationToken, options.Precision, options.Kernels, options.ControlNetResiduals);
         }
         finally
         {

@@ -57,7 +57,7 @@ public static class OnnxModelBuilder
     /// <exception cref="ModelLoadException">The checkpoint is incomplete or inconsistent (names the component and the problem).</exception>
     /// <exception cref="InvalidRequestException">The output folder exists and is not empty.</exception>
     public static void Build(CheckpointComponents components, string outputDir, IProgress<string>? progress = null, CancellationToken cancellationToken = default,
-        BuildPrecision precision = BuildPrecision.Float32, GraphKernels? kernels = null)
+        BuildPrecision precision = BuildPrecision.Float32, GraphKernels? kernels = null, bool controlNetResiduals = false)
     {
         ArgumentNullException.ThrowIfNull(components);
         outputDir = Path.GetFullPath(outputDir);
@@ -65,7 +65,7 @@ public static class OnnxModelBuilder
         {
             throw new InvalidRequestException("output", $"The output folder {outputDir} already exists and is not empty; choose a new folder.");
         }
-        if (!AtomicDirectory.Create(outputDir, temp => WriteModel(components, temp, progress, cancellationToken, precision, kernels)))
+        if (!AtomicDirectory.Create(outputDir, temp => WriteModel(components, temp, progress, cancellationToken, precision, kernels, controlNetResiduals)))
         {
             throw new InvalidRequestException("output", $"The output folder {outputDir} was created by someone else while building.");
         }
@@ -73,7 +73,7 @@ public static class OnnxModelBuilder
 
     /// <summary>Writes every component of the model into <paramref name="dir"/> (an empty folder).</summary>
     internal static void WriteModel(CheckpointComponents c, string dir, IProgress<string>? progress, CancellationToken ct,
-        BuildPrecision precision = BuildPrecision.Float32, GraphKernels? kernels = null)
+        BuildPrecision precision = BuildPrecision.Float32, GraphKernels? kernels = null, bool controlNetResiduals = false)
     {
         kernels ??= GraphKernels.Standard;
         if (kernels.Int8MatMul && precision != BuildPrecision.Float32)
@@ -106,7 +106,7 @@ public static class OnnxModelBuilder
                 new ClipTextBuildOptions { WithProjection = true, OutputHiddenStates = true, InputIdsType = ElementType.Int64, Precision = precision, Kernels = kernels }));
         }
         WriteComponent(dir, "unet", c.UnetConfigJson, progress, ct, report, () => Unet2DConditionModel.Build(unet, c.Unet,
-            new UnetBuildOptions { Timestep = TimestepInput.ScalarFloat, Precision = precision, Kernels = kernels }));
+            new UnetBuildOptions { Timestep = TimestepInput.ScalarFloat, Precision = precision, Kernels = kernels, ControlNetResiduals = controlNetResiduals }));
         string vaeConfig = VaeConfigForOnnx(c.VaeConfigJson, vae);
         var vaeOptions = new AutoencoderKlBuildOptions { Precision = VaePrecision(precision, c.Family, vaeConfig), Kernels = kernels };
         WriteComponent(dir, "vae_decoder", vaeConfig, progress, ct, report, () => AutoencoderKl.BuildDecoder(vae, c.Vae, vaeOptions));
@@ -132,6 +132,7 @@ public static class OnnxModelBuilder
             ["opset"] = Opset,
             ["precision"] = precision.ShortName(),
             ["kernels"] = kernels.Name,
+            ["controlnet_residuals"] = controlNetResiduals,
             ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 3),
             ["components"] = report,
         };

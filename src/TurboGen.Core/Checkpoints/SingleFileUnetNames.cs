@@ -7,8 +7,12 @@ namespace TurboGen.Checkpoints;
 /// <summary>Where each diffusers UNet tensor lives in an ldm/sgm single file (<c>model.diffusion_model.</c>; the rules in <see cref="SingleFileLayout"/>'s remarks).</summary>
 internal static partial class SingleFileUnetNames
 {
-    /// <summary>One mapping per tensor of the UNet of <paramref name="config"/>, with its diffusers shape.</summary>
-    public static List<(TensorMapping Mapping, long[] Shape)> Mappings(UnetConfig config)
+    /// <summary>One mapping per tensor of the UNet of <paramref name="config"/>, with its diffusers shape (source keys under <paramref name="prefix"/>).</summary>
+    public static List<(TensorMapping Mapping, long[] Shape)> Mappings(UnetConfig config, string prefix = SingleFileLayout.UnetPrefix) =>
+        Mappings(config, UnetCheckpointLayout.Tensors(config), prefix);
+
+    /// <summary>One mapping per tensor of <paramref name="tensors"/> (diffusers UNet names of <paramref name="config"/>), source keys under <paramref name="prefix"/>.</summary>
+    public static List<(TensorMapping Mapping, long[] Shape)> Mappings(UnetConfig config, IEnumerable<(string Name, long[] Shape)> tensors, string prefix)
     {
         var down = config.DownBlocks();
         var up = config.UpBlocks();
@@ -67,8 +71,8 @@ internal static partial class SingleFileUnetNames
             throw new InvalidOperationException($"No single-file rule for UNet key '{key}'.");
         }
 
-        return UnetCheckpointLayout.Tensors(config)
-            .Select(t => (new TensorMapping(t.Name, SingleFileLayout.UnetPrefix + Source(t.Name)), t.Shape))
+        return tensors
+            .Select(t => (new TensorMapping(t.Name, prefix + Source(t.Name)), t.Shape))
             .ToList();
     }
 

@@ -56,6 +56,9 @@ public sealed record GenerationRequest
     /// <summary>Skip VAE decoding and return latents only (the server decodes later, e.g. refine-on-pause).</summary>
     public bool LatentsOnly { get; init; }
 
+    /// <summary>ControlNets steering this generation (none by default); needs a UNet built with the residual inputs.</summary>
+    public IReadOnlyList<ControlInput> Controls { get; init; } = [];
+
     public bool IsImageToImage => InitImage is not null;
 
     /// <summary>
@@ -84,6 +87,8 @@ public sealed record GenerationRequest
             throw new InvalidRequestException("prompt", "prompt is required.");
         CheckPrompt("prompt", Prompt);
         CheckPrompt("negative_prompt", NegativePrompt);
+        for (int i = 0; i < (Controls?.Count ?? 0); i++)
+            Controls![i].Validate(i);
         long[] latentShape = [BatchSize, 4, h / 8, w / 8];
         if (InitialNoise is not null && !InitialNoise.Shape.SequenceEqual(latentShape))
             throw new InvalidRequestException("initial_noise", $"initial noise has shape {InitialNoise}, expected [{string.Join(",", latentShape)}].");

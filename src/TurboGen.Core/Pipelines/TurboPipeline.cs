@@ -8,7 +8,8 @@ namespace TurboGen.Pipelines;
 
 /// <summary>
 /// Text-to-image and image-to-image for SDXL-Turbo and SD-Turbo, composed from small parts: a conditioner per
-/// model family, the scheduler named by the model's config, a latent initialiser per task, and a decoder
+/// model family, the scheduler named by the model's config, a latent initialiser per task, an optional ControlNet stage
+/// (<see cref="ControlStage"/>: residuals for the UNet at each step, for any family and task), and a decoder
 /// (full VAE or tiny VAE). It orchestrates; the components compute. Reusable and thread-safe: everything a request
 /// changes (noise streams, latents, timings) lives in that request's call; the components return their ONNX Runtime time
 /// with their result, and the shared prompt-embedding cache locks.
@@ -59,9 +60,11 @@ public sealed class TurboPipeline
         CheckUnetWidth(cond);
         cancellationToken.ThrowIfCancellationRequested();
 
+        var control = ControlStage.For(Model, request, width, height, cfg, timings);
+
         ILatentInit init = request.IsImageToImage ? new ImageToImageInit(Model) : new TextToImageInit();
         var start = init.Prepare(Scheduler, request, width, height, noise, timings, cancellationToken);
-        var latents = Denoise(start, cond, request, noise, cfg, timings, progress, clock, cancellationToken);
+        var latents = Denoise(start, cond, control, request, noise, cfg, timings, progress, clock, cancellationToken);
         if (ImageTensors.ContainsNonFinite(latents.Data))
         {
             throw new NumericalException("unet", "The UNet produced NaN/Inf values (an fp16 model overflowing?). Try the fp32 model or another execution provider.");
@@ -87,7 +90,7 @@ public sealed class TurboPipeline
         }
     }
 
-    private FloatTensor Denoise(LatentStart start, Conditioning cond, GenerationRequest request, NoiseStream[] noise, bool cfg,
+    private FloatTensor Denoise(LatentStart start, Conditioning cond, ControlStage? control, GenerationRequest request, NoiseStream[] noise, bool cfg,
         StageTimings timings, IProgress<GenerationProgress>? progress, Stopwatch clock, CancellationToken ct)
     {
         var schedule = start.Schedule;
@@ -103,7 +106,8 @@ public sealed class TurboPipeline
             var sw = Stopwatch.StartNew();
             Scheduler.ScaleModelInput(schedule, i, x.Data, scaled);
             var input = cfg ? FloatTensor.ConcatBatch(new FloatTensor(scaled, x.Shape), new FloatTensor(scaled, x.Shape)) : new FloatTensor(scaled, x.Shape);
-            var (eps, onnx) = Model.Unet.Predict(input, schedule.Timesteps[i], cond.EncoderHiddenStates, cond.TextEmbeds, cond.TimeIds, ct);
+            var residuals = control?.Residuals(input, schedule.Timesteps[i], cond, i, schedule.Timesteps.Count, timings, ct);
+            var (eps, onnx) = Model.Unet.Predict(input, schedule.Timesteps[i], cond.EncoderHiddenStates, cond.TextEmbeds, cond.TimeIds, residuals, ct);
             var guided = cfg ? Guide(eps.Data, n, request.GuidanceScale) : eps.Data;
             if (Scheduler.IsAncestral)
             {

@@ -86,6 +86,21 @@ public abstract class OnnxComponent : IDisposable
         }
     }
 
+    /// <summary>The <c>timestep</c> input as the model declares it: rank 0 or [1]/[B]; float32, float16, int64 or int32.</summary>
+    protected OrtValue TimestepValue(float t, int batch)
+    {
+        var meta = InputMetadata["timestep"];
+        long[] shape = meta.Dimensions.Length == 0 ? [] : [meta.Dimensions[0] == 1 ? 1 : batch];
+        int n = shape.Length == 0 ? 1 : (int)shape[0];
+        return meta.ElementDataType switch
+        {
+            TensorElementType.Float => OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(t, n).ToArray(), shape),
+            TensorElementType.Float16 => OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat((Float16)t, n).ToArray(), shape),
+            TensorElementType.Int64 => OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat((long)MathF.Round(t), n).ToArray(), shape),
+            _ => OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat((int)MathF.Round(t), n).ToArray(), shape),
+        };
+    }
+
     /// <summary>Copies an output to float32 (converting float16).</summary>
     protected static FloatTensor ReadFloat(OrtValue value)
     {

@@ -33,7 +33,19 @@ public sealed class Unet : OnnxComponent
             throw new ModelContractException(path, $"unet at {path} has only one of text_embeds/time_ids; found {DescribeIo()}.");
         }
         CrossAttentionDim = InputMetadata["encoder_hidden_states"].Dimensions[^1];
+        while (HasInput(DownResidualPrefix + _downResiduals)) _downResiduals++;
     }
+
+    /// <summary>Input names of a UNet built to take ControlNet residuals (MODEL-CONTRACT §10.2).</summary>
+    public const string DownResidualPrefix = "down_block_additional_residual_", MidResidual = "mid_block_additional_residual";
+
+    private readonly int _downResiduals;
+
+    /// <summary>True when the UNet takes ControlNet residuals (<c>down_block_additional_residual_0…</c> and <c>mid_block_additional_residual</c>).</summary>
+    public bool AcceptsControlResiduals => _downResiduals > 0 && HasInput(MidResidual);
+
+    /// <summary>Number of down residual inputs (0 without ControlNet support).</summary>
+    public int DownResidualCount => _downResiduals;
 
     /// <summary>SDXL-style added conditioning (text_embeds + time_ids).</summary>
     public bool UsesTextTime => HasInput("text_embeds");
@@ -45,8 +57,18 @@ public sealed class Unet : OnnxComponent
     public TensorElementType SampleType => InputType("sample");
 
     /// <summary>The noise prediction for <paramref name="sample"/> at <paramref name="timestep"/> (with the run's ONNX Runtime time).</summary>
-    public Timed<FloatTensor> Predict(FloatTensor sample, float timestep, FloatTensor encoderHiddenStates, FloatTensor? textEmbeds, FloatTensor? timeIds, CancellationToken cancellationToken)
+    public Timed<FloatTensor> Predict(FloatTensor sample, float timestep, FloatTensor encoderHiddenStates, FloatTensor? textEmbeds, FloatTensor? timeIds, CancellationToken cancellationToken) =>
+        Predict(sample, timestep, encoderHiddenStates, textEmbeds, timeIds, null, cancellationToken);
+
+    /// <summary>
+    /// The noise prediction with ControlNet <paramref name="residuals"/> added to the skip connections and the mid block (zeros when
+    /// null and the UNet takes residuals).
+    /// </summary>
+    /// <exception cref="ModelContractException">Residuals were given but this UNet has no residual inputs.</exception>
+    public Timed<FloatTensor> Predict(FloatTensor sample, float timestep, FloatTensor encoderHiddenStates, FloatTensor? textEmbeds, FloatTensor? timeIds,
+        ControlResiduals? residuals, CancellationToken cancellationToken)
     {
+        if (residuals is not null) CheckResiduals(residuals.Down.Count);
         int batch = (int)sample.Shape[0];
         var names = new List<string> { "sample", "timestep", "encoder_hidden_states" };
         var values = new List<OrtValue>();
@@ -66,6 +88,16 @@ public sealed class Unet : OnnxComponent
                 names.Add("time_ids");
                 values.Add(FloatInput("time_ids", timeIds.Data, timeIds.Shape));
             }
+            if (AcceptsControlResiduals)
+            {
+                for (int i = 0; i < _downResiduals; i++)
+                {
+                    names.Add(DownResidualPrefix + i);
+                    values.Add(residuals is null ? ZerosFor(DownResidualPrefix + i, sample) : FloatInput(DownResidualPrefix + i, residuals.Down[i].Data, residuals.Down[i].Shape));
+                }
+                names.Add(MidResidual);
+                values.Add(residuals is null ? ZerosFor(MidResidual, sample) : FloatInput(MidResidual, residuals.Mid.Data, residuals.Mid.Shape));
+            }
             var (results, milliseconds) = Run(names, values, [_outputName], cancellationToken);
             using (results)
             {
@@ -78,17 +110,35 @@ public sealed class Unet : OnnxComponent
         }
     }
 
-    private OrtValue TimestepValue(float t, int batch)
+    /// <summary>Throws the "cannot take ControlNet residuals" error unless this UNet takes <paramref name="count"/> down residuals.</summary>
+    public void CheckResiduals(int count)
     {
-        var meta = InputMetadata["timestep"];
-        long[] shape = meta.Dimensions.Length == 0 ? [] : [meta.Dimensions[0] == 1 ? 1 : batch];
-        int n = shape.Length == 0 ? 1 : (int)shape[0];
-        return meta.ElementDataType switch
+        if (!AcceptsControlResiduals)
         {
-            TensorElementType.Float => OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(t, n).ToArray(), shape),
-            TensorElementType.Float16 => OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat((Float16)t, n).ToArray(), shape),
-            TensorElementType.Int64 => OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat((long)MathF.Round(t), n).ToArray(), shape),
-            _ => OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat((int)MathF.Round(t), n).ToArray(), shape),
-        };
+            throw new ModelContractException(Path,
+                $"This UNet cannot take ControlNet residuals: {Path} has no {DownResidualPrefix}N / {MidResidual} inputs. " +
+                $"Build the model from its safetensors checkpoint with ControlNet support (turbogen --controlnet, ModelResolveOptions.ControlNetResiduals). Found {DescribeIo()}.");
+        }
+        if (count != _downResiduals)
+        {
+            throw new InvalidRequestException("controlnet", $"The ControlNet gives {count} down residuals but the UNet takes {_downResiduals}: the ControlNet is for another model layout.");
+        }
+    }
+
+    /// <summary>
+    /// Zero residuals for a UNet with residual inputs run without a ControlNet: channels as declared, height/width from the latent
+    /// size and the down-sampling factor in the input's symbolic dimension ("height/4": ⌈h/2⌉ per stride-2 convolution).
+    /// </summary>
+    private OrtValue ZerosFor(string name, FloatTensor sample)
+    {
+        var meta = InputMetadata[name];
+        long channels = meta.Dimensions[1];
+        string symbolic = meta.SymbolicDimensions.ElementAtOrDefault(2) ?? "";
+        int factor = symbolic == "height" ? 1
+            : symbolic.StartsWith("height/", StringComparison.Ordinal) && int.TryParse(symbolic["height/".Length..], out int f) ? f
+            : throw new ModelContractException(Path, $"unet input {name} does not say its down-sampling factor (dimension '{symbolic}'); pass ControlNet residuals explicitly.");
+        (long h, long w) = (sample.Shape[2], sample.Shape[3]);
+        for (int d = factor; d > 1; d /= 2) { h = (h + 1) / 2; w = (w + 1) / 2; }
+        return FloatInput(name, new float[sample.Shape[0] * channels * h * w], [sample.Shape[0], channels, h, w]);
     }
 }

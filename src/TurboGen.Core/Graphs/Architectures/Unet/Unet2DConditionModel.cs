@@ -31,16 +31,21 @@ public static class Unet2DConditionModel
     public const string TimeIdsInput = "time_ids";
     public const string OutSampleOutput = "out_sample";
 
-    /// <summary>Builds the UNet graph for <paramref name="config"/> from <paramref name="weights"/>.</summary>
-    /// <exception cref="ModelLoadException">The checkpoint lacks tensors, has wrong shapes, or has tensors the architecture does not use.</exception>
-    public static GraphBuilder Build(UnetConfig config, ICheckpointTensors weights, UnetBuildOptions? options = null)
+    /// <summary>Prefix of the ControlNet down residual inputs of a UNet built with <see cref="UnetBuildOptions.ControlNetResiduals"/>: <c>down_block_additional_residual_0</c> … (one per skip connection, in skip order).</summary>
+    public const string DownResidualInputPrefix = "down_block_additional_residual_";
+
+    /// <summary>The ControlNet mid residual input of a UNet built with <see cref="UnetBuildOptions.ControlNetResiduals"/>.</summary>
+    public const string MidResidualInput = "mid_block_additional_residual";
+
+    /// <summary>The declared graph inputs (converted to the activation type where they feed float layers).</summary>
+    internal sealed record Inputs(string Sample, string Timestep, string Context, string? TextEmbeds, string? TimeIds);
+
+    /// <summary>
+    /// Declares <c>sample</c>, <c>timestep</c>, <c>encoder_hidden_states</c> and, for text_time conditioning, <c>text_embeds</c> + <c>time_ids</c>
+    /// (shared with the ControlNet, whose inputs are the UNet's plus the control image).
+    /// </summary>
+    internal static Inputs DeclareInputs(GraphBuilder g, UnetConfig config, UnetBuildOptions options)
     {
-        options ??= new UnetBuildOptions();
-        UnetCheckpointLayout.Layout(config).Require(weights, "UNet");
-
-        var g = new GraphBuilder(options.GraphName) { FloatType = options.Precision.FloatType() };
-        var nn = new Nn(g, weights) { Kernels = options.Kernels };
-
         string sample = g.Input(SampleInput, ElementType.Float, "batch", config.InChannels, "height", "width");
         string timestep = options.Timestep switch
         {
@@ -57,15 +62,19 @@ public static class Unet2DConditionModel
             textEmbeds = g.FromFloat32(g.Input(TextEmbedsInput, ElementType.Float, "batch", TextEmbedsWidth(config, options)));
             timeIds = g.Input(TimeIdsInput, ElementType.Float, "batch", options.TimeIdCount);
         }
+        return new Inputs(sample, timestep, context, textEmbeds, timeIds);
+    }
 
-        // 1. time (and SDXL micro-conditioning) embedding
+    /// <summary>SiLU(time_embedding(sinusoidal(t)) [+ add_embedding(text_embeds ‖ sinusoidal(time_ids))]), the input of every resnet's time_emb_proj.</summary>
+    internal static string TimeEmbedding(GraphBuilder g, Nn nn, UnetConfig config, UnetBuildOptions options, Inputs inputs)
+    {
         string emb;
         using (g.Scope("time"))
         {
-            string t = BatchTimesteps(g, timestep, sample, options.Timestep);
+            string t = BatchTimesteps(g, inputs.Timestep, inputs.Sample, options.Timestep);
             string tProj = new Timesteps(g, config.BlockOutChannels[0], config.FlipSinToCos, config.FreqShift).Forward(t);
             emb = new TimestepEmbedding(nn, "time_embedding").Forward(tProj);
-            if (textEmbeds is not null && timeIds is not null)
+            if (inputs.TextEmbeds is { } textEmbeds && inputs.TimeIds is { } timeIds)
             {
                 int addDim = config.AdditionTimeEmbedDim!.Value;
                 string idsProj = new Timesteps(g, addDim, config.FlipSinToCos, config.FreqShift).Forward(g.Reshape(timeIds, -1));
@@ -74,8 +83,38 @@ public static class Unet2DConditionModel
                 emb = g.Add(emb, new TimestepEmbedding(nn, "add_embedding").Forward(addEmbeds));
             }
         }
-        // Every ResnetBlock2D applies SiLU to the embedding before its time_emb_proj: compute it once.
-        string temb = nn.Silu(emb);
+        return nn.Silu(emb);
+    }
+
+    /// <summary>Skip i += input <c>down_block_additional_residual_i</c> (diffusers adds ControlNet residual i to skip i before the up blocks).</summary>
+    private static void AddDownResiduals(GraphBuilder g, List<string> skips, UnetConfig config)
+    {
+        using var _ = g.Scope("controlnet_residuals");
+        var channels = config.SkipChannels();
+        var factors = config.SkipDownscales();
+        for (int i = 0; i < skips.Count; i++)
+        {
+            var (h, w) = UnetConfig.ResidualDims(factors[i]);
+            string residual = g.Input(DownResidualInputPrefix + i, ElementType.Float, "batch", channels[i], h, w);
+            skips[i] = g.Add(skips[i], g.FromFloat32(residual));
+        }
+    }
+
+    /// <summary>Builds the UNet graph for <paramref name="config"/> from <paramref name="weights"/>.</summary>
+    /// <exception cref="ModelLoadException">The checkpoint lacks tensors, has wrong shapes, or has tensors the architecture does not use.</exception>
+    public static GraphBuilder Build(UnetConfig config, ICheckpointTensors weights, UnetBuildOptions? options = null)
+    {
+        options ??= new UnetBuildOptions();
+        UnetCheckpointLayout.Layout(config).Require(weights, "UNet");
+
+        var g = new GraphBuilder(options.GraphName) { FloatType = options.Precision.FloatType() };
+        var nn = new Nn(g, weights) { Kernels = options.Kernels };
+
+        var inputs = DeclareInputs(g, config, options);
+        string sample = inputs.Sample, context = inputs.Context;
+
+        // 1. time (and SDXL micro-conditioning) embedding; every ResnetBlock2D applies SiLU to it before its time_emb_proj: computed once.
+        string temb = TimeEmbedding(g, nn, config, options, inputs);
 
         // 2. input convolution
         string x = g.FromFloat32(sample);
@@ -94,10 +133,20 @@ public static class Unet2DConditionModel
                 : new DownBlock2D(nn, config, block).Forward(x, temb, skips);
         }
 
+        if (options.ControlNetResiduals)
+        {
+            AddDownResiduals(g, skips, config);
+        }
+
         // 4. mid
         if (config.MidBlock() is { } mid)
         {
             x = new UNetMidBlock2DCrossAttn(nn, config, mid).Forward(x, temb, context);
+        }
+        if (options.ControlNetResiduals)
+        {
+            var (mh, mw) = UnetConfig.ResidualDims(config.SkipDownscales()[^1]);
+            x = g.Add(x, g.FromFloat32(g.Input(MidResidualInput, ElementType.Float, "batch", config.BlockOutChannels[^1], mh, mw)));
         }
 
         // 5. up

@@ -37,6 +37,13 @@ public sealed record UnetBuildOptions
     /// <summary>The ONNX graph name.</summary>
     public string GraphName { get; init; } = "unet";
 
+    /// <summary>
+    /// Adds the ControlNet residual inputs <c>down_block_additional_residual_i</c> (one per skip connection, added to it before
+    /// the up blocks) and <c>mid_block_additional_residual</c> (added to the mid block's output), as diffusers'
+    /// <c>down_block_additional_residuals</c> / <c>mid_block_additional_residual</c>. Off by default (the Optimum I/O).
+    /// </summary>
+    public bool ControlNetResiduals { get; init; }
+
     /// <summary>Operator forms for attention and Linear layers (default: plain ONNX).</summary>
     public GraphKernels Kernels { get; init; } = GraphKernels.Standard;
 }

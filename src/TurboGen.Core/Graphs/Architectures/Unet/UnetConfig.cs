@@ -63,6 +63,41 @@ public sealed record UnetConfig(
         return blocks;
     }
 
+    /// <summary>
+    /// Channels of every skip connection the down path keeps, in order: conv_in's output, then per down block each layer's
+    /// output and the downsampler's (the residuals a ControlNet adds to them have the same shapes).
+    /// </summary>
+    public IReadOnlyList<int> SkipChannels()
+    {
+        var channels = new List<int> { BlockOutChannels[0] };
+        foreach (var block in DownBlocks())
+        {
+            channels.AddRange(Enumerable.Repeat(block.OutChannels, block.Layers + (block.HasSampler ? 1 : 0)));
+        }
+        return channels;
+    }
+
+    /// <summary>The spatial down-sampling factor of every skip connection (1 for conv_in's output, ×2 after each downsampler), in the order of <see cref="SkipChannels"/>.</summary>
+    public IReadOnlyList<int> SkipDownscales()
+    {
+        var factors = new List<int> { 1 };
+        int f = 1;
+        foreach (var block in DownBlocks())
+        {
+            factors.AddRange(Enumerable.Repeat(f, block.Layers));
+            if (block.HasSampler)
+            {
+                f *= 2;
+                factors.Add(f);
+            }
+        }
+        return factors;
+    }
+
+    /// <summary>The symbolic height/width names of a residual at down-sampling factor <paramref name="factor"/> ("latent_height/4"), shared by the ControlNet outputs and the UNet's residual inputs.</summary>
+    public static (string Height, string Width) ResidualDims(int factor) =>
+        factor == 1 ? ("height", "width") : ($"height/{factor}", $"width/{factor}");
+
     /// <summary>The mid block (prefix <c>mid_block</c>): one attention layer between two resnets, at the deepest width; null when the config has none.</summary>
     public UnetBlockSpec? MidBlock()
     {

@@ -1,0 +1,28 @@
+namespace TurboGen.Graphs.Architectures.ControlNet;
+
+/// <summary>
+/// The ControlNet's "zero convolutions": <c>controlnet_down_blocks.i</c> (one 1×1 conv per UNet skip connection) and
+/// <c>controlnet_mid_block</c> (1×1 conv on the mid block's output), zero-initialised in training so an untrained ControlNet
+/// leaves the UNet unchanged. Their outputs are the residuals, scaled by the conditioning scale (and averaged over space
+/// when <c>global_pool_conditions</c>).
+/// </summary>
+internal sealed class ControlNetZeroConvs(Nn nn, ControlNetConfig config)
+{
+    public const string DownPrefix = "controlnet_down_blocks";
+    public const string MidPrefix = "controlnet_mid_block";
+
+    public IReadOnlyList<string> Down(IReadOnlyList<string> skips, string scale)
+    {
+        using var _ = nn.ModuleScope(DownPrefix);
+        return skips.Select((s, i) => Finish(nn.Conv2d(s, $"{DownPrefix}.{i}"), scale)).ToList();
+    }
+
+    public string Mid(string x, string scale) => Finish(nn.Conv2d(x, MidPrefix), scale);
+
+    private string Finish(string residual, string scale)
+    {
+        var g = nn.G;
+        string scaled = g.Mul(residual, scale);
+        return config.GlobalPoolConditions ? g.Op("ReduceMean", [scaled], ("axes", new long[] { 2, 3 }), ("keepdims", 1L)) : scaled;
+    }
+}
