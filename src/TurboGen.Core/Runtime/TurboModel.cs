@@ -95,7 +95,8 @@ public sealed class TurboModel : IDisposable
     private void LoadParts(ModelLoadOptions options)
     {
         var rt = options.Runtime;
-        SchedulerConfig = SchedulerConfig.FromFile(Need(System.IO.Path.Combine(Path, "scheduler", "scheduler_config.json"), "the scheduler config"));
+        SchedulerConfig = Schedulers.ReadConfig(Need(System.IO.Path.Combine(Path, "scheduler", "scheduler_config.json"), "the scheduler config"), rt.Scheduler);
+        Schedulers.Create(SchedulerConfig); // an unsupported scheduler fails the load, before any session is created
         Tokenizer = ClipTokenizer.FromFolder(NeedDir("tokenizer"));
         bool release = rt.ReleaseMemoryAfterRun;
         TextEncoder = new TextEncoder("text_encoder", SessionFactory.Create(ComponentModel("text_encoder"), rt), ComponentModel("text_encoder")) { ReleaseMemoryAfterRun = release };
