@@ -89,6 +89,18 @@ public sealed class ModelSchedulerTests
     }
 
     [Fact]
+    public void UnsupportedSchedulerClassFailsTheLoadNamingTheFile()
+    {
+        string dir = TinyModelWithScheduler(TinyModels.SchedulerJson("DPMSolverMultistepScheduler"));
+        var ex = Assert.Throws<ModelLoadException>(() => Load(dir));
+        Assert.Contains(Path.Combine("scheduler", "scheduler_config.json"), ex.Message, StringComparison.Ordinal);
+        Assert.Contains("LCMScheduler", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("--scheduler", ex.Message, StringComparison.Ordinal);
+        using var overridden = Load(dir, "lcm");
+        Assert.IsType<LcmScheduler>(new TurboPipeline(overridden).Scheduler);
+    }
+
+    [Fact]
     public void UnknownOverrideFailsTheLoadNamingTheOption()
     {
         string dir = TinyModels.Get(TinyFamily.SdTurbo, TinyFlavor.OptimumNew, withTinyVae: false);
