@@ -5,7 +5,7 @@ using TurboGen.Testing;
 
 namespace TurboGen.Core.Tests.Scheduling;
 
-/// <summary>TCDScheduler against tests/data/golden/scheduler_tcd (diffusers 0.27.0, made by refharness/gen_scheduler_tcd.py), to 1e-6.</summary>
+/// <summary>TCDScheduler against tests/data/golden/scheduler_tcd (diffusers 0.27.0; see its case.json for how it was made), to 1e-6.</summary>
 public class TcdSchedulerTests
 {
     private static CaseFile Case => CaseFile.Get("scheduler_tcd");
