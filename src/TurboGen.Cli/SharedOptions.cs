@@ -6,7 +6,7 @@ using TurboGen.Storage;
 namespace TurboGen.Cli;
 
 /// <summary>
-/// The options shared by <c>generate</c>, <c>serve</c> and <c>bench</c> (model, execution provider, threads, build precision, LoRA).
+/// The options shared by <c>generate</c>, <c>serve</c> and <c>bench</c> (model, execution provider, threads, build precision, LoRA, scheduler).
 /// Each command gets its own instances.
 /// </summary>
 internal sealed class SharedOptions
@@ -59,8 +59,27 @@ internal sealed class SharedOptions
         Arity = ArgumentArity.ZeroOrMore,
     };
 
+    public Option<string?> Scheduler { get; } = new("--scheduler")
+    {
+        Description = $"Replace the model's own scheduler, for LoRA-made few-step models whose base config is wrong for them: {string.Join(", ", TurboGen.Scheduling.Schedulers.OverrideNames)} (lcm: LCM-LoRA; tcd: TCD/Hyper-SD; euler-sample: SDXL-Lightning 1-step; euler/euler-a: trailing spacing). Default: the model's scheduler_config.json.",
+        HelpName = "NAME",
+    };
+
     public SharedOptions()
     {
+        Scheduler.Validators.Add(result =>
+        {
+            string? name = result.GetValueOrDefault<string?>();
+            if (name is null) return;
+            try
+            {
+                TurboGen.Scheduling.Schedulers.CanonicalOverrideName(name);
+            }
+            catch (InvalidRequestException ex)
+            {
+                result.AddError($"--scheduler: {ex.Message}");
+            }
+        });
         Provider.AcceptOnlyFromAmong([.. RuntimeOptions.KnownProviders]);
         Precision.AcceptOnlyFromAmong("auto", "fp32", "fp16");
         Kernels.AcceptOnlyFromAmong([.. TurboGen.Graphs.GraphKernels.Names]);
@@ -78,6 +97,7 @@ internal sealed class SharedOptions
         command.Options.Add(Threads);
         command.Options.Add(Precision);
         command.Options.Add(Lora);
+        command.Options.Add(Scheduler);
         command.Options.Add(Kernels);
         command.Options.Add(NoSessionCache);
         command.Options.Add(Prepack);
@@ -118,6 +138,7 @@ internal sealed class SharedOptions
         Threads = parse.GetValue(Threads),
         SessionCacheDir = parse.GetValue(NoSessionCache) ? null : TurboGenCache.SessionsDir(),
         PrepackWeights = ChoosePrepack(parse.GetValue(Prepack) ?? "auto", prepackByDefault, GraphKernels(parse)),
+        Scheduler = parse.GetValue(Scheduler),
     };
 
     /// <summary>

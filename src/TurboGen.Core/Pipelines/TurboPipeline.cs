@@ -35,8 +35,8 @@ public sealed class TurboPipeline
     public IScheduler Scheduler { get; }
     public PromptEmbeddingCache Cache { get; }
 
-    /// <summary>A1111 sampler name of the model's scheduler ("Euler a" / "Euler").</summary>
-    public string SamplerName => Scheduler.IsAncestral ? "Euler a" : "Euler";
+    /// <summary>A1111 sampler name of the model's scheduler ("Euler a", "Euler", "LCM" or "TCD").</summary>
+    public string SamplerName => Scheduler.SamplerName;
 
     public Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default) =>
         Task.Run(() => Generate(request, progress, cancellationToken), cancellationToken);

@@ -1,6 +1,6 @@
 namespace TurboGen.Runtime;
 
-/// <summary>How ONNX Runtime sessions are created: execution provider by name, threads, device.</summary>
+/// <summary>How a model runs: ONNX Runtime execution provider by name, threads, device, memory; and a scheduler override.</summary>
 public sealed record RuntimeOptions
 {
     /// <summary>"cpu" (default), "cuda", "tensorrt", "directml" or "coreml".</summary>
@@ -36,6 +36,14 @@ public sealed record RuntimeOptions
     /// next run (≈ 1–3 % of a generation); the tiny VAE decoder keeps its small arena (there the re-faulting was +16 % of its time).
     /// </summary>
     public bool ReleaseMemoryAfterRun { get; init; } = true;
+
+    /// <summary>
+    /// Replaces the model's own scheduler (scheduler/scheduler_config.json) by the one named, for models whose shipped
+    /// config is wrong for them, e.g. a base model with an LCM-, TCD-, Hyper-SD- or Lightning-LoRA merged in: "lcm",
+    /// "tcd", "euler", "euler-a", "euler-sample" or a diffusers class name (see <see cref="TurboGen.Scheduling.Schedulers.ReadConfig"/>).
+    /// Null (default): the model's own.
+    /// </summary>
+    public string? Scheduler { get; init; }
 
     public static readonly IReadOnlyList<string> KnownProviders = ["cpu", "cuda", "tensorrt", "directml", "coreml"];
 }

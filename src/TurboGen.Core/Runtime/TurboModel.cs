@@ -95,7 +95,16 @@ public sealed class TurboModel : IDisposable
     private void LoadParts(ModelLoadOptions options)
     {
         var rt = options.Runtime;
-        SchedulerConfig = SchedulerConfig.FromFile(Need(System.IO.Path.Combine(Path, "scheduler", "scheduler_config.json"), "the scheduler config"));
+        string schedulerPath = Need(System.IO.Path.Combine(Path, "scheduler", "scheduler_config.json"), "the scheduler config");
+        SchedulerConfig = Schedulers.ReadConfig(schedulerPath, rt.Scheduler);
+        try
+        {
+            Schedulers.Create(SchedulerConfig); // an unsupported scheduler fails the load, before any session is created
+        }
+        catch (TurboGenException e) when (e is not InvalidRequestException)
+        {
+            throw new ModelLoadException(schedulerPath, $"{schedulerPath}: {e.Message}" + (rt.Scheduler is null ? " A LoRA-made few-step model may need --scheduler." : ""), e);
+        }
         Tokenizer = ClipTokenizer.FromFolder(NeedDir("tokenizer"));
         bool release = rt.ReleaseMemoryAfterRun;
         TextEncoder = new TextEncoder("text_encoder", SessionFactory.Create(ComponentModel("text_encoder"), rt), ComponentModel("text_encoder")) { ReleaseMemoryAfterRun = release };

@@ -4,13 +4,14 @@ namespace TurboGen.Scheduling;
 /// diffusers' <c>EulerAncestralDiscreteScheduler</c> (SDXL-Turbo's sampler). Each step splits the move from σ to
 /// σ_next into a deterministic Euler step down to σ_down and fresh noise of standard deviation σ_up
 /// (σ_down² + σ_up² = σ_next²), so <see cref="Step"/> needs N(0,1) noise every step, the last one included (where
-/// σ_up = 0). See <see cref="EulerSchedulerBase"/> for the shared schedule maths.
+/// σ_up = 0). prediction_type "sample" is rejected, as diffusers 0.26 raises NotImplementedError for it. See <see cref="EulerSchedulerBase"/> for the shared schedule maths.
 /// </summary>
-public sealed class EulerAncestralDiscreteScheduler(SchedulerConfig config) : EulerSchedulerBase(config)
+public sealed class EulerAncestralDiscreteScheduler(SchedulerConfig config) : EulerSchedulerBase(config, supportsSamplePrediction: false)
 {
     public const string ClassName = "EulerAncestralDiscreteScheduler";
 
     public override string Name => ClassName;
+    public override string SamplerName => "Euler a";
     public override bool IsAncestral => true;
 
     /// <summary>

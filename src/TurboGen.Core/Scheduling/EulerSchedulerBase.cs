@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace TurboGen.Scheduling;
 
 /// <summary>
@@ -21,19 +19,23 @@ public abstract class EulerSchedulerBase : IScheduler
     /// <summary>The most steps a request may ask for.</summary>
     public const int MaxSteps = 50;
 
-    private readonly bool _vPrediction;
+    private readonly PredictionKind _prediction;
 
+    /// <param name="config">The scheduler config.</param>
+    /// <param name="supportsSamplePrediction">Whether prediction_type "sample" (the UNet predicts x0) is implemented.</param>
     /// <exception cref="TurboGenException">A config option whose maths is not implemented.</exception>
-    protected EulerSchedulerBase(SchedulerConfig config)
+    protected EulerSchedulerBase(SchedulerConfig config, bool supportsSamplePrediction)
     {
         ArgumentNullException.ThrowIfNull(config);
         Config = config;
-        _vPrediction = config.PredictionType switch
+        _prediction = config.PredictionType switch
         {
-            "epsilon" => false,
-            "v_prediction" => true,
+            "epsilon" => PredictionKind.Epsilon,
+            "v_prediction" => PredictionKind.VPrediction,
+            "sample" or "original_sample" when supportsSamplePrediction => PredictionKind.Sample,
             _ => throw new TurboGenException(
-                $"Unsupported prediction_type \"{config.PredictionType}\"; supported: epsilon, v_prediction."),
+                $"Unsupported prediction_type \"{config.PredictionType}\" for {config.ClassName}; supported: epsilon, v_prediction"
+                + (supportsSamplePrediction ? ", sample." : " (diffusers' ancestral Euler does not implement \"sample\").")),
         };
         if (!TimestepSpacing.Supported.Contains(config.TimestepSpacing))
         {
@@ -48,6 +50,7 @@ public abstract class EulerSchedulerBase : IScheduler
     }
 
     public abstract string Name { get; }
+    public abstract string SamplerName { get; }
     public abstract bool IsAncestral { get; }
 
     /// <summary>The config this scheduler was built from.</summary>
@@ -96,13 +99,8 @@ public abstract class EulerSchedulerBase : IScheduler
     public Schedule SetTimestepsForStrength(int steps, float strength)
     {
         ValidateSteps(steps);
-        if (!(strength > 0f && strength <= 1f))
-        {
-            throw new InvalidRequestException("strength",
-                $"strength must be in (0, 1], got {strength.ToString(CultureInfo.InvariantCulture)}.");
-        }
+        double strengthDecimal = StepChecks.StrengthDecimal(strength);
         Schedule full = SetTimesteps(steps);
-        double strengthDecimal = double.Parse(strength.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
         int initTimestep = Math.Min((int)(steps * strengthDecimal), steps);
         if (initTimestep < 1)
         {
@@ -150,60 +148,41 @@ public abstract class EulerSchedulerBase : IScheduler
     }
 
     /// <summary>The clean-latent estimate x0 from the model output at noise level σ (prediction_type).</summary>
-    protected PredictionCoefficients Prediction(float sigma) => _vPrediction
-        ? new PredictionCoefficients(true, sigma, -sigma / InputDivisor(sigma), sigma * sigma + 1f)
-        : new PredictionCoefficients(false, sigma, 0f, 0f);
+    protected PredictionCoefficients Prediction(float sigma) => _prediction == PredictionKind.VPrediction
+        ? new PredictionCoefficients(_prediction, sigma, -sigma / InputDivisor(sigma), sigma * sigma + 1f)
+        : new PredictionCoefficients(_prediction, sigma, 0f, 0f);
+
+    /// <summary>What the UNet predicts.</summary>
+    protected enum PredictionKind { Epsilon, VPrediction, Sample }
 
     /// <summary>Per-step constants of the x0 prediction; <see cref="PredictOriginal"/> applies them to one element.</summary>
-    protected readonly record struct PredictionCoefficients(bool VPrediction, float Sigma, float OutputScale, float SampleDivisor)
+    protected readonly record struct PredictionCoefficients(PredictionKind Kind, float Sigma, float OutputScale, float SampleDivisor)
     {
-        /// <summary>epsilon: x − σ·ε; v_prediction: v·(−σ/sqrt(σ²+1)) + x/(σ²+1).</summary>
-        public float PredictOriginal(float sample, float modelOutput) => VPrediction
-            ? modelOutput * OutputScale + sample / SampleDivisor
-            : sample - Sigma * modelOutput;
+        /// <summary>epsilon: x − σ·ε; v_prediction: v·(−σ/sqrt(σ²+1)) + x/(σ²+1); sample: the model output itself.</summary>
+        public float PredictOriginal(float sample, float modelOutput) => Kind switch
+        {
+            PredictionKind.VPrediction => modelOutput * OutputScale + sample / SampleDivisor,
+            PredictionKind.Sample => modelOutput,
+            _ => sample - Sigma * modelOutput,
+        };
     }
 
     /// <summary>Checks the step index and span lengths shared by both Step implementations.</summary>
     protected static void ValidateStep(Schedule s, int i, ReadOnlySpan<float> modelOutput, ReadOnlySpan<float> sample,
-        Span<float> prevSample, Span<float> predOriginalSample)
-    {
-        SigmaAt(s, i);
-        RequireLength(modelOutput.Length, sample.Length, nameof(modelOutput));
-        RequireLength(prevSample.Length, sample.Length, nameof(prevSample));
-        if (!predOriginalSample.IsEmpty)
-        {
-            RequireLength(predOriginalSample.Length, sample.Length, nameof(predOriginalSample));
-        }
-    }
+        Span<float> prevSample, Span<float> predOriginalSample) =>
+        StepChecks.Validate(s, i, modelOutput, sample, prevSample, predOriginalSample);
 
-    protected static void RequireLength(int actual, int expected, string name)
-    {
-        if (actual != expected)
-        {
-            throw new ArgumentException($"{name} has {actual} elements, expected {expected} (the sample's length).", name);
-        }
-    }
+    protected static void RequireLength(int actual, int expected, string name) => StepChecks.RequireLength(actual, expected, name);
 
     /// <summary>σᵢ after checking that i is a step of the schedule.</summary>
     protected static float SigmaAt(Schedule s, int i)
     {
-        ArgumentNullException.ThrowIfNull(s);
-        if ((uint)i >= (uint)s.StepCount)
-        {
-            throw new ArgumentOutOfRangeException(nameof(i), i, $"step index must be in 0..{s.StepCount - 1}");
-        }
+        StepChecks.RequireStep(s, i);
         return s.Sigmas[i];
     }
 
     /// <summary>sqrt(σ²+1) in float32 (PyTorch: (sigma**2 + 1) ** 0.5).</summary>
     private static float InputDivisor(float sigma) => MathF.Sqrt(sigma * sigma + 1f);
 
-    private void ValidateSteps(int steps)
-    {
-        int max = Math.Min(MaxSteps, Config.NumTrainTimesteps);
-        if (steps < 1 || steps > max)
-        {
-            throw new InvalidRequestException("steps", $"steps must be in 1..{max}, got {steps}.");
-        }
-    }
+    private void ValidateSteps(int steps) => StepChecks.RequireSteps(steps, Math.Min(MaxSteps, Config.NumTrainTimesteps));
 }

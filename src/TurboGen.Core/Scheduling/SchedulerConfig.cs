@@ -3,8 +3,9 @@ using TurboGen.Configs;
 namespace TurboGen.Scheduling;
 
 /// <summary>
-/// The fields of a diffusers <c>scheduler/scheduler_config.json</c> that the Euler schedulers use. Missing keys take
-/// the diffusers class defaults (linear betas 0.0001..0.02, epsilon, "linspace" spacing); unknown keys are ignored.
+/// The fields of a diffusers <c>scheduler/scheduler_config.json</c> that TurboGen's schedulers use. Missing keys take
+/// the diffusers defaults of the named class: linear betas 0.0001..0.02 and "linspace" spacing for the Euler classes,
+/// scaled_linear betas 0.00085..0.012 and "leading" spacing for LCMScheduler and TCDScheduler; unknown keys are ignored.
 /// Parsing only checks types and ranges; whether a combination is supported is decided by <see cref="Schedulers.Create"/>.
 /// </summary>
 public sealed record SchedulerConfig
@@ -34,26 +35,52 @@ public sealed record SchedulerConfig
     public bool RescaleBetasZeroSnr { get; init; }
     /// <summary>EulerDiscrete: the sigma after the last step; only "zero" is supported.</summary>
     public string FinalSigmasType { get; init; } = "zero";
+    /// <summary>LCM/TCD: the length of the distillation schedule the few-step timesteps are picked from (diffusers default 50).</summary>
+    public int OriginalInferenceSteps { get; init; } = 50;
+    /// <summary>LCM: the factor on the integer timestep in the boundary conditions c_skip and c_out (diffusers default 10).</summary>
+    public double TimestepScaling { get; init; } = 10.0;
+    /// <summary>LCM/TCD: clipping of the predicted x0 is not supported (must be false).</summary>
+    public bool ClipSample { get; init; }
+    /// <summary>LCM/TCD: dynamic thresholding is not supported (must be false).</summary>
+    public bool Thresholding { get; init; }
+
+    /// <summary>True for the classes whose diffusers defaults are the Stable Diffusion betas (LCMScheduler, TCDScheduler).</summary>
+    internal static bool HasStableDiffusionDefaults(string className) =>
+        className is LcmScheduler.ClassName or TcdScheduler.ClassName;
 
     /// <summary>Reads and parses a scheduler_config.json file.</summary>
     /// <exception cref="ModelLoadException">The file is missing, unreadable or not a valid scheduler config; names the path.</exception>
-    public static SchedulerConfig FromFile(string path) => Read(ConfigReader.Load(path, Kind));
+    public static SchedulerConfig FromFile(string path) => Read(ConfigReader.Load(path, Kind), null);
+
+    /// <summary>
+    /// Reads scheduler_config.json as if its <c>_class_name</c> were <paramref name="className"/> (diffusers'
+    /// <c>NewScheduler.from_config(old.config)</c>): the file's values are kept, missing keys take the new class's defaults.
+    /// </summary>
+    /// <exception cref="ModelLoadException">The file is missing, unreadable or not a valid scheduler config; names the path.</exception>
+    public static SchedulerConfig FromFile(string path, string className) => Read(ConfigReader.Load(path, Kind), className);
 
     /// <summary>Parses scheduler_config.json text.</summary>
     /// <param name="json">The JSON text.</param>
     /// <param name="sourcePath">Named in errors; defaults to "scheduler_config.json".</param>
     /// <exception cref="ModelLoadException">Malformed JSON, a field of the wrong type or out of range.</exception>
     public static SchedulerConfig FromJson(string json, string? sourcePath = null) =>
-        Read(ConfigReader.Parse(json, Kind, sourcePath ?? "scheduler_config.json"));
+        Read(ConfigReader.Parse(json, Kind, sourcePath ?? "scheduler_config.json"), null);
+
+    /// <summary>Parses scheduler_config.json text as if its <c>_class_name</c> were <paramref name="className"/> (see <see cref="FromFile(string, string)"/>).</summary>
+    public static SchedulerConfig FromJson(string json, string className, string? sourcePath) =>
+        Read(ConfigReader.Parse(json, Kind, sourcePath ?? "scheduler_config.json"), className);
 
     private const string Kind = "Scheduler config";
 
-    private static SchedulerConfig Read(ConfigReader reader)
+    private static SchedulerConfig Read(ConfigReader reader, string? classNameOverride)
     {
-        var defaults = new SchedulerConfig();
+        string className = classNameOverride ?? reader.String("_class_name", "");
+        var defaults = HasStableDiffusionDefaults(className)
+            ? new SchedulerConfig { BetaStart = 0.00085, BetaEnd = 0.012, BetaSchedule = "scaled_linear", TimestepSpacing = "leading" }
+            : new SchedulerConfig();
         var config = new SchedulerConfig
         {
-            ClassName = reader.String("_class_name", defaults.ClassName),
+            ClassName = className,
             NumTrainTimesteps = reader.Int("num_train_timesteps", defaults.NumTrainTimesteps, min: 1, max: 100_000),
             BetaStart = reader.Double("beta_start", defaults.BetaStart),
             BetaEnd = reader.Double("beta_end", defaults.BetaEnd),
@@ -67,6 +94,10 @@ public sealed record SchedulerConfig
             TimestepType = reader.String("timestep_type", defaults.TimestepType),
             RescaleBetasZeroSnr = reader.Bool("rescale_betas_zero_snr", defaults.RescaleBetasZeroSnr),
             FinalSigmasType = reader.String("final_sigmas_type", defaults.FinalSigmasType),
+            OriginalInferenceSteps = reader.Int("original_inference_steps", defaults.OriginalInferenceSteps, min: 1, max: 100_000),
+            TimestepScaling = reader.Double("timestep_scaling", defaults.TimestepScaling),
+            ClipSample = reader.Bool("clip_sample", defaults.ClipSample),
+            Thresholding = reader.Bool("thresholding", defaults.Thresholding),
         };
         if (!(config.BetaStart > 0 && config.BetaStart < 1) || !(config.BetaEnd > 0 && config.BetaEnd < 1))
         {

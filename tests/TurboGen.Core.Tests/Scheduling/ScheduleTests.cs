@@ -135,7 +135,7 @@ public class ScheduleTests
     }
 
     [Theory]
-    [InlineData("prediction_type", "sample")]
+    [InlineData("prediction_type", "flow_prediction")]
     [InlineData("timestep_spacing", "karras")]
     [InlineData("interpolation_type", "log_linear")]
     [InlineData("use_karras_sigmas", "true")]
