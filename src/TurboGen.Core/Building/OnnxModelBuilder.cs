@@ -95,6 +95,7 @@ public static class OnnxModelBuilder
         var unet = UnetConfig.FromJson(c.UnetConfigJson, $"{c.Source} unet config");
         var vae = AutoencoderKlConfig.FromJson(c.VaeConfigJson, $"{c.Source} vae config");
         CheckCompatible(c, te1, te2, unet, vae);
+        CheckpointPreflight.Check(c, te1, te2, unet, vae); // every component's keys and shapes, before any weight is written
 
         var report = new JsonObject();
         WriteComponent(dir, "text_encoder", c.TextEncoderConfigJson, progress, ct, report, () => ClipTextModel.Build(te1, c.TextEncoder,
