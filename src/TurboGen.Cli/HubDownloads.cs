@@ -44,6 +44,13 @@ internal static class HubDownloads
                 throw new ModelLoadException(repoId,
                     $"{repoId}@{revision} has only an ONNX export, but --lora and --kernels other than standard need the safetensors weights (diffusers folders or a single-file checkpoint).");
             }
+            // A list without blob ids was read from a snapshot on disk (offline, from a cache without TurboGen's saved file list):
+            // what is there may be a partial download, which must not pass for the whole variant.
+            if (chosen is not null && files.All(f => f.ExpectedEtag is null) && HubVariants.MissingParts(chosen) is { Count: > 0 } missing)
+            {
+                throw new HubException(HubErrorKind.Offline, repoId,
+                    $"{repoId}@{revision} is only partly in the cache at {options.CacheDir} ({chosen.Files.Count} files of the {Describe(chosen)} variant; missing {string.Join(", ", missing)}), and the Hub cannot be asked (offline): run once online to complete it.");
+            }
             return chosen?.Files ?? [];
         }
         IEnumerable<string> Announce(HubDownloadProgress plan)

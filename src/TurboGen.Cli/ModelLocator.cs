@@ -114,6 +114,45 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
         return (Path.Combine(standard, "tokenizer"), xl ? Path.Combine(standard, "tokenizer_2") : null);
     };
 
+    /// <summary>
+    /// The tokenizers of <c>--tokenizer FOLDER</c>: a folder holding <c>tokenizer/</c> (and <c>tokenizer_2/</c> for SDXL), e.g. a
+    /// diffusers model folder or Hub snapshot; or, for an SD checkpoint, a tokenizer folder itself (<c>vocab.json</c>). The folder
+    /// must exist now (an <see cref="InvalidRequestException"/> naming <c>--tokenizer</c>); whether it fits the family is known
+    /// once the checkpoint was read.
+    /// </summary>
+    public static Func<ModelFamily, CancellationToken, (string? Tokenizer, string? Tokenizer2)> ExplicitTokenizers(string folder)
+    {
+        string path = Path.GetFullPath(ExpandHome(folder.Trim()));
+        if (!Directory.Exists(path))
+        {
+            throw new InvalidRequestException("--tokenizer", $"The tokenizer folder {path} does not exist.");
+        }
+        string nested = Path.Combine(path, "tokenizer"), nested2 = Path.Combine(path, "tokenizer_2");
+        bool isTokenizer = File.Exists(Path.Combine(path, "vocab.json")) || File.Exists(Path.Combine(path, "tokenizer.json"));
+        if (!Directory.Exists(nested) && !isTokenizer)
+        {
+            throw new InvalidRequestException("--tokenizer", $"{path} holds neither tokenizer/ (and tokenizer_2/) nor a tokenizer (vocab.json, merges.txt).");
+        }
+        return (family, _) =>
+        {
+            bool xl = family == ModelFamily.Sdxl;
+            if (Directory.Exists(nested))
+            {
+                if (xl && !Directory.Exists(nested2))
+                {
+                    throw new InvalidRequestException("--tokenizer", $"The checkpoint is SDXL, which needs two tokenizers, but {path} has tokenizer/ and no tokenizer_2/.");
+                }
+                return (nested, xl ? nested2 : null);
+            }
+            if (xl)
+            {
+                throw new InvalidRequestException("--tokenizer",
+                    $"The checkpoint is SDXL, which needs two tokenizers: give a folder holding tokenizer/ and tokenizer_2/ (e.g. stabilityai/sdxl-turbo's), not the single tokenizer {path}.");
+            }
+            return (path, null);
+        };
+    }
+
     public static ModelReferenceKind Classify(string text)
     {
         string expanded = ExpandHome(text);

@@ -24,12 +24,15 @@ internal sealed class HubBlobDownloader(HubHttp http, Func<string, long> freeByt
         string blob = layout.BlobPath(meta.Etag);
         if (File.Exists(blob))
         {
+            File.Delete(layout.IncompletePath(meta.Etag)); // a partial file beside a complete blob is stale
             return;
         }
         await using var blobLock = await AcquireLockAsync(layout.LockPath(meta.Etag), ct).ConfigureAwait(false);
         if (File.Exists(blob))
         {
-            return; // another process finished it while we waited
+            // Another process finished it while we waited; a partial file of ours beside it is stale.
+            File.Delete(layout.IncompletePath(meta.Etag));
+            return;
         }
         Directory.CreateDirectory(layout.BlobsDir);
         for (int attempt = 1; ; attempt++)

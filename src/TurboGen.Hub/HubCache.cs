@@ -151,7 +151,10 @@ public sealed class HubCache(string cacheDir)
         string blobsDir = Path.Combine(dir, "blobs");
         if (Directory.Exists(blobsDir))
         {
-            incomplete = Directory.EnumerateFiles(blobsDir, "*.incomplete").Sum(p => new FileInfo(p).Length);
+            // A partial file whose blob is complete is stale (removed by the next download), not a partial download.
+            incomplete = Directory.EnumerateFiles(blobsDir, "*.incomplete")
+                .Where(p => !File.Exists(p[..^".incomplete".Length]))
+                .Sum(p => new FileInfo(p).Length);
         }
         return new HubCachedModel(repoId, dir, refs, snapshots, blobs.Values.Sum(), incomplete);
     }

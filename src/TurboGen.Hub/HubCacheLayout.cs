@@ -98,6 +98,32 @@ internal sealed class HubCacheLayout(string cacheDir, string repoId)
         File.Move(temp, pointer, overwrite: true);
     }
 
+    /// <summary>
+    /// Deletes blobs/*.incomplete files whose blob is complete (left by a download that another tool or process finished, e.g.
+    /// huggingface_hub while TurboGen's partial file was there). Never touches a partial file whose blob is still missing (that one
+    /// is resumed). Best effort.
+    /// </summary>
+    public void RemoveStaleIncompletes()
+    {
+        if (!Directory.Exists(BlobsDir))
+        {
+            return;
+        }
+        foreach (string incomplete in Directory.EnumerateFiles(BlobsDir, "*.incomplete"))
+        {
+            if (File.Exists(incomplete[..^".incomplete".Length]))
+            {
+                try
+                {
+                    File.Delete(incomplete);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                }
+            }
+        }
+    }
+
     public void WriteManifest(string commit, IReadOnlyList<HubRepoFile> files)
     {
         WriteAtomically(ManifestPath(commit), JsonSerializer.Serialize(files.ToArray()));

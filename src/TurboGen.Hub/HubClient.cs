@@ -129,6 +129,7 @@ public sealed class HubClient : IDisposable
     {
         Validate(repoId, revision);
         var layout = new HubCacheLayout(Options.CacheDir, repoId);
+        layout.RemoveStaleIncompletes();
         if (Options.Offline)
         {
             return HubCache.TryGetOfflineSnapshot(layout, revision, select) ?? throw new HubException(HubErrorKind.Offline, repoId,
@@ -161,6 +162,9 @@ public sealed class HubClient : IDisposable
         }
         string commit = info.Commit;
         layout.WriteManifest(commit, info.Files);
+        // The snapshot folder exists before refs/{revision} points at it (as huggingface_hub does): a pull that fails before any
+        // file completes must not leave a ref to a missing snapshot, which Python's scan_cache_dir() reports as a corrupted repo.
+        Directory.CreateDirectory(layout.SnapshotDir(commit));
         layout.WriteRef(revision, commit);
 
         var missing = wanted.Where(f => !layout.IsPresent(commit, f.Path)).ToList();

@@ -69,6 +69,45 @@ public static class HubVariants
     }
 
     /// <summary>
+    /// The parts a variant needs to load that are absent from its file list: for a list read from a snapshot folder on disk (a cache
+    /// written by other tools has no saved file list), the only way to tell a partial download from a whole variant. ONNX:
+    /// <c>unet/</c>, <c>text_encoder/</c> and <c>vae_decoder/</c> models and a <c>tokenizer/</c>; safetensors: <c>model_index.json</c>, a
+    /// <c>tokenizer/</c>, and weights with a config.json in <c>unet/</c>, <c>text_encoder/</c> and <c>vae/</c>; a single file: the checkpoint.
+    /// </summary>
+    public static IReadOnlyList<string> MissingParts(HubVariant variant)
+    {
+        ArgumentNullException.ThrowIfNull(variant);
+        var paths = variant.Files.Select(f => f.Path).ToList();
+        bool Has(Func<string, bool> test) => paths.Any(test);
+        bool In(string path, string folder, string suffix) =>
+            path.StartsWith(folder + "/", StringComparison.Ordinal) && path.EndsWith(suffix, StringComparison.Ordinal);
+        var missing = new List<string>();
+        switch (variant.Kind)
+        {
+            case HubVariantKind.Onnx:
+                foreach (string folder in new[] { "unet", "text_encoder", "vae_decoder" })
+                {
+                    if (!Has(p => In(p, folder, ".onnx"))) missing.Add(folder + "/*.onnx");
+                }
+                if (!Has(p => p.StartsWith("tokenizer/", StringComparison.Ordinal))) missing.Add("tokenizer/");
+                break;
+            case HubVariantKind.Safetensors:
+                if (!paths.Contains("model_index.json")) missing.Add("model_index.json");
+                if (!Has(p => p.StartsWith("tokenizer/", StringComparison.Ordinal))) missing.Add("tokenizer/");
+                foreach (string folder in new[] { "unet", "text_encoder", "vae" })
+                {
+                    if (!Has(p => In(p, folder, ".safetensors"))) missing.Add(folder + "/*.safetensors");
+                    if (!paths.Contains(folder + "/config.json")) missing.Add(folder + "/config.json");
+                }
+                break;
+            case HubVariantKind.SingleFile:
+                if (variant.CheckpointPath is null) missing.Add("the checkpoint");
+                break;
+        }
+        return missing;
+    }
+
+    /// <summary>
     /// Olive's CUDA exports (onnxruntime/sdxl-turbo, tlwu/sd-turbo-onnxruntime) name external weights <c>model.onnx.data</c> or have no
     /// <c>unet/config.json</c>; Optimum's exports (which run on every provider) always write that config and name weights <c>model.onnx_data</c>.
     /// </summary>

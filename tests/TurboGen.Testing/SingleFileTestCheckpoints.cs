@@ -29,14 +29,19 @@ public static class SingleFileTestCheckpoints
     public const string ClipCase = "clip_text_tiny";
     public const string OpenClipCase = "clip_text_with_projection_tiny";
 
-    /// <summary>Writes the tiny SDXL single file; <paramref name="keep"/> may drop original keys, <paramref name="extra"/> adds tensors.</summary>
-    public static void WriteSdxl(string path, Func<string, bool>? keep = null, IEnumerable<SafetensorsWriter.Tensor>? extra = null)
+    /// <summary>
+    /// Writes the tiny SDXL single file; <paramref name="keep"/> may drop original keys, <paramref name="extra"/> adds tensors.
+    /// <paramref name="convShapedAttentionBiases"/> stores the VAE attention biases [C,1,1], as diffusers'
+    /// convert_diffusers_to_original_stable_diffusion.py writes them.
+    /// </summary>
+    public static void WriteSdxl(string path, Func<string, bool>? keep = null, IEnumerable<SafetensorsWriter.Tensor>? extra = null,
+        bool convShapedAttentionBiases = false)
     {
         var tensors = new List<SafetensorsWriter.Tensor>();
         tensors.AddRange(Unet(SdxlUnetCase));
         tensors.AddRange(TransformersClip(ClipCase, "conditioner.embedders.0.transformer."));
         tensors.AddRange(OpenClip(OpenClipCase, "conditioner.embedders.1.model.", extraLayer: false));
-        tensors.AddRange(Vae(VaeCase));
+        tensors.AddRange(Vae(VaeCase, convShapedAttentionBiases));
         Write(path, tensors, keep, extra);
     }
 
@@ -155,7 +160,7 @@ public static class SingleFileTestCheckpoints
 
     // ---- VAE: first_stage_model.* ------------------------------------------------------------------------------
 
-    private static IEnumerable<SafetensorsWriter.Tensor> Vae(string caseName)
+    private static IEnumerable<SafetensorsWriter.Tensor> Vae(string caseName, bool convShapedBiases = false)
     {
         var golden = Load(Path.Combine(TestPaths.GoldenCase(caseName), "diffusion_pytorch_model.safetensors"));
         int upBlocks = golden.Keys.Select(k => Regex.Match(k, @"^decoder\.up_blocks\.(\d+)\.")).Where(m => m.Success)
@@ -182,6 +187,10 @@ public static class SingleFileTestCheckpoints
                 if (module != "norm" && shape.Length == 2)
                 {
                     shape = [shape[0], shape[1], 1, 1];   // ldm's AttnBlock uses 1×1 Conv2d
+                }
+                else if (module != "norm" && convShapedBiases)
+                {
+                    shape = [shape[0], 1, 1];
                 }
             }
             yield return F32("first_stage_model." + name, shape, values);

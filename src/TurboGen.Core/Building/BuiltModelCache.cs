@@ -10,8 +10,9 @@ namespace TurboGen.Building;
 /// The built-model cache: a checkpoint is built into ONNX once, under
 /// <c>&lt;cache root&gt;/built/&lt;ContentHash&gt;-b&lt;BuilderVersion&gt;/</c> (root: <see cref="TurboGenCache.Root"/>; float16 builds
 /// add <c>-fp16</c>), and every later start with the same checkpoint content, builder version and precision uses that folder without building. A folder there is complete
-/// by construction (it only appears through an atomic rename, see <see cref="OnnxModelBuilder"/>); one without
-/// <c>unet/model.onnx</c> or the build-info file (damaged by hand) is rebuilt. Builds of the same checkpoint are serialised
+/// by construction (it only appears through an atomic rename, see <see cref="OnnxModelBuilder"/>); one whose files no longer match the
+/// list in its build-info file (<see cref="BuildManifest"/>: a file missing, truncated or changed) is discarded and rebuilt. Temporary
+/// folders of builds whose process was killed are removed by the next build of the same key (<see cref="AtomicDirectory"/>). Builds of the same checkpoint are serialised
 /// within the process; across processes the first rename wins and the other build is discarded.
 /// </summary>
 public static partial class BuiltModelCache
@@ -65,7 +66,7 @@ public static partial class BuiltModelCache
             }
             if (Directory.Exists(target))
             {
-                progress?.Report($"discarding the incomplete build {target}");
+                progress?.Report($"discarding the damaged build {target}: {Damage(target)}");
                 Directory.Delete(target, recursive: true);
             }
             progress?.Report($"building {components.Source} into {target}");
@@ -89,7 +90,11 @@ public static partial class BuiltModelCache
                 progress?.Report($"using the cached build {target}");
                 return target;
             }
-            AtomicDirectory.TryDelete(target);
+            if (Directory.Exists(target))
+            {
+                progress?.Report($"discarding the damaged build {target}: {BuildManifest.Verify(target) ?? "incomplete"}");
+                AtomicDirectory.TryDelete(target);
+            }
             progress?.Report($"building into {target}");
             if (!AtomicDirectory.Create(target, build) && !isComplete(target))
             {
@@ -99,8 +104,12 @@ public static partial class BuiltModelCache
         }
     }
 
+    /// <summary>Complete: the folder has its UNet graph and build-info file, and every file the build listed is there unchanged (<see cref="BuildManifest"/>).</summary>
     private static bool IsComplete(string dir) =>
-        File.Exists(Path.Combine(dir, "unet", "model.onnx")) && File.Exists(Path.Combine(dir, OnnxModelBuilder.BuildInfoFile));
+        File.Exists(Path.Combine(dir, "unet", "model.onnx")) && BuildManifest.Verify(dir) is null;
+
+    private static string Damage(string dir) =>
+        !File.Exists(Path.Combine(dir, "unet", "model.onnx")) ? "unet/model.onnx is missing" : BuildManifest.Verify(dir) ?? "incomplete";
 
     /// <summary>The key as a folder name: itself when it is short and plain (letters, digits, '-', '_'), else its SHA-256.</summary>
     private static string SafeKey(string key) =>

@@ -127,7 +127,7 @@ public static class ModelResolver
         }
         string key = "taesd-" + TinyVaeBuilder.ContentHash(path, options.CacheRoot) + BuiltModelCache.PrecisionSuffix(options.Precision);
         return BuiltModelCache.GetOrCreate(key, options.CacheRoot,
-            dir => File.Exists(Path.Combine(dir, "vae_decoder", "model.onnx")) && File.Exists(Path.Combine(dir, OnnxModelBuilder.BuildInfoFile)),
+            dir => File.Exists(Path.Combine(dir, "vae_decoder", "model.onnx")) && BuildManifest.Verify(dir) is null,
             dir => TinyVaeBuilder.WriteInto(path, dir, options.Progress, cancellationToken, options.Precision),
             options.Progress);
     }

@@ -83,19 +83,7 @@ public static class OnnxModelBuilder
         }
         var total = Stopwatch.StartNew();
         bool xl = c.Family == ModelFamily.Sdxl;
-        var te1 = ClipTextConfig.FromJson(c.TextEncoderConfigJson, $"{c.Source} text_encoder config");
-        ClipTextConfig? te2 = null;
-        if (xl)
-        {
-            if (c.TextEncoder2 is null || c.TextEncoder2ConfigJson is null)
-            {
-                throw new ModelLoadException(c.Source, $"SDXL checkpoint {c.Source} has no text_encoder_2 weights/config.");
-            }
-            te2 = ClipTextConfig.FromJson(c.TextEncoder2ConfigJson, $"{c.Source} text_encoder_2 config");
-        }
-        var unet = UnetConfig.FromJson(c.UnetConfigJson, $"{c.Source} unet config");
-        var vae = AutoencoderKlConfig.FromJson(c.VaeConfigJson, $"{c.Source} vae config");
-        CheckCompatible(c, te1, te2, unet, vae);
+        var (te1, te2, unet, vae) = Validate(c); // every config and every component's keys and shapes, before any weight is written
 
         var report = new JsonObject();
         WriteComponent(dir, "text_encoder", c.TextEncoderConfigJson, progress, ct, report, () => ClipTextModel.Build(te1, c.TextEncoder,
@@ -136,15 +124,49 @@ public static class OnnxModelBuilder
             ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 3),
             ["components"] = report,
         };
-        File.WriteAllText(Path.Combine(dir, BuildInfoFile), info.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        BuildManifest.Write(dir, info); // last: the list of every file written, checked before each use of the build
         progress?.Report($"built {c.Source} in {total.Elapsed.TotalSeconds:F1} s");
     }
+
+    /// <summary>
+    /// Everything <see cref="Build"/> checks before it writes anything: the configs (each parsed by one rule, a wrong field named with
+    /// its file), whether the components fit together, and every component's tensor names and shapes against its config
+    /// (<see cref="CheckpointPreflight"/>). Reads only configs and safetensors headers.
+    /// </summary>
+    /// <exception cref="ModelLoadException">The first config that cannot be read, or every mismatch found, naming the files.</exception>
+    public static (ClipTextConfig TextEncoder, ClipTextConfig? TextEncoder2, UnetConfig Unet, AutoencoderKlConfig Vae) Validate(CheckpointComponents c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        var te1 = ClipTextConfig.FromJson(c.TextEncoderConfigJson, ConfigSource(c, "text_encoder"));
+        ClipTextConfig? te2 = null;
+        if (c.Family == ModelFamily.Sdxl)
+        {
+            if (c.TextEncoder2 is null || c.TextEncoder2ConfigJson is null)
+            {
+                throw new ModelLoadException(c.Source, $"SDXL checkpoint {c.Source} has no text_encoder_2 weights/config.");
+            }
+            te2 = ClipTextConfig.FromJson(c.TextEncoder2ConfigJson, ConfigSource(c, "text_encoder_2"));
+        }
+        var unet = UnetConfig.FromJson(c.UnetConfigJson, ConfigSource(c, "unet"));
+        var vae = AutoencoderKlConfig.FromJson(c.VaeConfigJson, ConfigSource(c, "vae"));
+        te1.Validate(ConfigSource(c, "text_encoder"));
+        te2?.Validate(ConfigSource(c, "text_encoder_2"));
+        vae.Validate(ConfigSource(c, "vae"));
+        CheckCompatible(c, te1, te2, unet, vae);
+        CheckpointPreflight.Check(c, te1, te2, unet, vae);
+        return (te1, te2, unet, vae);
+    }
+
+    /// <summary>A component's config as messages name it: the file in a diffusers folder, else "{single file} unet config".</summary>
+    private static string ConfigSource(CheckpointComponents c, string component) =>
+        Directory.Exists(c.Source) ? Path.Combine(c.Source, component, "config.json") : $"{c.Source} {component} config";
 
     /// <summary>Builds one graph, writes <c>name/model.onnx</c> + <c>model.onnx_data</c> + <c>config.json</c>, and drops the graph.</summary>
     internal static void WriteComponent(string dir, string name, string configJson, IProgress<string>? progress, CancellationToken ct,
         JsonObject report, Func<GraphBuilder> build)
     {
         ct.ThrowIfCancellationRequested();
+        TestHooks.PauseAt("build:" + name, progress);
         var sw = Stopwatch.StartNew();
         progress?.Report($"{name}: building the graph");
         var graph = build();

@@ -70,7 +70,7 @@ public static class TinyVaeBuilder
             ["source"] = Path.GetFullPath(sourceFolder),
             ["components"] = report,
         };
-        File.WriteAllText(Path.Combine(dir, OnnxModelBuilder.BuildInfoFile), info.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        BuildManifest.Write(dir, info);
     }
 
     private static string RequireConfig(string folder)

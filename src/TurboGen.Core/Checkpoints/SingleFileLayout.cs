@@ -200,7 +200,7 @@ public sealed class SingleFileLayout
             if (!seen.Add(m.SourceName)) continue;
             long[] source = m.Transform switch
             {
-                TensorTransform.None => shape,
+                TensorTransform.None or TensorTransform.DropTrailingOnes => shape,
                 TensorTransform.ConvToLinear => [shape[0], shape[1], 1, 1],
                 TensorTransform.Transpose => [shape[1], shape[0]],
                 TensorTransform.Chunk => [shape[0] * m.ChunkCount, .. shape[1..]],

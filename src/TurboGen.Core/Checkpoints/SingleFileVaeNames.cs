@@ -61,8 +61,10 @@ internal static partial class SingleFileVaeNames
         if (m.Success)
         {
             string module = VaeAttentionModules[m.Groups[2].Value];
-            bool convWeight = module != "norm" && m.Groups[3].Value == "weight";
-            return ($"{m.Groups[1].Value}.mid.attn_1.{module}.{m.Groups[3].Value}", convWeight ? TensorTransform.ConvToLinear : TensorTransform.None);
+            // The q/k/v/proj_out layers are 1×1 convolutions in the ldm file: weights [out,in,1,1] and biases [out] (or [out,1,1]).
+            var transform = module == "norm" ? TensorTransform.None
+                : m.Groups[3].Value == "weight" ? TensorTransform.ConvToLinear : TensorTransform.DropTrailingOnes;
+            return ($"{m.Groups[1].Value}.mid.attn_1.{module}.{m.Groups[3].Value}", transform);
         }
         m = VaeNormOutPattern().Match(key);
         if (m.Success)

@@ -90,8 +90,21 @@ public static class SessionFactory
         }
         catch (OnnxRuntimeException e)
         {
-            throw new ModelLoadException(modelPath, $"ONNX Runtime could not load {modelPath}: {e.Message.Trim()}", e);
+            throw new ModelLoadException(modelPath, $"ONNX Runtime could not load {modelPath}{ExternalData(modelPath)}: {e.Message.Trim()}", e);
         }
+    }
+
+    /// <summary>" (external data: …/model.onnx_data, N bytes)" for the weights files next to a model, which a load error may be about.</summary>
+    private static string ExternalData(string modelPath)
+    {
+        string dir = Path.GetDirectoryName(modelPath)!;
+        var files = new[] { "model.onnx_data", "model.onnx.data", Path.GetFileName(modelPath) + "_data", Path.GetFileName(modelPath) + ".data" }
+            .Distinct(StringComparer.Ordinal)
+            .Select(name => new FileInfo(Path.Combine(dir, name)))
+            .Where(f => f.Exists)
+            .Select(f => $"{f.FullName}, {f.Length} bytes")
+            .ToList();
+        return files.Count == 0 ? "" : $" (external data: {string.Join("; ", files)})";
     }
 
     /// <summary>Creates a session from in-memory model bytes (weights inline).</summary>

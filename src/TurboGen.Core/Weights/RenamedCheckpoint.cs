@@ -15,8 +15,18 @@ public enum TensorTransform
     /// </summary>
     Chunk,
 
-    /// <summary>A 1×1 convolution weight [out, in, 1, 1] read as a linear weight [out, in] (same bytes; [out, in] is accepted too).</summary>
+    /// <summary>
+    /// A 1×1 convolution weight [out, in, 1, 1] read as a linear weight [out, in] (same bytes; [out, in] and any other trailing
+    /// dimensions of size 1, e.g. [out, in, 1], are accepted too).
+    /// </summary>
     ConvToLinear,
+
+    /// <summary>
+    /// A vector with trailing dimensions of size 1 read as the vector (same bytes): the bias of a layer whose weight is read with
+    /// <see cref="ConvToLinear"/>, stored [out, 1, 1] by some converters (diffusers' convert_diffusers_to_original_stable_diffusion
+    /// writes the VAE attention biases so); [out] is accepted too.
+    /// </summary>
+    DropTrailingOnes,
 
     /// <summary>A 2-D tensor [a, b] read transposed as [b, a] (OpenCLIP's <c>text_projection</c>, applied as x·P, vs a Linear weight).</summary>
     Transpose,
@@ -90,11 +100,17 @@ public sealed class RenamedCheckpoint : ICheckpointTensors
                 }
                 return [source[0] / m.ChunkCount, .. source[1..]];
             case TensorTransform.ConvToLinear:
-                if (source.Length == 2 || (source.Length == 4 && source[2] == 1 && source[3] == 1))
+                if (source.Length >= 2 && TrailingOnes(source, 2))
                 {
                     return [source[0], source[1]];
                 }
                 throw Bad(m, source, "expected a 1×1 convolution weight [out,in,1,1] or a linear weight [out,in]");
+            case TensorTransform.DropTrailingOnes:
+                if (source.Length >= 1 && TrailingOnes(source, 1))
+                {
+                    return [source[0]];
+                }
+                throw Bad(m, source, "expected a bias [out] (or [out,1,1] as a 1×1 convolution's)");
             case TensorTransform.Transpose:
                 if (source.Length != 2)
                 {
@@ -115,6 +131,7 @@ public sealed class RenamedCheckpoint : ICheckpointTensors
         {
             case TensorTransform.None:
             case TensorTransform.ConvToLinear:   // same elements in the same order
+            case TensorTransform.DropTrailingOnes:
                 return _source.Float32(m.SourceName);
             case TensorTransform.Chunk:
                 var whole = _source.Float32(m.SourceName);
@@ -155,6 +172,7 @@ public sealed class RenamedCheckpoint : ICheckpointTensors
         {
             case TensorTransform.None:
             case TensorTransform.ConvToLinear:
+            case TensorTransform.DropTrailingOnes:
                 return source;
             case TensorTransform.Chunk:
                 int length = source.Length / m.ChunkCount;
@@ -186,6 +204,16 @@ public sealed class RenamedCheckpoint : ICheckpointTensors
             _used.Add(name);
         }
         return m;
+    }
+
+    /// <summary>True when every dimension of <paramref name="shape"/> from index <paramref name="from"/> on is 1.</summary>
+    private static bool TrailingOnes(long[] shape, int from)
+    {
+        for (int i = from; i < shape.Length; i++)
+        {
+            if (shape[i] != 1) return false;
+        }
+        return true;
     }
 
     private ModelLoadException Bad(TensorMapping m, long[] shape, string what) =>

@@ -86,6 +86,20 @@ public sealed unsafe class SafetensorsFile : IDisposable
 
     private static (Dictionary<string, SafetensorsTensorInfo>, Dictionary<string, string>) ParseHeader(string path, ReadOnlySpan<byte> header, long dataLength)
     {
+        try
+        {
+            return ParseHeaderJson(path, header, dataLength);
+        }
+        catch (InvalidOperationException e)
+        {
+            // JsonDocument checks the structure when parsing but decodes names and strings only when read: invalid UTF-8 in a
+            // name (a flipped bit in the header) surfaces here.
+            throw new ModelLoadException(path, $"Corrupt safetensors file {path}: header is not valid UTF-8 JSON ({e.Message}).", e);
+        }
+    }
+
+    private static (Dictionary<string, SafetensorsTensorInfo>, Dictionary<string, string>) ParseHeaderJson(string path, ReadOnlySpan<byte> header, long dataLength)
+    {
         JsonDocument doc;
         try
         {

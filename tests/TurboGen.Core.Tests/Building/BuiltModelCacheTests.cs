@@ -78,7 +78,7 @@ public sealed class BuiltModelCacheTests(BuiltGoldenModelFixture fixture)
             string second = BuiltModelCache.GetOrBuild(components, cacheRoot, progress);
 
             Assert.Equal(first, second);
-            Assert.Contains(progress.Lines, l => l.StartsWith("discarding the incomplete build", StringComparison.Ordinal));
+            Assert.Contains(progress.Lines, l => l.StartsWith("discarding the damaged build", StringComparison.Ordinal));
             Assert.True(File.Exists(Path.Combine(second, "unet", "model.onnx")));
         }
         finally

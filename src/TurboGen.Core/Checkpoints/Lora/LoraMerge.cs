@@ -60,6 +60,16 @@ public static class LoraMerge
         {
             throw new ModelLoadException(unmatched[0].File, report.Warning());
         }
+        // A LoRA file none of whose modules fits is for another model: an error, not a build that silently ignores it.
+        foreach (var adapter in adapters)
+        {
+            if (!report.Applied.Any(a => a.File == adapter.Path) && unmatched.Any(u => u.File == adapter.Path))
+            {
+                var issues = new LoraMergeReport([], unmatched.Where(u => u.File == adapter.Path).ToList());
+                throw new ModelLoadException(adapter.Path,
+                    $"The LoRA {adapter.Path} fits nothing in this model (made for another model?): {issues.Warning()}");
+            }
+        }
         return report;
     }
 
