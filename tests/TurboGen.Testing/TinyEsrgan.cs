@@ -51,6 +51,24 @@ public static class TinyEsrgan
 
     private static readonly Dictionary<int, string> Files = [];
 
+    /// <summary>The tiny ×4 / ×2 network built as an ONNX file named like the checkpoint (<c>RealESRGAN_x4plus_tiny.onnx</c>), in its own folder.</summary>
+    public static string GetOnnx(int scale = 4)
+    {
+        lock (Files)
+        {
+            if (!Files.TryGetValue(-scale, out string? path) || !File.Exists(path))
+            {
+                string checkpoint = Get(scale);
+                string dir = Path.Combine(Path.GetDirectoryName(checkpoint)!, $"onnx-x{scale}");
+                string name = Path.GetFileNameWithoutExtension(checkpoint) + ".onnx";
+                TurboGen.Upscaling.EsrganModel.Build(checkpoint, dir, fileName: name);
+                path = Path.Combine(dir, name);
+                Files[-scale] = path;
+            }
+            return path;
+        }
+    }
+
     private static double Gaussian(Random rng)
     {
         double u1 = 1.0 - rng.NextDouble(), u2 = rng.NextDouble();

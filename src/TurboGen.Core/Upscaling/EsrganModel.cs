@@ -85,15 +85,18 @@ public sealed class EsrganModel : OnnxComponent
             dir => Build(checkpoint, dir, precision), progress);
     }
 
-    /// <summary>Builds <paramref name="checkpoint"/> into <paramref name="dir"/>: the checkpoint is checked against the architecture its shapes imply first.</summary>
-    public static RrdbNetConfig Build(string checkpoint, string dir, BuildPrecision precision = BuildPrecision.Float32)
+    /// <summary>
+    /// Builds <paramref name="checkpoint"/> into <paramref name="dir"/> (<paramref name="fileName"/> + <c>model.onnx_data</c>, <c>config.json</c>,
+    /// build info): the checkpoint is checked against the architecture its shapes imply first.
+    /// </summary>
+    public static RrdbNetConfig Build(string checkpoint, string dir, BuildPrecision precision = BuildPrecision.Float32, string fileName = "model.onnx")
     {
         using var file = new SafetensorsCheckpoint(checkpoint);
         var weights = EsrganCheckpoint.Unwrap(file);
         var config = RrdbNetConfig.Infer(weights);
         var graph = RrdbNet.Build(config, weights, precision);
         Directory.CreateDirectory(dir);
-        graph.Save(System.IO.Path.Combine(dir, "model.onnx"), OnnxModelBuilder.DataFileName);
+        graph.Save(System.IO.Path.Combine(dir, fileName), OnnxModelBuilder.DataFileName);
         File.WriteAllText(System.IO.Path.Combine(dir, "config.json"), JsonSerializer.Serialize(config));
         var info = new JsonObject
         {

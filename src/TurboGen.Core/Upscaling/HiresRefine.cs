@@ -42,6 +42,9 @@ public sealed record HiresOptions
 /// </summary>
 public static class HiresRefine
 {
+    /// <summary>The largest side of a refined image (larger ones are refined in tiles of <see cref="ComfortSide"/>).</summary>
+    public const int MaxSide = 4096;
+
     /// <summary>The largest side refined in one piece: twice the model's native size (SD/SDXL-Turbo: 1024), at most the request limit.</summary>
     public static int ComfortSide(TurboPipeline pipeline) => Math.Min(GenerationRequest.MaxSide, pipeline.Model.DefaultSize * 2);
 
@@ -104,7 +107,10 @@ public static class HiresRefine
         ArgumentNullException.ThrowIfNull(upscaler);
         options.Validate();
         var (w, h) = RefineSize(width, height);
-        UpscaleLimits.CheckOutput(w, h, "hr_scale");
+        if (w > MaxSide || h > MaxSide)
+        {
+            throw new InvalidRequestException("hr_scale", $"the hires size {w}x{h} is too large; refined images are at most {MaxSide}x{MaxSide}.");
+        }
         var first = pipeline.Generate(request with { LatentsOnly = false }, progress, cancellationToken);
         var images = new List<RgbImage>(first.Images.Count);
         for (int i = 0; i < first.Images.Count; i++)
