@@ -105,7 +105,7 @@ public sealed class UpscaleApiTests(UpscalerServerFixture fixture) : IClassFixtu
     }
 
     [Theory]
-    [InlineData("""{"hr_upscaler": "Latent"}""", "hr_upscaler")]
+    [InlineData("""{"hr_upscaler": "4x-UltraSharp"}""", "hr_upscaler")]
     [InlineData("""{"hr_scale": 9}""", "hr_scale")]
     [InlineData("""{"hr_resize_x": 5000}""", "hr_resize_x")]
     [InlineData("""{"denoising_strength": 0}""", "denoising_strength")]

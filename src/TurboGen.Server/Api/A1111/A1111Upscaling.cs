@@ -111,7 +111,7 @@ public static class A1111Upscaling
     /// <summary>
     /// The hires fix of a txt2img request, or null when <c>enable_hr</c> is false: the size from hr_resize_x/y (one of them 0:
     /// the other keeps the aspect ratio) or width/height × hr_scale, rounded to multiples of 8; the upscaler by hr_upscaler
-    /// (empty: the server's default); the second pass with hr_second_pass_steps (0: the first pass's steps), denoising_strength
+    /// (empty: the server's default; A1111's "Latent…" upscalers, its default, also take the server's default and are reported); the second pass with hr_second_pass_steps (0: the first pass's steps), denoising_strength
     /// (default 0.3, the turbo models' refine strength) and hr_prompt / hr_negative_prompt (empty: the first pass's).
     /// </summary>
     public static A1111Hires? MapHires(A1111Txt2ImgRequest r, int width, int height, string prompt, string negative, UpscalerSet upscalers,
@@ -140,7 +140,17 @@ public static class A1111Upscaling
             throw new InvalidRequestException(field, $"the hires size {w}x{h} is too large; the second pass is at most {HiresRefine.MaxSide}x{HiresRefine.MaxSide}.");
         }
         if (r.HrSecondPassSteps < 0) throw new InvalidRequestException("hr_second_pass_steps", $"hr_second_pass_steps must be ≥ 0 (got {r.HrSecondPassSteps}).");
-        var upscaler = upscalers.Resolve(r.HrUpscaler, "hr_upscaler");
+        IUpscaler upscaler;
+        if (r.HrUpscaler is { } requested && requested.Trim().StartsWith("Latent", StringComparison.OrdinalIgnoreCase))
+        {
+            // A1111's default hires upscaler enlarges the latents; TurboGen upscales pixels, so clients that send the default keep working.
+            upscaler = upscalers.Default;
+            ignored["hr_upscaler"] = $"'{requested.Trim()}' upscales latents, which TurboGen does not; the first pass was upscaled with {upscaler.Name}";
+        }
+        else
+        {
+            upscaler = upscalers.Resolve(r.HrUpscaler, "hr_upscaler");
+        }
         if (!string.IsNullOrWhiteSpace(r.HrCheckpointName)) ignored["hr_checkpoint_name"] = "the second pass runs the loaded model";
         if (!string.IsNullOrWhiteSpace(r.HrSamplerName)) ignored["hr_sampler_name"] = "the second pass runs the model's own sampler";
         var options = new HiresOptions
