@@ -1,11 +1,6 @@
 using System.CommandLine;
 using Microsoft.ML.OnnxRuntime;
 using TurboGen.Runtime;
-using TurboGen.Building;
-using TurboGen.Checkpoints;
-using TurboGen.Weights;
-using TurboGen.Storage;
-using TurboGen.Configs;
 
 namespace TurboGen.Cli;
 

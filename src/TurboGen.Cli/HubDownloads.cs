@@ -1,11 +1,6 @@
 using TurboGen.Graphs;
 using TurboGen.Hub;
-using TurboGen.Runtime;
-using TurboGen.Building;
-using TurboGen.Checkpoints;
-using TurboGen.Weights;
 using TurboGen.Storage;
-using TurboGen.Configs;
 
 namespace TurboGen.Cli;
 

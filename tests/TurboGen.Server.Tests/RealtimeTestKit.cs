@@ -10,7 +10,7 @@ namespace TurboGen.Server.Tests;
 /// <summary>Helpers for the real-time tests: the worker and sessions of a test server, and a gate that holds the model worker.</summary>
 internal static class RealtimeTestKit
 {
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     public static GenerationWorker Worker(this TestServer server) => (GenerationWorker)server.Host.Service!;
 

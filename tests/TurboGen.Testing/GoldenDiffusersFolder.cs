@@ -1,11 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using TurboGen.Runtime;
-using TurboGen.Building;
-using TurboGen.Checkpoints;
 using TurboGen.Weights;
-using TurboGen.Storage;
-using TurboGen.Configs;
 using TurboGen.Text;
 
 namespace TurboGen.Testing;

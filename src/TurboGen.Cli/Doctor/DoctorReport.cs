@@ -2,11 +2,7 @@ using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using TurboGen.Hub;
 using TurboGen.Runtime;
-using TurboGen.Building;
-using TurboGen.Checkpoints;
-using TurboGen.Weights;
 using TurboGen.Storage;
-using TurboGen.Configs;
 
 namespace TurboGen.Cli.Doctor;
 

@@ -3,8 +3,11 @@ using System.Runtime.InteropServices;
 using System.Text;
 using TurboGen.Checkpoints;
 using TurboGen.Configs;
-using TurboGen.Graphs.Architectures;
+using TurboGen.Graphs.Architectures.Clip;
+using TurboGen.Graphs.Architectures.Taesd;
 using TurboGen.Graphs.Architectures.Unet;
+using TurboGen.Graphs.Architectures.Vae;
+using TurboGen.Graphs.Architectures;
 using TurboGen.Text;
 using TurboGen.Weights;
 

@@ -1,11 +1,12 @@
 using System.Diagnostics;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
 using TurboGen.Checkpoints;
 using TurboGen.Configs;
-using TurboGen.Graphs;
-using TurboGen.Graphs.Architectures;
+using TurboGen.Graphs.Architectures.Clip;
 using TurboGen.Graphs.Architectures.Unet;
+using TurboGen.Graphs.Architectures.Vae;
+using TurboGen.Graphs;
 using TurboGen.Runtime;
 using TurboGen.Storage;
 
@@ -107,9 +108,9 @@ public static class OnnxModelBuilder
         WriteComponent(dir, "unet", c.UnetConfigJson, progress, ct, report, () => Unet2DConditionModel.Build(unet, c.Unet,
             new UnetBuildOptions { Timestep = TimestepInput.ScalarFloat, Precision = precision, Kernels = kernels }));
         string vaeConfig = VaeConfigForOnnx(c.VaeConfigJson, vae);
-        var vaePrecision = VaePrecision(precision, c.Family, vaeConfig);
-        WriteComponent(dir, "vae_decoder", vaeConfig, progress, ct, report, () => AutoencoderKl.BuildDecoder(vae, c.Vae, vaePrecision, kernels));
-        WriteComponent(dir, "vae_encoder", vaeConfig, progress, ct, report, () => AutoencoderKl.BuildEncoder(vae, c.Vae, VaeEncoderOutput.LatentParameters, vaePrecision, kernels));
+        var vaeOptions = new AutoencoderKlBuildOptions { Precision = VaePrecision(precision, c.Family, vaeConfig), Kernels = kernels };
+        WriteComponent(dir, "vae_decoder", vaeConfig, progress, ct, report, () => AutoencoderKl.BuildDecoder(vae, c.Vae, vaeOptions));
+        WriteComponent(dir, "vae_encoder", vaeConfig, progress, ct, report, () => AutoencoderKl.BuildEncoder(vae, c.Vae, vaeOptions with { EncoderOutput = VaeEncoderOutput.LatentParameters }));
 
         ct.ThrowIfCancellationRequested();
         CopyTokenizer(c, c.TokenizerDir, Path.Combine(dir, "tokenizer"));

@@ -1,9 +1,9 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
 using TurboGen.Checkpoints;
 using TurboGen.Configs;
+using TurboGen.Graphs.Architectures.Taesd;
 using TurboGen.Graphs;
-using TurboGen.Graphs.Architectures;
 using TurboGen.Runtime;
 using TurboGen.Storage;
 using TurboGen.Weights;
@@ -58,9 +58,9 @@ public static class TinyVaeBuilder
         using var weights = new SafetensorsCheckpoint([.. DiffusersCheckpoint.WeightFiles(sourceFolder)]);
         var report = new JsonObject();
         OnnxModelBuilder.WriteComponent(dir, "vae_decoder", outConfig, progress, cancellationToken, report,
-            () => AutoencoderTiny.BuildDecoder(config, weights, outputMinusOneToOne: true, precision));
+            () => AutoencoderTiny.BuildDecoder(config, weights, new AutoencoderTinyBuildOptions { ImageMinusOneToOne = true, Precision = precision }));
         OnnxModelBuilder.WriteComponent(dir, "vae_encoder", outConfig, progress, cancellationToken, report,
-            () => AutoencoderTiny.BuildEncoder(config, weights, inputMinusOneToOne: true, precision));
+            () => AutoencoderTiny.BuildEncoder(config, weights, new AutoencoderTinyBuildOptions { ImageMinusOneToOne = true, Precision = precision }));
         File.WriteAllText(Path.Combine(dir, "config.json"), outConfig);
         var info = new JsonObject
         {

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using TurboGen.Graphs.Architectures;
+using TurboGen.Graphs.Architectures.Clip;
 using TurboGen.Weights;
 
 namespace TurboGen.Checkpoints;

@@ -1,6 +1,7 @@
 using TurboGen.Configs;
-using TurboGen.Graphs.Architectures;
+using TurboGen.Graphs.Architectures.Clip;
 using TurboGen.Graphs.Architectures.Unet;
+using TurboGen.Graphs.Architectures.Vae;
 using TurboGen.Weights;
 
 namespace TurboGen.Checkpoints;

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using TurboGen.Graphs.Architectures.Vae;
 using TurboGen.Graphs.Architectures;
 using TurboGen.Weights;
 

@@ -154,9 +154,6 @@ public sealed partial class GraphBuilder(string name, int opset = 17)
     public string ConstInt64(params long[] values) =>
         Weight(Unique(Scoped("const_i64")), ElementType.Int64, [values.Length], WeightData.FromArray(values));
 
-    public string ConstInt64Scalar(long value) =>
-        Weight(Unique(Scoped("const_i64")), ElementType.Int64, [], WeightData.FromArray(new[] { value }));
-
     // ---- nodes --------------------------------------------------------------------------------
 
     /// <summary>Adds a node with one output and returns the output's value name. Attributes are (name, value) pairs: long/int, float, string, long[], float[].</summary>
@@ -227,7 +224,6 @@ public sealed partial class GraphBuilder(string name, int opset = 17)
     public string Sigmoid(string x) => Op("Sigmoid", [x]);
     public string Tanh(string x) => Op("Tanh", [x]);
     public string Relu(string x) => Op("Relu", [x]);
-    public string Silu(string x) => Mul(x, Sigmoid(x));
     public string Softmax(string x, int axis = -1) => Op("Softmax", [x], ("axis", axis));
     public string Transpose(string x, params long[] perm) => Op("Transpose", [x], ("perm", perm));
     public string Reshape(string x, params long[] shape) => Op("Reshape", [x, ConstInt64(shape)]);

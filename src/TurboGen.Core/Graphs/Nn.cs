@@ -9,7 +9,7 @@ namespace TurboGen.Graphs;
 /// The architectures (CLIP, UNet, VAE, TAESD) are written with these, so they read like the module tree.
 /// Initializers keep the checkpoint's key names. Activations are [N,C,H,W] for images and [B,T,C] for tokens.
 /// </summary>
-public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
+public sealed partial class Nn(GraphBuilder graph, ICheckpointTensors weights)
 {
     private readonly Dictionary<string, string> _added = new(StringComparer.Ordinal);
 
@@ -56,15 +56,22 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
     {
         string id = key + "|T" + FloatTypeId;
         if (_added.TryGetValue(id, out string? existing)) return existing;
+        var s = LinearWeightShape(key);
+        string name = key + ".T";
+        G.Weight(name, G.FloatType, [s[1], s[0]], G.FloatType == ElementType.Float16 ? W.Float16Transposed(key) : W.Float32Transposed(key));
+        _added[id] = name;
+        return name;
+    }
+
+    /// <summary>The shape [out, in] of Linear weight <paramref name="key"/>; throws naming the tensor and file if it is not 2-D.</summary>
+    private long[] LinearWeightShape(string key)
+    {
         var s = W.Shape(key);
         if (s.Length != 2)
         {
             throw new ModelLoadException(W.Source, $"Tensor '{key}' has shape [{string.Join(",", s)}], expected [out, in] for a Linear layer.");
         }
-        string name = key + ".T";
-        G.Weight(name, G.FloatType, [s[1], s[0]], G.FloatType == ElementType.Float16 ? W.Float16Transposed(key) : W.Float32Transposed(key));
-        _added[id] = name;
-        return name;
+        return s;
     }
 
     /// <summary>y = x·Wᵀ + b over the last axis (PyTorch nn.Linear; weight [out, in] stored transposed).</summary>
@@ -77,59 +84,6 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
         }
         string y = G.MatMul(x, ParamTransposed(prefix + ".weight"));
         return bias && Has(prefix + ".bias") ? G.Add(y, Param(prefix + ".bias")) : y;
-    }
-
-    /// <summary>
-    /// nn.Linear as <c>com.microsoft.MatMulNBits</c> with 8-bit weights: the weight [out,in] is quantized per block of
-    /// <see cref="GraphKernels.Int8BlockSize"/> input channels (symmetric around 128, or with per-block zero points) and
-    /// multiplied at <see cref="GraphKernels.Int8AccuracyLevel"/> (4: activations quantized per block at run time, int8 VNNI
-    /// dot products; 1: fp32 activations). The bias is fused. Quantized bytes and scales are computed from the checkpoint when
-    /// the model is written.
-    /// </summary>
-    private string QuantizedLinear(string x, string prefix, bool bias)
-    {
-        string key = prefix + ".weight";
-        var s = W.Shape(key);
-        if (s.Length != 2)
-        {
-            throw new ModelLoadException(W.Source, $"Tensor '{key}' has shape [{string.Join(",", s)}], expected [out, in] for a Linear layer.");
-        }
-        int blockSize = Kernels.Int8BlockSize;
-        if (!Int8Weights.IsValidBlockSize(blockSize))
-        {
-            throw new InvalidRequestException("kernels", $"int8 block size {blockSize} is not a power of two from 16 to 256.");
-        }
-        long rows = s[0], cols = s[1];
-        long blocks = (cols + blockSize - 1) / blockSize;
-        var weights = W;
-        bool asymmetric = Kernels.Int8ZeroPoints;
-        (byte[] Values, float[] Scales, byte[]? ZeroPoints) Quantize()
-        {
-            float[] w = weights.ReadFloat32(key);
-            if (asymmetric)
-            {
-                return Int8Weights.QuantizeBlocksAsymmetric(w, (int)rows, (int)cols, blockSize);
-            }
-            var (values, scales) = Int8Weights.QuantizeBlocks(w, (int)rows, (int)cols, blockSize);
-            return (values, scales, null);
-        }
-        // The weight is read and quantized once for its two or three initializers (written one after another), then released.
-        (byte[] Values, float[] Scales, byte[]? ZeroPoints)? quantized = null;
-        (byte[] Values, float[] Scales, byte[]? ZeroPoints) Take(bool last)
-        {
-            var result = quantized ?? Quantize();
-            quantized = last ? null : result;
-            return result;
-        }
-        string q = G.Weight(key + ".q8", ElementType.UInt8, [rows, blocks, blockSize], WeightData.FromWriter(rows * blocks * blockSize, stream =>
-            stream.Write(Take(last: false).Values)));
-        string scale = G.Weight(key + ".q8scale", ElementType.Float, [rows * blocks], WeightData.FromWriter(rows * blocks * 4, stream =>
-            stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Take(last: !asymmetric).Scales.AsSpan()))));
-        string zeroPoints = asymmetric
-            ? G.Weight(key + ".q8zero", ElementType.UInt8, [rows * blocks], WeightData.FromWriter(rows * blocks, stream => stream.Write(Take(last: true).ZeroPoints!)))
-            : "";
-        var inputs = bias ? new[] { x, q, scale, zeroPoints, "", Param(prefix + ".bias") } : asymmetric ? new[] { x, q, scale, zeroPoints } : new[] { x, q, scale };
-        return G.MsOp("MatMulNBits", inputs, ("K", cols), ("N", rows), ("bits", 8L), ("block_size", (long)blockSize), ("accuracy_level", (long)Kernels.Int8AccuracyLevel));
     }
 
     /// <summary>nn.Conv2d with symmetric padding (default kernel/2) or explicit ONNX pads [top, left, bottom, right].</summary>
@@ -181,7 +135,8 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
     /// <summary>CLIP's quick GELU: x·σ(1.702·x).</summary>
     public string QuickGelu(string x) => G.Mul(x, G.Sigmoid(G.Mul(x, G.Const(1.702f))));
 
-    public string Silu(string x) => G.Silu(x);
+    /// <summary>nn.SiLU: x·σ(x).</summary>
+    public string Silu(string x) => G.Mul(x, G.Sigmoid(x));
 
     /// <summary>
     /// Scaled dot-product attention with <paramref name="heads"/> heads: q [B,Tq,C], k and v [B,Tk,C] → [B,Tq,C].
@@ -209,8 +164,8 @@ public sealed class Nn(GraphBuilder graph, ICheckpointTensors weights)
         return G.Reshape(o, 0, 0, channels);
     }
 
-    /// <summary>Nearest-neighbour ×2 upsampling of [N,C,H,W] (torch F.interpolate(scale_factor=2, mode="nearest")).</summary>
-    public string UpsampleNearest2x(string x) =>
-        G.Op("Resize", [x, "", G.ConstFloat32([1f, 1f, 2f, 2f], 4)],
+    /// <summary>Nearest-neighbour upsampling of [N,C,H,W] by <paramref name="factor"/> (torch F.interpolate(scale_factor=factor, mode="nearest")).</summary>
+    public string UpsampleNearest(string x, float factor = 2f) =>
+        G.Op("Resize", [x, "", G.ConstFloat32([1f, 1f, factor, factor], 4)],
             ("mode", "nearest"), ("coordinate_transformation_mode", "asymmetric"), ("nearest_mode", "floor"));
 }

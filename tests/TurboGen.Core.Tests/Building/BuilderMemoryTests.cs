@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using TurboGen.Building;
 using TurboGen.Checkpoints;
-using TurboGen.Graphs.Architectures;
+using TurboGen.Graphs.Architectures.Clip;
 using TurboGen.Graphs.Architectures.Unet;
+using TurboGen.Graphs.Architectures.Vae;
+using TurboGen.Graphs.Architectures;
 using TurboGen.Runtime;
 using TurboGen.Testing;
 using TurboGen.Text;

@@ -1,8 +1,9 @@
 using System.Text.Json;
 using TurboGen.Checkpoints;
 using TurboGen.Configs;
-using TurboGen.Graphs.Architectures;
+using TurboGen.Graphs.Architectures.Clip;
 using TurboGen.Graphs.Architectures.Unet;
+using TurboGen.Graphs.Architectures.Vae;
 using TurboGen.Scheduling;
 using TurboGen.Tensors;
 using TurboGen.Weights;

@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
 using TurboGen.Configs;
-using TurboGen.Graphs.Architectures;
+using TurboGen.Graphs.Architectures.Clip;
+using TurboGen.Graphs.Architectures.Taesd;
 using TurboGen.Graphs.Architectures.Unet;
+using TurboGen.Graphs.Architectures.Vae;
 using TurboGen.Scheduling;
 using TurboGen.Testing;
 

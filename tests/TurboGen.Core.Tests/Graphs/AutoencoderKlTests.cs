@@ -1,6 +1,8 @@
 using Microsoft.ML.OnnxRuntime;
-using TurboGen.Graphs;
+using TurboGen.Graphs.Architectures.Taesd;
+using TurboGen.Graphs.Architectures.Vae;
 using TurboGen.Graphs.Architectures;
+using TurboGen.Graphs;
 using TurboGen.Tensors;
 using TurboGen.Testing;
 using TurboGen.Weights;
@@ -112,7 +114,7 @@ public sealed class AutoencoderKlTests
     public void Encoder_LatentMeanOption_OutputsLatentSampleEqualToTheMean()
     {
         using var weights = new SafetensorsCheckpoint(CheckpointPath);
-        var graph = AutoencoderKl.BuildEncoder(GoldenConfig, weights, VaeEncoderOutput.LatentMean);
+        var graph = AutoencoderKl.BuildEncoder(GoldenConfig, weights, new() { EncoderOutput = VaeEncoderOutput.LatentMean });
         using var inputs = new GoldenTensors(Path.Combine(Case, "inputs.safetensors"));
         using var outputs = new GoldenTensors(Path.Combine(Case, "outputs.safetensors"));
         using var session = Session(graph);

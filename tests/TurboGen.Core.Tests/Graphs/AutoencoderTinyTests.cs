@@ -1,3 +1,4 @@
+using TurboGen.Graphs.Architectures.Taesd;
 using TurboGen.Graphs.Architectures;
 using TurboGen.Tensors;
 using TurboGen.Testing;
@@ -61,7 +62,7 @@ public sealed class AutoencoderTinyTests
             Assert.Equal([1L, 3, 128, 128], shape);
             Assert.InRange(GoldenTensors.RelativeError(decoded, golden), 0, Tolerance);
         }
-        using (var session = Session(AutoencoderTiny.BuildDecoder(GoldenConfig, weights, outputMinusOneToOne: false)))
+        using (var session = Session(AutoencoderTiny.BuildDecoder(GoldenConfig, weights, new() { ImageMinusOneToOne = false })))
         {
             var (decoded01, _) = Run(session, "latent_sample", inputs.Float("latent"), inputs.Shape("latent"), "sample");
             var expected01 = golden.Select(v => (v + 1f) / 2f).ToArray();
@@ -86,7 +87,7 @@ public sealed class AutoencoderTinyTests
             Assert.Equal([1L, 4, 16, 16], shape);
             Assert.InRange(GoldenTensors.RelativeError(latents, golden), 0, Tolerance);
         }
-        using (var session = Session(AutoencoderTiny.BuildEncoder(GoldenConfig, weights, inputMinusOneToOne: false)))
+        using (var session = Session(AutoencoderTiny.BuildEncoder(GoldenConfig, weights, new() { ImageMinusOneToOne = false })))
         {
             var image01 = image.Select(v => (v + 1f) / 2f).ToArray();
             var (latents, _) = Run(session, "sample", image01, inputs.Shape("image"), "latent_sample");

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using TurboGen.Benchmarking;
 using TurboGen.Configs;
-using TurboGen.Graphs.Architectures;
+using TurboGen.Graphs.Architectures.Clip;
 using TurboGen.Testing;
 using TurboGen.Weights;
 using Xunit.Abstractions;

@@ -1,6 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
+using TurboGen.Graphs.Architectures.Clip;
 using TurboGen.Graphs;
-using TurboGen.Graphs.Architectures;
 using TurboGen.Tensors;
 using TurboGen.Testing;
 using TurboGen.Weights;
@@ -219,7 +219,7 @@ public sealed class ClipTextModelTests : IDisposable
         string path = CopyCheckpoint(ClipCase, dir, n => n is a or b ? null : n);
         using var weights = new SafetensorsCheckpoint(path);
         var ex = Assert.Throws<ModelLoadException>(() => ClipTextModel.Build(CaseConfig(ClipCase), weights));
-        Assert.Contains("missing 2 tensor(s)", ex.Message);
+        Assert.Contains("Missing 2 tensor(s)", ex.Message);
         Assert.Contains(a, ex.Message);
         Assert.Contains(b, ex.Message);
     }
@@ -241,7 +241,7 @@ public sealed class ClipTextModelTests : IDisposable
         using (var weights = new SafetensorsCheckpoint(path))
         {
             var ex = Assert.Throws<ModelLoadException>(() => ClipTextModel.Build(CaseConfig(ClipCase), weights));
-            Assert.Contains("1 tensor(s) the model does not use", ex.Message);
+            Assert.Contains("1 tensor(s) that the CLIP text model does not use", ex.Message);
             Assert.Contains(stray, ex.Message);
             Assert.DoesNotContain("position_ids", ex.Message);
         }
@@ -266,7 +266,7 @@ public sealed class ClipTextModelTests : IDisposable
         using var weights = new SafetensorsCheckpoint(CaseFile(ClipCase, "model.safetensors"));
         var config = CaseConfig(ClipCase) with { IntermediateSize = 64 };
         var ex = Assert.Throws<ModelLoadException>(() => ClipTextModel.Build(config, weights));
-        Assert.Contains("text_model.encoder.layers.0.mlp.fc1.weight is [128,32], config expects [64,32]", ex.Message);
+        Assert.Contains("text_model.encoder.layers.0.mlp.fc1.weight is [128,32], expected [64,32]", ex.Message);
     }
 
     [Fact]

@@ -1,10 +1,12 @@
-using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using Microsoft.ML.OnnxRuntime;
 using Onnx;
 using TurboGen.Configs;
-using TurboGen.Graphs;
-using TurboGen.Graphs.Architectures;
+using TurboGen.Graphs.Architectures.Clip;
+using TurboGen.Graphs.Architectures.Taesd;
 using TurboGen.Graphs.Architectures.Unet;
+using TurboGen.Graphs.Architectures.Vae;
+using TurboGen.Graphs;
 using TurboGen.Testing;
 using TurboGen.Weights;
 
@@ -63,20 +65,20 @@ public sealed class Float16GraphTests
             g => FloatInputs(g, ("sample", "sample"), ("timestep", "timestep"), ("encoder_hidden_states", "encoder_hidden_states")),
             (_, actual, _) => [("sample", actual)]),
         ["vae_decoder"] = new("vae_tiny", "diffusion_pytorch_model.safetensors",
-            (w, p) => AutoencoderKl.BuildDecoder(AutoencoderKlConfig.FromFile(CaseFile("vae_tiny", "config.json")), w, p),
+            (w, p) => AutoencoderKl.BuildDecoder(AutoencoderKlConfig.FromFile(CaseFile("vae_tiny", "config.json")), w, new() { Precision = p }),
             g => FloatInputs(g, ("latent_sample", "latent")),
             (_, actual, _) => [("decoded", actual)]),
         ["vae_encoder"] = new("vae_tiny", "diffusion_pytorch_model.safetensors",
-            (w, p) => AutoencoderKl.BuildEncoder(AutoencoderKlConfig.FromFile(CaseFile("vae_tiny", "config.json")), w, VaeEncoderOutput.LatentParameters, p),
+            (w, p) => AutoencoderKl.BuildEncoder(AutoencoderKlConfig.FromFile(CaseFile("vae_tiny", "config.json")), w, new() { Precision = p }),
             g => FloatInputs(g, ("sample", "image")),
             // batch 1: latent_parameters = mean ‖ logvar along the channels, i.e. the two halves of the data.
             (_, actual, _) => [("latent_mean", actual[..(actual.Length / 2)]), ("latent_logvar", actual[(actual.Length / 2)..])]),
         ["taesd_decoder"] = new("taesd", "diffusion_pytorch_model.safetensors",
-            (w, p) => AutoencoderTiny.BuildDecoder(AutoencoderTinyConfig.FromFile(CaseFile("taesd", "config.json")), w, outputMinusOneToOne: true, p),
+            (w, p) => AutoencoderTiny.BuildDecoder(AutoencoderTinyConfig.FromFile(CaseFile("taesd", "config.json")), w, new() { Precision = p }),
             g => FloatInputs(g, ("latent_sample", "latent")),
             (_, actual, _) => [("decoded", actual)]),
         ["taesd_encoder"] = new("taesd", "diffusion_pytorch_model.safetensors",
-            (w, p) => AutoencoderTiny.BuildEncoder(AutoencoderTinyConfig.FromFile(CaseFile("taesd", "config.json")), w, inputMinusOneToOne: true, p),
+            (w, p) => AutoencoderTiny.BuildEncoder(AutoencoderTinyConfig.FromFile(CaseFile("taesd", "config.json")), w, new() { Precision = p }),
             g => FloatInputs(g, ("sample", "image")),
             (_, actual, _) => [("latents", actual)]),
     };

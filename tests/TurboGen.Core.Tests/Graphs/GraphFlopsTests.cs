@@ -1,8 +1,11 @@
 using TurboGen.Benchmarking;
 using TurboGen.Configs;
-using TurboGen.Graphs;
-using TurboGen.Graphs.Architectures;
+using TurboGen.Graphs.Architectures.Clip;
+using TurboGen.Graphs.Architectures.Taesd;
 using TurboGen.Graphs.Architectures.Unet;
+using TurboGen.Graphs.Architectures.Vae;
+using TurboGen.Graphs.Architectures;
+using TurboGen.Graphs;
 using TurboGen.Tensors;
 using TurboGen.Testing;
 using TurboGen.Weights;

@@ -291,7 +291,7 @@ public sealed class Unet2DConditionModelTests(ITestOutputHelper output)
 
         var e = Assert.Throws<ModelLoadException>(() => Unet2DConditionModel.Build(config, checkpoint));
         Assert.Equal("broken.safetensors", e.Path);
-        Assert.Contains("2 missing tensor(s)", e.Message);
+        Assert.Contains("Missing 2 tensor(s)", e.Message);
         Assert.Contains("add_embedding.linear_2.bias", e.Message);
         Assert.Contains("up_blocks.1.attentions.2.transformer_blocks.0.attn2.to_k.weight", e.Message);
         Assert.Contains("down_blocks.2.resnets.0.conv_shortcut.weight is [48,32,3,3], expected [48,32,1,1]", e.Message);
@@ -307,7 +307,7 @@ public sealed class Unet2DConditionModelTests(ITestOutputHelper output)
         var checkpoint = new RandomUnetCheckpoint(tensors, seed: 1, source: "extra.safetensors");
 
         var e = Assert.Throws<ModelLoadException>(() => Unet2DConditionModel.Build(config, checkpoint));
-        Assert.Contains("2 tensor(s) this UNet architecture does not use", e.Message);
+        Assert.Contains("2 tensor(s) that the UNet does not use", e.Message);
         Assert.Contains("mid_block.attentions.0.transformer_blocks.0.attn1.to_q.bias", e.Message);
         Assert.Contains("class_embedding.linear_1.weight", e.Message);
 

@@ -1,9 +1,9 @@
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using TurboGen.Checkpoints.Lora;
-using TurboGen.Graphs;
-using TurboGen.Graphs.Architectures;
+using TurboGen.Graphs.Architectures.Clip;
 using TurboGen.Graphs.Architectures.Unet;
+using TurboGen.Graphs;
 using TurboGen.Tensors;
 using TurboGen.Testing;
 using TurboGen.Weights;

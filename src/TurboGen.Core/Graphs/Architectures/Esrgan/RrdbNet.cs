@@ -28,7 +28,7 @@ public static class RrdbNet
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(weights);
         config.Validate(weights.Source);
-        AutoencoderCheckpoint.RequireTensors(weights, ExpectedTensors(config), "RRDBNet");
+        Layout(config).Require(weights, "RRDBNet");
 
         var g = new GraphBuilder("rrdbnet") { FloatType = precision.FloatType() };
         var nn = new Nn(g, weights);
@@ -45,24 +45,22 @@ public static class RrdbNet
             body = Rrdb(nn, body, $"body.{i}");
         }
         feat = g.Add(feat, nn.Conv2d(body, "conv_body"));
-        feat = LeakyRelu(g, nn.Conv2d(nn.UpsampleNearest2x(feat), "conv_up1"));
-        feat = LeakyRelu(g, nn.Conv2d(nn.UpsampleNearest2x(feat), "conv_up2"));
+        feat = LeakyRelu(g, nn.Conv2d(nn.UpsampleNearest(feat), "conv_up1"));
+        feat = LeakyRelu(g, nn.Conv2d(nn.UpsampleNearest(feat), "conv_up2"));
         string output = nn.Conv2d(LeakyRelu(g, nn.Conv2d(feat, "conv_hr")), "conv_last");
         g.Output(g.ToFloat32(output), OutputName, ElementType.Float, "batch", config.NumOutChannels, "upscaled_height", "upscaled_width");
 
-        AutoencoderCheckpoint.RequireAllUsed(weights, _ => false, "RRDBNet");
+        TensorLayout.RequireAllUsed(weights, _ => false, "RRDBNet");
         return g;
     }
 
-    /// <summary>Every tensor (name → shape) of an RRDBNet state_dict for <paramref name="config"/>.</summary>
-    public static IReadOnlyDictionary<string, long[]> ExpectedTensors(RrdbNetConfig config)
+    /// <summary>Every tensor (name → shape) of an RRDBNet state_dict for <paramref name="config"/>, in module order.</summary>
+    public static IReadOnlyDictionary<string, long[]> ExpectedTensors(RrdbNetConfig config) => Layout(config).ToDictionary();
+
+    private static TensorLayout Layout(RrdbNetConfig config)
     {
-        var t = new Dictionary<string, long[]>(StringComparer.Ordinal);
-        void Conv(string p, long cout, long cin)
-        {
-            t[p + ".weight"] = [cout, cin, 3, 3];
-            t[p + ".bias"] = [cout];
-        }
+        var t = new TensorLayout();
+        void Conv(string p, long cout, long cin) => t.Conv2d(p, cin, cout, 3);
         long f = config.NumFeat, gc = config.NumGrowChannels;
         long u = config.UnshuffleFactor;
         Conv("conv_first", f, config.NumInChannels * u * u);

@@ -36,7 +36,7 @@ public static class Unet2DConditionModel
     public static GraphBuilder Build(UnetConfig config, ICheckpointTensors weights, UnetBuildOptions? options = null)
     {
         options ??= new UnetBuildOptions();
-        CheckCheckpoint(config, weights);
+        UnetCheckpointLayout.Layout(config).Require(weights, "UNet");
 
         var g = new GraphBuilder(options.GraphName) { FloatType = options.Precision.FloatType() };
         var nn = new Nn(g, weights) { Kernels = options.Kernels };
@@ -115,7 +115,7 @@ public static class Unet2DConditionModel
 
         if (!options.AllowUnusedKeys)
         {
-            CheckAllUsed(weights);
+            TensorLayout.RequireAllUsed(weights, _ => false, "UNet");
         }
         return g;
     }
@@ -140,46 +140,4 @@ public static class Unet2DConditionModel
         string batch = g.Op("Shape", [sample], ("start", 0L), ("end", 1L));
         return g.Op("Expand", [t, batch]);
     }
-
-    /// <summary>Every tensor the config needs must be present with the right shape; all problems are listed in one error.</summary>
-    private static void CheckCheckpoint(UnetConfig config, ICheckpointTensors weights)
-    {
-        var missing = new List<string>();
-        var wrongShape = new List<string>();
-        foreach (var (name, shape) in UnetCheckpointLayout.Tensors(config))
-        {
-            if (!weights.Contains(name))
-            {
-                missing.Add(name);
-                continue;
-            }
-            long[] actual = weights.Shape(name);
-            if (!actual.SequenceEqual(shape))
-            {
-                wrongShape.Add($"{name} is [{string.Join(",", actual)}], expected [{string.Join(",", shape)}]");
-            }
-        }
-        if (missing.Count == 0 && wrongShape.Count == 0) return;
-
-        var parts = new List<string>();
-        if (missing.Count > 0) parts.Add($"{missing.Count} missing tensor(s): {Summarize(missing)}");
-        if (wrongShape.Count > 0) parts.Add($"{wrongShape.Count} tensor(s) with the wrong shape: {Summarize(wrongShape)}");
-        throw new ModelLoadException(weights.Source,
-            $"UNet checkpoint {weights.Source} does not match its config: {string.Join("; ", parts)}.");
-    }
-
-    private static void CheckAllUsed(ICheckpointTensors weights)
-    {
-        var used = new HashSet<string>(weights.Used, StringComparer.Ordinal);
-        var unused = weights.Names.Where(n => !used.Contains(n)).OrderBy(n => n, StringComparer.Ordinal).ToList();
-        if (unused.Count > 0)
-        {
-            throw new ModelLoadException(weights.Source,
-                $"UNet checkpoint {weights.Source} has {unused.Count} tensor(s) this UNet architecture does not use " +
-                $"(wrong config or another model's weights?): {Summarize(unused)}.");
-        }
-    }
-
-    private static string Summarize(List<string> items, int max = 20) =>
-        items.Count <= max ? string.Join(", ", items) : string.Join(", ", items.Take(max)) + $", … ({items.Count - max} more)";
 }

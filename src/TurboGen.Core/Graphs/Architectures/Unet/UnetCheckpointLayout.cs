@@ -11,19 +11,22 @@ namespace TurboGen.Graphs.Architectures.Unet;
 public static class UnetCheckpointLayout
 {
     /// <summary>All (key, shape) pairs of the checkpoint for <paramref name="config"/>.</summary>
-    public static IReadOnlyList<(string Name, long[] Shape)> Tensors(UnetConfig config)
+    public static IReadOnlyList<(string Name, long[] Shape)> Tensors(UnetConfig config) => Layout(config).Tensors;
+
+    /// <summary>The checkpoint for <paramref name="config"/> as a <see cref="TensorLayout"/> (what the build checks a checkpoint against).</summary>
+    internal static TensorLayout Layout(UnetConfig config)
     {
-        var t = new List<(string, long[])>();
+        var t = new TensorLayout();
         int c0 = config.BlockOutChannels[0];
         int temb = config.TimeEmbedDim;
 
-        Conv(t, "conv_in", config.InChannels, c0, config.ConvInKernel);
-        Linear(t, "time_embedding.linear_1", c0, temb);
-        Linear(t, "time_embedding.linear_2", temb, temb);
+        t.Conv2d("conv_in", config.InChannels, c0, config.ConvInKernel);
+        t.Linear("time_embedding.linear_1", c0, temb);
+        t.Linear("time_embedding.linear_2", temb, temb);
         if (config.HasTextTimeEmbedding)
         {
-            Linear(t, "add_embedding.linear_1", config.ProjectionClassEmbeddingsInputDim!.Value, temb);
-            Linear(t, "add_embedding.linear_2", temb, temb);
+            t.Linear("add_embedding.linear_1", config.ProjectionClassEmbeddingsInputDim!.Value, temb);
+            t.Linear("add_embedding.linear_2", temb, temb);
         }
 
         foreach (var block in config.DownBlocks())
@@ -38,7 +41,7 @@ public static class UnetCheckpointLayout
             }
             if (block.HasSampler)
             {
-                Conv(t, $"{block.Prefix}.downsamplers.0.conv", block.OutChannels, block.OutChannels, 3);
+                t.Conv2d($"{block.Prefix}.downsamplers.0.conv", block.OutChannels, block.OutChannels, 3);
             }
         }
 
@@ -66,74 +69,56 @@ public static class UnetCheckpointLayout
             }
             if (block.HasSampler)
             {
-                Conv(t, $"{block.Prefix}.upsamplers.0.conv", block.OutChannels, block.OutChannels, 3);
+                t.Conv2d($"{block.Prefix}.upsamplers.0.conv", block.OutChannels, block.OutChannels, 3);
             }
         }
 
-        Norm(t, "conv_norm_out", c0);
-        Conv(t, "conv_out", c0, config.OutChannels, config.ConvOutKernel);
+        t.Norm("conv_norm_out", c0);
+        t.Conv2d("conv_out", c0, config.OutChannels, config.ConvOutKernel);
         return t;
     }
 
     /// <summary>Total number of parameters (elements) of the checkpoint for <paramref name="config"/>.</summary>
     public static long ParameterCount(UnetConfig config) => Tensors(config).Sum(x => TensorShape.ElementCount(x.Shape));
 
-    private static void Linear(List<(string, long[])> t, string prefix, int inFeatures, int outFeatures, bool bias = true)
+    private static void Resnet(TensorLayout t, string prefix, int inChannels, int outChannels, int temb)
     {
-        t.Add((prefix + ".weight", [outFeatures, inFeatures]));
-        if (bias) t.Add((prefix + ".bias", [outFeatures]));
-    }
-
-    private static void Conv(List<(string, long[])> t, string prefix, int inChannels, int outChannels, int kernel)
-    {
-        t.Add((prefix + ".weight", [outChannels, inChannels, kernel, kernel]));
-        t.Add((prefix + ".bias", [outChannels]));
-    }
-
-    private static void Norm(List<(string, long[])> t, string prefix, int channels)
-    {
-        t.Add((prefix + ".weight", [channels]));
-        t.Add((prefix + ".bias", [channels]));
-    }
-
-    private static void Resnet(List<(string, long[])> t, string prefix, int inChannels, int outChannels, int temb)
-    {
-        Norm(t, prefix + ".norm1", inChannels);
-        Conv(t, prefix + ".conv1", inChannels, outChannels, 3);
-        Linear(t, prefix + ".time_emb_proj", temb, outChannels);
-        Norm(t, prefix + ".norm2", outChannels);
-        Conv(t, prefix + ".conv2", outChannels, outChannels, 3);
+        t.Norm(prefix + ".norm1", inChannels);
+        t.Conv2d(prefix + ".conv1", inChannels, outChannels, 3);
+        t.Linear(prefix + ".time_emb_proj", temb, outChannels);
+        t.Norm(prefix + ".norm2", outChannels);
+        t.Conv2d(prefix + ".conv2", outChannels, outChannels, 3);
         if (inChannels != outChannels)
         {
-            Conv(t, prefix + ".conv_shortcut", inChannels, outChannels, 1);
+            t.Conv2d(prefix + ".conv_shortcut", inChannels, outChannels, 1);
         }
     }
 
-    private static void Transformer(List<(string, long[])> t, string prefix, int channels, int layers, int crossDim, bool linearProjection)
+    private static void Transformer(TensorLayout t, string prefix, int channels, int layers, int crossDim, bool linearProjection)
     {
-        Norm(t, prefix + ".norm", channels);
-        if (linearProjection) Linear(t, prefix + ".proj_in", channels, channels);
-        else Conv(t, prefix + ".proj_in", channels, channels, 1);
+        t.Norm(prefix + ".norm", channels);
+        if (linearProjection) t.Linear(prefix + ".proj_in", channels, channels);
+        else t.Conv2d(prefix + ".proj_in", channels, channels, 1);
         for (int k = 0; k < layers; k++)
         {
             string b = $"{prefix}.transformer_blocks.{k}";
-            Norm(t, b + ".norm1", channels);
+            t.Norm(b + ".norm1", channels);
             Attention(t, b + ".attn1", channels, channels);
-            Norm(t, b + ".norm2", channels);
+            t.Norm(b + ".norm2", channels);
             Attention(t, b + ".attn2", channels, crossDim);
-            Norm(t, b + ".norm3", channels);
-            Linear(t, b + ".ff.net.0.proj", channels, 8 * channels);   // GEGLU: value and gate halves of 4·C each
-            Linear(t, b + ".ff.net.2", 4 * channels, channels);
+            t.Norm(b + ".norm3", channels);
+            t.Linear(b + ".ff.net.0.proj", channels, 8 * channels);   // GEGLU: value and gate halves of 4·C each
+            t.Linear(b + ".ff.net.2", 4 * channels, channels);
         }
-        if (linearProjection) Linear(t, prefix + ".proj_out", channels, channels);
-        else Conv(t, prefix + ".proj_out", channels, channels, 1);
+        if (linearProjection) t.Linear(prefix + ".proj_out", channels, channels);
+        else t.Conv2d(prefix + ".proj_out", channels, channels, 1);
     }
 
-    private static void Attention(List<(string, long[])> t, string prefix, int channels, int contextChannels)
+    private static void Attention(TensorLayout t, string prefix, int channels, int contextChannels)
     {
-        Linear(t, prefix + ".to_q", channels, channels, bias: false);
-        Linear(t, prefix + ".to_k", contextChannels, channels, bias: false);
-        Linear(t, prefix + ".to_v", contextChannels, channels, bias: false);
-        Linear(t, prefix + ".to_out.0", channels, channels);
+        t.Linear(prefix + ".to_q", channels, channels, bias: false);
+        t.Linear(prefix + ".to_k", contextChannels, channels, bias: false);
+        t.Linear(prefix + ".to_v", contextChannels, channels, bias: false);
+        t.Linear(prefix + ".to_out.0", channels, channels);
     }
 }

@@ -1,6 +1,6 @@
 using TurboGen.Configs;
 
-namespace TurboGen.Graphs.Architectures;
+namespace TurboGen.Graphs.Architectures.Clip;
 
 /// <summary>
 /// The fields of a transformers <c>CLIPTextConfig</c> (a text encoder's config.json) that the CLIP text model needs.

@@ -1,6 +1,6 @@
 using TurboGen.Configs;
 
-namespace TurboGen.Graphs.Architectures;
+namespace TurboGen.Graphs.Architectures.Vae;
 
 /// <summary>
 /// The fields of a diffusers <c>AutoencoderKL</c> config.json (SD / SDXL layout: DownEncoderBlock2D / UpDecoderBlock2D,

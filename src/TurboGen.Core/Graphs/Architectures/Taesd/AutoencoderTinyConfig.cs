@@ -1,6 +1,6 @@
 using TurboGen.Configs;
 
-namespace TurboGen.Graphs.Architectures;
+namespace TurboGen.Graphs.Architectures.Taesd;
 
 /// <summary>
 /// The fields of a diffusers <c>AutoencoderTiny</c> config.json (TAESD / TAESDXL, e.g. madebyollin/taesd and

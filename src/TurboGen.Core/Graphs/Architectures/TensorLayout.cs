@@ -1,0 +1,107 @@
+using TurboGen.Weights;
+
+namespace TurboGen.Graphs.Architectures;
+
+/// <summary>
+/// The checkpoint tensors (name → shape, in module order) an architecture reads for its config, declared by each block
+/// next to the code that uses them (<c>Declare(layout, prefix, …)</c>), and the one check of a checkpoint against them shared
+/// by every architecture: before building, every declared tensor must exist with its shape (all problems listed in one
+/// <see cref="ModelLoadException"/> naming the tensors and the file); after building, every checkpoint key the build should have
+/// read was read (<see cref="RequireAllUsed"/>), so nothing is silently ignored.
+/// </summary>
+public sealed class TensorLayout
+{
+    private const int MaxListed = 25;
+
+    private readonly List<(string Name, long[] Shape)> _tensors = [];
+
+    /// <summary>The declared tensors in declaration (module) order.</summary>
+    public IReadOnlyList<(string Name, long[] Shape)> Tensors => _tensors;
+
+    /// <summary>Declares one tensor.</summary>
+    public void Add(string name, params long[] shape) => _tensors.Add((name, shape));
+
+    /// <summary>nn.Linear: <c>weight</c> [out, in] and (optionally) <c>bias</c> [out].</summary>
+    public void Linear(string prefix, long inFeatures, long outFeatures, bool bias = true)
+    {
+        Add(prefix + ".weight", outFeatures, inFeatures);
+        if (bias) Add(prefix + ".bias", outFeatures);
+    }
+
+    /// <summary>nn.Conv2d with a square kernel: <c>weight</c> [out, in, k, k] and (optionally) <c>bias</c> [out].</summary>
+    public void Conv2d(string prefix, long inChannels, long outChannels, long kernel, bool bias = true)
+    {
+        Add(prefix + ".weight", outChannels, inChannels, kernel, kernel);
+        if (bias) Add(prefix + ".bias", outChannels);
+    }
+
+    /// <summary>nn.GroupNorm / nn.LayerNorm: <c>weight</c> and <c>bias</c> [channels].</summary>
+    public void Norm(string prefix, long channels)
+    {
+        Add(prefix + ".weight", channels);
+        Add(prefix + ".bias", channels);
+    }
+
+    /// <summary>The declared tensors as a name → shape map (insertion order kept).</summary>
+    public IReadOnlyDictionary<string, long[]> ToDictionary()
+    {
+        var map = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        foreach (var (name, shape) in _tensors) map[name] = shape;
+        return map;
+    }
+
+    /// <summary>
+    /// Throws if any declared tensor is missing from <paramref name="weights"/> or has another shape; <paramref name="what"/>
+    /// names the model in the message (e.g. "UNet", "AutoencoderKL decoder").
+    /// </summary>
+    public void Require(ICheckpointTensors weights, string what)
+    {
+        var missing = new List<string>();
+        var wrongShape = new List<string>();
+        foreach (var (name, shape) in _tensors)
+        {
+            if (!weights.Contains(name))
+            {
+                missing.Add(name);
+                continue;
+            }
+            long[] actual = weights.Shape(name);
+            if (!actual.SequenceEqual(shape))
+            {
+                wrongShape.Add($"{name} is [{string.Join(",", actual)}], expected [{string.Join(",", shape)}]");
+            }
+        }
+        if (missing.Count == 0 && wrongShape.Count == 0)
+        {
+            return;
+        }
+        var message = new System.Text.StringBuilder($"Checkpoint {weights.Source} does not match the {what} config.");
+        if (missing.Count > 0)
+        {
+            message.Append($" Missing {missing.Count} tensor(s): {Listed(missing)}.");
+        }
+        if (wrongShape.Count > 0)
+        {
+            message.Append($" Wrong shape ({wrongShape.Count}): {Listed(wrongShape)}.");
+        }
+        throw new ModelLoadException(weights.Source, message.ToString());
+    }
+
+    /// <summary>
+    /// Throws if the checkpoint has keys that the build did not read, other than keys for which <paramref name="ignore"/>
+    /// is true (e.g. the encoder's keys when only the decoder was built, or another network's keys under another prefix).
+    /// </summary>
+    public static void RequireAllUsed(ICheckpointTensors weights, Func<string, bool> ignore, string what)
+    {
+        var used = new HashSet<string>(weights.Used, StringComparer.Ordinal);
+        var unused = weights.Names.Where(n => !used.Contains(n) && !ignore(n)).Order(StringComparer.Ordinal).ToList();
+        if (unused.Count > 0)
+        {
+            throw new ModelLoadException(weights.Source,
+                $"Checkpoint {weights.Source} has {unused.Count} tensor(s) that the {what} does not use (wrong architecture or config?): {Listed(unused)}.");
+        }
+    }
+
+    private static string Listed(List<string> items) =>
+        string.Join(", ", items.Take(MaxListed)) + (items.Count > MaxListed ? $", … ({items.Count - MaxListed} more)" : "");
+}
