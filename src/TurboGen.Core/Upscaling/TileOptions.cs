@@ -8,7 +8,7 @@ namespace TurboGen.Upscaling;
 /// </summary>
 public sealed record TileOptions
 {
-    /// <summary>Real-ESRGAN-sized defaults: 192-pixel cores, 16 overlap, 16 context (a 224² run, ≈ 0.6 GiB of activations for x4plus).</summary>
+    /// <summary>Real-ESRGAN-sized defaults: 192-pixel cores, 16 overlap, 16 context (a 224² run: peak ≈ 0.7 GiB above the weights for x4plus, docs/PERFORMANCE.md).</summary>
     public static TileOptions Default { get; } = new();
 
     public int Tile { get; init; } = 192;
