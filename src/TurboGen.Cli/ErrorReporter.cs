@@ -54,6 +54,7 @@ internal static class ErrorReporter
         "negative_prompt" => "--negative",
         "output" => "OUTPUT",
         "api_key" => "--api-key",
+        "tile" => "--tile",
         _ => parameter,
     };
 }

@@ -18,6 +18,10 @@ public sealed class ModelHost(ServerOptions options, ServerMetrics metrics, ILog
 
     public IGenerationService? Service => _worker;
 
+    /// <summary>Lanczos plus the ESRGAN models of <see cref="ServerOptions.UpscalerPaths"/> (loaded with the model).</summary>
+    public Generation.UpscalerSet Upscalers => _upscalers ?? Generation.UpscalerSet.LanczosOnly;
+    private Generation.UpscalerSet? _upscalers;
+
     /// <summary>"loading", "warming", "ready" or "failed".</summary>
     public string State { get; private set; } = "loading";
 
@@ -38,6 +42,9 @@ public sealed class ModelHost(ServerOptions options, ServerMetrics metrics, ILog
                 logger.LogInformation("Warm-up done: {Timings}", warm.Timings);
                 warmUpTime = TimeSpan.FromMilliseconds(warm.Timings.TotalMilliseconds); // Retry-After's estimate until jobs are measured
             }
+            _upscalers = new Generation.UpscalerSet(options.UpscalerPaths.Select(path =>
+                new TurboGen.Upscaling.EsrganUpscaler(TurboGen.Upscaling.EsrganModel.Load(path, options.Runtime))).ToList());
+            foreach (var upscaler in _upscalers.All) logger.LogInformation("Upscaler {Upscaler} ready", upscaler.Name);
             var names = Policy.ModelNames.For(options);
             _worker = new GenerationWorker(pipeline, names[0], options.QueueCapacity, metrics, clock, names, warmUpTime);
             State = "ready";
@@ -61,6 +68,7 @@ public sealed class ModelHost(ServerOptions options, ServerMetrics metrics, ILog
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _worker?.Dispose();
+        _upscalers?.Dispose();
         _model?.Dispose();
         base.Dispose();
     }

@@ -22,6 +22,9 @@ public sealed record ServerOptions
     public RuntimeOptions Runtime { get; init; } = new();
     public string? TinyVaePath { get; init; }
 
+    /// <summary>ESRGAN-family upscalers to load (<c>serve --upscaler</c>): .safetensors (built and cached) or .onnx files.</summary>
+    public IReadOnlyList<string> UpscalerPaths { get; init; } = [];
+
     /// <summary>Required when binding to anything but loopback (also read from TURBOGEN_API_KEY).</summary>
     public string? ApiKey { get; init; }
 

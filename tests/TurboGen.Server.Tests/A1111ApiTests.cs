@@ -73,11 +73,14 @@ public sealed class A1111ApiTests(ApiServerFixture fixture) : IClassFixture<ApiS
         Assert.Equal(200, status);
         var info = JsonDocument.Parse(body.GetProperty("info").GetString()!).RootElement;
         Assert.Single(body.GetProperty("images").EnumerateArray());
+        // enable_hr with hr_scale 1.5: the hires fix runs (64² → 96²); its "Latent" upscaler is replaced by Lanczos and reported.
+        Assert.Equal((96, 96, "png"), ImageCodec.Probe(Convert.FromBase64String(body.GetProperty("images")[0].GetString()!)));
+        Assert.Contains("Lanczos", info.GetProperty("turbogen_ignored").GetProperty("hr_upscaler").GetString());
         long seed = info.GetProperty("seed").GetInt64();
         Assert.InRange(seed, 0, 4294967294L);
         Assert.Equal(-1, body.GetProperty("parameters").GetProperty("seed").GetInt64()); // the echo keeps the request's -1
         var ignored = info.GetProperty("turbogen_ignored");
-        foreach (string field in new[] { "sampler_name", "scheduler", "enable_hr", "override_settings.CLIP_stop_at_last_layers", "override_settings.sd_vae", "clip_skip", "hr_additional_modules", "negative_prompt" })
+        foreach (string field in new[] { "sampler_name", "scheduler", "hr_upscaler", "override_settings.CLIP_stop_at_last_layers", "override_settings.sd_vae", "clip_skip", "hr_additional_modules", "negative_prompt" })
         {
             Assert.True(ignored.TryGetProperty(field, out var reason), $"{field} is not reported");
             Assert.False(string.IsNullOrWhiteSpace(reason.GetString()));

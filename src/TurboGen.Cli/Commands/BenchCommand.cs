@@ -62,6 +62,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Benchmark a model: per-stage timings (median, p10/p90, min/max), cold and warm start, peak memory.");
         command.Subcommands.Add(RandomModelCommand.Create(terminal));
         command.Subcommands.Add(ControlNetCostCommand.Create(terminal));
+        command.Subcommands.Add(BenchUpscaleCommand.Create(terminal));
         shared.AddTo(command);
         foreach (var option in new Option[] { runs, warmup, size, steps, batch, prompt, tinyVae, json, realtime, keysPerSecond, apiKey, cameraSeconds, ceiling, soak, sessions, clients, duration })
         {

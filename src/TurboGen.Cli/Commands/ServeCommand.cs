@@ -61,9 +61,16 @@ internal static class ServeCommand
             limit.Validators.Add(r => { if (r.GetValueOrDefault<long>() < 0) r.AddError($"{limit.Name} must be 0 (no limit) or more."); });
         }
 
+        var upscalers = new Option<string[]>("--upscaler")
+        {
+            Description = "ESRGAN-family upscaler for the upscaling APIs and the hires fix: a .safetensors (Real-ESRGAN key names) or .onnx file, or a Hugging Face id org/name[@revision][:FILE] (repeatable; Lanczos is always there).",
+            HelpName = "FILE_OR_HUB_ID",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+
         var command = new Command("serve", "Run the web app and the HTTP APIs (real-time, OpenAI- and AUTOMATIC1111-compatible).");
         shared.AddTo(command);
-        foreach (var option in new Option[] { host, port, tinyVae, apiKey, outdir, servedNames, historyImages, historyMb, outdirMb })
+        foreach (var option in new Option[] { host, port, tinyVae, apiKey, outdir, servedNames, historyImages, historyMb, outdirMb, upscalers })
         {
             command.Options.Add(option);
         }
@@ -74,8 +81,14 @@ internal static class ServeCommand
             bind.Validate(TurboGenServer.EffectiveApiKey(bind));
             var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
             var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse), shared.GraphKernels(parse), parse.GetValue(shared.Provider) ?? "cpu").ConfigureAwait(false);
+            var upscalerPaths = new List<string>();
+            foreach (string reference in parse.GetValue(upscalers) ?? [])
+            {
+                upscalerPaths.Add(await UpscalerLocator.LocateAsync(reference, "--upscaler", terminal, ct).ConfigureAwait(false));
+            }
             var options = new ServerOptions
             {
+                UpscalerPaths = upscalerPaths,
                 ModelPath = located.Folder,
                 ModelId = located.Name,
                 Host = parse.GetValue(host) ?? "127.0.0.1",

@@ -141,6 +141,14 @@ public static class RandomCheckpoint
         SafetensorsWriter.Write(path, entries, new Dictionary<string, string> { ["format"] = "pt" });
     }
 
+    /// <summary>
+    /// A full-size random ESRGAN (RRDBNet) checkpoint with the Real-ESRGAN key names and shapes of <paramref name="config"/>
+    /// (e.g. <see cref="Graphs.Architectures.Esrgan.RrdbNetConfig.RealEsrganX4Plus"/>: 16.7 M parameters), float32 as the published .pth.
+    /// </summary>
+    public static void WriteEsrgan(string path, Graphs.Architectures.Esrgan.RrdbNetConfig config, int seed) =>
+        WriteInitialized(path, Graphs.Architectures.Esrgan.RrdbNet.ExpectedTensors(config).OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => (t.Key, t.Value)),
+            seed, SafetensorsDType.F32);
+
     /// <summary>Writes <paramref name="tensors"/> with every value ~ N(0, <paramref name="std"/>²).</summary>
     public static void Write(string path, IEnumerable<(string Name, long[] Shape)> tensors, int seed, float std, SafetensorsDType dtype = SafetensorsDType.F16)
     {

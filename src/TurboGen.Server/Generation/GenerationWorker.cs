@@ -1,6 +1,7 @@
 using TurboGen.Imaging;
 using TurboGen.Pipelines;
 using TurboGen.Tensors;
+using TurboGen.Upscaling;
 
 namespace TurboGen.Server.Generation;
 
@@ -63,6 +64,18 @@ public sealed class GenerationWorker : IGenerationService, IDisposable
 
     public GenerationJob<IReadOnlyList<RgbImage>> SubmitDecode(string sessionKey, FloatTensor latents, bool tinyVae, CancellationToken cancellationToken) =>
         Enqueue(sessionKey, cancellationToken, (_, ct) => _pipeline.Decode(latents, tinyVae, new StageTimings(), ct), null);
+
+    public GenerationJob<RgbImage> SubmitUpscale(string sessionKey, RgbImage image, IUpscaler upscaler, int width, int height, CancellationToken cancellationToken,
+        HiresOptions? refine = null) =>
+        Enqueue(sessionKey, cancellationToken, (_, ct) =>
+        {
+            var upscaled = upscaler.Upscale(image, width, height, ct);
+            return refine is null ? upscaled : HiresRefine.Refine(_pipeline, upscaled, refine, ct);
+        }, null);
+
+    public GenerationJob<GenerationResult> SubmitHires(string sessionKey, GenerationRequest request, IUpscaler upscaler, int width, int height, HiresOptions hires,
+        CancellationToken cancellationToken, Action<GenerationJob, GenerationProgress>? observer = null) =>
+        Enqueue(sessionKey, cancellationToken, (job, ct) => HiresRefine.HiresFix(_pipeline, request, upscaler, width, height, hires, new ProgressSink(job), ct), observer);
 
     public bool InterruptCurrent()
     {

@@ -1,6 +1,7 @@
 using TurboGen.Imaging;
 using TurboGen.Pipelines;
 using TurboGen.Tensors;
+using TurboGen.Upscaling;
 
 namespace TurboGen.Server.Generation;
 
@@ -47,6 +48,17 @@ public interface IGenerationService
 
     /// <summary>Queues a decode of latents (e.g. refine a live frame with the full VAE without re-running the UNet).</summary>
     GenerationJob<IReadOnlyList<RgbImage>> SubmitDecode(string sessionKey, FloatTensor latents, bool tinyVae, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Queues an upscale of <paramref name="image"/> to <paramref name="width"/>×<paramref name="height"/> on the model thread (one heavy
+    /// job at a time bounds memory), then, with <paramref name="refine"/>, its refinement by image-to-image (<see cref="HiresRefine.Refine"/>).
+    /// </summary>
+    GenerationJob<RgbImage> SubmitUpscale(string sessionKey, RgbImage image, IUpscaler upscaler, int width, int height, CancellationToken cancellationToken,
+        HiresOptions? refine = null);
+
+    /// <summary>Queues a text-to-image generation followed by a hires fix (<see cref="HiresRefine.HiresFix"/>) to <paramref name="width"/>×<paramref name="height"/>.</summary>
+    GenerationJob<GenerationResult> SubmitHires(string sessionKey, GenerationRequest request, IUpscaler upscaler, int width, int height, HiresOptions hires,
+        CancellationToken cancellationToken, Action<GenerationJob, GenerationProgress>? observer = null);
 
     /// <summary>Cancels the running job (A1111's /interrupt). Returns false when idle.</summary>
     bool InterruptCurrent();

@@ -10,8 +10,8 @@ using TurboGen.Server.Generation;
 namespace TurboGen.Server.Api.A1111;
 
 /// <summary>
-/// AUTOMATIC1111-compatible API under <c>/sdapi/v1</c>: txt2img, img2img, progress, interrupt, skip, sd-models,
-/// samplers, schedulers, upscalers, sd-vae, prompt-styles and options. Generation runs <c>n_iter</c> jobs of
+/// AUTOMATIC1111-compatible API under <c>/sdapi/v1</c>: txt2img (with the hires fix), img2img, progress, interrupt, skip, sd-models,
+/// samplers, schedulers, upscalers and extra-single-image (<see cref="A1111Upscaling"/>), sd-vae, prompt-styles and options. Generation runs <c>n_iter</c> jobs of
 /// <c>batch_size</c> images on the shared worker (seeds seed, seed+1, … across all images, as A1111 numbers them);
 /// images are PNGs with the infotext embedded; <c>info</c> is a JSON string with A1111's keys plus
 /// <c>turbogen_ignored</c>. Request mapping: <see cref="A1111RequestMapper"/>; progress: <see cref="A1111JobTracker"/>.
@@ -59,7 +59,7 @@ public static class A1111Api
             .WithSummary("The model's sampler (the only one TurboGen runs).").Produces<A1111Sampler[]>();
         api.MapGet("/schedulers", () => Json(new[] { new A1111Scheduler("automatic", "Automatic", null, null, false) }))
             .WithSummary("Schedulers: only the model's own (\"automatic\").").Produces<A1111Scheduler[]>();
-        api.MapGet("/upscalers", () => Json(Array.Empty<object>())).WithSummary("None: TurboGen has no upscalers.");
+        A1111Upscaling.Map(api);
         api.MapGet("/sd-vae", () => Json(Array.Empty<object>())).WithSummary("None: the model's VAE is built in.");
         api.MapGet("/prompt-styles", (StylePresets styles) => Json(styles.All.Select(s => new A1111PromptStyle(s.Id, s.Prompt, s.Negative)).ToArray()))
             .WithSummary("Available styles (usable in \"styles\").").Produces<A1111PromptStyle[]>();
@@ -124,7 +124,7 @@ public static class A1111Api
     {
         var service = ApiRequests.RequireService(host);
         var request = await ApiRequests.ReadJsonAsync<T>(http.Request, A1111Json.Options, ct).ConfigureAwait(false);
-        var plan = A1111RequestMapper.Map(request, service.Model, styles);
+        var plan = A1111RequestMapper.Map(request, service.Model, styles, host.Upscalers);
         if (plan.Request.IsImageToImage) ApiRequests.RequireImageToImage(service, "init_images");
 
         string session = ApiRequests.SessionKey(http, "a1111");
@@ -136,7 +136,7 @@ public static class A1111Api
             try
             {
                 var generation = plan.Request with { Seed = plan.Seed + (long)iteration * plan.BatchSize };
-                var handle = await SubmitAsync(service, session, generation, iteration, token).ConfigureAwait(false);
+                var handle = await SubmitAsync(service, session, generation, plan.Hires, iteration, token).ConfigureAwait(false);
                 job.Track(handle);
                 results.Add(await handle.Result.ConfigureAwait(false));
             }
@@ -170,13 +170,15 @@ public static class A1111Api
     /// so the images already made are not thrown away.
     /// </summary>
     private static async Task<GenerationJob<GenerationResult>> SubmitAsync(IGenerationService service, string session, GenerationRequest request,
-        int iteration, CancellationToken ct)
+        A1111Hires? hires, int iteration, CancellationToken ct)
     {
         while (true)
         {
             try
             {
-                return service.Submit(session, request, ct);
+                return hires is null
+                    ? service.Submit(session, request, ct)
+                    : service.SubmitHires(session, request, hires.Upscaler, hires.Width, hires.Height, hires.Options, ct);
             }
             catch (ServerBusyException busy) when (iteration > 0)
             {
@@ -201,6 +203,19 @@ public static class A1111Api
         request.Unknown = unknown;
         var fields = echo.EnumerateObject().Where(p => p.Name != "include_init_images").ToDictionary(p => p.Name, p => p.Value);
         return JsonSerializer.SerializeToElement(fields, A1111Json.Options);
+    }
+
+    private static Dictionary<string, string> HiresParams(A1111Hires? hires, GenerationRequest gen)
+    {
+        var extra = new Dictionary<string, string> { ["VAE"] = "full" };
+        if (hires is null) return extra;
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        extra["Hires upscale"] = ((double)hires.Width / gen.Width!.Value).ToString("0.###", c);
+        extra["Hires resize"] = $"{hires.Width}x{hires.Height}";
+        extra["Hires upscaler"] = hires.Upscaler.Name;
+        extra["Hires steps"] = hires.Options.Steps.ToString(c);
+        extra["Denoising strength"] = hires.Options.Strength.ToString(c);
+        return extra;
     }
 
     private static string InfoJson(A1111GenerationRequest request, A1111Plan plan, LoadedModelInfo model, List<GenerationResult> results,
@@ -234,7 +249,7 @@ public static class A1111Api
             SeedResizeFromW: request.SeedResizeFromW,
             SeedResizeFromH: request.SeedResizeFromH,
             DenoisingStrength: gen.IsImageToImage ? gen.Strength : null,
-            ExtraGenerationParams: new Dictionary<string, string> { ["VAE"] = "full" },
+            ExtraGenerationParams: HiresParams(plan.Hires, gen),
             IndexOfFirstImage: 0,
             Infotexts: infotexts,
             Styles: plan.AppliedStyles,

@@ -15,17 +15,18 @@ public sealed record A1111Plan(
     long Seed,
     long Subseed,
     IReadOnlyList<string> AppliedStyles,
-    IReadOnlyDictionary<string, string> Ignored);
+    IReadOnlyDictionary<string, string> Ignored,
+    A1111Hires? Hires = null);
 
 /// <summary>
 /// Validates an A1111 request (each violation names its field; rendered as 422) and maps it onto a
 /// <see cref="GenerationRequest"/>. Everything TurboGen accepts but cannot honour — other samplers and schedulers,
-/// hires fix, face restoration, tiling, variation seeds, sampler noise options, scripts, masks, settings overrides,
+/// face restoration, tiling, variation seeds, sampler noise options, scripts, masks, settings overrides,
 /// unknown styles and unknown fields — is listed with the reason in <see cref="A1111Plan.Ignored"/>.
 /// </summary>
 public static class A1111RequestMapper
 {
-    public static A1111Plan Map(A1111GenerationRequest r, LoadedModelInfo model, StylePresets styles)
+    public static A1111Plan Map(A1111GenerationRequest r, LoadedModelInfo model, StylePresets styles, UpscalerSet? upscalers = null)
     {
         var ignored = new SortedDictionary<string, string>(StringComparer.Ordinal);
         string prompt = r.Prompt ?? "", negative = r.NegativePrompt ?? "";
@@ -101,7 +102,7 @@ public static class A1111RequestMapper
         {
             ignored[key] = "not an AUTOMATIC1111 API field";
         }
-        if (r is A1111Txt2ImgRequest { EnableHr: true }) ignored["enable_hr"] = "hires fix is not available; the image is generated at width × height";
+        var hires = r is A1111Txt2ImgRequest t2i ? A1111Upscaling.MapHires(t2i, width, height, prompt, negative, upscalers ?? UpscalerSet.LanczosOnly, ignored) : null;
 
         RgbImage? init = null;
         float strength = 0.5f;
@@ -141,7 +142,7 @@ public static class A1111RequestMapper
             Strength = strength,
             PreviewSteps = r.Steps > 1 && model.HasTinyVae,
         };
-        return new A1111Plan(request, r.BatchSize, r.NIter, seed, subseed, applied, ignored);
+        return new A1111Plan(request, r.BatchSize, r.NIter, seed, subseed, applied, ignored, hires);
     }
 
     /// <summary>"Euler a" / "k_euler_a" for an ancestral model, "Euler" / "k_euler" otherwise (case-insensitive).</summary>

@@ -12,7 +12,8 @@ namespace TurboGen.Server.Api.Native;
 /// <summary>
 /// TurboGen's own API: <c>POST /api/generate</c> exposes every engine option (txt2img, img2img, n variants with
 /// consecutive seeds, style, tiny VAE, steps, guidance, negative prompt, output format) and returns seeds, the
-/// truncation flag and per-stage timings; <c>GET /api/info</c> describes the server, model and limits.
+/// truncation flag and per-stage timings; <c>POST /api/upscale</c> and <c>GET /api/upscalers</c> (<see cref="NativeUpscaleApi"/>);
+/// <c>GET /api/info</c> describes the server, model and limits.
 /// Errors use the OpenAI error object.
 /// </summary>
 public static class NativeApi
@@ -27,6 +28,7 @@ public static class NativeApi
             .Accepts<NativeGenerateRequest>("application/json")
             .Produces<NativeGenerateResponse>()
             .Produces<OpenAiErrorEnvelope>(400).Produces<OpenAiErrorEnvelope>(401).Produces<OpenAiErrorEnvelope>(429).Produces<OpenAiErrorEnvelope>(503);
+        NativeUpscaleApi.Map(api);
         api.MapGet("/info", (ModelHost host, ServerOptions options, StylePresets styles) =>
             {
                 var service = host.Service;
