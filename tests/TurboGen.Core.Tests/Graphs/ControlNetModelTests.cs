@@ -86,8 +86,9 @@ public sealed class ControlNetModelTests(ITestOutputHelper output)
         var config = ControlNetConfig.FromJson(File.ReadAllText(Path.Combine(TestPaths.GoldenCase("controlnet_sd21_tiny"), "config.json")));
         var tensors = ControlNetCheckpointLayout.Tensors(config).Where(t => t.Name != "controlnet_mid_block.weight" && t.Name != "controlnet_cond_embedding.conv_out.bias");
         var e = Assert.Throws<ModelLoadException>(() => ControlNetModel.Build(config, new RandomUnetCheckpoint(tensors, seed: 1, source: "cn.safetensors")));
-        Assert.Contains("ControlNet checkpoint cn.safetensors", e.Message);
-        Assert.Contains("2 missing tensor(s)", e.Message);
+        // The shared TensorLayout wording: "Checkpoint FILE does not match the ControlNet config. Missing N tensor(s): …"
+        Assert.Contains("Checkpoint cn.safetensors does not match the ControlNet config", e.Message);
+        Assert.Contains("Missing 2 tensor(s)", e.Message);
         Assert.Contains("controlnet_mid_block.weight", e.Message);
     }
 
