@@ -18,8 +18,6 @@ namespace TurboGen.Building;
 /// </summary>
 public static class CheckpointPreflight
 {
-    private const int MaxListed = 12;
-
     /// <summary>Throws when any component of <paramref name="c"/> does not match its config.</summary>
     public static void Check(CheckpointComponents c, ClipTextConfig textEncoder, ClipTextConfig? textEncoder2, UnetConfig unet, AutoencoderKlConfig vae)
     {
@@ -46,43 +44,12 @@ public static class CheckpointPreflight
     private static void Compare(string component, ICheckpointTensors weights, IEnumerable<(string Name, long[] Shape)> expected,
         IReadOnlyList<string> ignored, List<string> problems)
     {
-        var missing = new List<string>();
-        var wrongShape = new List<string>();
-        var expectedNames = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (name, shape) in expected)
+        var layout = new TensorLayout();
+        foreach (var (name, shape) in expected) layout.Add(name, shape);
+        var found = layout.Compare(weights, unusedIgnored: ignored.Contains);
+        if (!found.IsEmpty)
         {
-            expectedNames.Add(name);
-            if (!weights.Contains(name))
-            {
-                missing.Add(name);
-                continue;
-            }
-            long[] actual;
-            try
-            {
-                actual = weights.Shape(name);
-            }
-            catch (ModelLoadException e)
-            {
-                wrongShape.Add($"{name}: {e.Message}");
-                continue;
-            }
-            if (!actual.SequenceEqual(shape))
-            {
-                wrongShape.Add($"{name} is [{string.Join(",", actual)}], expected [{string.Join(",", shape)}]");
-            }
-        }
-        var unused = weights.Names.Where(n => !expectedNames.Contains(n) && !ignored.Contains(n)).Order(StringComparer.Ordinal).ToList();
-        var parts = new List<string>();
-        if (missing.Count > 0) parts.Add($"{missing.Count} missing tensor(s): {Listed(missing)}");
-        if (wrongShape.Count > 0) parts.Add($"{wrongShape.Count} with the wrong shape: {Listed(wrongShape)}");
-        if (unused.Count > 0) parts.Add($"{unused.Count} the architecture does not use (wrong config or another model's weights?): {Listed(unused)}");
-        if (parts.Count > 0)
-        {
-            problems.Add($"{component} ({weights.Source}): {string.Join("; ", parts)}.");
+            problems.Add($"{component} ({weights.Source}): {found}");
         }
     }
-
-    private static string Listed(List<string> items) =>
-        string.Join(", ", items.Take(MaxListed)) + (items.Count > MaxListed ? $", … ({items.Count - MaxListed} more)" : "");
 }

@@ -11,8 +11,6 @@ namespace TurboGen.Graphs.Architectures;
 /// </summary>
 public sealed class TensorLayout
 {
-    private const int MaxListed = 25;
-
     private readonly List<(string Name, long[] Shape)> _tensors = [];
 
     /// <summary>The declared tensors in declaration (module) order.</summary>
@@ -56,35 +54,52 @@ public sealed class TensorLayout
     /// </summary>
     public void Require(ICheckpointTensors weights, string what)
     {
+        var found = Compare(weights, unusedIgnored: null);
+        if (found.IsEmpty)
+        {
+            return;
+        }
+        throw new ModelLoadException(weights.Source, $"Checkpoint {weights.Source} does not match the {what} config. {found}");
+    }
+
+    /// <summary>
+    /// Compares the checkpoint with the declared tensors without throwing: missing tensors, wrong shapes (a tensor whose shape
+    /// cannot be read counts as one), and, when <paramref name="unusedIgnored"/> is given, checkpoint keys that are not
+    /// declared and not ignored by it. Used by <see cref="Require"/> and by checks that report several components at once.
+    /// </summary>
+    public LayoutMismatch Compare(ICheckpointTensors weights, Func<string, bool>? unusedIgnored)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
         var missing = new List<string>();
         var wrongShape = new List<string>();
+        var declared = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, shape) in _tensors)
         {
+            declared.Add(name);
             if (!weights.Contains(name))
             {
                 missing.Add(name);
                 continue;
             }
-            long[] actual = weights.Shape(name);
+            long[] actual;
+            try
+            {
+                actual = weights.Shape(name);
+            }
+            catch (ModelLoadException e)
+            {
+                wrongShape.Add($"{name}: {e.Message}");
+                continue;
+            }
             if (!actual.SequenceEqual(shape))
             {
                 wrongShape.Add($"{name} is [{string.Join(",", actual)}], expected [{string.Join(",", shape)}]");
             }
         }
-        if (missing.Count == 0 && wrongShape.Count == 0)
-        {
-            return;
-        }
-        var message = new System.Text.StringBuilder($"Checkpoint {weights.Source} does not match the {what} config.");
-        if (missing.Count > 0)
-        {
-            message.Append($" Missing {missing.Count} tensor(s): {Listed(missing)}.");
-        }
-        if (wrongShape.Count > 0)
-        {
-            message.Append($" Wrong shape ({wrongShape.Count}): {Listed(wrongShape)}.");
-        }
-        throw new ModelLoadException(weights.Source, message.ToString());
+        var unused = unusedIgnored is null
+            ? []
+            : weights.Names.Where(n => !declared.Contains(n) && !unusedIgnored(n)).Order(StringComparer.Ordinal).ToList();
+        return new LayoutMismatch(missing, wrongShape, unused);
     }
 
     /// <summary>
@@ -98,10 +113,30 @@ public sealed class TensorLayout
         if (unused.Count > 0)
         {
             throw new ModelLoadException(weights.Source,
-                $"Checkpoint {weights.Source} has {unused.Count} tensor(s) that the {what} does not use (wrong architecture or config?): {Listed(unused)}.");
+                $"Checkpoint {weights.Source} has {unused.Count} tensor(s) that the {what} does not use (wrong architecture or config?): {LayoutMismatch.Listed(unused)}.");
         }
     }
 
-    private static string Listed(List<string> items) =>
+}
+
+/// <summary>What <see cref="TensorLayout.Compare"/> found; <see cref="ToString"/> is the one wording of every checkpoint check.</summary>
+public sealed record LayoutMismatch(IReadOnlyList<string> Missing, IReadOnlyList<string> WrongShape, IReadOnlyList<string> Unused)
+{
+    private const int MaxListed = 25;
+
+    /// <summary>Nothing missing, mis-shaped or unused.</summary>
+    public bool IsEmpty => Missing.Count == 0 && WrongShape.Count == 0 && Unused.Count == 0;
+
+    /// <inheritdoc/>
+    public override string ToString()
+    {
+        var parts = new List<string>();
+        if (Missing.Count > 0) parts.Add($"Missing {Missing.Count} tensor(s): {Listed(Missing)}.");
+        if (WrongShape.Count > 0) parts.Add($"Wrong shape ({WrongShape.Count}): {Listed(WrongShape)}.");
+        if (Unused.Count > 0) parts.Add($"Not used by the architecture ({Unused.Count}; wrong config or another model's weights?): {Listed(Unused)}.");
+        return string.Join(" ", parts);
+    }
+
+    internal static string Listed(IReadOnlyList<string> items) =>
         string.Join(", ", items.Take(MaxListed)) + (items.Count > MaxListed ? $", … ({items.Count - MaxListed} more)" : "");
 }
