@@ -89,21 +89,7 @@ public class LcmSchedulerTests
         Assert.True(scheduler.IsAncestral);
         using var tensors = new GoldenTensors(Case.TracePath);
 
-        Schedule s = strength < 1f ? scheduler.SetTimestepsForStrength(steps, strength) : scheduler.SetTimesteps(steps);
-        Assert.Equal(CaseFile.Floats(trace.GetProperty("timesteps")), s.Timesteps);
-        float[] latents;
-        if (strength < 1f)
-        {
-            float[] init = tensors.Float($"{name}.init_latents");
-            latents = new float[init.Length];
-            scheduler.AddNoise(s, init, tensors.Float($"{name}.noise"), latents);
-        }
-        else
-        {
-            latents = tensors.Float($"{name}.initial_noise");
-            for (int j = 0; j < latents.Length; j++) latents[j] *= s.InitNoiseSigma;
-        }
-        SchedulerGolden.AssertTensor(tensors.Float($"{name}.latents_0"), latents, "latents_0", 1e-6);
+        var (s, latents) = SchedulerGolden.Start(scheduler, trace, tensors, name, steps, strength);
 
         var scaled = new float[latents.Length];
         var denoised = new float[latents.Length];

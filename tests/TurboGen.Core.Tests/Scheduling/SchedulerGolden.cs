@@ -51,4 +51,29 @@ internal static class SchedulerGolden
         double diff = GoldenTensors.MaxAbsDiff(actual, expected);
         Assert.True(diff <= tolerance, $"{what}: max |diff| {diff:G3} > {tolerance:G3}");
     }
+
+    /// <summary>
+    /// The schedule and first latents of a consistency-scheduler trace (LCM, TCD), checked against the trace's timesteps and
+    /// <c>latents_0</c>: seeded noise × <see cref="Schedule.InitNoiseSigma"/>, or with a strength below 1 the init latents noised
+    /// at the first timestep of the strength's schedule.
+    /// </summary>
+    public static (Schedule Schedule, float[] Latents) Start(IScheduler scheduler, JsonElement trace, GoldenTensors tensors, string name, int steps, float strength)
+    {
+        Schedule s = strength < 1f ? scheduler.SetTimestepsForStrength(steps, strength) : scheduler.SetTimesteps(steps);
+        Assert.Equal(CaseFile.Floats(trace.GetProperty("timesteps")), s.Timesteps);
+        float[] latents;
+        if (strength < 1f)
+        {
+            float[] init = tensors.Float($"{name}.init_latents");
+            latents = new float[init.Length];
+            scheduler.AddNoise(s, init, tensors.Float($"{name}.noise"), latents);
+        }
+        else
+        {
+            latents = tensors.Float($"{name}.initial_noise");
+            for (int j = 0; j < latents.Length; j++) latents[j] *= s.InitNoiseSigma;
+        }
+        AssertTensor(tensors.Float($"{name}.latents_0"), latents, "latents_0", 1e-6);
+        return (s, latents);
+    }
 }
