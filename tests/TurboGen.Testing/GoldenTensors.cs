@@ -15,6 +15,22 @@ public sealed class GoldenTensors : IDisposable
     public float[] Float(string name) => _file.ReadFloat32(name);
     public long[] Int64(string name) => _file.ReadInt64(name);
     public byte[] Bytes(string name) => _file.RawBytes(name).ToArray();
+
+    /// <summary>Item <paramref name="b"/> of a float tensor along its first (batch) axis.</summary>
+    public float[] FloatItem(string name, int b)
+    {
+        var data = Float(name);
+        int plane = data.Length / (int)Shape(name)[0];
+        return data.AsSpan(b * plane, plane).ToArray();
+    }
+
+    /// <summary>Item <paramref name="b"/> of a float tensor as a batch of one.</summary>
+    public TurboGen.Tensors.FloatTensor FloatItemTensor(string name, int b)
+    {
+        var shape = (long[])Shape(name).Clone();
+        shape[0] = 1;
+        return new TurboGen.Tensors.FloatTensor(FloatItem(name, b), shape);
+    }
     public void Dispose() => _file.Dispose();
 
     /// <summary>max |a−b| / max |ref| (the "relative error" the golden cases state their tolerances in).</summary>

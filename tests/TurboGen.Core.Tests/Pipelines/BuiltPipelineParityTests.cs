@@ -39,9 +39,9 @@ public sealed class BuiltPipelineParityTests(BuiltGoldenModelFixture fixture, IT
 
             // Conditioning: prompt_embeds, pooled text_embeds, time_ids.
             var cond = new SdxlConditioner(model, new PromptEmbeddingCache()).Encode(prompts[b], "", 1, false, Side, Side, new StageTimings(), default);
-            AssertClose("prompt_embeds", cond.EncoderHiddenStates.Data, Slice(golden, "prompt_embeds", b));
-            AssertClose("pooled_prompt_embeds", cond.TextEmbeds!.Data, Slice(golden, "pooled_prompt_embeds", b));
-            Assert.Equal(Slice(golden, "add_time_ids", b), cond.TimeIds!.Data);
+            AssertClose("prompt_embeds", cond.EncoderHiddenStates.Data, golden.FloatItem("prompt_embeds", b));
+            AssertClose("pooled_prompt_embeds", cond.TextEmbeds!.Data, golden.FloatItem("pooled_prompt_embeds", b));
+            Assert.Equal(golden.FloatItem("add_time_ids", b), cond.TimeIds!.Data);
 
             var request = new GenerationRequest
             {
@@ -51,21 +51,21 @@ public sealed class BuiltPipelineParityTests(BuiltGoldenModelFixture fixture, IT
                 Steps = steps,
                 GuidanceScale = 0,
                 Seed = 0,
-                InitialNoise = SliceTensor(inputs, "initial_noise", b),
-                StepNoise = Enumerable.Range(0, steps).Select(i => SliceTensor(inputs, $"step{i}.ancestral_noise", b)).ToList(),
+                InitialNoise = inputs.FloatItemTensor("initial_noise", b),
+                StepNoise = Enumerable.Range(0, steps).Select(i => inputs.FloatItemTensor($"step{i}.ancestral_noise", b)).ToList(),
             };
             var result = pipeline.Generate(request);
-            AssertClose($"latents_{steps}[{b}]", result.Latents.Data, Slice(golden, $"latents_{steps}", b));
+            AssertClose($"latents_{steps}[{b}]", result.Latents.Data, golden.FloatItem($"latents_{steps}", b));
 
             // Full VAE: the float decode, and the uint8 image as diffusers' postprocess gives it.
-            var expectedImage = Slice(golden, "image_decoded", b);
+            var expectedImage = golden.FloatItem("image_decoded", b);
             var decoded = model.VaeDecoder.Decode(Scaled(result.Latents, 1f / model.ScalingFactor), default).Value;
             AssertClose($"image_decoded[{b}]", decoded.Data, expectedImage);
             AssertPixels($"image[{b}]", Assert.Single(result.Images), expectedImage);
 
             if (golden.Contains("image_taesd_decoded"))
             {
-                var expectedTiny = Slice(golden, "image_taesd_decoded", b);
+                var expectedTiny = golden.FloatItem("image_taesd_decoded", b);
                 AssertClose($"image_taesd_decoded[{b}]", model.TinyVaeDecoder!.Decode(result.Latents, default).Value.Data, expectedTiny);
                 var tiny = pipeline.Generate(request with { UseTinyVae = true });
                 Assert.Equal(result.Latents.Data, tiny.Latents.Data);
@@ -127,20 +127,6 @@ public sealed class BuiltPipelineParityTests(BuiltGoldenModelFixture fixture, IT
     }
 
     private static long[] Row(long[] data, int b, int width) => data.AsSpan(b * width, width).ToArray();
-
-    private static float[] Slice(GoldenTensors t, string name, int b)
-    {
-        var data = t.Float(name);
-        int plane = data.Length / (int)t.Shape(name)[0];
-        return data.AsSpan(b * plane, plane).ToArray();
-    }
-
-    private static FloatTensor SliceTensor(GoldenTensors t, string name, int b)
-    {
-        var shape = (long[])t.Shape(name).Clone();
-        shape[0] = 1;
-        return new FloatTensor(Slice(t, name, b), shape);
-    }
 
     private static FloatTensor Scaled(FloatTensor t, float factor) => new(t.Data.Select(v => v * factor).ToArray(), t.Shape);
 }

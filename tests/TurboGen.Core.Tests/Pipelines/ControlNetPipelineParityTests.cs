@@ -54,29 +54,29 @@ public sealed class ControlNetPipelineParityTests : IClassFixture<ControlNetPipe
                 Steps = steps,
                 GuidanceScale = 0,
                 Seed = 0,
-                InitialNoise = SliceTensor(inputs, "initial_noise", b),
-                StepNoise = Enumerable.Range(0, steps).Select(i => SliceTensor(inputs, $"step{i}.ancestral_noise", b)).ToList(),
+                InitialNoise = inputs.FloatItemTensor("initial_noise", b),
+                StepNoise = Enumerable.Range(0, steps).Select(i => inputs.FloatItemTensor($"step{i}.ancestral_noise", b)).ToList(),
                 Controls = [new ControlInput(_fixture.ControlNet, controlImage) { Scale = 0.7f, GuidanceStart = 0, GuidanceEnd = 1 }],
             };
             var result = pipeline.Generate(request);
-            AssertClose($"latents_{steps}[{b}]", result.Latents.Data, Slice(golden, $"latents_{steps}", b));
+            AssertClose($"latents_{steps}[{b}]", result.Latents.Data, golden.FloatItem($"latents_{steps}", b));
             Assert.Contains(result.Timings.Stages, e => e.Stage == "controlnet0.step0");
             var decoded = model.VaeDecoder.Decode(Scaled(result.Latents, 1f / model.ScalingFactor), default).Value;
-            AssertClose($"image_decoded[{b}]", decoded.Data, Slice(golden, "image_decoded", b));
+            AssertClose($"image_decoded[{b}]", decoded.Data, golden.FloatItem("image_decoded", b));
 
             // The ControlNet alone on the golden step inputs (residuals × 0.7).
             var cond = new SdxlConditioner(model, new PromptEmbeddingCache()).Encode(prompts[b], "", 1, false, Side, Side, new StageTimings(), default);
             for (int i = 0; i < steps; i++)
             {
-                var x = SliceTensor(golden, $"step{i}.latent_model_input", b);
+                var x = golden.FloatItemTensor($"step{i}.latent_model_input", b);
                 var image = ControlStage.PrepareImage(controlImage, Side, Side, 1, false);
                 var residuals = _fixture.ControlNet.Predict(x, golden.Float($"step{i}.timestep")[0], cond.EncoderHiddenStates, cond.TextEmbeds, cond.TimeIds, image, 0.7f, default).Value;
-                AssertClose($"step{i}.controlnet_mid_block_res_sample[{b}]", residuals.Mid.Data, Slice(golden, $"step{i}.controlnet_mid_block_res_sample", b));
+                AssertClose($"step{i}.controlnet_mid_block_res_sample[{b}]", residuals.Mid.Data, golden.FloatItem($"step{i}.controlnet_mid_block_res_sample", b));
                 if (golden.Contains($"step{i}.controlnet_down_block_res_sample.00"))
                 {
                     for (int k = 0; k < residuals.Down.Count; k++)
                     {
-                        AssertClose($"step{i}.down.{k:D2}[{b}]", residuals.Down[k].Data, Slice(golden, $"step{i}.controlnet_down_block_res_sample.{k:D2}", b));
+                        AssertClose($"step{i}.down.{k:D2}[{b}]", residuals.Down[k].Data, golden.FloatItem($"step{i}.controlnet_down_block_res_sample.{k:D2}", b));
                     }
                 }
             }
@@ -144,20 +144,6 @@ public sealed class ControlNetPipelineParityTests : IClassFixture<ControlNetPipe
     }
 
     private static long[] Row(long[] data, int b) => data.AsSpan(b * 77, 77).ToArray();
-
-    private static float[] Slice(GoldenTensors t, string name, int b)
-    {
-        var data = t.Float(name);
-        int plane = data.Length / (int)t.Shape(name)[0];
-        return data.AsSpan(b * plane, plane).ToArray();
-    }
-
-    private static FloatTensor SliceTensor(GoldenTensors t, string name, int b)
-    {
-        var shape = (long[])t.Shape(name).Clone();
-        shape[0] = 1;
-        return new FloatTensor(Slice(t, name, b), shape);
-    }
 
     private static FloatTensor Scaled(FloatTensor t, float factor) => new(t.Data.Select(v => v * factor).ToArray(), t.Shape);
 

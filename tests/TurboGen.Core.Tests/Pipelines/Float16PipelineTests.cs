@@ -63,8 +63,8 @@ public sealed class Float16PipelineTests(BuiltGoldenFloat16ModelFixture fixture,
         for (int b = 0; b < prompts.Count; b++)
         {
             var cond = new SdxlConditioner(model, new PromptEmbeddingCache()).Encode(prompts[b], "", 1, false, Side, Side, new StageTimings(), default);
-            AssertClose("prompt_embeds", cond.EncoderHiddenStates.Data, Slice(golden, "prompt_embeds", b));
-            AssertClose("pooled_prompt_embeds", cond.TextEmbeds!.Data, Slice(golden, "pooled_prompt_embeds", b));
+            AssertClose("prompt_embeds", cond.EncoderHiddenStates.Data, golden.FloatItem("prompt_embeds", b));
+            AssertClose("pooled_prompt_embeds", cond.TextEmbeds!.Data, golden.FloatItem("pooled_prompt_embeds", b));
 
             var request = new GenerationRequest
             {
@@ -74,19 +74,19 @@ public sealed class Float16PipelineTests(BuiltGoldenFloat16ModelFixture fixture,
                 Steps = steps,
                 GuidanceScale = 0,
                 Seed = 0,
-                InitialNoise = SliceTensor(inputs, "initial_noise", b),
-                StepNoise = Enumerable.Range(0, steps).Select(i => SliceTensor(inputs, $"step{i}.ancestral_noise", b)).ToList(),
+                InitialNoise = inputs.FloatItemTensor("initial_noise", b),
+                StepNoise = Enumerable.Range(0, steps).Select(i => inputs.FloatItemTensor($"step{i}.ancestral_noise", b)).ToList(),
             };
             var result = pipeline.Generate(request);
-            AssertClose($"latents_{steps}[{b}]", result.Latents.Data, Slice(golden, $"latents_{steps}", b));
+            AssertClose($"latents_{steps}[{b}]", result.Latents.Data, golden.FloatItem($"latents_{steps}", b));
 
             var decoded = model.VaeDecoder.Decode(new FloatTensor(result.Latents.Data.Select(v => v / model.ScalingFactor).ToArray(), result.Latents.Shape), default).Value;
-            AssertClose($"image_decoded[{b}]", decoded.Data, Slice(golden, "image_decoded", b));
+            AssertClose($"image_decoded[{b}]", decoded.Data, golden.FloatItem("image_decoded", b));
             Assert.Single(result.Images);
 
             if (golden.Contains("image_taesd_decoded"))
             {
-                AssertClose($"image_taesd_decoded[{b}]", model.TinyVaeDecoder!.Decode(result.Latents, default).Value.Data, Slice(golden, "image_taesd_decoded", b));
+                AssertClose($"image_taesd_decoded[{b}]", model.TinyVaeDecoder!.Decode(result.Latents, default).Value.Data, golden.FloatItem("image_taesd_decoded", b));
             }
         }
     }
@@ -137,19 +137,5 @@ public sealed class Float16PipelineTests(BuiltGoldenFloat16ModelFixture fixture,
         output.WriteLine($"{what}: relative error {error:E2}");
         Assert.True(error <= Tolerance, $"{what}: relative error {error:E3} > {Tolerance:E0}");
         Assert.True(error >= MinimumError, $"{what}: relative error {error:E3} is float32-like: did the float16 build run?");
-    }
-
-    private static float[] Slice(GoldenTensors t, string name, int b)
-    {
-        var data = t.Float(name);
-        int plane = data.Length / (int)t.Shape(name)[0];
-        return data.AsSpan(b * plane, plane).ToArray();
-    }
-
-    private static FloatTensor SliceTensor(GoldenTensors t, string name, int b)
-    {
-        var shape = (long[])t.Shape(name).Clone();
-        shape[0] = 1;
-        return new FloatTensor(Slice(t, name, b), shape);
     }
 }
