@@ -57,8 +57,7 @@ public class LcmSchedulerTests
     public void ImageToImageSchedulesMatchBothPipelineRules(string name)
     {
         JsonElement c = Case.Root.GetProperty("img2img").GetProperty(name);
-        int steps = int.Parse(name["steps".Length..name.IndexOf('_')], System.Globalization.CultureInfo.InvariantCulture);
-        float strength = float.Parse(name[(name.IndexOf("strength", StringComparison.Ordinal) + "strength".Length)..], System.Globalization.CultureInfo.InvariantCulture);
+        var (steps, strength) = SchedulerGolden.ImageToImageCase(name);
 
         Schedule shortened = Create(ImageToImageRule.ShortenOrigin).SetTimestepsForStrength(steps, strength);
         Assert.Equal(CaseFile.Floats(c.GetProperty("lcm_img2img_pipeline").GetProperty("timesteps")), shortened.Timesteps);

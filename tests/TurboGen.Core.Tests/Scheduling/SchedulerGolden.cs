@@ -76,4 +76,9 @@ internal static class SchedulerGolden
         AssertTensor(tensors.Float($"{name}.latents_0"), latents, "latents_0", 1e-6);
         return (s, latents);
     }
+
+    /// <summary>Steps and strength from an img2img case name of the LCM/TCD cases (<c>steps4_strength0.5</c>).</summary>
+    public static (int Steps, float Strength) ImageToImageCase(string name) => (
+        int.Parse(name["steps".Length..name.IndexOf('_')], System.Globalization.CultureInfo.InvariantCulture),
+        float.Parse(name[(name.IndexOf("strength", StringComparison.Ordinal) + "strength".Length)..], System.Globalization.CultureInfo.InvariantCulture));
 }

@@ -52,8 +52,7 @@ public class TcdSchedulerTests
     public void ImageToImageSchedulesMatch(string name)
     {
         JsonElement c = Case.Root.GetProperty("img2img").GetProperty(name);
-        int steps = int.Parse(name["steps".Length..name.IndexOf('_')], CultureInfo.InvariantCulture);
-        float strength = float.Parse(name[(name.IndexOf("strength", StringComparison.Ordinal) + "strength".Length)..], CultureInfo.InvariantCulture);
+        var (steps, strength) = SchedulerGolden.ImageToImageCase(name);
         JsonElement tcd = c.GetProperty("tcd_set_timesteps_strength");
         if (tcd.TryGetProperty("error", out _))
         {
