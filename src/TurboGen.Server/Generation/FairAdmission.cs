@@ -4,11 +4,13 @@ namespace TurboGen.Server.Generation;
 /// Who may add a job to the queue — fairly per client (session) — and when a refused client should come back.
 /// <list type="bullet">
 /// <item><b>Per-client quota:</b> a session may hold its share of <see cref="Capacity"/>: capacity ÷ the sessions with
-/// queued work, at least one. A client submitting in parallel gets 429 beyond its share; it cannot fill the queue.</item>
+/// queued work, at least one, and a job beyond a session's first only while fewer than <see cref="Capacity"/> are queued
+/// in all. A client submitting in parallel gets 429 beyond its share; it cannot fill the queue.</item>
 /// <item><b>Every client is admitted once:</b> a session with nothing queued is admitted even when the shares add up to
 /// more than <see cref="Capacity"/> (50 clients each waiting for one image against a capacity of 32 are all queued and
 /// served round-robin, instead of the refused ones losing every race for a freed place), up to the hard bound
-/// <see cref="MaxQueued"/> (4 × capacity) in all.</item>
+/// <see cref="MaxQueued"/> (4 × capacity) in all. Since extra jobs only fill the capacity, the queue never holds more
+/// than capacity + the number of clients: with fewer clients than 3 × capacity, a client's first job is never refused.</item>
 /// <item><b>Retry-After from measured throughput:</b> the smoothed time the worker takes per job (completed, failed or
 /// cancelled) × the jobs that must run before a place is free for this client, never the queue depth in seconds.</item>
 /// </list>
@@ -51,8 +53,9 @@ public sealed class FairAdmission(int capacity, TimeSpan? initialJobTime = null)
         }
         if (sessionQueued == 0) return null;
         int share = Math.Max(1, Capacity / Math.Max(1, sessionsQueued));
-        // Over its share: round-robin runs one job of every other waiting session before its next one frees a place.
-        return sessionQueued >= share ? Jobs(sessionsQueued) : null;
+        // Over its share, or the places are taken: round-robin runs one job of every other waiting session before this
+        // session's next one frees a place.
+        return sessionQueued >= share || totalQueued >= Capacity ? Jobs(sessionsQueued) : null;
     }
 
     private TimeSpan Jobs(int count) => TimeSpan.FromSeconds(JobTime.TotalSeconds * Math.Max(1, count));

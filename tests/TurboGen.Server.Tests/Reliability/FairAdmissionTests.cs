@@ -42,16 +42,20 @@ public sealed class FairAdmissionTests(ITestOutputHelper output)
         Assert.NotNull(admission.Admit(sessionQueued: 4, totalQueued: 5, sessionsQueued: 2));
         Assert.Null(admission.Admit(sessionQueued: 1, totalQueued: 5, sessionsQueued: 2));
         Assert.Null(admission.Admit(sessionQueued: 0, totalQueued: 6, sessionsQueued: 2));
+        // A job beyond a session's first only fills the capacity: with 8 queued, only first jobs are admitted.
+        Assert.NotNull(admission.Admit(sessionQueued: 1, totalQueued: 8, sessionsQueued: 8));
+        Assert.Null(admission.Admit(sessionQueued: 0, totalQueued: 8, sessionsQueued: 8));
     }
 
     /// <summary>
-    /// The case, scaled: 3× more clients than queue places, each resubmitting as soon as it is served, and two
+    /// The case, scaled: more than 2× more clients than queue places, each resubmitting as soon as it is served, and two
     /// floods submitting 16 at a time (coming back after Retry-After when refused). Every client is served, with a fair share.
+    /// The queue holds at most capacity + clients (5 + 14 &lt; 20, the hard bound), so a sequential client is never refused.
     /// </summary>
     [Fact]
     public async Task ManyClientsAgainstASmallQueue_AllAreServed_Fairly_AndFloodsAreHeldToTheirShare()
     {
-        await using var server = await TestServer.StartAsync(configure: o => o with { QueueCapacity = 4 });
+        await using var server = await TestServer.StartAsync(configure: o => o with { QueueCapacity = 5 });
         var worker = server.Worker();
         const int clients = 12, floods = 2;
         var served = new int[clients + floods];
