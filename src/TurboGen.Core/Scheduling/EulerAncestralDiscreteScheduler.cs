@@ -42,18 +42,6 @@ public sealed class EulerAncestralDiscreteScheduler(SchedulerConfig config) : Eu
         RequireLength(noise.Length, sample.Length, nameof(noise));
         float sigma = s.Sigmas[i];
         (float sigmaUp, float sigmaDown) = AncestralSplit(sigma, s.Sigmas[i + 1]);
-        float dt = sigmaDown - sigma;
-        PredictionCoefficients prediction = Prediction(sigma);
-        bool writeOriginal = !predOriginalSample.IsEmpty;
-        for (int j = 0; j < sample.Length; j++)
-        {
-            float x = sample[j];
-            float x0 = prediction.PredictOriginal(x, modelOutput[j]);
-            float derivative = (x - x0) / sigma;
-            float next = x + derivative * dt;
-            next += noise[j] * sigmaUp;
-            if (writeOriginal) predOriginalSample[j] = x0;
-            prevSample[j] = next;
-        }
+        EulerMove(Prediction(sigma), sigmaDown - sigma, modelOutput, sample, noise, sigmaUp, prevSample, predOriginalSample);
     }
 }

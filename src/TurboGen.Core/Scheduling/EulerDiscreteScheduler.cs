@@ -44,16 +44,6 @@ public sealed class EulerDiscreteScheduler : EulerSchedulerBase
     {
         ValidateStep(s, i, modelOutput, sample, prevSample, predOriginalSample);
         float sigma = s.Sigmas[i];
-        float dt = s.Sigmas[i + 1] - sigma;
-        PredictionCoefficients prediction = Prediction(sigma);
-        bool writeOriginal = !predOriginalSample.IsEmpty;
-        for (int j = 0; j < sample.Length; j++)
-        {
-            float x = sample[j];
-            float x0 = prediction.PredictOriginal(x, modelOutput[j]);
-            float derivative = (x - x0) / sigma;
-            if (writeOriginal) predOriginalSample[j] = x0;
-            prevSample[j] = x + derivative * dt;
-        }
+        EulerMove(Prediction(sigma), s.Sigmas[i + 1] - sigma, modelOutput, sample, ReadOnlySpan<float>.Empty, 0f, prevSample, predOriginalSample);
     }
 }

@@ -152,6 +152,28 @@ public abstract class EulerSchedulerBase : IScheduler
         ? new PredictionCoefficients(_prediction, sigma, -sigma / InputDivisor(sigma), sigma * sigma + 1f)
         : new PredictionCoefficients(_prediction, sigma, 0f, 0f);
 
+    /// <summary>
+    /// The Euler move both variants make, element by element: x0 from the model output at σ (<paramref name="prediction"/>),
+    /// derivative d = (x − x0)/σ, prev = x + d·dt, then + noise·<paramref name="noiseScale"/> when <paramref name="noise"/> is
+    /// not empty (the ancestral part; a separate float32 add, in diffusers' order). x0 goes to <paramref name="predOriginalSample"/> when it is not empty.
+    /// </summary>
+    protected static void EulerMove(PredictionCoefficients prediction, float dt, ReadOnlySpan<float> modelOutput, ReadOnlySpan<float> sample,
+        ReadOnlySpan<float> noise, float noiseScale, Span<float> prevSample, Span<float> predOriginalSample)
+    {
+        float sigma = prediction.Sigma;
+        bool writeOriginal = !predOriginalSample.IsEmpty, ancestral = !noise.IsEmpty;
+        for (int j = 0; j < sample.Length; j++)
+        {
+            float x = sample[j];
+            float x0 = prediction.PredictOriginal(x, modelOutput[j]);
+            float derivative = (x - x0) / sigma;
+            float next = x + derivative * dt;
+            if (ancestral) next += noise[j] * noiseScale;
+            if (writeOriginal) predOriginalSample[j] = x0;
+            prevSample[j] = next;
+        }
+    }
+
     /// <summary>What the UNet predicts.</summary>
     protected enum PredictionKind { Epsilon, VPrediction, Sample }
 
