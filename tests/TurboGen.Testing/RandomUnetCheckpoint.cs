@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using TurboGen.Graphs.Architectures.Unet;
+using TurboGen.Scheduling;
 using TurboGen.Tensors;
 using TurboGen.Weights;
 
@@ -170,35 +171,17 @@ public sealed class RandomUnetCheckpoint : ICheckpointTensors
         float scale = isBias ? 0.02f * MathF.Sqrt(3f) : isNormWeight ? 0.05f * MathF.Sqrt(3f) : MathF.Sqrt(3f / fanIn);
         float offset = isNormWeight ? 1f : 0f;
 
-        ulong state = _seed ^ Fnv1a(name);
+        var random = new SplitMix64(_seed ^ SplitMix64.HashName(name));
         var buffer = new float[(int)Math.Min(Chunk, Math.Max(count, 1))];
         for (long start = 0; start < count; start += Chunk)
         {
             int n = (int)Math.Min(Chunk, count - start);
             for (int i = 0; i < n; i++)
             {
-                float uniform = (NextSplitMix(ref state) >> 40) * (1f / (1 << 24)) * 2f - 1f;   // [−1, 1)
+                float uniform = (random.Next() >> 40) * (1f / (1 << 24)) * 2f - 1f;   // [−1, 1)
                 buffer[i] = offset + scale * uniform;
             }
             sink(buffer.AsSpan(0, n));
         }
-    }
-
-    private static ulong NextSplitMix(ref ulong state)
-    {
-        ulong z = state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
-    private static ulong Fnv1a(string text)
-    {
-        ulong hash = 0xCBF29CE484222325UL;
-        foreach (byte b in Encoding.UTF8.GetBytes(text))
-        {
-            hash = (hash ^ b) * 0x100000001B3UL;
-        }
-        return hash;
     }
 }

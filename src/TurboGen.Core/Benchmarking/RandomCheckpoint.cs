@@ -1,6 +1,5 @@
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
-using System.Text;
 using TurboGen.Checkpoints;
 using TurboGen.Configs;
 using TurboGen.Graphs.Architectures.Clip;
@@ -8,6 +7,7 @@ using TurboGen.Graphs.Architectures.Taesd;
 using TurboGen.Graphs.Architectures.Unet;
 using TurboGen.Graphs.Architectures.Vae;
 using TurboGen.Graphs.Architectures;
+using TurboGen.Scheduling;
 using TurboGen.Text;
 using TurboGen.Weights;
 
@@ -219,7 +219,7 @@ public static class RandomCheckpoint
         long count = shape.Aggregate(1L, (a, b) => a * b);
         if (count == 0) return;
         int elementSize = dtype == SafetensorsDType.F16 ? 2 : 4;
-        ulong tensorSeed = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL) ^ Fnv1a(name);
+        ulong tensorSeed = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL) ^ SplitMix64.HashName(name);
         long chunks = (count + Chunk - 1) / Chunk;
         int batch = (int)Math.Min(chunks, 4L * Environment.ProcessorCount);
         var bytes = new byte[batch][];
@@ -291,29 +291,5 @@ public static class RandomCheckpoint
         int rest = dst.Length - half;
         TensorPrimitives.Sin(theta[..rest], trig[..rest]);
         TensorPrimitives.Multiply(r[..rest], trig[..rest], dst[half..]);
-    }
-
-    /// <summary>SplitMix64 (Steele, Lea &amp; Flood 2014): tiny, fast and seedable (System.Random with a seed is too slow for GBs).</summary>
-    private sealed class SplitMix64(ulong seed)
-    {
-        private ulong _state = seed;
-
-        public ulong Next()
-        {
-            ulong z = _state += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
-        }
-    }
-
-    private static ulong Fnv1a(string text)
-    {
-        ulong hash = 0xCBF29CE484222325UL;
-        foreach (byte b in Encoding.UTF8.GetBytes(text))
-        {
-            hash = (hash ^ b) * 0x100000001B3UL;
-        }
-        return hash;
     }
 }

@@ -23,11 +23,11 @@ public sealed class NoiseStream
     public NoiseStream(ulong seed)
     {
         Seed = seed;
-        ulong splitMix = seed;
-        _s0 = SplitMix64(ref splitMix);
-        _s1 = SplitMix64(ref splitMix);
-        _s2 = SplitMix64(ref splitMix);
-        _s3 = SplitMix64(ref splitMix);
+        var splitMix = new SplitMix64(seed);
+        _s0 = splitMix.Next();
+        _s1 = splitMix.Next();
+        _s2 = splitMix.Next();
+        _s3 = splitMix.Next();
     }
 
     /// <summary>The seed the stream started from.</summary>
@@ -87,14 +87,6 @@ public sealed class NoiseStream
         _s2 ^= t;
         _s3 = RotateLeft(_s3, 45);
         return result;
-    }
-
-    private static ulong SplitMix64(ref ulong state)
-    {
-        ulong z = state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
     }
 
     private static ulong RotateLeft(ulong x, int k) => (x << k) | (x >> (64 - k));
