@@ -17,7 +17,16 @@ internal sealed class HubBlobDownloader(HubHttp http, Func<string, long> freeByt
     /// <summary>No byte for this long on an open download counts as a dropped connection (then retried/resumed).</summary>
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Makes sure blobs/{<paramref name="meta"/>.Etag} exists and is verified: returns at once when it is already there, otherwise
+    /// takes the blob's lock file, downloads (resuming a partial file) and renames it into place.
+    /// </summary>
+    /// <param name="layout">The repository's folders in the cache.</param>
+    /// <param name="revision">The revision the file was resolved at (used in the download URL and in error messages).</param>
+    /// <param name="path">The file's path in the repository, '/'-separated.</param>
+    /// <param name="meta">The file's resolved commit, ETag (the blob name and checksum), size and download URL.</param>
     /// <param name="reportFileBytes">Called with the file's byte count so far (absolute; drops to 0 when a download restarts).</param>
+    /// <param name="ct">Cancels the download; the partial file is kept for the next run to resume.</param>
     public async Task DownloadAsync(HubCacheLayout layout, string revision, string path, HubFileMetadata meta,
         Action<long> reportFileBytes, CancellationToken ct)
     {

@@ -6,6 +6,7 @@ namespace TurboGen.Hub;
 /// </summary>
 public sealed class HubCache(string cacheDir)
 {
+    /// <summary>The cache root (HF_HUB_CACHE): the folder that holds the models--{org}--{name} folders.</summary>
     public string CacheDir { get; } = cacheDir;
 
     /// <summary>Every models--*--* folder of the cache, sorted by repository id. Datasets and spaces are ignored.</summary>

@@ -28,6 +28,10 @@ public sealed class HubClient : IDisposable
     private readonly bool _ownsHttpClient;
     private readonly HubHttp _http;
 
+    /// <summary>Checks the options and creates the client; nothing is sent until a method is called.</summary>
+    /// <param name="options">Endpoint, token, cache folder, offline flag and download parallelism; a bad endpoint URL, a
+    /// <see cref="HubOptions.MaxParallelDownloads"/> below 1 or an empty cache folder throws <see cref="InvalidRequestException"/>
+    /// naming HF_ENDPOINT, MaxParallelDownloads or HF_HUB_CACHE.</param>
     /// <param name="http">Optional client; it must not follow redirects automatically (HEAD must see the 302 and its headers).</param>
     public HubClient(HubOptions options, HttpClient? http = null)
     {
@@ -57,6 +61,7 @@ public sealed class HubClient : IDisposable
         _http = new HubHttp(options, _httpClient);
     }
 
+    /// <summary>The options the client was created with.</summary>
     public HubOptions Options { get; }
 
     /// <summary>The cache this client writes to.</summary>
@@ -115,6 +120,7 @@ public sealed class HubClient : IDisposable
         return Path.Combine(snapshot, normalized.Replace('/', Path.DirectorySeparatorChar));
     }
 
+    /// <summary>Disposes the HTTP client if this client created it (a client passed to the constructor is left open).</summary>
     public void Dispose()
     {
         if (_ownsHttpClient)

@@ -29,6 +29,7 @@ public enum HubErrorKind
 public sealed class HubException(HubErrorKind kind, string repoId, string message, Exception? inner = null)
     : TurboGenException(message, inner)
 {
+    /// <summary>Why the operation failed (not found, unauthorized, offline, network, disk full, checksum, protocol).</summary>
     public HubErrorKind Kind { get; } = kind;
 
     /// <summary>The repository involved ("org/name").</summary>

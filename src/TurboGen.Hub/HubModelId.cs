@@ -5,6 +5,7 @@ namespace TurboGen.Hub;
 /// <summary>Parses "org/name" and "org/name@revision" (revision: branch, tag, "refs/pr/N" or a 40-hex commit; default "main").</summary>
 public static partial class HubModelId
 {
+    /// <summary>The revision used when a model id has no "@revision" part: "main".</summary>
     public const string DefaultRevision = "main";
 
     /// <summary>Splits a model id into repository id and revision; invalid text throws <see cref="InvalidRequestException"/>.</summary>

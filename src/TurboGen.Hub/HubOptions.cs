@@ -12,6 +12,7 @@ public sealed record HubOptions(
     int MaxParallelDownloads = 4,
     bool CheckForUpdates = false)
 {
+    /// <summary>The endpoint used when HF_ENDPOINT is not set: https://huggingface.co.</summary>
     public const string DefaultEndpoint = "https://huggingface.co";
 
     /// <summary>

@@ -7,6 +7,7 @@ namespace TurboGen.Hub;
 /// </summary>
 public sealed record HubRepoFile(string Path, long? Size = null, string? BlobId = null, string? LfsSha256 = null)
 {
+    /// <summary>True when the file is stored in Git LFS (the listing gave an LFS SHA-256).</summary>
     public bool IsLfs => LfsSha256 is not null;
 
     /// <summary>The cache blob name this file is expected to get (LFS SHA-256, else the git blob id), or null if unknown.</summary>
