@@ -8,6 +8,7 @@ namespace TurboGen;
 /// </summary>
 public static class TestHooks
 {
+    /// <summary>The environment variable naming the pause point: <c>TURBOGEN_TEST_PAUSE</c>.</summary>
     public const string PauseVariable = "TURBOGEN_TEST_PAUSE";
 
     /// <summary>Waits forever when <see cref="PauseVariable"/> names <paramref name="point"/>; else returns at once.</summary>

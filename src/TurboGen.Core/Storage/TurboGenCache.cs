@@ -7,6 +7,7 @@ namespace TurboGen.Storage;
 /// </summary>
 public static class TurboGenCache
 {
+    /// <summary>The environment variable that overrides the cache root: <c>TURBOGEN_CACHE</c>.</summary>
     public const string EnvironmentVariable = "TURBOGEN_CACHE";
 
     /// <summary>The cache root: <paramref name="overrideRoot"/> when given, else the environment's (see the class remarks).</summary>

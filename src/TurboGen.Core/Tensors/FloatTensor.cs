@@ -3,8 +3,13 @@ namespace TurboGen.Tensors;
 /// <summary>A float32 tensor in host memory (row-major): the currency between pipeline stages.</summary>
 public sealed record FloatTensor(float[] Data, long[] Shape)
 {
+    /// <summary>A tensor of the given shape filled with zeros; the element count must fit in an int.</summary>
     public static FloatTensor Zeros(params long[] shape) => new(new float[checked((int)shape.Aggregate(1L, (a, b) => a * b))], shape);
+
+    /// <summary>The number of elements (the product of <see cref="Shape"/>).</summary>
     public int Length => Data.Length;
+
+    /// <summary>The shape only, e.g. "[1,4,64,64]" (the data is not printed).</summary>
     public override string ToString() => $"[{string.Join(",", Shape)}]";
 
     /// <summary>Zeros of this tensor's shape.</summary>

@@ -10,8 +10,14 @@ public interface ICheckpointTensors
 {
     /// <summary>A description for error messages (file path(s)).</summary>
     string Source { get; }
+
+    /// <summary>Every tensor name the checkpoint offers.</summary>
     IEnumerable<string> Names { get; }
+
+    /// <summary>Whether a tensor of that name exists (does not count as a read).</summary>
     bool Contains(string name);
+
+    /// <summary>The tensor's shape; a missing name throws <see cref="ModelLoadException"/> naming the checkpoint and the tensor.</summary>
     long[] Shape(string name);
 
     /// <summary>The tensor as float32 bytes, produced lazily when the model is written (no copy is held).</summary>

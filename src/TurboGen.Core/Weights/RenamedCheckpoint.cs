@@ -77,14 +77,22 @@ public sealed class RenamedCheckpoint : ICheckpointTensors
         Source = description ?? source.Source;
     }
 
+    /// <inheritdoc/>
     public string Source { get; }
+
+    /// <inheritdoc/>
     public IEnumerable<string> Names => _names;
+
+    /// <inheritdoc/>
     public IReadOnlyCollection<string> Used => _used;
+
+    /// <inheritdoc/>
     public bool Contains(string name) => _mappings.ContainsKey(name);
 
     /// <summary>The mapping behind <paramref name="name"/> (for messages and tests).</summary>
     public TensorMapping MappingOf(string name) => Mapping(name, markUsed: false);
 
+    /// <inheritdoc/>
     public long[] Shape(string name)
     {
         var m = Mapping(name, markUsed: true);
@@ -122,6 +130,7 @@ public sealed class RenamedCheckpoint : ICheckpointTensors
         }
     }
 
+    /// <inheritdoc/>
     public WeightData Float32(string name)
     {
         long[] shape = Shape(name);
@@ -144,6 +153,7 @@ public sealed class RenamedCheckpoint : ICheckpointTensors
         }
     }
 
+    /// <inheritdoc/>
     public WeightData Float32Transposed(string name)
     {
         long[] shape = Shape(name);
@@ -163,6 +173,7 @@ public sealed class RenamedCheckpoint : ICheckpointTensors
         }
     }
 
+    /// <inheritdoc/>
     public float[] ReadFloat32(string name)
     {
         long[] shape = Shape(name);

@@ -7,6 +7,9 @@ public sealed class SafetensorsCheckpoint : ICheckpointTensors, IDisposable
     private readonly Dictionary<string, SafetensorsFile> _owner = new(StringComparer.Ordinal);
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
 
+    /// <summary>Memory-maps every file (headers are validated now; tensor bytes are read only when used).</summary>
+    /// <param name="paths">The .safetensors files; a name in more than one file resolves to the last one. A missing or corrupt file throws
+    /// <see cref="ModelLoadException"/> naming it.</param>
     public SafetensorsCheckpoint(params string[] paths)
     {
         try
@@ -29,9 +32,16 @@ public sealed class SafetensorsCheckpoint : ICheckpointTensors, IDisposable
         Source = string.Join(", ", paths);
     }
 
+    /// <inheritdoc/>
     public string Source { get; }
+
+    /// <inheritdoc/>
     public IEnumerable<string> Names => _owner.Keys;
+
+    /// <inheritdoc/>
     public IReadOnlyCollection<string> Used => _used;
+
+    /// <inheritdoc/>
     public bool Contains(string name) => _owner.ContainsKey(name);
 
     private SafetensorsFile File(string name)
@@ -44,8 +54,10 @@ public sealed class SafetensorsCheckpoint : ICheckpointTensors, IDisposable
         return f;
     }
 
+    /// <inheritdoc/>
     public long[] Shape(string name) => File(name).Info(name).Shape;
 
+    /// <inheritdoc/>
     public WeightData Float32(string name)
     {
         var f = File(name);
@@ -77,6 +89,7 @@ public sealed class SafetensorsCheckpoint : ICheckpointTensors, IDisposable
         }
     }
 
+    /// <inheritdoc/>
     public WeightData Float32Transposed(string name)
     {
         var f = File(name);
@@ -101,6 +114,7 @@ public sealed class SafetensorsCheckpoint : ICheckpointTensors, IDisposable
         });
     }
 
+    /// <inheritdoc/>
     public float[] ReadFloat32(string name) => File(name).ReadFloat32(name);
 
     /// <summary>F16 tensors are copied as they are (no conversion); F32/BF16 are converted.</summary>
@@ -138,6 +152,7 @@ public sealed class SafetensorsCheckpoint : ICheckpointTensors, IDisposable
         });
     }
 
+    /// <summary>Unmaps every file; the <see cref="WeightData"/> returned earlier must not be written after this.</summary>
     public void Dispose()
     {
         foreach (var f in _files)

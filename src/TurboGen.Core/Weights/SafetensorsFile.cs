@@ -7,12 +7,43 @@ using TurboGen.Tensors;
 namespace TurboGen.Weights;
 
 /// <summary>Element types a safetensors file can declare (the subset TurboGen reads).</summary>
-public enum SafetensorsDType { F32, F16, BF16, I64, I32, I8, U8, BOOL, F64 }
+public enum SafetensorsDType
+{
+    /// <summary>IEEE float32 (4 bytes).</summary>
+    F32,
+
+    /// <summary>IEEE float16 (2 bytes).</summary>
+    F16,
+
+    /// <summary>bfloat16 (2 bytes: the upper half of a float32).</summary>
+    BF16,
+
+    /// <summary>Signed 64-bit integer.</summary>
+    I64,
+
+    /// <summary>Signed 32-bit integer.</summary>
+    I32,
+
+    /// <summary>Signed 8-bit integer.</summary>
+    I8,
+
+    /// <summary>Unsigned 8-bit integer.</summary>
+    U8,
+
+    /// <summary>Boolean, one byte per element.</summary>
+    BOOL,
+
+    /// <summary>IEEE float64 (8 bytes).</summary>
+    F64,
+}
 
 /// <summary>One tensor's header entry: dtype, shape and byte range relative to the data section.</summary>
 public sealed record SafetensorsTensorInfo(string Name, SafetensorsDType DType, long[] Shape, long Begin, long End)
 {
+    /// <summary>The number of elements (the product of <see cref="Shape"/>; 1 for a scalar).</summary>
     public long ElementCount => TensorShape.ElementCount(Shape);
+
+    /// <summary>The tensor's size in bytes (<see cref="End"/> − <see cref="Begin"/>).</summary>
     public long ByteLength => End - Begin;
 }
 
@@ -24,6 +55,7 @@ public sealed record SafetensorsTensorInfo(string Name, SafetensorsDType DType, 
 /// </summary>
 public sealed unsafe class SafetensorsFile : IDisposable
 {
+    /// <summary>The largest JSON header accepted: 100 MiB (a larger declared length is reported as a corrupt file).</summary>
     public const long MaxHeaderBytes = 100L * 1024 * 1024;
 
     private readonly MemoryMappedFile? _map;
@@ -34,8 +66,13 @@ public sealed unsafe class SafetensorsFile : IDisposable
     private readonly Dictionary<string, SafetensorsTensorInfo> _tensors;
     private bool _acquired;
 
+    /// <summary>The file as opened (a symlink, e.g. a Hub cache snapshot entry, is reported under this name).</summary>
     public string Path { get; }
+
+    /// <summary>The header's <c>__metadata__</c> entries (non-string values as their raw JSON); empty when the file has none.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>Every tensor's header entry by name (the <c>__metadata__</c> entry is not a tensor).</summary>
     public IReadOnlyDictionary<string, SafetensorsTensorInfo> Tensors => _tensors;
 
     private SafetensorsFile(string path)
@@ -79,6 +116,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
         }
     }
 
+    /// <summary>Maps the file and validates its header; a missing, truncated or corrupt file throws <see cref="ModelLoadException"/> naming it (and the bad tensor).</summary>
     public static SafetensorsFile Open(string path) => new(path);
 
     private static ModelLoadException Corrupt(string path, string what) =>
@@ -185,6 +223,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
         }
     }
 
+    /// <summary>Bytes per element of a dtype: 8 for F64/I64, 4 for F32/I32, 2 for F16/BF16, 1 for I8/U8/BOOL.</summary>
     public static int DTypeSize(SafetensorsDType t) => t switch
     {
         SafetensorsDType.F64 or SafetensorsDType.I64 => 8,
@@ -193,8 +232,10 @@ public sealed unsafe class SafetensorsFile : IDisposable
         _ => 1,
     };
 
+    /// <summary>Whether the file holds a tensor of that name.</summary>
     public bool Contains(string name) => _tensors.ContainsKey(name);
 
+    /// <summary>A tensor's header entry; a missing name throws <see cref="ModelLoadException"/> naming the file and the tensor.</summary>
     public SafetensorsTensorInfo Info(string name) =>
         _tensors.TryGetValue(name, out var info)
             ? info
@@ -225,6 +266,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
         return dst;
     }
 
+    /// <summary>An I64 or I32 tensor as longs; another dtype throws <see cref="ModelLoadException"/>.</summary>
     public long[] ReadInt64(string name)
     {
         var info = Info(name);
@@ -237,6 +279,11 @@ public sealed unsafe class SafetensorsFile : IDisposable
         };
     }
 
+    /// <summary>Converts little-endian elements of <paramref name="dtype"/> to float32: F32 copied, F16/BF16/F64/I64/I32 converted,
+    /// one-byte types (I8, U8, BOOL) taken as the unsigned byte value.</summary>
+    /// <param name="dtype">The element type of <paramref name="src"/>.</param>
+    /// <param name="src">The raw bytes; their length must be <paramref name="dst"/>.Length × <see cref="DTypeSize"/>.</param>
+    /// <param name="dst">Receives one float per element.</param>
     public static void ConvertToFloat32(SafetensorsDType dtype, ReadOnlySpan<byte> src, Span<float> dst)
     {
         switch (dtype)
@@ -272,6 +319,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
         }
     }
 
+    /// <summary>Releases the mapping; spans and pointers handed out before are invalid afterwards.</summary>
     public void Dispose()
     {
         if (_acquired)

@@ -14,6 +14,7 @@ public static class SafetensorsWriter
     /// <summary>One tensor to write: <paramref name="WriteData"/> must write exactly shape × dtype-size little-endian bytes.</summary>
     public sealed record Tensor(string Name, SafetensorsDType DType, long[] Shape, Action<Stream> WriteData)
     {
+        /// <summary>The bytes <see cref="WriteData"/> must write: element count × dtype size.</summary>
         public long ByteLength => checked(Shape.Aggregate(1L, (a, b) => checked(a * b)) * SafetensorsFile.DTypeSize(DType));
 
         /// <summary>A tensor whose bytes are the elements of <paramref name="values"/> (e.g. float[] for F32, Half[] for F16, long[] for I64).</summary>

@@ -8,11 +8,13 @@ namespace TurboGen.Weights;
 /// </summary>
 public abstract class WeightData
 {
+    /// <summary>The number of bytes <see cref="WriteTo"/> writes.</summary>
     public abstract long ByteLength { get; }
 
     /// <summary>Writes the little-endian bytes of the tensor.</summary>
     public abstract void WriteTo(Stream destination);
 
+    /// <summary>The bytes in a new array (for small tensors and tests; a large checkpoint slice would be copied whole).</summary>
     public virtual byte[] ToArray()
     {
         using var ms = new MemoryStream(checked((int)ByteLength));
@@ -20,8 +22,10 @@ public abstract class WeightData
         return ms.ToArray();
     }
 
+    /// <summary>The elements of <paramref name="values"/> as little-endian bytes (the array is not copied, so it must not change afterwards).</summary>
     public static WeightData FromArray<T>(T[] values) where T : unmanaged => new ArrayWeight<T>(values);
 
+    /// <summary>Exactly <paramref name="bytes"/> (not copied).</summary>
     public static WeightData FromBytes(byte[] bytes) => new ArrayWeight<byte>(bytes);
 
     /// <summary>Bytes produced on demand by <paramref name="write"/> (e.g. a converted checkpoint slice).</summary>
