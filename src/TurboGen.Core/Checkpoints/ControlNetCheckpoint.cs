@@ -25,10 +25,19 @@ public sealed class ControlNetCheckpoint : IDisposable
         ContentHash = contentHash;
     }
 
+    /// <summary>The folder or .safetensors file it was opened from (full path).</summary>
     public string Source { get; }
+
+    /// <summary>The diffusers <c>config.json</c> text: the folder's, or for a single file the one given to <see cref="Open"/> or derived from its tensors.</summary>
     public string ConfigJson { get; }
+
+    /// <summary><see cref="ConfigJson"/> parsed.</summary>
     public ControlNetConfig Config { get; }
+
+    /// <summary>The weights under diffusers names (a single file's keys renamed by <see cref="SingleFileControlNetNames"/>).</summary>
     public ICheckpointTensors Weights { get; }
+
+    /// <summary>SHA-256 (lowercase hex) over the config text and the weight file's content id: the key of the built-model cache.</summary>
     public string ContentHash { get; }
 
     /// <summary>Whether <paramref name="path"/> looks like a ControlNet diffusers folder (config.json naming ControlNetModel next to safetensors weights).</summary>
@@ -101,5 +110,6 @@ public sealed class ControlNetCheckpoint : IDisposable
         new[] { "diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors" }
             .Select(f => Path.Combine(dir, f)).Where(File.Exists).ToArray();
 
+    /// <summary>Unmaps the weight file; <see cref="Weights"/> must not be read afterwards.</summary>
     public void Dispose() => _file.Dispose();
 }

@@ -30,6 +30,9 @@ public static class SingleFileCheckpoint
         Open(path, tokenizerDir, tokenizer2Dir, configs: null);
 
     /// <summary>Opens <paramref name="path"/> with explicit configs (e.g. a fine-tune with other sizes, or the tiny test models).</summary>
+    /// <param name="path">The .safetensors file.</param>
+    /// <param name="tokenizerDir">A CLIP tokenizer folder (<c>tokenizer/</c> of the published model), or null for the standard CLIP files.</param>
+    /// <param name="tokenizer2Dir">SDXL only: the second tokenizer folder (<c>tokenizer_2/</c>), or null.</param>
     /// <param name="configs">The configs; null: <see cref="KnownConfigs.For"/> the detected family. Their family must match the file's.</param>
     /// <param name="cacheRoot">Where the file's SHA-256 is memoised between processes (<see cref="FileContentId"/>); null = the TurboGen cache.</param>
     public static CheckpointComponents Open(string path, string? tokenizerDir, string? tokenizer2Dir, ModelConfigSet? configs, string? cacheRoot = null)

@@ -20,6 +20,7 @@ namespace TurboGen.Checkpoints;
 /// </remarks>
 public static class SingleFileControlNetNames
 {
+    /// <summary>The key prefix of an original ControlNet single file: <c>control_model.</c> (some SD 2.x files have none).</summary>
     public const string Prefix = "control_model.";
 
     /// <summary>The key prefix of the ControlNet in <paramref name="file"/> and the diffusers config.json its tensors imply.</summary>

@@ -43,10 +43,19 @@ namespace TurboGen.Checkpoints;
 /// </remarks>
 public sealed class SingleFileLayout
 {
+    /// <summary>The UNet's key prefix in an original (ldm/sgm) single file: <c>model.diffusion_model.</c>.</summary>
     public const string UnetPrefix = "model.diffusion_model.";
+
+    /// <summary>The VAE's key prefix: <c>first_stage_model.</c>.</summary>
     public const string VaePrefix = "first_stage_model.";
+
+    /// <summary>SDXL's first text encoder (CLIP-L, transformers names below it): <c>conditioner.embedders.0.transformer.</c>.</summary>
     public const string SdxlClipLPrefix = "conditioner.embedders.0.transformer.";
+
+    /// <summary>SDXL's second text encoder (OpenCLIP-bigG, open_clip names below it): <c>conditioner.embedders.1.model.</c>.</summary>
     public const string SdxlOpenClipPrefix = "conditioner.embedders.1.model.";
+
+    /// <summary>SD 2.x's text encoder (OpenCLIP-H) in ldm files: <c>cond_stage_model.model.</c>.</summary>
     public const string SdOpenClipPrefix = "cond_stage_model.model.";
 
     /// <summary>Where Stability's sgm code base (generative-models) stores an SD 2.x OpenCLIP-H; accepted as an alternative to <see cref="SdOpenClipPrefix"/>.</summary>
@@ -125,12 +134,25 @@ public sealed class SingleFileLayout
     public static string SdTextEncoderPrefixOf(IEnumerable<string> keys) =>
         keys.Contains(SgmSdOpenClipPrefix + "token_embedding.weight") ? SgmSdOpenClipPrefix : SdOpenClipPrefix;
 
+    /// <summary>The family of the configs the layout was made for.</summary>
     public ModelFamily Family { get; }
+
+    /// <summary>The UNet's diffusers names mapped to the file's keys (with splits and reshapes).</summary>
     public IReadOnlyList<TensorMapping> Unet => _unet.Select(m => m.Mapping).ToList();
+
+    /// <summary>The first text encoder's transformers names mapped to the file's keys (an OpenCLIP tower's fused q/k/v split into three).</summary>
     public IReadOnlyList<TensorMapping> TextEncoder => _textEncoder.Select(m => m.Mapping).ToList();
+
+    /// <summary>SDXL only: the second text encoder's mappings; null for SD 2.x.</summary>
     public IReadOnlyList<TensorMapping>? TextEncoder2 => _textEncoder2?.Select(m => m.Mapping).ToList();
+
+    /// <summary>The VAE's diffusers names mapped to the file's keys (attention 1×1 convolutions read as linear weights).</summary>
     public IReadOnlyList<TensorMapping> Vae => _vae.Select(m => m.Mapping).ToList();
+
+    /// <summary>The key prefix of the first text encoder in the file (<see cref="SdxlClipLPrefix"/>, <see cref="SdOpenClipPrefix"/> or <see cref="SgmSdOpenClipPrefix"/>).</summary>
     public string TextEncoderPrefix { get; }
+
+    /// <summary>SDXL only: <see cref="SdxlOpenClipPrefix"/>; null for SD 2.x.</summary>
     public string? TextEncoder2Prefix { get; }
 
     /// <summary>SDXL iff the keys hold a second text embedder (<c>conditioner.embedders.1.*</c>); SD 2.x if they hold a UNet; else null.</summary>

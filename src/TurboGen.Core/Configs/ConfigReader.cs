@@ -15,7 +15,7 @@ namespace TurboGen.Configs;
 /// Every error is a <see cref="ModelLoadException"/> whose <see cref="ModelLoadException.Path"/> is the config's source and whose
 /// message starts with what the config is and where it came from ("UNet config x/unet/config.json: …").
 /// </summary>
-public sealed class ConfigReader
+internal sealed class ConfigReader
 {
     private static readonly JsonDocumentOptions JsonOptions = new()
     {

@@ -6,6 +6,7 @@ namespace TurboGen.Configs;
 /// </summary>
 public static class KnownControlNetConfigs
 {
+    /// <summary>The config.json of diffusers/controlnet-canny-sdxl-1.0 (three down blocks, cross-attention width 2048, text_time conditioning).</summary>
     public const string Sdxl = """
         {"_class_name": "ControlNetModel", "_diffusers_version": "0.20.0.dev0", "act_fn": "silu", "addition_embed_type": "text_time",
          "addition_embed_type_num_heads": 64, "addition_time_embed_dim": 256, "attention_head_dim": [5, 10, 20],
@@ -19,6 +20,7 @@ public static class KnownControlNetConfigs
          "upcast_attention": null, "use_linear_projection": true}
         """;
 
+    /// <summary>The config.json of thibaud/controlnet-sd21 (four down blocks, cross-attention width 1024, linear projections).</summary>
     public const string Sd = """
         {"_class_name": "ControlNetModel", "act_fn": "silu", "attention_head_dim": [5, 10, 20, 20], "block_out_channels": [320, 640, 1280, 1280],
          "class_embed_type": null, "conditioning_embedding_out_channels": [16, 32, 96, 256], "controlnet_conditioning_channel_order": "rgb",
@@ -28,5 +30,6 @@ public static class KnownControlNetConfigs
          "upcast_attention": false, "use_linear_projection": true}
         """;
 
+    /// <summary><see cref="Sdxl"/> for <see cref="ModelFamily.Sdxl"/>, else <see cref="Sd"/>.</summary>
     public static string For(ModelFamily family) => family == ModelFamily.Sdxl ? Sdxl : Sd;
 }

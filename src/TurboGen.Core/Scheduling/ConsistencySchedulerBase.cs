@@ -62,8 +62,13 @@ public abstract class ConsistencySchedulerBase : IScheduler
         Table = new NoiseTable(config);
     }
 
+    /// <inheritdoc/>
     public abstract string Name { get; }
+
+    /// <inheritdoc/>
     public abstract string SamplerName { get; }
+
+    /// <inheritdoc/>
     public abstract bool IsAncestral { get; }
 
     /// <summary>The config this scheduler was built from.</summary>
@@ -79,7 +84,17 @@ public abstract class ConsistencySchedulerBase : IScheduler
     protected PredictionKind Prediction { get; }
 
     /// <summary>prediction_type: noise, the clean sample, or v.</summary>
-    protected enum PredictionKind { Epsilon, Sample, VPrediction }
+    protected enum PredictionKind
+    {
+        /// <summary>"epsilon": the UNet predicts the added noise ε.</summary>
+        Epsilon,
+
+        /// <summary>"sample": the UNet predicts the clean latent x0.</summary>
+        Sample,
+
+        /// <summary>"v_prediction": the UNet predicts v = sqrt(ᾱ)·ε − sqrt(1−ᾱ)·x0.</summary>
+        VPrediction,
+    }
 
     /// <summary>The N-step skipping-step schedule (4 steps → 999, 759, 499, 259 for the LCM-Dreamshaper config).</summary>
     /// <exception cref="InvalidRequestException">"steps" outside 1..min(50, original_inference_steps).</exception>
@@ -135,6 +150,7 @@ public abstract class ConsistencySchedulerBase : IScheduler
         sample.CopyTo(destination);
     }
 
+    /// <inheritdoc/>
     public abstract void Step(Schedule s, int i, ReadOnlySpan<float> modelOutput, ReadOnlySpan<float> sample,
         ReadOnlySpan<float> noise, Span<float> prevSample, Span<float> predOriginalSample);
 
@@ -160,6 +176,9 @@ public abstract class ConsistencySchedulerBase : IScheduler
     /// </summary>
     protected readonly record struct Predictor(PredictionKind Kind, float SqrtAlpha, float SqrtBeta)
     {
+        /// <summary>The constants at cumulative alpha ᾱ: sqrt(ᾱ) and sqrt(1 − ᾱ), in float32.</summary>
+        /// <param name="kind">The config's prediction_type.</param>
+        /// <param name="alphaBar">ᾱ at the step's timestep.</param>
         public Predictor(PredictionKind kind, float alphaBar) : this(kind, MathF.Sqrt(alphaBar), MathF.Sqrt(1f - alphaBar)) { }
 
         /// <summary>epsilon: (x − sqrt(1−ᾱ)·ε)/sqrt(ᾱ); sample: the output; v: sqrt(ᾱ)·x − sqrt(1−ᾱ)·v.</summary>

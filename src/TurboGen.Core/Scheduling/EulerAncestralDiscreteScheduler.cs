@@ -8,10 +8,16 @@ namespace TurboGen.Scheduling;
 /// </summary>
 public sealed class EulerAncestralDiscreteScheduler(SchedulerConfig config) : EulerSchedulerBase(config, supportsSamplePrediction: false)
 {
+    /// <summary>The scheduler config's <c>_class_name</c> this class implements: "EulerAncestralDiscreteScheduler".</summary>
     public const string ClassName = "EulerAncestralDiscreteScheduler";
 
+    /// <inheritdoc/>
     public override string Name => ClassName;
+
+    /// <inheritdoc/>
     public override string SamplerName => "Euler a";
+
+    /// <summary>True: every step, the last included, takes N(0,1) noise (weighted by σ_up, which is 0 at the last step).</summary>
     public override bool IsAncestral => true;
 
     /// <summary>

@@ -10,6 +10,7 @@ namespace TurboGen.Scheduling;
 /// </summary>
 public sealed class EulerDiscreteScheduler : EulerSchedulerBase
 {
+    /// <summary>The scheduler config's <c>_class_name</c> this class implements: "EulerDiscreteScheduler".</summary>
     public const string ClassName = "EulerDiscreteScheduler";
 
     /// <exception cref="TurboGenException">An unsupported EulerDiscrete option (Karras sigmas, log-linear interpolation, ...).</exception>
@@ -33,8 +34,13 @@ public sealed class EulerDiscreteScheduler : EulerSchedulerBase
         }
     }
 
+    /// <inheritdoc/>
     public override string Name => ClassName;
+
+    /// <inheritdoc/>
     public override string SamplerName => "Euler";
+
+    /// <summary>False: the Euler step is deterministic and draws no noise.</summary>
     public override bool IsAncestral => false;
 
 

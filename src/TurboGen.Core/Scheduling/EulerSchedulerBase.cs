@@ -49,8 +49,13 @@ public abstract class EulerSchedulerBase : IScheduler
         Table = new NoiseTable(config);
     }
 
+    /// <inheritdoc/>
     public abstract string Name { get; }
+
+    /// <inheritdoc/>
     public abstract string SamplerName { get; }
+
+    /// <inheritdoc/>
     public abstract bool IsAncestral { get; }
 
     /// <summary>The config this scheduler was built from.</summary>
@@ -131,6 +136,7 @@ public abstract class EulerSchedulerBase : IScheduler
         }
     }
 
+    /// <inheritdoc/>
     public abstract void Step(Schedule s, int i, ReadOnlySpan<float> modelOutput, ReadOnlySpan<float> sample,
         ReadOnlySpan<float> noise, Span<float> prevSample, Span<float> predOriginalSample);
 
@@ -175,7 +181,17 @@ public abstract class EulerSchedulerBase : IScheduler
     }
 
     /// <summary>What the UNet predicts.</summary>
-    protected enum PredictionKind { Epsilon, VPrediction, Sample }
+    protected enum PredictionKind
+    {
+        /// <summary>"epsilon": the UNet predicts the added noise ε.</summary>
+        Epsilon,
+
+        /// <summary>"v_prediction": the UNet predicts v (x0 = v·(−σ/sqrt(σ²+1)) + x/(σ²+1)).</summary>
+        VPrediction,
+
+        /// <summary>"sample": the UNet predicts the clean latent x0 (EulerDiscrete only).</summary>
+        Sample,
+    }
 
     /// <summary>Per-step constants of the x0 prediction; <see cref="PredictOriginal"/> applies them to one element.</summary>
     protected readonly record struct PredictionCoefficients(PredictionKind Kind, float Sigma, float OutputScale, float SampleDivisor)
@@ -194,6 +210,7 @@ public abstract class EulerSchedulerBase : IScheduler
         Span<float> prevSample, Span<float> predOriginalSample) =>
         StepChecks.Validate(s, i, modelOutput, sample, prevSample, predOriginalSample);
 
+    /// <summary>Throws <see cref="ArgumentException"/> naming <paramref name="name"/> when <paramref name="actual"/> ≠ <paramref name="expected"/> (the sample's length).</summary>
     protected static void RequireLength(int actual, int expected, string name) => StepChecks.RequireLength(actual, expected, name);
 
     /// <summary>σᵢ after checking that i is a step of the schedule.</summary>

@@ -11,9 +11,13 @@ namespace TurboGen.Scheduling;
 public sealed class LcmScheduler(SchedulerConfig config, ImageToImageRule imageToImage = ImageToImageRule.ShortenOrigin)
     : ConsistencySchedulerBase(config, imageToImage)
 {
+    /// <summary>The scheduler config's <c>_class_name</c> this class implements: "LCMScheduler".</summary>
     public const string ClassName = "LCMScheduler";
 
+    /// <inheritdoc/>
     public override string Name => ClassName;
+
+    /// <inheritdoc/>
     public override string SamplerName => "LCM";
 
     /// <summary>True: every step but the last adds fresh noise.</summary>

@@ -20,6 +20,7 @@ public sealed class NoiseStream
     private bool _hasSpare;
     private float _spare;
 
+    /// <summary>Starts the stream of <paramref name="seed"/> (the same seed gives the same values everywhere).</summary>
     public NoiseStream(ulong seed)
     {
         Seed = seed;

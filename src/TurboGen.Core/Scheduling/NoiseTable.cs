@@ -57,6 +57,7 @@ public sealed class NoiseTable
     /// <summary>num_train_timesteps.</summary>
     public int Count => _betas.Length;
 
+    /// <summary>βₜ for t = 0..Count−1 in float32: the config's trained_betas, or its beta_schedule between beta_start and beta_end.</summary>
     public IReadOnlyList<float> Betas => _betas;
 
     /// <summary>ᾱₜ, float32 as diffusers holds it.</summary>

@@ -12,8 +12,14 @@ public sealed record SchedulerConfig
 {
     /// <summary><c>_class_name</c>, e.g. "EulerAncestralDiscreteScheduler" (SDXL-Turbo) or "EulerDiscreteScheduler" (SD-Turbo).</summary>
     public string ClassName { get; init; } = "";
+
+    /// <summary><c>num_train_timesteps</c>: the length of the training noise schedule (default 1000).</summary>
     public int NumTrainTimesteps { get; init; } = 1000;
+
+    /// <summary><c>beta_start</c>: β at timestep 0 (default 0.0001; 0.00085 for LCM/TCD).</summary>
     public double BetaStart { get; init; } = 0.0001;
+
+    /// <summary><c>beta_end</c>: β at the last training timestep (default 0.02; 0.012 for LCM/TCD).</summary>
     public double BetaEnd { get; init; } = 0.02;
     /// <summary>"scaled_linear" or "linear" (others are rejected by <see cref="Schedulers.Create"/>).</summary>
     public string BetaSchedule { get; init; } = "linear";

@@ -13,6 +13,7 @@ namespace TurboGen.Scheduling;
 /// </summary>
 public sealed class TcdScheduler : ConsistencySchedulerBase
 {
+    /// <summary>The scheduler config's <c>_class_name</c> this class implements: "TCDScheduler".</summary>
     public const string ClassName = "TCDScheduler";
 
     /// <summary>The TCD pipelines' default gamma (eta).</summary>
@@ -32,7 +33,10 @@ public sealed class TcdScheduler : ConsistencySchedulerBase
     /// <summary>γ (diffusers' eta): 0 deterministic, 1 fully stochastic.</summary>
     public double Gamma { get; }
 
+    /// <inheritdoc/>
     public override string Name => ClassName;
+
+    /// <inheritdoc/>
     public override string SamplerName => "TCD";
 
     /// <summary>True when γ &gt; 0: every step but the last adds fresh noise.</summary>

@@ -6,8 +6,13 @@ namespace TurboGen.Scheduling;
 /// </summary>
 public static class TimestepSpacing
 {
+    /// <summary>"trailing": steps end at the last training timestep (T − 1); the turbo models' spacing. See <see cref="ComputeTrailing"/>.</summary>
     public const string Trailing = "trailing";
+
+    /// <summary>"leading": multiples of T div N plus steps_offset. See <see cref="ComputeLeading"/>.</summary>
     public const string Leading = "leading";
+
+    /// <summary>"linspace": N evenly spaced, possibly fractional, timesteps from T − 1 to 0. See <see cref="ComputeLinspace"/>.</summary>
     public const string Linspace = "linspace";
 
     /// <summary>The spacings <see cref="Compute"/> understands.</summary>

@@ -27,6 +27,7 @@ public sealed class LoraAdapter : IDisposable
         UnrecognizedKeys = unrecognized;
     }
 
+    /// <summary>The LoRA .safetensors file as opened.</summary>
     public string Path => _file.Path;
 
     /// <summary>The adapted modules, in file order of their down tensors.</summary>
@@ -72,8 +73,10 @@ public sealed class LoraAdapter : IDisposable
     /// <summary>The up (B) matrix of <paramref name="module"/> as float32, shape <see cref="LoraModule.UpShape"/>.</summary>
     public float[] ReadUp(LoraModule module) => _file.ReadFloat32(module.UpKey);
 
+    /// <summary>Unmaps the file; <see cref="ReadDown"/> and <see cref="ReadUp"/> must not be called afterwards.</summary>
     public void Dispose() => _file.Dispose();
 
+    /// <summary>The file name without its folder (as LoRA reports and error messages show it).</summary>
     public override string ToString() => System.IO.Path.GetFileName(Path);
 
     private sealed class Parts

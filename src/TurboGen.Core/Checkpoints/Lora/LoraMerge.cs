@@ -30,6 +30,7 @@ public static class LoraMerge
     /// the modules applied, and every key that matched nothing — unsupported naming or LoRA variant, a module the network
     /// lacks, a wrong shape, or a network the model does not have (e.g. <c>lora_te2_</c> keys on SD-Turbo).
     /// </summary>
+    /// <param name="merged">The merged checkpoints of one model, one per network (UNet, text encoders).</param>
     /// <param name="strict">Throw instead of returning a report with unmatched keys.</param>
     /// <exception cref="ModelLoadException"><paramref name="strict"/> and some key matched nothing (the message lists them; Path is the first such file).</exception>
     public static LoraMergeReport Report(IEnumerable<LoraMergedCheckpoint> merged, bool strict = false)

@@ -3,8 +3,10 @@ namespace TurboGen.Checkpoints.Lora;
 /// <summary>A key (or module) of a LoRA file that was not applied, and why.</summary>
 /// <param name="File">The LoRA file's path.</param>
 /// <param name="Key">The tensor name in the file (for a module, its down tensor).</param>
+/// <param name="Reason">Why it was not applied (e.g. unsupported naming or LoRA variant, no such module, wrong shape).</param>
 public sealed record LoraKeyIssue(string File, string Key, string Reason)
 {
+    /// <summary>"file.safetensors: key: reason" (the file name without its folder).</summary>
     public override string ToString() => $"{System.IO.Path.GetFileName(File)}: {Key}: {Reason}";
 }
 
@@ -17,8 +19,10 @@ public sealed record LoraApplication(string File, string Component, string BaseK
 /// </summary>
 public sealed record LoraMergeReport(IReadOnlyList<LoraApplication> Applied, IReadOnlyList<LoraKeyIssue> Unmatched)
 {
+    /// <summary>No module applied, no key unmatched (a model built without LoRAs).</summary>
     public static readonly LoraMergeReport Empty = new([], []);
 
+    /// <summary>True when some key matched nothing (<see cref="Unmatched"/> is not empty); <see cref="Warning"/> then describes them.</summary>
     public bool HasWarnings => Unmatched.Count > 0;
 
     /// <summary>A one-paragraph warning listing the unmatched keys (at most <paramref name="max"/>), or "" when none.</summary>

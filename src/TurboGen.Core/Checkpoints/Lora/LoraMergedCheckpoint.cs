@@ -56,6 +56,7 @@ public sealed class LoraMergedCheckpoint : ICheckpointTensors
     /// <summary>The network this checkpoint is (<see cref="LoraComponent"/>).</summary>
     public string Component { get; }
 
+    /// <summary>The LoRA files merged into this network with their scales, in the order given.</summary>
     public IReadOnlyList<(LoraAdapter Adapter, float Scale)> Loras { get; }
 
     /// <summary>Every LoRA module merged into a base weight of this network.</summary>
@@ -67,12 +68,22 @@ public sealed class LoraMergedCheckpoint : ICheckpointTensors
     /// <summary>Base keys whose weight is changed by at least one LoRA.</summary>
     public IReadOnlyCollection<string> AdaptedKeys => _targets.Keys;
 
+    /// <summary>The base checkpoint's description plus the LoRAs and scales (e.g. "… + LoRA style.safetensors×0.8").</summary>
     public string Source { get; }
+
+    /// <inheritdoc/>
     public IEnumerable<string> Names => _inner.Names;
+
+    /// <inheritdoc/>
     public IReadOnlyCollection<string> Used => _inner.Used;
+
+    /// <inheritdoc/>
     public bool Contains(string name) => _inner.Contains(name);
+
+    /// <inheritdoc/>
     public long[] Shape(string name) => _inner.Shape(name);
 
+    /// <summary>The base tensor as float32, with every LoRA delta scale · (alpha / rank) · up · down added when the weight is adapted.</summary>
     public WeightData Float32(string name)
     {
         if (!_targets.TryGetValue(name, out var loras)) return _inner.Float32(name);
@@ -84,6 +95,7 @@ public sealed class LoraMergedCheckpoint : ICheckpointTensors
         });
     }
 
+    /// <summary>As <see cref="Float32"/>, transposed from [out, in] to [in, out] (a linear layer's weight for ONNX MatMul).</summary>
     public WeightData Float32Transposed(string name)
     {
         if (!_targets.TryGetValue(name, out var loras)) return _inner.Float32Transposed(name);
@@ -109,6 +121,7 @@ public sealed class LoraMergedCheckpoint : ICheckpointTensors
         });
     }
 
+    /// <summary>As <see cref="Float32"/>, materialised as an array.</summary>
     public float[] ReadFloat32(string name)
     {
         if (!_targets.TryGetValue(name, out var loras)) return _inner.ReadFloat32(name);

@@ -16,6 +16,12 @@ public enum LoraNaming
 /// </summary>
 /// <param name="Component">The network it targets (<see cref="LoraComponent"/>).</param>
 /// <param name="Module">The module as the file names it: underscored for <see cref="LoraNaming.Kohya"/>, dotted for <see cref="LoraNaming.Diffusers"/>.</param>
+/// <param name="Naming">Which naming convention the file uses for the module.</param>
+/// <param name="DownKey">The file's name of the down (A) tensor (e.g. <c>….lora_down.weight</c> or <c>….lora_A.weight</c>).</param>
+/// <param name="DownShape">The down tensor's shape, [rank, in] or [rank, in, k, k].</param>
+/// <param name="UpKey">The file's name of the up (B) tensor (e.g. <c>….lora_up.weight</c> or <c>….lora_B.weight</c>).</param>
+/// <param name="UpShape">The up tensor's shape, [out, rank] or [out, rank, 1, 1].</param>
+/// <param name="AlphaKey">The file's name of the <c>.alpha</c> scalar, or null when the file has none.</param>
 /// <param name="Alpha">From the <c>.alpha</c> tensor, else the file's <c>lora_adapter_metadata</c>, else the rank (factor 1).</param>
 public sealed record LoraModule(
     string Component,
@@ -28,6 +34,7 @@ public sealed record LoraModule(
     string? AlphaKey,
     float Alpha)
 {
+    /// <summary>The LoRA rank: the first dimension of <see cref="DownShape"/>.</summary>
     public int Rank => checked((int)DownShape[0]);
 
     /// <summary>Alpha / Rank: the factor the file itself puts on up · down.</summary>
