@@ -15,7 +15,10 @@ namespace TurboGen.Imaging;
 /// </summary>
 public static class ImageCodec
 {
+    /// <summary>The default decode limit on width × height: 4096² (16.8 megapixels); larger images are refused before their pixels are decoded.</summary>
     public const long DefaultMaxPixels = 4096L * 4096;
+
+    /// <summary>The default decode limit on either side: 8192 pixels.</summary>
     public const int DefaultMaxSide = 8192;
 
     /// <summary>Files larger than this are refused by <see cref="Load"/> before being read.</summary>

@@ -6,6 +6,10 @@ namespace TurboGen.Imaging;
 /// </summary>
 public sealed class RgbImage
 {
+    /// <summary>Wraps <paramref name="pixels"/> (not copied).</summary>
+    /// <param name="width">Width in pixels, at least 1.</param>
+    /// <param name="height">Height in pixels, at least 1.</param>
+    /// <param name="pixels">Exactly width × height × 3 bytes (RGB, row-major); another length throws <see cref="ArgumentException"/>.</param>
     public RgbImage(int width, int height, byte[] pixels)
     {
         ArgumentNullException.ThrowIfNull(pixels);
@@ -24,8 +28,10 @@ public sealed class RgbImage
         Pixels = pixels;
     }
 
+    /// <summary>Width in pixels (≥ 1).</summary>
     public int Width { get; }
 
+    /// <summary>Height in pixels (≥ 1).</summary>
     public int Height { get; }
 
     /// <summary>RGB24 bytes, row-major, <c>Width × 3</c> bytes per row.</summary>

@@ -38,6 +38,10 @@ public sealed partial class ControlNet : OnnxComponent
     private readonly string[] _downOutputs;
     private readonly string _midOutput;
 
+    /// <summary>Wraps a loaded session after checking it against the contract above; a mismatch throws
+    /// <see cref="ModelContractException"/> naming <paramref name="path"/> and listing the session's inputs and outputs.</summary>
+    /// <param name="session">The loaded session (owned from now on).</param>
+    /// <param name="path">The model.onnx file (for messages).</param>
     public ControlNet(InferenceSession session, string path) : base("controlnet", session, path)
     {
         var missing = Required.Where(r => !HasInput(r)).ToList();

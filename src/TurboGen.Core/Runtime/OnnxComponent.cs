@@ -12,6 +12,10 @@ namespace TurboGen.Runtime;
 /// </summary>
 public abstract class OnnxComponent : IDisposable
 {
+    /// <summary>Takes ownership of <paramref name="session"/> (disposed with this component).</summary>
+    /// <param name="name">The component's name in messages and timings ("unet", "text_encoder", "vae_decoder", …).</param>
+    /// <param name="session">The loaded session.</param>
+    /// <param name="path">The model.onnx file it was loaded from (named in errors).</param>
     protected OnnxComponent(string name, InferenceSession session, string path)
     {
         Name = name;
@@ -19,11 +23,19 @@ public abstract class OnnxComponent : IDisposable
         Path = path;
     }
 
+    /// <summary>The component's name in error messages and timings ("unet", "text_encoder_2", "vae_decoder", …).</summary>
     public string Name { get; }
+
+    /// <summary>The model.onnx file the session was loaded from.</summary>
     public string Path { get; }
+
+    /// <summary>The ONNX Runtime session, owned by this component.</summary>
     protected InferenceSession Session { get; }
 
+    /// <summary>The model's declared inputs by name (element type, dimensions; −1 for a symbolic dimension).</summary>
     public IReadOnlyDictionary<string, NodeMetadata> InputMetadata => Session.InputMetadata;
+
+    /// <summary>The model's declared outputs by name.</summary>
     public IReadOnlyDictionary<string, NodeMetadata> OutputMetadata => Session.OutputMetadata;
 
     /// <summary>
@@ -36,15 +48,22 @@ public abstract class OnnxComponent : IDisposable
     public int RunCount => _runCount;
     private int _runCount;
 
+    /// <summary>Whether the model declares an input of that name.</summary>
     public bool HasInput(string name) => Session.InputMetadata.ContainsKey(name);
+
+    /// <summary>Whether the model declares an output of that name.</summary>
     public bool HasOutput(string name) => Session.OutputMetadata.ContainsKey(name);
 
+    /// <summary>The declared element type of an input (float, float16, int64, …).</summary>
     protected TensorElementType InputType(string name) => Session.InputMetadata[name].ElementDataType;
+
+    /// <summary>The declared rank of an input (0 for a scalar).</summary>
     protected int InputRank(string name) => Session.InputMetadata[name].Dimensions.Length;
 
     /// <summary>"name: type[dims]" for every input and output, for error messages.</summary>
     public string DescribeIo() => DescribeIo(Session);
 
+    /// <summary>"inputs {name: type[dims]; …}, outputs {…}" for <paramref name="session"/>; symbolic dimensions by name, unknown ones as "?".</summary>
     public static string DescribeIo(InferenceSession session)
     {
         static string D(KeyValuePair<string, NodeMetadata> kv) =>
@@ -150,6 +169,7 @@ public abstract class OnnxComponent : IDisposable
         }
     }
 
+    /// <summary>Disposes the session.</summary>
     public void Dispose()
     {
         Session.Dispose();

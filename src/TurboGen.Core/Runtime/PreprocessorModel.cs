@@ -15,6 +15,8 @@ public sealed record PreprocessorModelOptions
 
     /// <summary>Per-channel mean and std applied to x/255 (ImageNet by default).</summary>
     public float[] Mean { get; init; } = [0.485f, 0.456f, 0.406f];
+
+    /// <summary>Per-channel standard deviation the (x/255 − mean) values are divided by (ImageNet's 0.229, 0.224, 0.225 by default).</summary>
     public float[] Std { get; init; } = [0.229f, 0.224f, 0.225f];
 
     /// <summary>Invert the normalised map (for models whose output is distance rather than nearness).</summary>
@@ -33,6 +35,11 @@ public sealed class PreprocessorModel : OnnxComponent
     private readonly string _input;
     private readonly PreprocessorModelOptions _options;
 
+    /// <summary>Wraps a loaded session after checking it against the contract above; a mismatch throws
+    /// <see cref="ModelContractException"/> naming <paramref name="path"/> and listing the session's inputs and outputs.</summary>
+    /// <param name="session">The loaded session (owned from now on).</param>
+    /// <param name="path">The model.onnx file (for messages).</param>
+    /// <param name="options">Input size and normalisation; null: the defaults (Depth-Anything).</param>
     public PreprocessorModel(InferenceSession session, string path, PreprocessorModelOptions? options = null) : base("preprocessor", session, path)
     {
         _options = options ?? new PreprocessorModelOptions();

@@ -9,6 +9,7 @@ public sealed record RuntimeOptions
     /// <summary>Intra-op threads; 0 = the number of physical cores.</summary>
     public int Threads { get; init; }
 
+    /// <summary>The GPU index for "cuda", "tensorrt" and "directml" (default 0); ignored on the CPU.</summary>
     public int DeviceId { get; init; }
 
     /// <summary>
@@ -45,5 +46,6 @@ public sealed record RuntimeOptions
     /// </summary>
     public string? Scheduler { get; init; }
 
+    /// <summary>The provider names <see cref="Provider"/> accepts (case-insensitive): cpu, cuda, tensorrt, directml, coreml.</summary>
     public static readonly IReadOnlyList<string> KnownProviders = ["cpu", "cuda", "tensorrt", "directml", "coreml"];
 }

@@ -24,6 +24,11 @@ public static class SessionFactory
         _ => "Microsoft.ML.OnnxRuntime",
     };
 
+    /// <summary>ONNX Runtime session options for <paramref name="runtime"/>: all graph optimizations, <see cref="RuntimeOptions.Threads"/>
+    /// intra-op threads (0: physical cores), pre-packing as <see cref="RuntimeOptions.PrepackWeights"/> says, and the execution provider
+    /// appended (TensorRT with CUDA as fallback). The caller disposes them.</summary>
+    /// <exception cref="InvalidRequestException">"provider": not one of <see cref="RuntimeOptions.KnownProviders"/>.</exception>
+    /// <exception cref="ExecutionProviderUnavailableException">The provider's native library cannot be loaded in this process.</exception>
     public static SessionOptions CreateOptions(RuntimeOptions runtime)
     {
         string provider = runtime.Provider.Trim().ToLowerInvariant();

@@ -16,6 +16,11 @@ public sealed class TextEncoder : OnnxComponent
 {
     private const string InputIds = "input_ids";
 
+    /// <summary>Wraps a loaded session after checking it against the contract above; a mismatch throws
+    /// <see cref="ModelContractException"/> naming <paramref name="path"/> and listing the session's inputs and outputs.</summary>
+    /// <param name="name">The component's name in messages and timings (e.g. "text_encoder_2", "vae_decoder", "tiny_vae_decoder").</param>
+    /// <param name="session">The loaded session (owned from now on).</param>
+    /// <param name="path">The model.onnx file (for messages).</param>
     public TextEncoder(string name, InferenceSession session, string path) : base(name, session, path)
     {
         if (!HasInput(InputIds) || !HasOutput("last_hidden_state"))
@@ -35,10 +40,14 @@ public sealed class TextEncoder : OnnxComponent
     /// <summary>Width of the hidden states (may be −1 if the export left it symbolic).</summary>
     public int HiddenSize { get; }
 
+    /// <summary>Whether the model outputs the projected pooled embedding <c>text_embeds</c> (SDXL's second encoder does).</summary>
     public bool HasTextEmbeds => HasOutput("text_embeds");
 
     /// <summary>Encodes <paramref name="batch"/> rows of 77 ids (with the run's ONNX Runtime time).</summary>
+    /// <param name="ids">Token ids, <paramref name="batch"/> rows of equal length (77), row-major.</param>
+    /// <param name="batch">Number of rows B.</param>
     /// <param name="penultimate">Return <c>hidden_states.{L-1}</c> (the layer before the last, before final LayerNorm) as SDXL does; otherwise <c>last_hidden_state</c>.</param>
+    /// <param name="cancellationToken">Terminates the run in progress.</param>
     public Timed<TextEncoderOutput> Encode(int[] ids, int batch, bool penultimate, CancellationToken cancellationToken)
     {
         string hiddenName = "last_hidden_state";

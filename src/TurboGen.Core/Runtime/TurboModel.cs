@@ -8,6 +8,7 @@ namespace TurboGen.Runtime;
 /// <summary>Options for <see cref="TurboModel.Load"/>.</summary>
 public sealed record ModelLoadOptions
 {
+    /// <summary>Execution provider, threads, memory and scheduler override for every session of the model (defaults: CPU).</summary>
     public RuntimeOptions Runtime { get; init; } = new();
 
     /// <summary>A tiny VAE (TAESD/TAESDXL) folder: <c>vae_decoder/model.onnx</c> or <c>model.onnx</c>, optional <c>vae_encoder/</c> and <c>config.json</c>.</summary>
@@ -33,21 +34,43 @@ public sealed class TurboModel : IDisposable
         Family = family;
     }
 
+    /// <summary>The model folder (full path).</summary>
     public string Path { get; }
+
+    /// <summary>SDXL when the folder has <c>text_encoder_2/</c>, else SD 2.x.</summary>
     public ModelFamily Family { get; }
 
     /// <summary>A stable identifier used in cache keys and metadata (folder name unless set by the loader).</summary>
     public string Id { get; init; } = "";
 
+    /// <summary>The tokenizer of <see cref="TextEncoder"/> (<c>tokenizer/</c>).</summary>
     public ClipTokenizer Tokenizer { get; private set; } = null!;
+
+    /// <summary>SDXL only: the tokenizer of <see cref="TextEncoder2"/> (<c>tokenizer_2/</c>); null for SD 2.x.</summary>
     public ClipTokenizer? Tokenizer2 { get; private set; }
+
+    /// <summary>The first text encoder (<c>text_encoder/model.onnx</c>).</summary>
     public TextEncoder TextEncoder { get; private set; } = null!;
+
+    /// <summary>SDXL only: the second text encoder (<c>text_encoder_2/model.onnx</c>), whose <c>text_embeds</c> are the pooled conditioning; null for SD 2.x.</summary>
     public TextEncoder? TextEncoder2 { get; private set; }
+
+    /// <summary>The denoising UNet (<c>unet/model.onnx</c>).</summary>
     public Unet Unet { get; private set; } = null!;
+
+    /// <summary>The full VAE decoder (<c>vae_decoder/model.onnx</c>): latents [B,4,h,w] → pixels [B,3,8h,8w] in [-1,1].</summary>
     public VaeDecoder VaeDecoder { get; private set; } = null!;
+
+    /// <summary>The VAE encoder for image-to-image (<c>vae_encoder/model.onnx</c>); null when the folder has none or <see cref="ModelLoadOptions.SkipVaeEncoder"/> was set.</summary>
     public VaeEncoder? VaeEncoder { get; private set; }
+
+    /// <summary>The tiny VAE decoder (TAESD/TAESDXL) when <see cref="ModelLoadOptions.TinyVaePath"/> was given; else null.</summary>
     public VaeDecoder? TinyVaeDecoder { get; private set; }
+
+    /// <summary>The value range of <see cref="TinyVaeDecoder"/>'s output: [-1,1] when its config.json names AutoencoderTiny, else <see cref="ModelLoadOptions.TinyVaeRange"/>.</summary>
     public ImageRange TinyVaeRange { get; private set; }
+
+    /// <summary>The scheduler config: the folder's <c>scheduler/scheduler_config.json</c>, or the one <see cref="RuntimeOptions.Scheduler"/> names.</summary>
     public SchedulerConfig SchedulerConfig { get; private set; } = null!;
 
     /// <summary>VAE latent scaling factor (0.13025 SDXL, 0.18215 SD 2.x) read from the VAE config.</summary>
@@ -62,6 +85,7 @@ public sealed class TurboModel : IDisposable
     /// <summary>SDXL uses zero embeddings for an empty negative prompt (model_index <c>force_zeros_for_empty_prompt</c>, default true).</summary>
     public bool ForceZerosForEmptyPrompt { get; private set; } = true;
 
+    /// <summary>Every loaded ONNX component (text encoders, UNet, VAE decoder/encoder, tiny VAE decoder), skipping absent ones.</summary>
     public IEnumerable<OnnxComponent> Components =>
         new OnnxComponent?[] { TextEncoder, TextEncoder2, Unet, VaeDecoder, VaeEncoder, TinyVaeDecoder }.Where(c => c is not null)!;
 
@@ -216,6 +240,7 @@ public sealed class TurboModel : IDisposable
         return file;
     }
 
+    /// <summary>Disposes every component's session.</summary>
     public void Dispose()
     {
         foreach (var c in new OnnxComponent?[] { TextEncoder, TextEncoder2, Unet, VaeDecoder, VaeEncoder, TinyVaeDecoder })

@@ -14,6 +14,10 @@ public sealed class Unet : OnnxComponent
     private static readonly string[] Required = ["sample", "timestep", "encoder_hidden_states"];
     private readonly string _outputName;
 
+    /// <summary>Wraps a loaded session after checking it against the contract above; a mismatch throws
+    /// <see cref="ModelContractException"/> naming <paramref name="path"/> and listing the session's inputs and outputs.</summary>
+    /// <param name="session">The loaded session (owned from now on).</param>
+    /// <param name="path">The model.onnx file (for messages).</param>
     public Unet(InferenceSession session, string path) : base("unet", session, path)
     {
         var missing = Required.Where(r => !HasInput(r)).ToList();

@@ -9,6 +9,11 @@ public sealed class VaeDecoder : OnnxComponent
     private readonly string _input;
     private readonly string _output;
 
+    /// <summary>Wraps a loaded session after checking it against the contract above; a mismatch throws
+    /// <see cref="ModelContractException"/> naming <paramref name="path"/> and listing the session's inputs and outputs.</summary>
+    /// <param name="name">The component's name in messages and timings (e.g. "text_encoder_2", "vae_decoder", "tiny_vae_decoder").</param>
+    /// <param name="session">The loaded session (owned from now on).</param>
+    /// <param name="path">The model.onnx file (for messages).</param>
     public VaeDecoder(string name, InferenceSession session, string path) : base(name, session, path)
     {
         _input = HasInput("latent_sample") ? "latent_sample" : InputMetadata.Count == 1 ? InputMetadata.Keys.First()

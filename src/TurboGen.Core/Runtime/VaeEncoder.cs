@@ -14,6 +14,11 @@ public sealed class VaeEncoder : OnnxComponent
 {
     private readonly string _output;
 
+    /// <summary>Wraps a loaded session after checking it against the contract above; a mismatch throws
+    /// <see cref="ModelContractException"/> naming <paramref name="path"/> and listing the session's inputs and outputs.</summary>
+    /// <param name="name">The component's name in messages and timings (e.g. "text_encoder_2", "vae_decoder", "tiny_vae_decoder").</param>
+    /// <param name="session">The loaded session (owned from now on).</param>
+    /// <param name="path">The model.onnx file (for messages).</param>
     public VaeEncoder(string name, InferenceSession session, string path) : base(name, session, path)
     {
         if (!HasInput("sample"))
@@ -24,6 +29,7 @@ public sealed class VaeEncoder : OnnxComponent
             : throw new ModelContractException(path, $"{name} at {path}: expected output 'latent_parameters' or 'latent_sample'; found {DescribeIo()}.");
     }
 
+    /// <summary>True when the model outputs <c>latent_parameters</c> (mean ‖ logvar, [B,8,h,w]); false for an older export whose <c>latent_sample</c> [B,4,h,w] is already sampled.</summary>
     public bool OutputsParameters => _output == "latent_parameters";
 
     /// <summary>Encodes an image [B,3,H,W] in [-1,1] (with the run's ONNX Runtime time).</summary>

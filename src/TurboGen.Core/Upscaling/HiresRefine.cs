@@ -6,7 +6,10 @@ namespace TurboGen.Upscaling;
 /// <summary>The second pass of a hires fix: image-to-image over the upscaled picture.</summary>
 public sealed record HiresOptions
 {
+    /// <summary>The prompt of the refining pass (A1111 uses the first pass's); empty by default.</summary>
     public string Prompt { get; init; } = "";
+
+    /// <summary>The negative prompt; used only when <see cref="GuidanceScale"/> &gt; 1.</summary>
     public string NegativePrompt { get; init; } = "";
 
     /// <summary>Denoising steps actually run (A1111's <c>hr_second_pass_steps</c>; turbo models: 1–2).</summary>
@@ -15,7 +18,10 @@ public sealed record HiresOptions
     /// <summary>How much of the schedule is re-run (A1111's <c>denoising_strength</c>).</summary>
     public float Strength { get; init; } = 0.3f;
 
+    /// <summary>Seed of the refining noise; null: <see cref="HiresRefine.HiresFix"/> reuses each image's first-pass seed, <see cref="HiresRefine.Refine"/> draws a random one.</summary>
     public long? Seed { get; init; }
+
+    /// <summary>Classifier-free guidance scale of the refining pass; only values &gt; 1 enable it (default 0: off, as turbo models want).</summary>
     public float GuidanceScale { get; init; }
 
     /// <summary>Overlap of refine tiles in pixels (a multiple of 8).</summary>

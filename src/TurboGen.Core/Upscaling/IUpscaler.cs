@@ -18,11 +18,19 @@ public interface IUpscaler
 /// <summary>The Lanczos-3 resampler as an upscaler (A1111's "Lanczos"): no model, any size.</summary>
 public sealed class LanczosUpscaler : IUpscaler
 {
+    /// <summary>The name it is chosen by: "Lanczos".</summary>
     public const string UpscalerName = "Lanczos";
+
+    /// <summary>The one instance (it holds no state).</summary>
     public static LanczosUpscaler Instance { get; } = new();
+
+    /// <inheritdoc/>
     public string Name => UpscalerName;
+
+    /// <summary>Null: the resampler takes any size.</summary>
     public int? NativeScale => null;
 
+    /// <summary>Lanczos-3 to cover <paramref name="width"/>×<paramref name="height"/> keeping the aspect ratio, then a centre crop (A1111's "crop and resize"); <paramref name="cancellationToken"/> is not observed.</summary>
     public RgbImage Upscale(RgbImage image, int width, int height, CancellationToken cancellationToken = default) =>
         LanczosResampler.ResizeCover(image, width, height);
 }
@@ -36,14 +44,27 @@ public sealed class EsrganUpscaler(EsrganModel model, TileOptions? tiles = null)
 {
     private readonly Lock _lock = new();
 
+    /// <summary>The loaded network (its name, native scale and ONNX session); disposed with this upscaler.</summary>
     public EsrganModel Model { get; } = model;
+
+    /// <summary>How the input is tiled for each network run (<see cref="TileOptions.Default"/> unless given).</summary>
     public TileOptions Tiles { get; } = tiles ?? TileOptions.Default;
+
+    /// <inheritdoc/>
     public string Name => Model.Name;
+
+    /// <summary>The network's own factor (<see cref="EsrganModel.Scale"/>, e.g. 4 for RealESRGAN_x4plus).</summary>
     public int? NativeScale => Model.Scale;
 
     /// <summary>ONNX Runtime milliseconds of the last <see cref="Upscale"/> call.</summary>
     public double LastOnnxMilliseconds { get; private set; }
 
+    /// <summary>Runs the network tiled (up to three passes) until the image covers <paramref name="width"/>×<paramref name="height"/>,
+    /// then Lanczos resizes and centre-crops to exactly that size. Concurrent calls wait for each other.</summary>
+    /// <param name="image">The input image.</param>
+    /// <param name="width">Target width in pixels.</param>
+    /// <param name="height">Target height in pixels.</param>
+    /// <param name="cancellationToken">Stops between and inside tile runs.</param>
     public RgbImage Upscale(RgbImage image, int width, int height, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(image);
@@ -65,5 +86,6 @@ public sealed class EsrganUpscaler(EsrganModel model, TileOptions? tiles = null)
         }
     }
 
+    /// <summary>Disposes <see cref="Model"/> (its ONNX session).</summary>
     public void Dispose() => Model.Dispose();
 }

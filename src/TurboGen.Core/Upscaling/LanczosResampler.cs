@@ -12,6 +12,7 @@ public static class LanczosResampler
 {
     private const double Support = 3.0;
 
+    /// <summary>The image resampled to exactly <paramref name="width"/>×<paramref name="height"/> (aspect ratio not kept; the same object when the size is unchanged).</summary>
     public static RgbImage Resize(RgbImage image, int width, int height)
     {
         ArgumentNullException.ThrowIfNull(image);

@@ -11,8 +11,13 @@ public sealed record TileOptions
     /// <summary>Real-ESRGAN-sized defaults: 192-pixel cores, 16 overlap, 16 context (a 224² run: peak ≈ 0.7 GiB above the weights for x4plus, docs/PERFORMANCE.md).</summary>
     public static TileOptions Default { get; } = new();
 
+    /// <summary>Side of a tile's core in input pixels, 16–2048 (default 192; the request field "tile").</summary>
     public int Tile { get; init; } = 192;
+
+    /// <summary>Minimum overlap between neighbouring cores in input pixels, 0 to about half the tile (default 16; "tile_overlap").</summary>
     public int Overlap { get; init; } = 16;
+
+    /// <summary>Extra context around each core in input pixels, 0–256 (default 16; "tile_padding").</summary>
     public int Padding { get; init; } = 16;
 
     /// <summary>Throws naming the bad field.</summary>

@@ -3,6 +3,7 @@ namespace TurboGen.Upscaling;
 /// <summary>One tile along one axis: the core span [<see cref="Start"/>, <see cref="End"/>) it contributes, and how far it overlaps its neighbours.</summary>
 public readonly record struct TileSpan(int Start, int End, int OverlapBefore, int OverlapAfter)
 {
+    /// <summary>The core's length in pixels (<see cref="End"/> − <see cref="Start"/>).</summary>
     public int Length => End - Start;
 }
 

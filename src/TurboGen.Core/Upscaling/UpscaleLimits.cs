@@ -2,12 +2,17 @@ namespace TurboGen.Upscaling;
 
 /// <summary>
 /// The one size rule of upscaling, shared by the CLI and every API: the input at most <see cref="MaxInputSide"/> per side,
-/// the factor in (1, <see cref="MaxScale"/>], the output at most <see cref="MaxOutputSide"/> per side. Violations name the field.
+/// the factor in [1, <see cref="MaxScale"/>], the output at most <see cref="MaxOutputSide"/> per side. Violations name the field.
 /// </summary>
 public static class UpscaleLimits
 {
+    /// <summary>The largest input side in pixels: 4096.</summary>
     public const int MaxInputSide = 4096;
+
+    /// <summary>The largest output side in pixels: 8192.</summary>
     public const int MaxOutputSide = 8192;
+
+    /// <summary>The largest factor: 4 (factors from 1 to 4 are accepted).</summary>
     public const float MaxScale = 4f;
 
     /// <summary>The output size for an input and a factor (rounded to whole pixels), after checking both.</summary>
