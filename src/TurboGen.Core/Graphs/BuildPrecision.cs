@@ -8,7 +8,10 @@ namespace TurboGen.Graphs;
 /// </summary>
 public enum BuildPrecision
 {
+    /// <summary>float32 weights and activations (the CPU default).</summary>
     Float32,
+
+    /// <summary>float16 weights and activations with float32 inputs, outputs and sensitive parts (GPU providers).</summary>
     Float16,
 }
 

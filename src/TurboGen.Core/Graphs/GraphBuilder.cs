@@ -8,22 +8,44 @@ namespace TurboGen.Graphs;
 /// <summary>ONNX tensor element types used by TurboGen (values are the ONNX <c>TensorProto.DataType</c> codes).</summary>
 public enum ElementType
 {
+    /// <summary>float32.</summary>
     Float = 1,
+
+    /// <summary>Unsigned 8-bit integer (int8 MatMul weights).</summary>
     UInt8 = 2,
+
+    /// <summary>Signed 8-bit integer.</summary>
     Int8 = 3,
+
+    /// <summary>Signed 32-bit integer.</summary>
     Int32 = 6,
+
+    /// <summary>Signed 64-bit integer (shapes, axes, indices).</summary>
     Int64 = 7,
+
+    /// <summary>Boolean, one byte per element.</summary>
     Bool = 9,
+
+    /// <summary>IEEE float16.</summary>
     Float16 = 10,
+
+    /// <summary>bfloat16.</summary>
     BFloat16 = 16,
 }
 
 /// <summary>One dimension of a declared graph input/output: a fixed size or a symbolic name (e.g. "batch").</summary>
 public readonly record struct Dim(long? Value, string? Param)
 {
+    /// <summary>A fixed dimension.</summary>
     public static implicit operator Dim(long value) => new(value, null);
+
+    /// <summary>A fixed dimension.</summary>
     public static implicit operator Dim(int value) => new(value, null);
+
+    /// <summary>A symbolic dimension (e.g. "batch"), left free in the model.</summary>
     public static implicit operator Dim(string param) => new(null, param);
+
+    /// <summary>The size, or the symbolic name, or "?" when neither is set.</summary>
     public override string ToString() => Value?.ToString() ?? Param ?? "?";
 }
 
@@ -37,7 +59,10 @@ public sealed record Initializer(string Name, ElementType Type, long[] Shape, We
 /// </summary>
 public sealed partial class GraphBuilder(string name, int opset = 17)
 {
+    /// <summary>The ONNX IR version written into models: 8.</summary>
     public const int IrVersion = 8;
+
+    /// <summary>The ONNX Runtime contrib operator domain <c>com.microsoft</c> (fused attention, MatMulNBits, …); imported only when a node uses it.</summary>
     public const string MicrosoftDomain = "com.microsoft";
 
     private readonly List<NodeProto> _nodes = [];
@@ -49,7 +74,10 @@ public sealed partial class GraphBuilder(string name, int opset = 17)
     private readonly Stack<string> _scopes = new();
     private bool _usesMicrosoftDomain;
 
+    /// <summary>The graph's name (e.g. "unet"); also names float16 constants in error messages.</summary>
     public string Name { get; } = name;
+
+    /// <summary>The default-domain opset the graph targets (17 unless given); <see cref="ReduceMean"/> adapts to it.</summary>
     public int Opset { get; } = opset;
 
     /// <summary>
@@ -65,9 +93,17 @@ public sealed partial class GraphBuilder(string name, int opset = 17)
             ? value
             : throw new ArgumentOutOfRangeException(nameof(value), value, "FloatType must be Float or Float16.");
     } = ElementType.Float;
+
+    /// <summary>The weights and constants added so far, in order.</summary>
     public IReadOnlyList<Initializer> Initializers => _initializers;
+
+    /// <summary>The nodes added so far, in topological order.</summary>
     public IReadOnlyList<NodeProto> Nodes => _nodes;
+
+    /// <summary>The declared graph inputs.</summary>
     public IReadOnlyList<ValueInfoProto> Inputs => _inputs;
+
+    /// <summary>The declared graph outputs.</summary>
     public IReadOnlyList<ValueInfoProto> Outputs => _outputs;
 
     /// <summary>Prefix for node names created inside the returned scope (nested scopes join with '.').</summary>
@@ -86,6 +122,7 @@ public sealed partial class GraphBuilder(string name, int opset = 17)
         }
     }
 
+    /// <summary>The innermost <see cref="Scope"/> ("" outside any), e.g. "down_blocks.1.attentions.0".</summary>
     public string CurrentScope => _scopes.Count == 0 ? "" : _scopes.Peek();
 
     private string Unique(string baseName)
@@ -136,6 +173,7 @@ public sealed partial class GraphBuilder(string name, int opset = 17)
         return weightName;
     }
 
+    /// <summary>A float32 weight from <paramref name="values"/> (not copied) under its exact name.</summary>
     public string Weight(string weightName, float[] values, params long[] shape) =>
         Weight(weightName, ElementType.Float, shape, WeightData.FromArray(values));
 
@@ -148,6 +186,7 @@ public sealed partial class GraphBuilder(string name, int opset = 17)
     public string ConstFloat32(float[] values, params long[] shape) =>
         Weight(Unique(Scoped("const")), ElementType.Float, shape, WeightData.FromArray(values));
 
+    /// <summary>A scalar-like float constant of shape [1] in <see cref="FloatType"/>.</summary>
     public string Const(float value) => Const([value]);
 
     /// <summary>An int64 constant (axes, shapes, indices).</summary>
@@ -216,20 +255,49 @@ public sealed partial class GraphBuilder(string name, int opset = 17)
 
     // ---- common ops (thin, named after the ONNX operators) -----------------------------------
 
+    /// <summary>ONNX Add (elementwise with numpy broadcasting); returns the output value's name.</summary>
     public string Add(string a, string b) => Op("Add", [a, b]);
+
+    /// <summary>ONNX Sub: a − b with broadcasting.</summary>
     public string Sub(string a, string b) => Op("Sub", [a, b]);
+
+    /// <summary>ONNX Mul: a · b with broadcasting.</summary>
     public string Mul(string a, string b) => Op("Mul", [a, b]);
+
+    /// <summary>ONNX Div: a / b with broadcasting.</summary>
     public string Div(string a, string b) => Op("Div", [a, b]);
+
+    /// <summary>ONNX MatMul (numpy matmul semantics, batched over leading axes).</summary>
     public string MatMul(string a, string b) => Op("MatMul", [a, b]);
+
+    /// <summary>ONNX Sigmoid: 1/(1 + e^−x).</summary>
     public string Sigmoid(string x) => Op("Sigmoid", [x]);
+
+    /// <summary>ONNX Tanh.</summary>
     public string Tanh(string x) => Op("Tanh", [x]);
+
+    /// <summary>ONNX Relu: max(x, 0).</summary>
     public string Relu(string x) => Op("Relu", [x]);
+
+    /// <summary>ONNX Softmax along <paramref name="axis"/> (default the last).</summary>
     public string Softmax(string x, int axis = -1) => Op("Softmax", [x], ("axis", axis));
+
+    /// <summary>ONNX Transpose: output axis i is input axis perm[i].</summary>
     public string Transpose(string x, params long[] perm) => Op("Transpose", [x], ("perm", perm));
+
+    /// <summary>ONNX Reshape to <paramref name="shape"/> (a constant; 0 copies the input's dimension, −1 is inferred).</summary>
     public string Reshape(string x, params long[] shape) => Op("Reshape", [x, ConstInt64(shape)]);
+
+    /// <summary>ONNX Unsqueeze: inserts size-1 dimensions at <paramref name="axes"/>.</summary>
     public string Unsqueeze(string x, params long[] axes) => Op("Unsqueeze", [x, ConstInt64(axes)]);
+
+    /// <summary>ONNX Squeeze: removes the size-1 dimensions at <paramref name="axes"/>.</summary>
     public string Squeeze(string x, params long[] axes) => Op("Squeeze", [x, ConstInt64(axes)]);
+
+    /// <summary>ONNX Concat of <paramref name="xs"/> along <paramref name="axis"/>.</summary>
     public string Concat(int axis, params string[] xs) => Op("Concat", xs, ("axis", axis));
+
+    /// <summary>ONNX Cast to <paramref name="to"/>.</summary>
     public string Cast(string x, ElementType to) => Op("Cast", [x], ("to", (long)to));
 
     /// <summary>A float32 value (e.g. a graph input) as the activation type: a Cast in a float16 graph, <paramref name="x"/> itself otherwise.</summary>
@@ -278,12 +346,15 @@ public sealed partial class GraphBuilder(string name, int opset = 17)
     public string Linear(string x, string weightInOut, string? bias) =>
         bias is null ? MatMul(x, weightInOut) : Add(MatMul(x, weightInOut), bias);
 
+    /// <summary>ONNX 2-D Conv of <paramref name="x"/> [N,C,H,W] with weight <paramref name="w"/> [out, C/groups, k, k] and optional bias [out];
+    /// the same stride and zero padding on both axes and all four sides.</summary>
     public string Conv(string x, string w, string? b, int stride = 1, int pad = 0, int groups = 1) =>
         Op("Conv", b is null ? [x, w] : [x, w, b],
             ("strides", new long[] { stride, stride }), ("pads", new long[] { pad, pad, pad, pad }), ("group", (long)groups));
 
     // ---- helpers ------------------------------------------------------------------------------
 
+    /// <summary>A tensor value declaration (name, element type, fixed or symbolic dimensions) as graph inputs and outputs use.</summary>
     public static ValueInfoProto ValueInfo(string valueName, ElementType type, Dim[] shape)
     {
         var tensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = new TensorShapeProto() };
@@ -296,6 +367,7 @@ public sealed partial class GraphBuilder(string name, int opset = 17)
         return new ValueInfoProto { Name = valueName, Type = new TypeProto { TensorType = tensorType } };
     }
 
+    /// <summary>Bytes per element: 8 for Int64, 4 for Float/Int32, 2 for Float16/BFloat16, 1 for UInt8/Int8/Bool.</summary>
     public static int ElementSize(ElementType type) => type switch
     {
         ElementType.Float or ElementType.Int32 => 4,

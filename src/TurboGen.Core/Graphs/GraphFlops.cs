@@ -9,6 +9,7 @@ public sealed record FlopCount(long Total, IReadOnlyDictionary<string, long> ByO
     /// <summary>True when every Conv/MatMul-like node had known shapes (the total is exact, not a lower bound).</summary>
     public bool IsComplete => Uncounted.Count == 0;
 
+    /// <summary><see cref="Total"/> in units of 10¹² FLOPs.</summary>
     public double Teraflops => Total / 1e12;
 }
 

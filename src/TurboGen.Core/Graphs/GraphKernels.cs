@@ -36,7 +36,10 @@ public sealed record GraphKernels
     /// </summary>
     public IReadOnlyList<string> Int8FloatLayers { get; init; } = [];
 
+    /// <summary><c>--kernels standard</c>: plain ONNX operators only (attention as MatMul/Softmax/MatMul, float MatMul for every Linear).</summary>
     public static GraphKernels Standard { get; } = new();
+
+    /// <summary><c>--kernels fused</c>: attention as ONNX Runtime's fused contrib kernel; Linear layers stay float MatMul.</summary>
     public static GraphKernels Fused { get; } = new() { FusedAttention = true };
 
     /// <summary>
@@ -81,6 +84,7 @@ public sealed record GraphKernels
         }
     }
 
+    /// <summary>True when neither fused attention nor int8 MatMul is on (the graph uses standard ONNX operators only).</summary>
     public bool IsStandard => !FusedAttention && !Int8MatMul;
 
     /// <summary>Whether the Linear layer at checkpoint prefix <paramref name="prefix"/> is quantized (see <see cref="Int8FloatLayers"/>).</summary>

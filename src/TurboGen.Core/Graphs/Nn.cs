@@ -13,13 +13,19 @@ public sealed partial class Nn(GraphBuilder graph, ICheckpointTensors weights)
 {
     private readonly Dictionary<string, string> _added = new(StringComparer.Ordinal);
 
+    /// <summary>The graph the layers are added to.</summary>
     public GraphBuilder G { get; } = graph;
+
+    /// <summary>The checkpoint the layers read their weights from.</summary>
     public ICheckpointTensors W { get; } = weights;
 
     /// <summary>Operator forms for attention and Linear layers (<see cref="GraphKernels.Standard"/>: plain ONNX).</summary>
     public GraphKernels Kernels { get; init; } = GraphKernels.Standard;
 
+    /// <summary>Whether the checkpoint has the tensor <paramref name="key"/> (e.g. to tell an optional bias).</summary>
     public bool Has(string key) => W.Contains(key);
+
+    /// <summary>The checkpoint tensor's shape; a missing key throws <see cref="ModelLoadException"/> naming the checkpoint and the key.</summary>
     public long[] Shape(string key) => W.Shape(key);
 
     /// <summary>

@@ -21,7 +21,10 @@ public sealed record ClipTextConfig(
     int MaxPositionEmbeddings = 77,
     string Architecture = ClipTextConfig.ClipTextModelArchitecture)
 {
+    /// <summary>config.json <c>architectures</c> value of a plain CLIP text model (no projection; SDXL's first encoder, SD 2.x's encoder).</summary>
     public const string ClipTextModelArchitecture = "CLIPTextModel";
+
+    /// <summary>config.json <c>architectures</c> value of a CLIP text model with <c>text_projection</c> (SDXL's second encoder).</summary>
     public const string ClipTextModelWithProjectionArchitecture = "CLIPTextModelWithProjection";
 
     /// <summary>The activations of <c>mlp.fc1</c> this builder supports (transformers ACT2FN names).</summary>

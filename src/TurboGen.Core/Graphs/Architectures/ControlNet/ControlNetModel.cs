@@ -21,9 +21,16 @@ namespace TurboGen.Graphs.Architectures.ControlNet;
 /// </remarks>
 public static class ControlNetModel
 {
+    /// <summary>Name of the control image input: <c>controlnet_cond</c> [B, conditioning_channels, 8h, 8w] in [0,1].</summary>
     public const string ControlNetCondInput = "controlnet_cond";
+
+    /// <summary>Name of the rank-0 float input the residuals are multiplied by: <c>conditioning_scale</c>.</summary>
     public const string ConditioningScaleInput = "conditioning_scale";
+
+    /// <summary>Prefix of the down residual outputs, followed by their index: <c>down_block_res_sample_0</c>, <c>_1</c>, ….</summary>
     public const string DownResidualOutputPrefix = "down_block_res_sample_";
+
+    /// <summary>Name of the mid-block residual output: <c>mid_block_res_sample</c>.</summary>
     public const string MidResidualOutput = "mid_block_res_sample";
 
     /// <summary>Builds the ControlNet graph for <paramref name="config"/> from <paramref name="weights"/> (options as for the UNet; graph name "controlnet" unless set).</summary>

@@ -17,7 +17,10 @@ namespace TurboGen.Graphs.Architectures.Esrgan;
 /// </summary>
 public static class RrdbNet
 {
+    /// <summary>Name of the graph input: <c>image</c> [batch, 3, height, width], RGB in [0, 1].</summary>
     public const string InputName = "image";
+
+    /// <summary>Name of the graph output: <c>upscaled</c> [batch, 3, height·scale, width·scale], not clamped.</summary>
     public const string OutputName = "upscaled";
     private const float LeakySlope = 0.2f;
     private const float ResidualScale = 0.2f;

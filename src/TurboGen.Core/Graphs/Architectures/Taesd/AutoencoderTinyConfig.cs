@@ -22,6 +22,7 @@ public sealed record AutoencoderTinyConfig(
     public static AutoencoderTinyConfig Default { get; } =
         new(3, 3, 4, [64, 64, 64, 64], [64, 64, 64, 64], [1, 3, 3, 3], [3, 3, 3, 1], 2, "relu", 1.0f);
 
+    /// <summary>Reads a diffusers AutoencoderTiny config.json; missing fields take diffusers' defaults, a wrongly typed one throws <see cref="ModelLoadException"/> naming the file and the field.</summary>
     public static AutoencoderTinyConfig FromFile(string path) => Read(ConfigReader.Load(path, Kind));
 
     /// <summary>Parses a diffusers AutoencoderTiny config.json; missing fields take diffusers' defaults.</summary>

@@ -27,6 +27,7 @@ public sealed record AutoencoderKlConfig(
     /// <summary>Image size / latent size (2^(number of blocks − 1), 8 for SD/SDXL).</summary>
     public int DownsampleFactor => 1 << (BlockOutChannels.Count - 1);
 
+    /// <summary>Reads a diffusers AutoencoderKL config.json; a wrongly typed field throws <see cref="ModelLoadException"/> naming the file and the field.</summary>
     public static AutoencoderKlConfig FromFile(string path) => Read(ConfigReader.Load(path, Kind));
 
     /// <summary>Parses a diffusers AutoencoderKL config.json; <paramref name="source"/> names it in error messages.</summary>
