@@ -11,6 +11,15 @@ public sealed record Conditioning(FloatTensor EncoderHiddenStates, FloatTensor? 
 /// <summary>Turns prompts into UNet conditioning for one model family.</summary>
 public interface IConditioner
 {
+    /// <summary>Encodes the prompts into the UNet conditioning for <paramref name="batch"/> images (cached per prompt).</summary>
+    /// <param name="prompt">The prompt (over-long prompts are truncated to the encoder's 77 tokens; the result says so).</param>
+    /// <param name="negativePrompt">The unconditional prompt; used only when <paramref name="classifierFree"/>.</param>
+    /// <param name="batch">Images per request B; the result has B rows, or 2B ([uncond…, cond…]) with <paramref name="classifierFree"/>.</param>
+    /// <param name="classifierFree">Whether classifier-free guidance is on.</param>
+    /// <param name="width">Image width in pixels (SDXL's <c>time_ids</c>).</param>
+    /// <param name="height">Image height in pixels (SDXL's <c>time_ids</c>).</param>
+    /// <param name="timings">Receives the tokenize/encode stages.</param>
+    /// <param name="cancellationToken">Stops a text encoder run.</param>
     Conditioning Encode(string prompt, string negativePrompt, int batch, bool classifierFree, int width, int height, StageTimings timings, CancellationToken cancellationToken);
 }
 
@@ -45,6 +54,7 @@ internal static class PromptEncoding
 /// </summary>
 public sealed class SdxlConditioner(TurboModel model, PromptEmbeddingCache cache) : IConditioner
 {
+    /// <inheritdoc/>
     public Conditioning Encode(string prompt, string negativePrompt, int batch, bool classifierFree, int width, int height, StageTimings timings, CancellationToken ct)
     {
         var (hidden, pooled, truncated) = EncodePrompt(prompt, timings, ct);
@@ -84,6 +94,7 @@ public sealed class SdxlConditioner(TurboModel model, PromptEmbeddingCache cache
 /// <summary>SD 2.x / SD-Turbo conditioning: <c>last_hidden_state</c> of the single encoder; CFG's unconditional input encodes the negative prompt (or "").</summary>
 public sealed class SdConditioner(TurboModel model, PromptEmbeddingCache cache) : IConditioner
 {
+    /// <inheritdoc/>
     public Conditioning Encode(string prompt, string negativePrompt, int batch, bool classifierFree, int width, int height, StageTimings timings, CancellationToken ct)
     {
         var (cond, truncated) = PromptEncoding.EncodeOne(model, model.Tokenizer, model.TextEncoder, false, prompt, cache, timings, ct);

@@ -10,6 +10,7 @@ namespace TurboGen.Pipelines;
 /// </summary>
 public sealed record ControlInput(ControlNet ControlNet, RgbImage Image)
 {
+    /// <summary>The largest accepted <see cref="Scale"/>: 5.</summary>
     public const float MaxScale = 5f;
 
     /// <summary>controlnet_conditioning_scale: the residuals are multiplied by it (0–5; 1 = as trained).</summary>

@@ -21,6 +21,7 @@ public static class ControlPreprocessor
     /// <param name="low">canny: low threshold (default 100); scribble: threshold (default 127).</param>
     /// <param name="high">canny: high threshold (default 200).</param>
     /// <param name="model">module "model": the loaded preprocessor.</param>
+    /// <param name="cancellationToken">Stops the preprocessor model's run (module "model").</param>
     /// <exception cref="InvalidRequestException">Unknown module, or "model" without a model (field "module").</exception>
     public static RgbImage Apply(string module, RgbImage image, double? low = null, double? high = null, PreprocessorModel? model = null, CancellationToken cancellationToken = default)
     {

@@ -31,6 +31,7 @@ public static class GenerationMetadata
             result.Sampler, model, r.IsImageToImage ? r.Strength : null, r.UseTinyVae ? "tiny" : "full", result.PromptTruncated);
     }
 
+    /// <summary>The PNG metadata of image <paramref name="index"/>: the A1111 <c>parameters</c> infotext and the <c>turbogen</c> JSON of its <see cref="Record"/>; <paramref name="model"/> is the model name written into both.</summary>
     public static ImageMetadata For(GenerationResult result, int index, string model)
     {
         var rec = Record(result, index, model);
@@ -40,6 +41,7 @@ public static class GenerationMetadata
         return new ImageMetadata(parameters, JsonSerializer.Serialize(rec, Json));
     }
 
+    /// <summary>Reads a <c>turbogen</c> JSON chunk back (snake_case fields); null for the JSON literal null, <see cref="JsonException"/> for malformed JSON.</summary>
     public static GenerationRecord? ParseJson(string json) => JsonSerializer.Deserialize<GenerationRecord>(json, Json);
 }
 

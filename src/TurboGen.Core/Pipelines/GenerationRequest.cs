@@ -9,6 +9,7 @@ namespace TurboGen.Pipelines;
 /// </summary>
 public sealed record GenerationRequest
 {
+    /// <summary>Limits <see cref="Validate"/> enforces: sides from MinSide (64) to MaxSide (2048) pixels in multiples of SideMultiple (8), at most MaxSteps (50) steps and MaxBatch (16) images.</summary>
     public const int MinSide = 64, MaxSide = 2048, SideMultiple = 8, MaxSteps = 50, MaxBatch = 16;
 
     /// <summary>Largest <see cref="GuidanceScale"/>.</summary>
@@ -17,11 +18,16 @@ public sealed record GenerationRequest
     /// <summary>Characters accepted in a prompt or negative prompt (the tokenizer's cap).</summary>
     public const int MaxPromptChars = Text.ClipTokenizer.MaxPromptLength;
 
+    /// <summary>The prompt (at most <see cref="MaxPromptChars"/> characters; tokens past 77 are dropped and the result says so).</summary>
     public string Prompt { get; init; } = "";
+
+    /// <summary>The negative prompt; used only with guidance (<see cref="UsesGuidance"/>).</summary>
     public string NegativePrompt { get; init; } = "";
 
     /// <summary>Image size in pixels (multiple of 8, 64–2048); null = the model's default (512).</summary>
     public int? Width { get; init; }
+
+    /// <summary>Image height in pixels (multiple of 8, 64–2048); null = the model's default (512).</summary>
     public int? Height { get; init; }
 
     /// <summary>Denoising steps 1–50 (turbo models: 1–4).</summary>
@@ -30,6 +36,7 @@ public sealed record GenerationRequest
     /// <summary>Seed of image 0; image i uses Seed + i. Null = a random seed (reported in the result).</summary>
     public long? Seed { get; init; }
 
+    /// <summary>Images generated together, 1–16 (seeds Seed, Seed + 1, …).</summary>
     public int BatchSize { get; init; } = 1;
 
     /// <summary>Classifier-free guidance scale; only values &gt; 1 enable it (turbo models are trained without it).</summary>
@@ -59,6 +66,7 @@ public sealed record GenerationRequest
     /// <summary>ControlNets steering this generation (none by default); needs a UNet built with the residual inputs.</summary>
     public IReadOnlyList<ControlInput> Controls { get; init; } = [];
 
+    /// <summary>Image-to-image: <see cref="InitImage"/> is set.</summary>
     public bool IsImageToImage => InitImage is not null;
 
     /// <summary>

@@ -10,11 +10,23 @@ public sealed record StageTiming(string Stage, double Milliseconds, double OnnxM
 public sealed class StageTimings
 {
     private readonly List<StageTiming> _stages = [];
+
+    /// <summary>Every stage in the order it was recorded (a stage name may repeat, e.g. per image).</summary>
     public IReadOnlyList<StageTiming> Stages => _stages;
+
+    /// <summary>Records a stage that took <paramref name="ms"/> milliseconds, <paramref name="onnxMs"/> of them inside ONNX Runtime.</summary>
     public void Add(string stage, double ms, double onnxMs = 0) => _stages.Add(new StageTiming(stage, ms, onnxMs));
+
+    /// <summary>The sum of every stage's milliseconds.</summary>
     public double TotalMilliseconds => _stages.Sum(s => s.Milliseconds);
+
+    /// <summary>The sum of every stage's ONNX Runtime milliseconds.</summary>
     public double OnnxMilliseconds => _stages.Sum(s => s.OnnxMilliseconds);
+
+    /// <summary>The milliseconds of every stage named <paramref name="stage"/>, summed (0 when there is none).</summary>
     public double this[string stage] => _stages.Where(s => s.Stage == stage).Sum(s => s.Milliseconds);
+
+    /// <summary>The stages as "name 12.3 ms, …".</summary>
     public override string ToString() => string.Join(", ", _stages.Select(s => $"{s.Stage} {s.Milliseconds:F1} ms"));
 }
 

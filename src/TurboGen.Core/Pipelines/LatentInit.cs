@@ -12,12 +12,21 @@ public sealed record LatentStart(Schedule Schedule, FloatTensor Latents);
 /// <summary>Prepares the starting latents for one task (text-to-image or image-to-image).</summary>
 public interface ILatentInit
 {
+    /// <summary>The schedule to run and the starting latents [B,4,h,w] (h, w = height/8, width/8) for <paramref name="request"/>.</summary>
+    /// <param name="scheduler">The pipeline's scheduler.</param>
+    /// <param name="request">The validated request.</param>
+    /// <param name="width">Image width in pixels.</param>
+    /// <param name="height">Image height in pixels.</param>
+    /// <param name="noise">One seeded stream per image (seed + i), drawn from in a fixed order.</param>
+    /// <param name="timings">Receives the stages it runs (e.g. vae_encode).</param>
+    /// <param name="cancellationToken">Stops an encoder run.</param>
     LatentStart Prepare(IScheduler scheduler, GenerationRequest request, int width, int height, NoiseStream[] noise, StageTimings timings, CancellationToken cancellationToken);
 }
 
 /// <summary>Text-to-image: x = N(0,1) · init_noise_sigma over the full schedule (MODEL-CONTRACT §4.4).</summary>
 public sealed class TextToImageInit : ILatentInit
 {
+    /// <inheritdoc/>
     public LatentStart Prepare(IScheduler scheduler, GenerationRequest request, int width, int height, NoiseStream[] noise, StageTimings timings, CancellationToken ct)
     {
         var schedule = scheduler.SetTimesteps(request.Steps);
@@ -46,6 +55,7 @@ public sealed class TextToImageInit : ILatentInit
 /// </summary>
 public sealed class ImageToImageInit(TurboModel model) : ILatentInit
 {
+    /// <inheritdoc/>
     public LatentStart Prepare(IScheduler scheduler, GenerationRequest request, int width, int height, NoiseStream[] noise, StageTimings timings, CancellationToken ct)
     {
         var encoder = model.VaeEncoder ?? throw new ModelLoadException(model.Path, $"Image-to-image needs a VAE encoder: {Path.Combine(model.Path, "vae_encoder", "model.onnx")} is missing.");

@@ -14,10 +14,16 @@ public sealed class PromptEmbeddingCache(int capacity = 128)
 
     private sealed record Entry((string, string, string) Key, TextEncoderOutput Value);
 
+    /// <summary>Entries held now (at most the capacity; default 128).</summary>
     public int Count { get { lock (_lock) return _map.Count; } }
+
+    /// <summary>Lookups that found an entry since the cache was created.</summary>
     public int Hits { get; private set; }
+
+    /// <summary>Lookups that found nothing since the cache was created.</summary>
     public int Misses { get; private set; }
 
+    /// <summary>The cached output for (<paramref name="model"/>, <paramref name="encoder"/>, <paramref name="prompt"/>), marking it most recently used; counts a hit or a miss.</summary>
     public bool TryGet(string model, string encoder, string prompt, out TextEncoderOutput value)
     {
         lock (_lock)
@@ -36,6 +42,7 @@ public sealed class PromptEmbeddingCache(int capacity = 128)
         }
     }
 
+    /// <summary>Stores an output as most recently used, evicting the least recently used entry beyond the capacity; a capacity of 0 or less stores nothing.</summary>
     public void Add(string model, string encoder, string prompt, TextEncoderOutput value)
     {
         if (capacity <= 0) return;
@@ -57,6 +64,7 @@ public sealed class PromptEmbeddingCache(int capacity = 128)
         }
     }
 
+    /// <summary>Removes every entry (the hit and miss counts are kept).</summary>
     public void Clear()
     {
         lock (_lock)

@@ -23,6 +23,10 @@ public sealed class TurboPipeline
 {
     private readonly IConditioner _conditioner;
 
+    /// <summary>A pipeline over a loaded model, with the scheduler its config names and the conditioner of its family.</summary>
+    /// <param name="model">The model; it stays owned by the caller.</param>
+    /// <param name="cache">A prompt-embedding cache to share between pipelines; null: a new one of 128 entries.</param>
+    /// <exception cref="TurboGenException">The model's scheduler config names an unsupported scheduler or option.</exception>
     public TurboPipeline(TurboModel model, PromptEmbeddingCache? cache = null)
     {
         Model = model;
@@ -31,16 +35,27 @@ public sealed class TurboPipeline
         _conditioner = model.Family == ModelFamily.Sdxl ? new SdxlConditioner(model, Cache) : new SdConditioner(model, Cache);
     }
 
+    /// <summary>The loaded model the pipeline runs.</summary>
     public TurboModel Model { get; }
+
+    /// <summary>The scheduler created from the model's scheduler config.</summary>
     public IScheduler Scheduler { get; }
+
+    /// <summary>The prompt-embedding cache the conditioner uses.</summary>
     public PromptEmbeddingCache Cache { get; }
 
     /// <summary>A1111 sampler name of the model's scheduler ("Euler a", "Euler", "LCM" or "TCD").</summary>
     public string SamplerName => Scheduler.SamplerName;
 
+    /// <summary>Runs <see cref="Generate"/> on the thread pool.</summary>
     public Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default) =>
         Task.Run(() => Generate(request, progress, cancellationToken), cancellationToken);
 
+    /// <summary>Runs one request: encode the prompts, prepare the latents, denoise, decode (unless latents only).</summary>
+    /// <param name="request">The request; a bad field throws <see cref="InvalidRequestException"/> naming it.</param>
+    /// <param name="progress">Receives a stage/step event per stage and step (with a preview when <see cref="GenerationRequest.PreviewSteps"/>).</param>
+    /// <param name="cancellationToken">Stops between steps and terminates an ONNX run in progress (<see cref="OperationCanceledException"/>).</param>
+    /// <exception cref="NumericalException">The UNet or the VAE decoder produced NaN/Inf.</exception>
     public GenerationResult Generate(GenerationRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var (width, height) = request.Validate(Model.DefaultSize);

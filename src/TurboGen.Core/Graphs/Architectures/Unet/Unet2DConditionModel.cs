@@ -24,11 +24,22 @@ namespace TurboGen.Graphs.Architectures.Unet;
 /// </remarks>
 public static class Unet2DConditionModel
 {
+    /// <summary>Name of the noisy latent input: <c>sample</c> [batch, in_channels, height, width] (latent pixels, 1/8 of the image).</summary>
     public const string SampleInput = "sample";
+
+    /// <summary>Name of the timestep input: <c>timestep</c>, a float32 scalar or a [steps] float32/int64 vector (<see cref="UnetBuildOptions"/>).</summary>
     public const string TimestepInputName = "timestep";
+
+    /// <summary>Name of the text conditioning input: <c>encoder_hidden_states</c> [batch, 77, cross_attention_dim].</summary>
     public const string EncoderHiddenStatesInput = "encoder_hidden_states";
+
+    /// <summary>SDXL (text_time) only: name of the pooled text embedding input <c>text_embeds</c> [batch, width].</summary>
     public const string TextEmbedsInput = "text_embeds";
+
+    /// <summary>SDXL (text_time) only: name of the size/crop conditioning input <c>time_ids</c> [batch, count] (6 for SDXL: H, W, top, left, H, W).</summary>
     public const string TimeIdsInput = "time_ids";
+
+    /// <summary>Name of the output: <c>out_sample</c> [batch, out_channels, height, width], the model's prediction (ε, v or x0 per prediction_type).</summary>
     public const string OutSampleOutput = "out_sample";
 
     /// <summary>Prefix of the ControlNet down residual inputs of a UNet built with <see cref="UnetBuildOptions.ControlNetResiduals"/>: <c>down_block_additional_residual_0</c> … (one per skip connection, in skip order).</summary>

@@ -37,11 +37,22 @@ public sealed record UnetConfig(
     float MidBlockScaleFactor,
     int SampleSize)
 {
+    /// <summary>down_block_types value of a down block with resnets only.</summary>
     public const string DownBlock2D = "DownBlock2D";
+
+    /// <summary>down_block_types value of a down block with resnets and (cross-)attention transformers.</summary>
     public const string CrossAttnDownBlock2D = "CrossAttnDownBlock2D";
+
+    /// <summary>up_block_types value of an up block with resnets only.</summary>
     public const string UpBlock2D = "UpBlock2D";
+
+    /// <summary>up_block_types value of an up block with resnets and (cross-)attention transformers.</summary>
     public const string CrossAttnUpBlock2D = "CrossAttnUpBlock2D";
+
+    /// <summary>mid_block_type value of the supported mid block: <c>UNetMidBlock2DCrossAttn</c>.</summary>
     public const string MidBlock2DCrossAttn = "UNetMidBlock2DCrossAttn";
+
+    /// <summary>addition_embed_type value of SDXL-style conditioning: <c>text_time</c> (extra <c>text_embeds</c> and <c>time_ids</c> inputs).</summary>
     public const string TextTime = "text_time";
 
     /// <summary>True for SDXL-style conditioning: extra <c>text_embeds</c> and <c>time_ids</c> inputs.</summary>
@@ -282,6 +293,7 @@ public sealed record UnetBlockSpec(
     int CrossAttentionDim,
     bool HasSampler)
 {
+    /// <summary>True for the block types with attention transformers (CrossAttnDownBlock2D, CrossAttnUpBlock2D, UNetMidBlock2DCrossAttn).</summary>
     public bool HasCrossAttention =>
         Type is UnetConfig.CrossAttnDownBlock2D or UnetConfig.CrossAttnUpBlock2D or UnetConfig.MidBlock2DCrossAttn;
 }
