@@ -280,7 +280,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
     }
 
     /// <summary>Converts little-endian elements of <paramref name="dtype"/> to float32: F32 copied, F16/BF16/F64/I64/I32 converted,
-    /// one-byte types (I8, U8, BOOL) taken as the unsigned byte value.</summary>
+    /// I8 as its signed value (−128..127), U8 and BOOL as the unsigned byte value.</summary>
     /// <param name="dtype">The element type of <paramref name="src"/>.</param>
     /// <param name="src">The raw bytes; their length must be <paramref name="dst"/>.Length × <see cref="DTypeSize"/>.</param>
     /// <param name="dst">Receives one float per element.</param>
@@ -312,6 +312,10 @@ public sealed unsafe class SafetensorsFile : IDisposable
             case SafetensorsDType.I32:
                 var n = MemoryMarshal.Cast<byte, int>(src);
                 for (int i = 0; i < n.Length; i++) dst[i] = n[i];
+                break;
+            case SafetensorsDType.I8:
+                var signed = MemoryMarshal.Cast<byte, sbyte>(src);
+                for (int i = 0; i < signed.Length; i++) dst[i] = signed[i];
                 break;
             default:
                 for (int i = 0; i < src.Length; i++) dst[i] = src[i];

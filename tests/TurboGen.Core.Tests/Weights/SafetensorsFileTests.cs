@@ -27,6 +27,17 @@ public sealed class SafetensorsFileTests : IDisposable
     private static ModelLoadException Corrupt(string path) => Assert.ThrowsAny<ModelLoadException>(() => SafetensorsFile.Open(path).Dispose());
 
     [Fact]
+    public void OneByteTypes_I8IsSigned_U8AndBoolUnsigned()
+    {
+        byte[] raw = [0x00, 0x7F, 0x80, 0xFF];
+        var dst = new float[4];
+        SafetensorsFile.ConvertToFloat32(SafetensorsDType.I8, raw, dst);
+        Assert.Equal([0f, 127f, -128f, -1f], dst);
+        SafetensorsFile.ConvertToFloat32(SafetensorsDType.U8, raw, dst);
+        Assert.Equal([0f, 127f, 128f, 255f], dst);
+    }
+
+    [Fact]
     public void ReadsF32_F16_BF16_AndIntegers()
     {
         string path = Path.Combine(_dir, "ok.safetensors");
