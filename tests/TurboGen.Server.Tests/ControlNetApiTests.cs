@@ -144,6 +144,18 @@ public sealed class ControlNetApiTests(ControlNetServerFixture fixture) : IClass
         string Data(JsonElement body) => body.GetProperty("images")[0].GetProperty("data").GetString()!;
         Assert.NotEqual(Data(plain.Body), Data(steered.Body));
         Assert.Contains(steered.Body.GetProperty("timings").GetProperty("stages").EnumerateArray(), s => s.GetProperty("stage").GetString() == "controlnet0.step0");
+
+        // A guidance window: with 2 steps and end 0.5 the ControlNet runs at step 0 only.
+        string TwoSteps(string window) => $$"""{"prompt": "a cat", "width": 64, "height": 64, "seed": 9, "steps": 2, "controls": [{"image": "{{Checkerboard()}}", "preprocessor": "canny", "model": "{{ControlNetServerFixture.Sdxl}}" """
+            + window + "}]}";
+        var full = await PostJsonAsync(Http, "/api/generate", TwoSteps(""));
+        var half = await PostJsonAsync(Http, "/api/generate", TwoSteps(", \"end\": 0.5"));
+        Assert.True(half.Status == 200, half.Body.ToString());
+        var stages = half.Body.GetProperty("timings").GetProperty("stages").EnumerateArray().Select(s => s.GetProperty("stage").GetString()).ToList();
+        Assert.Contains("controlnet0.step0", stages);
+        Assert.DoesNotContain("controlnet0.step1", stages);
+        Assert.Contains("controlnet0.step1", full.Body.GetProperty("timings").GetProperty("stages").EnumerateArray().Select(s => s.GetProperty("stage").GetString()));
+        Assert.NotEqual(Data(full.Body), Data(half.Body));
     }
 
     [Theory]
