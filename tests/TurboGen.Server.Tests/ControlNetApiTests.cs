@@ -73,6 +73,26 @@ public sealed class ControlNetApiTests(ControlNetServerFixture fixture) : IClass
     }
 
     [Fact]
+    public async Task Detect_ReturnsTheDetectedMaps_AtTheProcessorResolution()
+    {
+        string body = $$"""{"controlnet_module": "canny", "controlnet_input_images": ["{{Checkerboard(96, 64)}}"], "controlnet_processor_res": 128, "controlnet_threshold_a": 50, "controlnet_threshold_b": 150}""";
+        var (status, json, _) = await PostJsonAsync(Http, "/controlnet/detect", body);
+        Assert.True(status == 200, json.ToString());
+        Assert.Equal("Success", json.GetProperty("info").GetString());
+        var map = ImageCodec.Decode(Convert.FromBase64String(json.GetProperty("images")[0].GetString()!));
+        Assert.Equal((192, 128), (map.Width, map.Height));
+        Assert.Equal([0, 255], map.Pixels.Distinct().Order().Select(b => (int)b));   // edges: white on black
+
+        (status, json, _) = await PostJsonAsync(Http, "/controlnet/detect", """{"controlnet_module": "openpose", "controlnet_input_images": ["x"]}""");
+        Assert.Equal(422, status);
+        Assert.Equal(["body", "controlnet_module"], json.GetProperty("detail")[0].GetProperty("loc").EnumerateArray().Select(l => l.GetString()));
+        (status, json, _) = await PostJsonAsync(Http, "/controlnet/detect",
+            $$"""{"controlnet_module": "canny", "controlnet_input_images": ["{{Checkerboard(16, 16)}}"], "controlnet_threshold_a": "low"}""");
+        Assert.Equal(422, status);
+        Assert.Equal(["body", "controlnet_threshold_a"], json.GetProperty("detail")[0].GetProperty("loc").EnumerateArray().Select(l => l.GetString()));
+    }
+
+    [Fact]
     public async Task Txt2Img_ControlNetUnit_SteersTheImage_AndWeightZeroOrDisabledDoesNot()
     {
         var plain = await PostJsonAsync(Http, "/sdapi/v1/txt2img", """{"prompt": "a cat", "width": 64, "height": 64, "seed": 5}""");

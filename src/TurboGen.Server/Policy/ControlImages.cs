@@ -33,7 +33,11 @@ public static class ControlImages
     /// <param name="field">The request field of the module, named in errors.</param>
     /// <param name="resolution">When set and the module is not "none": the image is first scaled so its shorter side has this many pixels.</param>
     public static RgbImage Prepare(string field, string module, RgbImage image, int width, int height, ControlFit fit,
-        double? low = null, double? high = null, int? resolution = null)
+        double? low = null, double? high = null, int? resolution = null) =>
+        Fit(Preprocess(field, module, image, low, high, resolution), width, height, fit);
+
+    /// <summary>Runs <paramref name="module"/> after the optional scaling to <paramref name="resolution"/> (the detected map, not yet fitted).</summary>
+    public static RgbImage Preprocess(string field, string module, RgbImage image, double? low = null, double? high = null, int? resolution = null)
     {
         if (!Modules.Contains(module))
         {
@@ -44,8 +48,7 @@ public static class ControlImages
             double k = (double)side / Math.Min(image.Width, image.Height);
             image = LanczosResize.Resize(image, Math.Max(1, (int)Math.Round(image.Width * k)), Math.Max(1, (int)Math.Round(image.Height * k)));
         }
-        var control = ControlPreprocessor.Apply(module, image, low, high);
-        return Fit(control, width, height, fit);
+        return ControlPreprocessor.Apply(module, image, low, high);
     }
 
     /// <summary>Fits <paramref name="image"/> to <paramref name="width"/> × <paramref name="height"/> by <paramref name="fit"/>.</summary>

@@ -82,6 +82,44 @@ public static class A1111ControlNet
         return controls;
     }
 
+    /// <summary>
+    /// <c>POST /controlnet/detect</c>: runs a module on each image at its <c>processor_res</c> / thresholds (the body's
+    /// <c>controlnet_*</c> fields, named in errors) and returns the detected maps.
+    /// </summary>
+    public static IReadOnlyList<RgbImage> Detect(IReadOnlyDictionary<string, JsonElement> body)
+    {
+        var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (var (name, value) in body)
+        {
+            if (name.StartsWith("controlnet_", StringComparison.Ordinal)) fields[name["controlnet_".Length..]] = value;
+        }
+        string moduleName = Text(fields, "module", "controlnet_") ?? "none";
+        if (!ModuleNames.TryGetValue(moduleName.Trim(), out string? module))
+        {
+            throw new InvalidRequestException("controlnet_module",
+                $"Unknown ControlNet module '{moduleName}'; available: {string.Join(", ", Modules.Select(m => m.Name))} (GET /controlnet/module_list).");
+        }
+        if (!fields.TryGetValue("input_images", out var images) || images.ValueKind != JsonValueKind.Array || images.GetArrayLength() == 0)
+        {
+            throw new InvalidRequestException("controlnet_input_images", "controlnet_input_images must be a list of base64 images (at least one).");
+        }
+        if (images.GetArrayLength() > RequestLimits.MaxImagesPerRequest)
+        {
+            throw new InvalidRequestException("controlnet_input_images", $"At most {RequestLimits.MaxImagesPerRequest} images per request (got {images.GetArrayLength()}).");
+        }
+        var ignored = new Dictionary<string, string>();
+        var maps = new List<RgbImage>();
+        int index = 0;
+        foreach (var item in images.EnumerateArray())
+        {
+            string field = $"controlnet_input_images[{index++}]";
+            var source = InputImages.FromBase64(field, item.ValueKind == JsonValueKind.String ? item.GetString() : null);
+            var (resolution, low, high) = Sliders("controlnet_", module, fields, source, source.Width, source.Height, ControlFit.Stretch, ignored);
+            maps.Add(ControlImages.Preprocess("controlnet_module", module, source, low, high, resolution));
+        }
+        return maps;
+    }
+
     private static ControlInput? MapUnit(string field, JsonElement unit, ControlNetSet controlnets, int width, int height, RgbImage? init,
         IDictionary<string, string> ignored)
     {
@@ -225,15 +263,18 @@ public static class A1111ControlNet
     private static string? Text(Dictionary<string, JsonElement> fields, string name, string field) =>
         !fields.TryGetValue(name, out var value) || value.ValueKind == JsonValueKind.Null ? null
         : value.ValueKind == JsonValueKind.String ? value.GetString()
-        : throw new InvalidRequestException($"{field}.{name}", $"{field}.{name} must be a string.");
+        : throw new InvalidRequestException(Key(field, name), $"{Key(field, name)} must be a string.");
 
     private static double Number(Dictionary<string, JsonElement> fields, string name, string field, double fallback)
     {
         if (!fields.TryGetValue(name, out var value) || value.ValueKind == JsonValueKind.Null) return fallback;
         if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out double d) && double.IsFinite(d)) return d;
         if (value.ValueKind == JsonValueKind.String && double.TryParse(value.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out d) && double.IsFinite(d)) return d;
-        throw new InvalidRequestException($"{field}.{name}", $"{field}.{name} must be a number (got {value.GetRawText()}).");
+        throw new InvalidRequestException(Key(field, name), $"{Key(field, name)} must be a number (got {value.GetRawText()}).");
     }
+
+    /// <summary>A unit's field ("…args[0].weight"), or a detect body's ("controlnet_" + name).</summary>
+    private static string Key(string field, string name) => field.EndsWith('_') ? field + name : $"{field}.{name}";
 
     private static string Format(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
 }

@@ -8,7 +8,7 @@ namespace TurboGen.Server.Api.A1111;
 /// <summary>
 /// The A1111 ControlNet extension's own endpoints under <c>/controlnet</c>, so its clients find the models and modules:
 /// <c>model_list</c> (the server's ControlNets usable with the loaded model), <c>module_list</c> (the preprocessors, with their
-/// sliders in <c>module_detail</c>), <c>version</c> (API version 2) and <c>settings</c> (the unit count). Errors use A1111's shape.
+/// sliders in <c>module_detail</c>), <c>detect</c> (a module's detected maps), <c>version</c> (API version 2) and <c>settings</c> (the unit count). Errors use A1111's shape.
 /// </summary>
 public static class A1111ControlNetApi
 {
@@ -32,6 +32,15 @@ public static class A1111ControlNetApi
             })
             .WithSummary("The preprocessor modules TurboGen runs (none, canny, invert, scribble, lineart) with their sliders.")
             .Produces<A1111ControlNetModules>();
+        api.MapPost("/detect", async (HttpContext http, CancellationToken ct) =>
+            {
+                var body = await ApiRequests.ReadJsonAsync<Dictionary<string, System.Text.Json.JsonElement>>(http.Request, A1111Json.Options, ct).ConfigureAwait(false);
+                var maps = A1111ControlNet.Detect(body);
+                var images = maps.Select(m => Convert.ToBase64String(TurboGen.Imaging.ImageCodec.EncodePng(m))).ToList();
+                return Results.Json(new A1111DetectResponse(images, "Success"), A1111Json.Options);
+            })
+            .WithSummary("Run a preprocessor module on images (controlnet_module, controlnet_input_images, controlnet_processor_res, controlnet_threshold_a/b) and return the detected maps.")
+            .Accepts<object>("application/json").Produces<A1111DetectResponse>();
         api.MapGet("/version", () => Results.Json(new { version = 2 }, A1111Json.Options)).WithSummary("The extension API version TurboGen follows (2).");
         api.MapGet("/settings", () => Results.Json(new { control_net_unit_count = MaxUnits }, A1111Json.Options))
             .WithSummary("How many ControlNet units a request may use.");
@@ -47,3 +56,7 @@ public sealed record A1111ControlNetModules(
 public sealed record A1111ModuleDetail(
     [property: JsonPropertyName("model_free")] bool ModelFree,
     [property: JsonPropertyName("sliders")] IReadOnlyList<A1111Slider> Sliders);
+
+public sealed record A1111DetectResponse(
+    [property: JsonPropertyName("images")] IReadOnlyList<string> Images,
+    [property: JsonPropertyName("info")] string Info);
