@@ -249,7 +249,7 @@ public static class A1111Api
             SeedResizeFromW: request.SeedResizeFromW,
             SeedResizeFromH: request.SeedResizeFromH,
             DenoisingStrength: gen.IsImageToImage ? gen.Strength : null,
-            ExtraGenerationParams: HiresParams(plan.Hires, gen),
+            ExtraGenerationParams: new Dictionary<string, string>(HiresParams(plan.Hires, gen).Concat(plan.ControlNetParams ?? new Dictionary<string, string>())),
             IndexOfFirstImage: 0,
             Infotexts: infotexts,
             Styles: plan.AppliedStyles,

@@ -56,7 +56,7 @@ public static class A1111ControlNet
     /// <paramref name="init"/> is img2img's init image (null for txt2img). Ignored fields go into <paramref name="ignored"/>.
     /// </summary>
     public static IReadOnlyList<ControlInput> Map(Dictionary<string, JsonElement>? scripts, ControlNetSet controlnets, int width, int height,
-        RgbImage? init, IDictionary<string, string> ignored)
+        RgbImage? init, IDictionary<string, string> ignored, IDictionary<string, string>? infotext = null)
     {
         if (scripts is null) return [];
         var entry = scripts.FirstOrDefault(kv => kv.Key.Equals(ScriptKey, StringComparison.OrdinalIgnoreCase));
@@ -73,7 +73,11 @@ public static class A1111ControlNet
             string field = $"{prefix}.args[{index++}]";
             if (unit.ValueKind == JsonValueKind.Null) continue;
             if (unit.ValueKind != JsonValueKind.Object) throw new InvalidRequestException(field, $"{field} must be a ControlNet unit (a JSON object).");
-            if (MapUnit(field, unit, controlnets, width, height, init, ignored) is { } control) controls.Add(control);
+            if (MapUnit(field, unit, controlnets, width, height, init, ignored) is { } mapped)
+            {
+                if (infotext is not null) infotext[$"ControlNet {controls.Count}"] = mapped.Infotext;
+                controls.Add(mapped.Control);
+            }
         }
         if (controls.Count > A1111ControlNetApi.MaxUnits)
         {
@@ -120,7 +124,7 @@ public static class A1111ControlNet
         return maps;
     }
 
-    private static ControlInput? MapUnit(string field, JsonElement unit, ControlNetSet controlnets, int width, int height, RgbImage? init,
+    private static (ControlInput Control, string Infotext)? MapUnit(string field, JsonElement unit, ControlNetSet controlnets, int width, int height, RgbImage? init,
         IDictionary<string, string> ignored)
     {
         var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
@@ -171,8 +175,19 @@ public static class A1111ControlNet
             else if (key is "hr_option" or "ipadapter_input" or "pulid_mode" or "guess_mode" or "guessmode") ignored[$"{field}.{key}"] = "not available in TurboGen";
             else if (!Known.Contains(key) && !Ignorable.Contains(key)) ignored[$"{field}.{key}"] = "not a ControlNet unit field";
         }
-        return new ControlInput(controlnet, image) { Scale = weight, GuidanceStart = start, GuidanceEnd = end };
+        // The extension's infotext entry ("ControlNet 0": "Module: canny, Model: …, Weight: 1, …").
+        string infotext = $"Module: {moduleName.Trim()}, Model: {model}, Weight: {Format(weight)}, Resize Mode: {FitName(fit)}, "
+            + (resolution is int r ? $"Processor Res: {r}, " : "") + (low is double a ? $"Threshold A: {Format(a)}, " : "") + (high is double b ? $"Threshold B: {Format(b)}, " : "")
+            + $"Guidance Start: {Format(start)}, Guidance End: {Format(end)}, Control Mode: Balanced";
+        return (new ControlInput(controlnet, image) { Scale = weight, GuidanceStart = start, GuidanceEnd = end }, infotext);
     }
+
+    private static string FitName(ControlFit fit) => fit switch
+    {
+        ControlFit.Stretch => "Just Resize",
+        ControlFit.Fill => "Resize and Fill",
+        _ => "Crop and Resize",
+    };
 
     private static readonly HashSet<string> Known = new(StringComparer.Ordinal)
     {

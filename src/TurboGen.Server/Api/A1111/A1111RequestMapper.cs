@@ -16,7 +16,8 @@ public sealed record A1111Plan(
     long Subseed,
     IReadOnlyList<string> AppliedStyles,
     IReadOnlyDictionary<string, string> Ignored,
-    A1111Hires? Hires = null);
+    A1111Hires? Hires = null,
+    IReadOnlyDictionary<string, string>? ControlNetParams = null);
 
 /// <summary>
 /// Validates an A1111 request (each violation names its field; rendered as 422) and maps it onto a
@@ -131,7 +132,8 @@ public static class A1111RequestMapper
             if (i2i.InitialNoiseMultiplier is { } m && m != 1) ignored["initial_noise_multiplier"] = "the initial noise is not rescaled";
         }
 
-        var controls = A1111ControlNet.Map(r.AlwaysonScripts, controlnets ?? ControlNetSet.Empty, width, height, init, ignored);
+        var controlParams = new Dictionary<string, string>();
+        var controls = A1111ControlNet.Map(r.AlwaysonScripts, controlnets ?? ControlNetSet.Empty, width, height, init, ignored, controlParams);
 
         var request = new GenerationRequest
         {
@@ -148,7 +150,7 @@ public static class A1111RequestMapper
             PreviewSteps = r.Steps > 1 && model.HasTinyVae,
             Controls = controls,
         };
-        return new A1111Plan(request, r.BatchSize, r.NIter, seed, subseed, applied, ignored, hires);
+        return new A1111Plan(request, r.BatchSize, r.NIter, seed, subseed, applied, ignored, hires, controlParams);
     }
 
     /// <summary>"Euler a" / "k_euler_a" for an ancestral model, "Euler" / "k_euler" otherwise (case-insensitive).</summary>
