@@ -22,6 +22,10 @@ public sealed class ModelHost(ServerOptions options, ServerMetrics metrics, ILog
     public Generation.UpscalerSet Upscalers => _upscalers ?? Generation.UpscalerSet.LanczosOnly;
     private Generation.UpscalerSet? _upscalers;
 
+    /// <summary>The ControlNets of <see cref="ServerOptions.ControlNets"/> (loaded and checked with the model; empty until then).</summary>
+    public Generation.ControlNetSet ControlNets => _controlnets ?? Generation.ControlNetSet.Empty;
+    private Generation.ControlNetSet? _controlnets;
+
     /// <summary>"loading", "warming", "ready" or "failed".</summary>
     public string State { get; private set; } = "loading";
 
@@ -45,6 +49,8 @@ public sealed class ModelHost(ServerOptions options, ServerMetrics metrics, ILog
             _upscalers = new Generation.UpscalerSet(options.UpscalerPaths.Select(path =>
                 new TurboGen.Upscaling.EsrganUpscaler(TurboGen.Upscaling.EsrganModel.Load(path, options.Runtime))).ToList());
             foreach (var upscaler in _upscalers.All) logger.LogInformation("Upscaler {Upscaler} ready", upscaler.Name);
+            _controlnets = Generation.ControlNetSet.Load(options.ControlNets, _model, options.Runtime, stoppingToken);
+            foreach (var c in _controlnets.All) logger.LogInformation("ControlNet {ControlNet} ({Family}) {State}", c.Name, c.Family, c.Unusable ?? "ready");
             var names = Policy.ModelNames.For(options);
             _worker = new GenerationWorker(pipeline, names[0], options.QueueCapacity, metrics, clock, names, warmUpTime);
             State = "ready";
@@ -69,6 +75,7 @@ public sealed class ModelHost(ServerOptions options, ServerMetrics metrics, ILog
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _worker?.Dispose();
         _upscalers?.Dispose();
+        _controlnets?.Dispose();
         _model?.Dispose();
         base.Dispose();
     }

@@ -25,6 +25,13 @@ public sealed record ServerOptions
     /// <summary>ESRGAN-family upscalers to load (<c>serve --upscaler</c>): .safetensors (built and cached) or .onnx files.</summary>
     public IReadOnlyList<string> UpscalerPaths { get; init; } = [];
 
+    /// <summary>
+    /// ControlNets the A1111 and native APIs may use (<c>serve --controlnet</c>), each under a name requests give as <c>model</c>:
+    /// an ONNX export, a diffusers folder or an original single file (built once into the cache by <c>Building.ControlNetResolver</c>).
+    /// The model must then be built with the UNet's ControlNet residual inputs.
+    /// </summary>
+    public IReadOnlyList<ServedControlNet> ControlNets { get; init; } = [];
+
     /// <summary>Required when binding to anything but loopback (also read from TURBOGEN_API_KEY).</summary>
     public string? ApiKey { get; init; }
 
@@ -68,3 +75,6 @@ public sealed record ServerOptions
             ? $"[{host}]"
             : host;
 }
+
+/// <summary>One ControlNet of <see cref="ServerOptions.ControlNets"/>: the name requests use and its files (ONNX, diffusers folder or single file).</summary>
+public sealed record ServedControlNet(string Name, string Path);

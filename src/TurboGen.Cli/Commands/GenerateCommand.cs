@@ -48,7 +48,7 @@ internal static class GenerateCommand
         };
         var controlnet = new Option<string[]>("--controlnet")
         {
-            Description = "A ControlNet: ONNX export, diffusers folder or original .safetensors file (repeatable, one per --control). The model is then built with ControlNet inputs.",
+            Description = "A ControlNet: ONNX export, diffusers folder, original .safetensors file, or a Hugging Face id org/name[@revision][:FILE] (repeatable, one per --control). The model is then built with ControlNet inputs.",
             HelpName = "MODEL",
         };
 
@@ -98,6 +98,11 @@ internal static class GenerateCommand
             bool asJson = parse.GetValue(json);
 
             var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
+            var controlnetPaths = new List<string>();
+            foreach (string reference in controlnets)
+            {
+                controlnetPaths.Add((await ControlNetLocator.LocateAsync(reference, "--controlnet", terminal, ct).ConfigureAwait(false)).Path);
+            }
             var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse), shared.GraphKernels(parse), parse.GetValue(shared.Provider) ?? "cpu",
                 controlNetResiduals: controls.Count > 0).ConfigureAwait(false);
             var loadOptions = new ModelLoadOptions
@@ -114,7 +119,7 @@ internal static class GenerateCommand
             if (controls.Count > 0)
             {
                 var resolve = locator.ResolveOptions(shared.BuildPrecision(parse), shared.GraphKernels(parse));
-                var inputs = await Task.Run(() => ControlSpec.Load(controls, controlnets, resolve, loadOptions.Runtime, owned, ct), ct).ConfigureAwait(false);
+                var inputs = await Task.Run(() => ControlSpec.Load(controls, controlnetPaths, resolve, loadOptions.Runtime, owned, ct), ct).ConfigureAwait(false);
                 request = request with { Controls = inputs };
             }
             double loadMs = clock.Elapsed.TotalMilliseconds;

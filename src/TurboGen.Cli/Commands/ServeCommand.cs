@@ -68,9 +68,16 @@ internal static class ServeCommand
             Arity = ArgumentArity.ZeroOrMore,
         };
 
+        var controlnets = new Option<string[]>("--controlnet")
+        {
+            Description = "A ControlNet for the A1111 and native APIs: ONNX export, diffusers folder, original .safetensors file, or a Hugging Face id org/name[@revision][:FILE] (repeatable). The model is then built with ControlNet inputs.",
+            HelpName = "MODEL",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+
         var command = new Command("serve", "Run the web app and the HTTP APIs (real-time, OpenAI- and AUTOMATIC1111-compatible).");
         shared.AddTo(command);
-        foreach (var option in new Option[] { host, port, tinyVae, apiKey, outdir, servedNames, historyImages, historyMb, outdirMb, upscalers })
+        foreach (var option in new Option[] { host, port, tinyVae, apiKey, outdir, servedNames, historyImages, historyMb, outdirMb, upscalers, controlnets })
         {
             command.Options.Add(option);
         }
@@ -80,7 +87,25 @@ internal static class ServeCommand
             var bind = new ServerOptions { ModelPath = ".", Host = parse.GetValue(host) ?? "127.0.0.1", Port = parse.GetValue(port), ApiKey = parse.GetValue(apiKey) };
             bind.Validate(TurboGenServer.EffectiveApiKey(bind));
             var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
-            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse), shared.GraphKernels(parse), parse.GetValue(shared.Provider) ?? "cpu").ConfigureAwait(false);
+            var servedControlNets = new List<ServedControlNet>();
+            foreach (string reference in parse.GetValue(controlnets) ?? [])
+            {
+                var found = await ControlNetLocator.LocateAsync(reference, "--controlnet", terminal, ct).ConfigureAwait(false);
+                if (servedControlNets.Any(c => c.Name.Equals(found.Name, StringComparison.OrdinalIgnoreCase)))
+                {
+                    throw new InvalidRequestException("--controlnet", $"Two ControlNets are named '{found.Name}' (from --controlnet {reference}); give each a different file or folder.");
+                }
+                servedControlNets.Add(new ServedControlNet(found.Name, found.Path));
+            }
+            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse), shared.GraphKernels(parse), parse.GetValue(shared.Provider) ?? "cpu",
+                controlNetResiduals: servedControlNets.Count > 0).ConfigureAwait(false);
+            var resolve = locator.ResolveOptions(shared.BuildPrecision(parse), shared.GraphKernels(parse));
+            for (int i = 0; i < servedControlNets.Count; i++)
+            {
+                // Built here (with progress on stderr) so the server only loads ONNX files.
+                string onnx = await Task.Run(() => TurboGen.Building.ControlNetResolver.Resolve(servedControlNets[i].Path, resolve, ct), ct).ConfigureAwait(false);
+                servedControlNets[i] = servedControlNets[i] with { Path = onnx };
+            }
             var upscalerPaths = new List<string>();
             foreach (string reference in parse.GetValue(upscalers) ?? [])
             {
@@ -89,6 +114,7 @@ internal static class ServeCommand
             var options = new ServerOptions
             {
                 UpscalerPaths = upscalerPaths,
+                ControlNets = servedControlNets,
                 ModelPath = located.Folder,
                 ModelId = located.Name,
                 Host = parse.GetValue(host) ?? "127.0.0.1",

@@ -31,7 +31,7 @@ public sealed class ControlStage
         {
             var control = request.Controls[i];
             control.Validate(i);
-            CheckFamily(model, control.ControlNet, i);
+            CheckFamily(model, control.ControlNet, $"controlnet[{i}].model");
             model.Unet.CheckResiduals(control.ControlNet.DownResidualCount);
             prepared.Add((control, PrepareImage(control.Image, width, height, request.BatchSize, classifierFree)));
         }
@@ -68,13 +68,17 @@ public sealed class ControlStage
         return sum;
     }
 
-    private static void CheckFamily(TurboModel model, ControlNet controlnet, int index)
+    /// <summary>Refuses a ControlNet trained for another model family (SD vs SDXL, or another text-embedding width); <paramref name="field"/> names it in the error.</summary>
+    /// <exception cref="InvalidRequestException">The ControlNet does not fit the model.</exception>
+    public static void CheckFamily(TurboModel model, ControlNet controlnet, string field)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(controlnet);
         bool xl = model.Family == ModelFamily.Sdxl;
         int unetWidth = model.Unet.CrossAttentionDim, width = controlnet.CrossAttentionDim;
         if (controlnet.UsesTextTime != xl || (unetWidth > 0 && width > 0 && unetWidth != width))
         {
-            throw new InvalidRequestException($"controlnet[{index}].model",
+            throw new InvalidRequestException(field,
                 $"ControlNet {controlnet.Path} is for {(controlnet.UsesTextTime ? "SDXL" : "SD 1.x/2.x")} with {width}-wide text embeddings, " +
                 $"but the model is {(xl ? "SDXL" : "SD")} with {unetWidth}-wide embeddings: use a ControlNet trained for this model family.");
         }

@@ -40,6 +40,7 @@ public static class CompatibleApis
     {
         OpenAiImagesApi.Map(app);
         A1111Api.Map(app);
+        A1111ControlNetApi.Map(app);
         NativeApi.Map(app);
         app.MapOpenApi("/openapi/{documentName}.json");
         return app;

@@ -124,7 +124,7 @@ public static class A1111Api
     {
         var service = ApiRequests.RequireService(host);
         var request = await ApiRequests.ReadJsonAsync<T>(http.Request, A1111Json.Options, ct).ConfigureAwait(false);
-        var plan = A1111RequestMapper.Map(request, service.Model, styles, host.Upscalers);
+        var plan = A1111RequestMapper.Map(request, service.Model, styles, host.Upscalers, host.ControlNets);
         if (plan.Request.IsImageToImage) ApiRequests.RequireImageToImage(service, "init_images");
 
         string session = ApiRequests.SessionKey(http, "a1111");
@@ -249,7 +249,7 @@ public static class A1111Api
             SeedResizeFromW: request.SeedResizeFromW,
             SeedResizeFromH: request.SeedResizeFromH,
             DenoisingStrength: gen.IsImageToImage ? gen.Strength : null,
-            ExtraGenerationParams: HiresParams(plan.Hires, gen),
+            ExtraGenerationParams: new Dictionary<string, string>(HiresParams(plan.Hires, gen).Concat(plan.ControlNetParams ?? new Dictionary<string, string>())),
             IndexOfFirstImage: 0,
             Infotexts: infotexts,
             Styles: plan.AppliedStyles,

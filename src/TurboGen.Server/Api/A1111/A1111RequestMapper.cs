@@ -16,17 +16,18 @@ public sealed record A1111Plan(
     long Subseed,
     IReadOnlyList<string> AppliedStyles,
     IReadOnlyDictionary<string, string> Ignored,
-    A1111Hires? Hires = null);
+    A1111Hires? Hires = null,
+    IReadOnlyDictionary<string, string>? ControlNetParams = null);
 
 /// <summary>
 /// Validates an A1111 request (each violation names its field; rendered as 422) and maps it onto a
 /// <see cref="GenerationRequest"/>. Everything TurboGen accepts but cannot honour — other samplers and schedulers,
-/// face restoration, tiling, variation seeds, sampler noise options, scripts, masks, settings overrides,
+/// face restoration, tiling, variation seeds, sampler noise options, scripts other than ControlNet (<see cref="A1111ControlNet"/>), masks, settings overrides,
 /// unknown styles and unknown fields — is listed with the reason in <see cref="A1111Plan.Ignored"/>.
 /// </summary>
 public static class A1111RequestMapper
 {
-    public static A1111Plan Map(A1111GenerationRequest r, LoadedModelInfo model, StylePresets styles, UpscalerSet? upscalers = null)
+    public static A1111Plan Map(A1111GenerationRequest r, LoadedModelInfo model, StylePresets styles, UpscalerSet? upscalers = null, ControlNetSet? controlnets = null)
     {
         var ignored = new SortedDictionary<string, string>(StringComparer.Ordinal);
         string prompt = r.Prompt ?? "", negative = r.NegativePrompt ?? "";
@@ -88,7 +89,10 @@ public static class A1111RequestMapper
         }
         if (!string.IsNullOrWhiteSpace(r.RefinerCheckpoint)) ignored["refiner_checkpoint"] = "refiner models are not available";
         if (!string.IsNullOrWhiteSpace(r.ScriptName)) ignored["script_name"] = $"scripts are not available ('{r.ScriptName}' did not run)";
-        if (r.AlwaysonScripts is { Count: > 0 } scripts) ignored["alwayson_scripts"] = $"scripts are not available ({string.Join(", ", scripts.Keys)} did not run)";
+        if (r.AlwaysonScripts?.Keys.Where(k => !k.Equals(A1111ControlNet.ScriptKey, StringComparison.OrdinalIgnoreCase)).ToList() is { Count: > 0 } scripts)
+        {
+            ignored["alwayson_scripts"] = $"scripts are not available ({string.Join(", ", scripts)} did not run)";
+        }
         if (!string.IsNullOrWhiteSpace(r.Infotext)) ignored["infotext"] = "parameters are not read from infotext; send them as fields";
         foreach (string key in (r.OverrideSettings ?? []).Keys.Where(k => k != "sd_model_checkpoint"))
         {
@@ -128,6 +132,9 @@ public static class A1111RequestMapper
             if (i2i.InitialNoiseMultiplier is { } m && m != 1) ignored["initial_noise_multiplier"] = "the initial noise is not rescaled";
         }
 
+        var controlParams = new Dictionary<string, string>();
+        var controls = A1111ControlNet.Map(r.AlwaysonScripts, controlnets ?? ControlNetSet.Empty, width, height, init, ignored, controlParams);
+
         var request = new GenerationRequest
         {
             Prompt = prompt,
@@ -141,8 +148,9 @@ public static class A1111RequestMapper
             InitImage = init,
             Strength = strength,
             PreviewSteps = r.Steps > 1 && model.HasTinyVae,
+            Controls = controls,
         };
-        return new A1111Plan(request, r.BatchSize, r.NIter, seed, subseed, applied, ignored, hires);
+        return new A1111Plan(request, r.BatchSize, r.NIter, seed, subseed, applied, ignored, hires, controlParams);
     }
 
     /// <summary>"Euler a" / "k_euler_a" for an ancestral model, "Euler" / "k_euler" otherwise (case-insensitive).</summary>

@@ -10,7 +10,7 @@ using TurboGen.Server.Policy;
 namespace TurboGen.Server.Api.Native;
 
 /// <summary>
-/// TurboGen's own API: <c>POST /api/generate</c> exposes every engine option (txt2img, img2img, n variants with
+/// TurboGen's own API: <c>POST /api/generate</c> exposes every engine option (txt2img, img2img, ControlNets (<see cref="NativeControls"/>), n variants with
 /// consecutive seeds, style, tiny VAE, steps, guidance, negative prompt, output format) and returns seeds, the
 /// truncation flag and per-stage timings; <c>POST /api/upscale</c> and <c>GET /api/upscalers</c> (<see cref="NativeUpscaleApi"/>);
 /// <c>GET /api/info</c> describes the server, model and limits.
@@ -33,7 +33,10 @@ public static class NativeApi
             {
                 var service = host.Service;
                 var m = service?.Model;
-                var model = m is null ? null : new NativeModelInfo(m.Id, m.Family.ToString().ToLowerInvariant(), m.DefaultSize, m.Sampler, m.HasTinyVae, m.HasVaeEncoder);
+                var model = m is null ? null : new NativeModelInfo(m.Id, m.Family.ToString().ToLowerInvariant(), m.DefaultSize, m.Sampler, m.HasTinyVae, m.HasVaeEncoder)
+                {
+                    ControlNets = host.ControlNets.All.Where(c => c.Unusable is null).Select(c => c.Name).ToList(),
+                };
                 var limits = new NativeLimits(RequestLimits.MaxBodyBytes, RequestLimits.MaxImagesPerRequest, RequestLimits.MinSide, RequestLimits.MaxSide,
                     RequestLimits.SideMultiple, RequestLimits.MaxSteps, RequestLimits.MaxPromptChars, RequestLimits.MaxInputPixels, RequestLimits.MaxInputSide);
                 var info = new NativeInfo("TurboGen", typeof(NativeApi).Assembly.GetName().Version?.ToString(3) ?? "0", host.State, host.Error, model,
@@ -70,6 +73,7 @@ public static class NativeApi
             ApiRequests.RequireImageToImage(service, "init_image");
             init = InputImages.FromBase64("init_image", r.InitImage);
         }
+        var controls = NativeControls.Map(r.Controls, host.ControlNets, width, height);
         var request = new GenerationRequest
         {
             Prompt = prompt,
@@ -83,6 +87,7 @@ public static class NativeApi
             InitImage = init,
             Strength = r.Strength,
             UseTinyVae = r.TinyVae,
+            Controls = controls,
         };
         var job = service.Submit(ApiRequests.SessionKey(http, "native"), request, ct);
         var result = await job.Result.ConfigureAwait(false);

@@ -27,6 +27,8 @@ public sealed class NativeGenerateRequest
     [JsonPropertyName("quality")] public int Quality { get; set; } = 90;
     /// <summary>Also save PNGs (with metadata) in the server's output folder.</summary>
     [JsonPropertyName("save")] public bool Save { get; set; }
+    /// <summary>ControlNets steering the generation (<see cref="NativeControls"/>).</summary>
+    [JsonPropertyName("controls")] public List<NativeControl?>? Controls { get; set; }
 }
 
 public sealed record NativeGenerateResponse(
@@ -88,7 +90,11 @@ public sealed record NativeModelInfo(
     [property: JsonPropertyName("default_size")] int DefaultSize,
     [property: JsonPropertyName("sampler")] string Sampler,
     [property: JsonPropertyName("tiny_vae")] bool TinyVae,
-    [property: JsonPropertyName("image_to_image")] bool ImageToImage);
+    [property: JsonPropertyName("image_to_image")] bool ImageToImage)
+{
+    /// <summary>The ControlNets this server was started with that fit the model (names for <c>controls[].model</c>).</summary>
+    [JsonPropertyName("controlnets")] public IReadOnlyList<string> ControlNets { get; init; } = [];
+}
 
 public sealed record NativeLimits(
     [property: JsonPropertyName("max_body_bytes")] long MaxBodyBytes,
