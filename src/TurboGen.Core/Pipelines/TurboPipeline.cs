@@ -53,7 +53,9 @@ public sealed class TurboPipeline
         long seed0 = request.Seed ?? Random.Shared.NextInt64(0, 1L << 32);
         var seeds = Enumerable.Range(0, request.BatchSize).Select(i => seed0 + i).ToArray();
         var noise = seeds.Select(s => new NoiseStream((ulong)s)).ToArray();
-        bool cfg = request.UsesGuidance;
+        // An LCM-distilled UNet takes the guidance scale as an embedding (timestep_cond) and is never run with classifier-free
+        // guidance, as diffusers' pipelines do for a UNet with time_cond_proj_dim.
+        bool cfg = request.UsesGuidance && !Model.Unet.UsesGuidanceEmbedding;
 
         progress?.Report(new GenerationProgress("encode", 0, request.Steps, clock.Elapsed));
         var cond = _conditioner.Encode(request.Prompt, request.NegativePrompt, request.BatchSize, cfg, width, height, timings, cancellationToken);
@@ -97,6 +99,9 @@ public sealed class TurboPipeline
         var x = start.Latents;
         int n = x.Length, plane = n / request.BatchSize;
         var scaled = new float[n];
+        var timestepCond = Model.Unet.UsesGuidanceEmbedding
+            ? GuidanceEmbedding.For(request.GuidanceScale, Model.Unet.GuidanceEmbeddingDim, request.BatchSize)
+            : null;
         var stepNoise = new float[n];
         var prev = new float[n];
         var x0 = new float[n];
@@ -107,7 +112,7 @@ public sealed class TurboPipeline
             Scheduler.ScaleModelInput(schedule, i, x.Data, scaled);
             var input = cfg ? FloatTensor.ConcatBatch(new FloatTensor(scaled, x.Shape), new FloatTensor(scaled, x.Shape)) : new FloatTensor(scaled, x.Shape);
             var residuals = control?.Residuals(input, schedule.Timesteps[i], cond, i, schedule.Timesteps.Count, timings, ct);
-            var (eps, onnx) = Model.Unet.Predict(input, schedule.Timesteps[i], cond.EncoderHiddenStates, cond.TextEmbeds, cond.TimeIds, residuals, ct);
+            var (eps, onnx) = Model.Unet.Predict(input, schedule.Timesteps[i], cond.EncoderHiddenStates, cond.TextEmbeds, cond.TimeIds, residuals, ct, timestepCond);
             var guided = cfg ? Guide(eps.Data, n, request.GuidanceScale) : eps.Data;
             if (Scheduler.IsAncestral)
             {
