@@ -11,6 +11,8 @@ namespace TurboGen.Pipelines;
 /// <remarks>
 /// Such a UNet was distilled with the guidance folded in, so it is run without classifier-free guidance: diffusers'
 /// Stable Diffusion pipelines turn CFG off whenever the UNet has <c>time_cond_proj_dim</c>, and so does <see cref="TurboPipeline"/>.
+/// The pipeline embeds the request's scale when it is above 1 and 1 (w = 0) otherwise: TurboGen's "≤ 1 is unguided" rule,
+/// where diffusers would feed a negative w that no LCM UNet was distilled with.
 /// </remarks>
 public static class GuidanceEmbedding
 {

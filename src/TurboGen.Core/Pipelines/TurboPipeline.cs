@@ -99,8 +99,10 @@ public sealed class TurboPipeline
         var x = start.Latents;
         int n = x.Length, plane = n / request.BatchSize;
         var scaled = new float[n];
+        // TurboGen's rule "a guidance scale ≤ 1 means unguided" holds here too: such scales embed as 1 (w = 0) rather than the
+        // negative w diffusers would feed (an LCM UNet was never distilled with one), so the turbo default 0 stays sensible.
         var timestepCond = Model.Unet.UsesGuidanceEmbedding
-            ? GuidanceEmbedding.For(request.GuidanceScale, Model.Unet.GuidanceEmbeddingDim, request.BatchSize)
+            ? GuidanceEmbedding.For(request.UsesGuidance ? request.GuidanceScale : 1f, Model.Unet.GuidanceEmbeddingDim, request.BatchSize)
             : null;
         var stepNoise = new float[n];
         var prev = new float[n];

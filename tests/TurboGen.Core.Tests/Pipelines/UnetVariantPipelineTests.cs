@@ -35,6 +35,11 @@ public sealed class UnetVariantPipelineTests : IDisposable
 
         Assert.NotEqual(guided.Latents.Data, otherScale.Latents.Data);      // the scale reaches the UNet (timestep_cond)
         Assert.Equal(guided.Latents.Data, withNegative.Latents.Data);       // no CFG: the negative prompt plays no part
+        // Scales ≤ 1 are unguided, embedded as 1 (w = 0): the turbo default 0 gives what 1 gives.
+        var zero = pipeline.Generate(request with { GuidanceScale = 0f });
+        var one = pipeline.Generate(request with { GuidanceScale = 1f });
+        Assert.Equal(one.Latents.Data, zero.Latents.Data);
+        Assert.NotEqual(one.Latents.Data, otherScale.Latents.Data);
         Assert.Equal(1, guided.Latents.Shape[0]);
         Assert.Single(guided.Images);
         Assert.All(guided.Latents.Data, v => Assert.True(float.IsFinite(v)));
