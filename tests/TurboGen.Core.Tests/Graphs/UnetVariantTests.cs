@@ -173,6 +173,31 @@ public sealed class UnetVariantTests(ITestOutputHelper output)
         Assert.Contains(expected, e.Message);
     }
 
+    // ---- full-size SDXS-512 shape -------------------------------------------------------------------
+
+    [Fact]
+    public void Sdxs512Shape_BuildsFullSize_WithoutMidBlock_AndWithTheSdxsBlockPlan()
+    {
+        var configs = TurboGen.Benchmarking.RandomModelShapes.Sdxs512;
+        configs.Validate();
+        var config = UnetConfig.FromJson(configs.UnetConfigJson);
+        Assert.Null(config.MidBlock());
+        Assert.Equal([320, 640, 1280], config.BlockOutChannels);
+        Assert.Equal([false, true, true], config.DownBlocks().Select(b => b.HasCrossAttention));
+        Assert.Equal([8, 8, 8], config.AttentionHeads);
+        Assert.Equal(768, config.CrossAttentionDim);
+
+        var checkpoint = RandomUnetCheckpoint.ForConfig(config, seed: 3);
+        var graph = Unet2DConditionModel.Build(config, checkpoint);
+        output.WriteLine($"SDXS-512 UNet: {checkpoint.ParameterCount:N0} parameters, {graph.Nodes.Count} nodes");
+        Assert.Equal(checkpoint.Names.Order(StringComparer.Ordinal), checkpoint.Used.Order(StringComparer.Ordinal));
+        Assert.DoesNotContain(checkpoint.Names, n => n.StartsWith("mid_block.", StringComparison.Ordinal));
+        // Transformer blocks: 1 per attention level down (2) and 2 per attention level up (4).
+        Assert.Equal(6, graph.Initializers.Count(i => i.Name.EndsWith(".attn2.to_out.0.bias", StringComparison.Ordinal)));
+        Assert.Contains(graph.Nodes, n => n.OpType == "Conv" && n.Name.Contains("proj_in", StringComparison.Ordinal));
+        Assert.InRange(checkpoint.ParameterCount, 300_000_000L, 340_000_000L);   // about a third of SD-Turbo's 865.9 M
+    }
+
     // ---- helpers -------------------------------------------------------------------------------------
 
     private static string Patch(string json, string overrideJson)
