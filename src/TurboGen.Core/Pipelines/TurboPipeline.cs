@@ -79,7 +79,9 @@ public sealed class TurboPipeline
             images = Decode(latents, request.UseTinyVae, timings, cancellationToken);
         }
         progress?.Report(new GenerationProgress("done", request.Steps, request.Steps, clock.Elapsed));
-        return new GenerationResult(images, seeds, latents, timings, width, height, cond.PromptTruncated, request with { Seed = seed0 }, SamplerName);
+        // The request as run: an LCM-distilled UNet never saw the negative prompt, so the metadata must not record one.
+        var asRun = Model.Unet.UsesGuidanceEmbedding ? request with { Seed = seed0, NegativePrompt = "" } : request with { Seed = seed0 };
+        return new GenerationResult(images, seeds, latents, timings, width, height, cond.PromptTruncated, asRun, SamplerName);
     }
 
     private void CheckUnetWidth(Conditioning cond)

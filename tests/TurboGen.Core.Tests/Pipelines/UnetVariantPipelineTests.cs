@@ -35,6 +35,8 @@ public sealed class UnetVariantPipelineTests : IDisposable
 
         Assert.NotEqual(guided.Latents.Data, otherScale.Latents.Data);      // the scale reaches the UNet (timestep_cond)
         Assert.Equal(guided.Latents.Data, withNegative.Latents.Data);       // no CFG: the negative prompt plays no part
+        var record = GenerationMetadata.Record(withNegative, 0, "lcm-tiny");
+        Assert.Equal(("", 8f), (record.NegativePrompt, record.GuidanceScale));   // and the metadata says so
         // Scales ≤ 1 are unguided, embedded as 1 (w = 0): the turbo default 0 gives what 1 gives.
         var zero = pipeline.Generate(request with { GuidanceScale = 0f });
         var one = pipeline.Generate(request with { GuidanceScale = 1f });
