@@ -46,6 +46,46 @@ public static class GoldenDiffusersFolder
         return dir;
     }
 
+    /// <summary>
+    /// Assembles an SD 1.x-layout diffusers folder around the golden UNet case <paramref name="unetCase"/> (its cross-attention
+    /// width must be clip_text_tiny's 32: unet_lcm_tiny, unet_sdxs_tiny): clip_text_tiny → text_encoder, vae_tiny → vae, the
+    /// CLIP tokenizer padded with &lt;|endoftext|&gt; (as SD 1.x), the scheduler config <paramref name="schedulerJson"/> and a
+    /// model_index.json naming <paramref name="pipelineClass"/>.
+    /// </summary>
+    public static string WriteSd(string dir, string unetCase, string schedulerJson, string pipelineClass = "StableDiffusionPipeline")
+    {
+        Directory.CreateDirectory(dir);
+        string scheduler = JsonNode.Parse(schedulerJson)!["_class_name"]!.GetValue<string>();
+        var index = new JsonObject
+        {
+            ["_class_name"] = pipelineClass,
+            ["_diffusers_version"] = "0.26.3",
+            ["requires_safety_checker"] = false,
+            ["scheduler"] = new JsonArray("diffusers", scheduler),
+            ["text_encoder"] = new JsonArray("transformers", "CLIPTextModel"),
+            ["tokenizer"] = new JsonArray("transformers", "CLIPTokenizer"),
+            ["unet"] = new JsonArray("diffusers", "UNet2DConditionModel"),
+            ["vae"] = new JsonArray("diffusers", "AutoencoderKL"),
+        };
+        File.WriteAllText(Path.Combine(dir, "model_index.json"), index.ToJsonString());
+        Directory.CreateDirectory(Path.Combine(dir, "scheduler"));
+        File.WriteAllText(Path.Combine(dir, "scheduler", "scheduler_config.json"), schedulerJson);
+        ClipVocabularyFiles.WriteHfFolder(TestPaths.ClipBpeVocabGz, Path.Combine(dir, "tokenizer"), "<|endoftext|>");
+        Component(dir, "text_encoder", "clip_text_tiny", "model", fp16: false);
+        Component(dir, "unet", unetCase, "diffusion_pytorch_model", fp16: false);
+        Component(dir, "vae", "vae_tiny", "diffusion_pytorch_model", fp16: false);
+        return dir;
+    }
+
+    /// <summary>The LCMScheduler config of the golden scheduler_lcm case (what an LCM-distilled model ships).</summary>
+    public static string LcmSchedulerJson()
+    {
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(TestPaths.GoldenCase("scheduler_lcm"), "case.json")))!["config"]!.DeepClone().AsObject();
+        json["_class_name"] = "LCMScheduler";
+        json["_diffusers_version"] = "0.26.3";
+        return json.ToJsonString();
+    }
+
     private static void Component(string dir, string name, string goldenCase, string stem, bool fp16)
     {
         string source = TestPaths.GoldenCase(goldenCase);

@@ -29,7 +29,7 @@ internal static class GenerateCommand
         var image = new Option<string?>("--image") { Description = "Init image for image-to-image (PNG, JPEG, WebP, ...).", HelpName = "FILE" };
         var strength = new Option<float?>("--strength") { Description = "Image-to-image strength in (0, 1] (default 0.5; needs --image)." };
         var negative = new Option<string>("--negative") { Description = "Negative prompt (only used with --guidance > 1).", DefaultValueFactory = _ => "" };
-        var guidance = new Option<float>("--guidance") { Description = "Classifier-free guidance scale (turbo models: 0; > 1 enables CFG).", DefaultValueFactory = _ => 0f };
+        var guidance = new Option<float>("--guidance") { Description = "Guidance scale (turbo models: 0; > 1 enables guidance: classifier-free, or the guidance embedding of an LCM-distilled UNet).", DefaultValueFactory = _ => 0f };
         var tinyVae = new Option<string?>("--tiny-vae")
         {
             Description = "Decode with a tiny VAE (TAESD): PATH to its ONNX folder, or none to use one bundled with the model (taesd/). Put it after PROMPT.",

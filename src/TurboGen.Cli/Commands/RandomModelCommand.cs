@@ -14,6 +14,9 @@ namespace TurboGen.Cli.Commands;
 /// Hugging Face cache snapshot under <c>hf/hub</c> (from the openai BPE vocabulary given by <c>--clip-vocab</c>), so
 /// <c>HF_HUB_CACHE=DIR/hf/hub HF_HUB_OFFLINE=1 turbogen bench -m DIR/sd-turbo.safetensors</c> runs without network.
 /// The speed of a network does not depend on its weight values, so these cost exactly what the real models cost.</para>
+/// <para><c>--family sdxs</c> writes a diffusers folder <c>sdxs-512/</c> of the SDXS-512-DreamShaper shape instead
+/// (<see cref="RandomModelShapes.Sdxs512"/>: block-removed UNet, CLIP ViT-L, tokenizer inside) and the TAESD folder, for
+/// <c>turbogen bench -m DIR/sdxs-512 --tiny-vae DIR/taesd --steps 1</c>.</para>
 /// </summary>
 internal static class RandomModelCommand
 {
@@ -24,10 +27,10 @@ internal static class RandomModelCommand
     {
         var family = new Option<string>("--family")
         {
-            Description = "sd-turbo or sdxl-turbo.",
+            Description = "sd-turbo, sdxl-turbo or sdxs (the SDXS-512-DreamShaper shape, as a diffusers folder).",
             Required = true,
         };
-        family.AcceptOnlyFromAmong("sd-turbo", "sdxl-turbo");
+        family.AcceptOnlyFromAmong("sd-turbo", "sdxl-turbo", "sdxs");
         var output = new Option<string>("--out") { Description = "Folder to write into (created if missing).", Required = true, HelpName = "DIR" };
         var vocab = new Option<string>("--clip-vocab")
         {
@@ -38,7 +41,7 @@ internal static class RandomModelCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the weights.", DefaultValueFactory = _ => 1 };
         var f32 = new Option<bool>("--f32") { Description = "Write F32 weights (default F16, like the published files)." };
 
-        var command = new Command("random-model", "Write a full-size random-weight SD-Turbo / SDXL-Turbo single file, TAESD folder and offline tokenizers for benchmarks.");
+        var command = new Command("random-model", "Write a full-size random-weight SD-Turbo / SDXL-Turbo single file (or an SDXS-512-shaped diffusers folder), TAESD folder and offline tokenizers for benchmarks.");
         foreach (var option in new Option[] { family, output, vocab, seed, f32 })
         {
             command.Options.Add(option);
@@ -55,6 +58,11 @@ internal static class RandomModelCommand
             var dtype = parse.GetValue(f32) ? SafetensorsDType.F32 : SafetensorsDType.F16;
             int s = parse.GetValue(seed);
             Directory.CreateDirectory(dir);
+
+            if (parse.GetValue(family) == "sdxs")
+            {
+                return Task.FromResult(WriteSdxs(terminal, dir, vocabPath, s, dtype, ct));
+            }
 
             string checkpoint = Path.Combine(dir, xl ? "sdxl-turbo.safetensors" : "sd-turbo.safetensors");
             terminal.Error.WriteLine($"writing {checkpoint}");
@@ -82,5 +90,20 @@ internal static class RandomModelCommand
             return Task.FromResult(ExitCodes.Ok);
         });
         return command;
+    }
+
+    /// <summary>The SDXS-512-shaped diffusers folder (SD 1.x CLIP-L tokenizer padded with &lt;|endoftext|&gt;) and a TAESD folder.</summary>
+    private static int WriteSdxs(Terminal terminal, string dir, string vocabPath, int seed, SafetensorsDType dtype, CancellationToken ct)
+    {
+        string model = Path.Combine(dir, "sdxs-512");
+        terminal.Error.WriteLine($"writing {model}/");
+        RandomCheckpoint.WriteDiffusersFolder(model, RandomModelShapes.Sdxs512, vocabPath, seed, dtype, tokenizerPad: "<|endoftext|>");
+        ct.ThrowIfCancellationRequested();
+        string tiny = Path.Combine(dir, "taesd");
+        terminal.Error.WriteLine($"writing {tiny}/");
+        RandomCheckpoint.WriteTinyVaeFolder(tiny, seed, dtype);
+        terminal.Output.WriteLine(model);
+        terminal.Output.WriteLine($"tiny VAE: {tiny}");
+        return ExitCodes.Ok;
     }
 }

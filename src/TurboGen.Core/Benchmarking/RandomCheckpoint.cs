@@ -51,7 +51,8 @@ public static class RandomCheckpoint
     /// (<c>diffusion_pytorch_model.fp16.safetensors</c> / <c>model.fp16.safetensors</c> for F16, without ".fp16" for F32), and
     /// <c>tokenizer/</c> (and <c>tokenizer_2/</c>) written from the CLIP BPE vocabulary at <paramref name="clipBpeVocabGzPath"/>.
     /// </summary>
-    public static void WriteDiffusersFolder(string dir, ModelConfigSet configs, string clipBpeVocabGzPath, int seed, SafetensorsDType dtype = SafetensorsDType.F16)
+    /// <param name="tokenizerPad">The tokenizer's pad token; null: &lt;|endoftext|&gt; for SDXL's CLIP-L, "!" for SD 2.x's OpenCLIP (SD 1.x's CLIP-L pads with &lt;|endoftext|&gt;).</param>
+    public static void WriteDiffusersFolder(string dir, ModelConfigSet configs, string clipBpeVocabGzPath, int seed, SafetensorsDType dtype = SafetensorsDType.F16, string? tokenizerPad = null)
     {
         ArgumentNullException.ThrowIfNull(dir);
         ArgumentNullException.ThrowIfNull(clipBpeVocabGzPath);
@@ -64,7 +65,7 @@ public static class RandomCheckpoint
         WriteConfig(dir, "scheduler", "scheduler_config.json", configs.SchedulerConfigJson);
 
         // The SDXL CLIP-L tokenizer pads with <|endoftext|>; the OpenCLIP ones (SDXL tokenizer_2, SD 2.x tokenizer) with "!".
-        ClipVocabularyFiles.WriteHfFolder(clipBpeVocabGzPath, Path.Combine(dir, "tokenizer"), xl ? "<|endoftext|>" : "!");
+        ClipVocabularyFiles.WriteHfFolder(clipBpeVocabGzPath, Path.Combine(dir, "tokenizer"), tokenizerPad ?? (xl ? "<|endoftext|>" : "!"));
         if (xl)
         {
             ClipVocabularyFiles.WriteHfFolder(clipBpeVocabGzPath, Path.Combine(dir, "tokenizer_2"), "!");

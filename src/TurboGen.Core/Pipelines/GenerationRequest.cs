@@ -39,7 +39,11 @@ public sealed record GenerationRequest
     /// <summary>Images generated together, 1–16 (seeds Seed, Seed + 1, …).</summary>
     public int BatchSize { get; init; } = 1;
 
-    /// <summary>Classifier-free guidance scale; only values &gt; 1 enable it (turbo models are trained without it).</summary>
+    /// <summary>
+    /// Guidance scale; only values &gt; 1 enable guidance (turbo models are trained without it). Classifier-free guidance for
+    /// most models; an LCM-distilled UNet (<c>time_cond_proj_dim</c>) takes it as its guidance-scale embedding instead, where
+    /// scales ≤ 1 embed as 1.
+    /// </summary>
     public float GuidanceScale { get; init; }
 
     /// <summary>Image-to-image: the init image (resized/cropped to the requested size).</summary>
@@ -70,8 +74,9 @@ public sealed record GenerationRequest
     public bool IsImageToImage => InitImage is not null;
 
     /// <summary>
-    /// Classifier-free guidance is on: <see cref="GuidanceScale"/> &gt; 1. Only then is <see cref="NegativePrompt"/> used,
-    /// and every step runs the UNet on twice the batch (conditional + unconditional).
+    /// Guidance is on: <see cref="GuidanceScale"/> &gt; 1. Then classifier-free guidance uses <see cref="NegativePrompt"/> and
+    /// runs every step's UNet on twice the batch (conditional + unconditional), except for an LCM-distilled UNet, which gets
+    /// the scale through its guidance-scale embedding (one batch, no negative prompt), as diffusers does.
     /// </summary>
     public bool UsesGuidance => GuidanceScale > 1f;
 

@@ -68,7 +68,9 @@ public sealed class TurboPipeline
         long seed0 = request.Seed ?? Random.Shared.NextInt64(0, 1L << 32);
         var seeds = Enumerable.Range(0, request.BatchSize).Select(i => seed0 + i).ToArray();
         var noise = seeds.Select(s => new NoiseStream((ulong)s)).ToArray();
-        bool cfg = request.UsesGuidance;
+        // An LCM-distilled UNet takes the guidance scale as an embedding (timestep_cond) and is never run with classifier-free
+        // guidance, as diffusers' pipelines do for a UNet with time_cond_proj_dim.
+        bool cfg = request.UsesGuidance && !Model.Unet.UsesGuidanceEmbedding;
 
         progress?.Report(new GenerationProgress("encode", 0, request.Steps, clock.Elapsed));
         var cond = _conditioner.Encode(request.Prompt, request.NegativePrompt, request.BatchSize, cfg, width, height, timings, cancellationToken);
@@ -92,7 +94,9 @@ public sealed class TurboPipeline
             images = Decode(latents, request.UseTinyVae, timings, cancellationToken);
         }
         progress?.Report(new GenerationProgress("done", request.Steps, request.Steps, clock.Elapsed));
-        return new GenerationResult(images, seeds, latents, timings, width, height, cond.PromptTruncated, request with { Seed = seed0 }, SamplerName);
+        // The request as run: an LCM-distilled UNet never saw the negative prompt, so the metadata must not record one.
+        var asRun = Model.Unet.UsesGuidanceEmbedding ? request with { Seed = seed0, NegativePrompt = "" } : request with { Seed = seed0 };
+        return new GenerationResult(images, seeds, latents, timings, width, height, cond.PromptTruncated, asRun, SamplerName);
     }
 
     private void CheckUnetWidth(Conditioning cond)
@@ -112,6 +116,11 @@ public sealed class TurboPipeline
         var x = start.Latents;
         int n = x.Length, plane = n / request.BatchSize;
         var scaled = new float[n];
+        // TurboGen's rule "a guidance scale ≤ 1 means unguided" holds here too: such scales embed as 1 (w = 0) rather than the
+        // negative w diffusers would feed (an LCM UNet was never distilled with one), so the turbo default 0 stays sensible.
+        var timestepCond = Model.Unet.UsesGuidanceEmbedding
+            ? GuidanceEmbedding.For(request.UsesGuidance ? request.GuidanceScale : 1f, Model.Unet.GuidanceEmbeddingDim, request.BatchSize)
+            : null;
         var stepNoise = new float[n];
         var prev = new float[n];
         var x0 = new float[n];
@@ -122,7 +131,7 @@ public sealed class TurboPipeline
             Scheduler.ScaleModelInput(schedule, i, x.Data, scaled);
             var input = cfg ? FloatTensor.ConcatBatch(new FloatTensor(scaled, x.Shape), new FloatTensor(scaled, x.Shape)) : new FloatTensor(scaled, x.Shape);
             var residuals = control?.Residuals(input, schedule.Timesteps[i], cond, i, schedule.Timesteps.Count, timings, ct);
-            var (eps, onnx) = Model.Unet.Predict(input, schedule.Timesteps[i], cond.EncoderHiddenStates, cond.TextEmbeds, cond.TimeIds, residuals, ct);
+            var (eps, onnx) = Model.Unet.Predict(input, schedule.Timesteps[i], cond.EncoderHiddenStates, cond.TextEmbeds, cond.TimeIds, residuals, ct, timestepCond);
             var guided = cfg ? Guide(eps.Data, n, request.GuidanceScale) : eps.Data;
             if (Scheduler.IsAncestral)
             {

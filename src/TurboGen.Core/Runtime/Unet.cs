@@ -6,7 +6,8 @@ namespace TurboGen.Runtime;
 
 /// <summary>
 /// The denoising UNet (MODEL-CONTRACT §2.1–2.3): inputs <c>sample</c>, <c>timestep</c>, <c>encoder_hidden_states</c>
-/// and, for SDXL, <c>text_embeds</c> + <c>time_ids</c>; output <c>out_sample</c> (ε prediction).
+/// and, for SDXL, <c>text_embeds</c> + <c>time_ids</c>, for an LCM-distilled UNet <c>timestep_cond</c> (the guidance-scale
+/// embedding, [batch, time_cond_proj_dim]); output <c>out_sample</c> (ε prediction).
 /// The timestep is fed as the model declares it: a rank-0 scalar or a [1]/[B] vector, float32, float16 or int64.
 /// </summary>
 public sealed class Unet : OnnxComponent
@@ -37,6 +38,12 @@ public sealed class Unet : OnnxComponent
             throw new ModelContractException(path, $"unet at {path} has only one of text_embeds/time_ids; found {DescribeIo()}.");
         }
         CrossAttentionDim = InputMetadata["encoder_hidden_states"].Dimensions[^1];
+        if (HasInput(TimestepCond))
+        {
+            var dims = InputMetadata[TimestepCond].Dimensions;
+            GuidanceEmbeddingDim = dims.Length == 2 && dims[1] >= 4 ? dims[1]
+                : throw new ModelContractException(path, $"unet input {TimestepCond} must be [batch, time_cond_proj_dim ≥ 4] with a fixed width; found {DescribeIo()}.");
+        }
         while (HasInput(DownResidualPrefix + _downResiduals)) _downResiduals++;
     }
 
@@ -50,6 +57,15 @@ public sealed class Unet : OnnxComponent
 
     /// <summary>Number of down residual inputs (0 without ControlNet support).</summary>
     public int DownResidualCount => _downResiduals;
+
+    /// <summary>Input name of the LCM guidance-scale embedding (Optimum's name for diffusers' <c>timestep_cond</c>).</summary>
+    public const string TimestepCond = "timestep_cond";
+
+    /// <summary>Width of the <c>timestep_cond</c> input (the config's time_cond_proj_dim); 0 when the UNet has none.</summary>
+    public int GuidanceEmbeddingDim { get; }
+
+    /// <summary>True for an LCM-distilled UNet: guidance comes in through the <c>timestep_cond</c> embedding, never through classifier-free guidance.</summary>
+    public bool UsesGuidanceEmbedding => GuidanceEmbeddingDim > 0;
 
     /// <summary>SDXL-style added conditioning (text_embeds + time_ids).</summary>
     public bool UsesTextTime => HasInput("text_embeds");
@@ -66,11 +82,13 @@ public sealed class Unet : OnnxComponent
 
     /// <summary>
     /// The noise prediction with ControlNet <paramref name="residuals"/> added to the skip connections and the mid block (zeros when
-    /// null and the UNet takes residuals).
+    /// null and the UNet takes residuals). <paramref name="timestepCond"/> is the guidance-scale embedding [batch, <see cref="GuidanceEmbeddingDim"/>]
+    /// an LCM-distilled UNet needs (the pipeline computes it with <c>GuidanceEmbedding</c>).
     /// </summary>
     /// <exception cref="ModelContractException">Residuals were given but this UNet has no residual inputs.</exception>
+    /// <exception cref="ArgumentException">The UNet takes <c>timestep_cond</c> and none was given, or one was given to a UNet without it.</exception>
     public Timed<FloatTensor> Predict(FloatTensor sample, float timestep, FloatTensor encoderHiddenStates, FloatTensor? textEmbeds, FloatTensor? timeIds,
-        ControlResiduals? residuals, CancellationToken cancellationToken)
+        ControlResiduals? residuals, CancellationToken cancellationToken, FloatTensor? timestepCond = null)
     {
         if (residuals is not null) CheckResiduals(residuals.Down.Count);
         int batch = (int)sample.Shape[0];
@@ -91,6 +109,19 @@ public sealed class Unet : OnnxComponent
                 values.Add(FloatInput("text_embeds", textEmbeds.Data, textEmbeds.Shape));
                 names.Add("time_ids");
                 values.Add(FloatInput("time_ids", timeIds.Data, timeIds.Shape));
+            }
+            if (UsesGuidanceEmbedding)
+            {
+                if (timestepCond is null)
+                {
+                    throw new ArgumentException($"This UNet ({Path}) is LCM-distilled: it needs {TimestepCond}, the guidance-scale embedding.", nameof(timestepCond));
+                }
+                names.Add(TimestepCond);
+                values.Add(FloatInput(TimestepCond, timestepCond.Data, timestepCond.Shape));
+            }
+            else if (timestepCond is not null)
+            {
+                throw new ArgumentException($"This UNet ({Path}) has no {TimestepCond} input.", nameof(timestepCond));
             }
             if (AcceptsControlResiduals)
             {

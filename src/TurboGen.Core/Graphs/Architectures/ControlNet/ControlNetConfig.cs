@@ -39,6 +39,8 @@ public sealed record ControlNetConfig(
         node["up_block_types"] = new JsonArray(down.Reverse().Select(t => (JsonNode)(t == UnetConfig.CrossAttnDownBlock2D ? UnetConfig.CrossAttnUpBlock2D : UnetConfig.UpBlock2D)).ToArray());
         var unet = UnetConfig.FromJson(node.ToJsonString(), source);
         if (unet.MidBlock() is null) throw r.Error("mid_block_type null is not supported: a ControlNet needs its mid block (UNetMidBlock2DCrossAttn)");
+        if (unet.HasGuidanceEmbedding) throw r.Error("time_cond_proj_dim is not supported in a ControlNet (only null)");
+        if (unet.OnlyCrossAttention.Any(x => x)) throw r.Error("only_cross_attention is not supported in a ControlNet (only false)");
 
         var embedding = r.IntList("conditioning_embedding_out_channels")?.ToList() ?? [16, 32, 96, 256];
         if (embedding.Count == 0 || embedding.Any(c => c <= 0)) throw r.Error("conditioning_embedding_out_channels must be a non-empty list of positive channel counts");

@@ -4,16 +4,18 @@ namespace TurboGen.Graphs.Architectures.Unet;
 /// diffusers <c>BasicTransformerBlock</c> as used by the SD/SDXL UNets (pre-LayerNorm, eps 1e-5, each with a residual):
 /// norm1 → attn1 (self-attention), norm2 → attn2 (cross-attention over the text context), norm3 → ff (GEGLU:
 /// ff.net.0.proj gives [value, gate], value · GELU(gate), then ff.net.2). Attention projections to_q/to_k/to_v have no
-/// bias, to_out.0 has one; heads share the channels equally.
+/// bias, to_out.0 has one; heads share the channels equally. With <c>only_cross_attention</c> (cross-attention-only
+/// blocks of distilled UNets) attn1 attends to the text context too, like attn2 (diffusers passes it
+/// <c>encoder_hidden_states</c>); norm2/attn2 still follow as usual.
 /// </summary>
-internal sealed class BasicTransformerBlock(Nn nn, string prefix, int heads)
+internal sealed class BasicTransformerBlock(Nn nn, string prefix, int heads, bool onlyCrossAttention = false)
 {
     public string Forward(string h, string context)
     {
         using var _ = nn.ModuleScope(prefix);
         var g = nn.G;
         string n = nn.LayerNorm(h, prefix + ".norm1", 1e-5f);
-        h = g.Add(h, Attention(prefix + ".attn1", n, n));
+        h = g.Add(h, Attention(prefix + ".attn1", n, onlyCrossAttention ? context : n));
         n = nn.LayerNorm(h, prefix + ".norm2", 1e-5f);
         h = g.Add(h, Attention(prefix + ".attn2", n, context));
         n = nn.LayerNorm(h, prefix + ".norm3", 1e-5f);

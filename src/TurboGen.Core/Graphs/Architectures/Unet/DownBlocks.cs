@@ -29,7 +29,8 @@ internal sealed class CrossAttnDownBlock2D(Nn nn, UnetConfig config, UnetBlockSp
         for (int j = 0; j < spec.Layers; j++)
         {
             x = new ResnetBlock2D(nn, $"{spec.Prefix}.resnets.{j}", config.NormNumGroups, config.NormEps).Forward(x, temb);
-            x = new Transformer2DModel(nn, $"{spec.Prefix}.attentions.{j}", spec.Heads, spec.TransformerLayers, config.NormNumGroups, config.UseLinearProjection)
+            x = new Transformer2DModel(nn, $"{spec.Prefix}.attentions.{j}", spec.Heads, spec.TransformerLayers, config.NormNumGroups, config.UseLinearProjection,
+                    spec.OnlyCrossAttention)
                 .Forward(x, context);
             skips.Add(x);
         }

@@ -32,12 +32,20 @@ internal sealed class Timesteps(GraphBuilder g, int dim, bool flipSinToCos, floa
     }
 }
 
-/// <summary>diffusers <c>TimestepEmbedding</c>: linear_1 → SiLU → linear_2 (the time and SDXL add-embedding MLPs).</summary>
+/// <summary>
+/// diffusers <c>TimestepEmbedding</c>: linear_1 → SiLU → linear_2 (the time and SDXL add-embedding MLPs). With a
+/// <paramref name="condition"/> (LCM's guidance-scale embedding, <c>cond_proj_dim</c>), <c>cond_proj</c> (Linear without bias)
+/// of it is added to the input first.
+/// </summary>
 internal sealed class TimestepEmbedding(Nn nn, string prefix)
 {
-    public string Forward(string x)
+    public string Forward(string x, string? condition = null)
     {
         using var _ = nn.ModuleScope(prefix);
+        if (condition is not null)
+        {
+            x = nn.G.Add(x, nn.Linear(condition, prefix + ".cond_proj", bias: false));
+        }
         string h = nn.Silu(nn.Linear(x, prefix + ".linear_1"));
         return nn.Linear(h, prefix + ".linear_2");
     }

@@ -5,7 +5,8 @@ namespace TurboGen.Graphs.Architectures.Unet;
 /// [B,H·W,C] (with a linear projection the tokens are projected, with a 1×1 conv the image is) → the
 /// <see cref="BasicTransformerBlock"/>s over the text context → proj_out → back to [B,C,H,W] → plus the input.
 /// </summary>
-internal sealed class Transformer2DModel(Nn nn, string prefix, int heads, int layers, int groups, bool linearProjection)
+/// <remarks>With <c>onlyCrossAttention</c> each block's attn1 attends to the text context (diffusers <c>only_cross_attention</c>).</remarks>
+internal sealed class Transformer2DModel(Nn nn, string prefix, int heads, int layers, int groups, bool linearProjection, bool onlyCrossAttention = false)
 {
     public string Forward(string x, string context)
     {
@@ -23,7 +24,7 @@ internal sealed class Transformer2DModel(Nn nn, string prefix, int heads, int la
 
         for (int k = 0; k < layers; k++)
         {
-            h = new BasicTransformerBlock(nn, $"{prefix}.transformer_blocks.{k}", heads).Forward(h, context);
+            h = new BasicTransformerBlock(nn, $"{prefix}.transformer_blocks.{k}", heads, onlyCrossAttention).Forward(h, context);
         }
 
         if (linearProjection)

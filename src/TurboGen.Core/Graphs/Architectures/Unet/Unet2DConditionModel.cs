@@ -7,15 +7,16 @@ namespace TurboGen.Graphs.Architectures.Unet;
 /// config.json and its diffusers-named checkpoint, with exactly the I/O of an Optimum export (MODEL-CONTRACT §2.1–2.2):
 /// inputs <c>sample</c> [batch,in,height,width], <c>timestep</c> (see <see cref="TimestepInput"/>),
 /// <c>encoder_hidden_states</c> [batch,sequence_length,cross_attention_dim], plus <c>text_embeds</c> [batch,P] and
-/// <c>time_ids</c> [batch,6] for <c>addition_embed_type: "text_time"</c>; output <c>out_sample</c> [batch,out,height,width].
+/// <c>time_ids</c> [batch,6] for <c>addition_embed_type: "text_time"</c>, and <c>timestep_cond</c> [batch,time_cond_proj_dim]
+/// (the LCM guidance-scale embedding, Optimum's name) for <c>time_cond_proj_dim</c>; output <c>out_sample</c> [batch,out,height,width].
 /// </summary>
 /// <remarks>
 /// How it works: the timestep (broadcast to the batch) gets a sinusoidal embedding of width block_out_channels[0] and
-/// goes through <c>time_embedding</c>; SDXL adds <c>add_embedding</c>(text_embeds ‖ sinusoidal(time_ids)). <c>conv_in</c>
+/// goes through <c>time_embedding</c> (an LCM UNet adds <c>time_embedding.cond_proj</c>(timestep_cond) to it first); SDXL adds <c>add_embedding</c>(text_embeds ‖ sinusoidal(time_ids)). <c>conv_in</c>
 /// lifts the latent to block_out_channels[0]; each down block (<c>DownBlock2D</c>, <c>CrossAttnDownBlock2D</c>) runs
 /// <c>ResnetBlock2D</c>s (conditioned on the embedding), optionally <c>Transformer2DModel</c>s (self-attention, cross-attention
 /// over <c>encoder_hidden_states</c>, GEGLU feed-forward), and a stride-2 <c>Downsample2D</c>, pushing every output on a
-/// skip stack; <c>UNetMidBlock2DCrossAttn</c> runs at the deepest width; each up block pops one skip per resnet
+/// skip stack; <c>UNetMidBlock2DCrossAttn</c> runs at the deepest width (block-removed UNets such as SDXS have none); each up block pops one skip per resnet
 /// (channel concat) and ends in a nearest ×2 <c>Upsample2D</c>; <c>conv_norm_out</c> → SiLU → <c>conv_out</c> gives the
 /// noise prediction. One class per diffusers module (namespace TurboGen.Graphs.Architectures.Unet), node scopes named like the checkpoint keys.
 /// The checkpoint is checked against <see cref="UnetCheckpointLayout"/> first (every missing key and wrong shape is
@@ -39,6 +40,9 @@ public static class Unet2DConditionModel
     /// <summary>SDXL (text_time) only: name of the size/crop conditioning input <c>time_ids</c> [batch, count] (6 for SDXL: H, W, top, left, H, W).</summary>
     public const string TimeIdsInput = "time_ids";
 
+    /// <summary>LCM-distilled UNets only (<see cref="UnetConfig.TimeCondProjDim"/>): name of the guidance-scale embedding input <c>timestep_cond</c> [batch, time_cond_proj_dim].</summary>
+    public const string TimestepCondInput = "timestep_cond";
+
     /// <summary>Name of the output: <c>out_sample</c> [batch, out_channels, height, width], the model's prediction (ε, v or x0 per prediction_type).</summary>
     public const string OutSampleOutput = "out_sample";
 
@@ -49,10 +53,11 @@ public static class Unet2DConditionModel
     public const string MidResidualInput = "mid_block_additional_residual";
 
     /// <summary>The declared graph inputs (converted to the activation type where they feed float layers).</summary>
-    internal sealed record Inputs(string Sample, string Timestep, string Context, string? TextEmbeds, string? TimeIds);
+    internal sealed record Inputs(string Sample, string Timestep, string Context, string? TextEmbeds, string? TimeIds, string? TimestepCond);
 
     /// <summary>
-    /// Declares <c>sample</c>, <c>timestep</c>, <c>encoder_hidden_states</c> and, for text_time conditioning, <c>text_embeds</c> + <c>time_ids</c>
+    /// Declares <c>sample</c>, <c>timestep</c>, <c>encoder_hidden_states</c>, for text_time conditioning <c>text_embeds</c> + <c>time_ids</c>,
+    /// and for <c>time_cond_proj_dim</c> <c>timestep_cond</c>
     /// (shared with the ControlNet, whose inputs are the UNet's plus the control image).
     /// </summary>
     internal static Inputs DeclareInputs(GraphBuilder g, UnetConfig config, UnetBuildOptions options)
@@ -73,10 +78,13 @@ public static class Unet2DConditionModel
             textEmbeds = g.FromFloat32(g.Input(TextEmbedsInput, ElementType.Float, "batch", TextEmbedsWidth(config, options)));
             timeIds = g.Input(TimeIdsInput, ElementType.Float, "batch", options.TimeIdCount);
         }
-        return new Inputs(sample, timestep, context, textEmbeds, timeIds);
+        string? timestepCond = config.TimeCondProjDim is int condDim
+            ? g.FromFloat32(g.Input(TimestepCondInput, ElementType.Float, "batch", condDim))
+            : null;
+        return new Inputs(sample, timestep, context, textEmbeds, timeIds, timestepCond);
     }
 
-    /// <summary>SiLU(time_embedding(sinusoidal(t)) [+ add_embedding(text_embeds ‖ sinusoidal(time_ids))]), the input of every resnet's time_emb_proj.</summary>
+    /// <summary>SiLU(time_embedding(sinusoidal(t) [+ cond_proj(timestep_cond)]) [+ add_embedding(text_embeds ‖ sinusoidal(time_ids))]), the input of every resnet's time_emb_proj.</summary>
     internal static string TimeEmbedding(GraphBuilder g, Nn nn, UnetConfig config, UnetBuildOptions options, Inputs inputs)
     {
         string emb;
@@ -84,7 +92,7 @@ public static class Unet2DConditionModel
         {
             string t = BatchTimesteps(g, inputs.Timestep, inputs.Sample, options.Timestep);
             string tProj = new Timesteps(g, config.BlockOutChannels[0], config.FlipSinToCos, config.FreqShift).Forward(t);
-            emb = new TimestepEmbedding(nn, "time_embedding").Forward(tProj);
+            emb = new TimestepEmbedding(nn, "time_embedding").Forward(tProj, inputs.TimestepCond);
             if (inputs.TextEmbeds is { } textEmbeds && inputs.TimeIds is { } timeIds)
             {
                 int addDim = config.AdditionTimeEmbedDim!.Value;

@@ -21,6 +21,10 @@ public static class UnetCheckpointLayout
         int temb = config.TimeEmbedDim;
 
         t.Conv2d("conv_in", config.InChannels, c0, config.ConvInKernel);
+        if (config.TimeCondProjDim is int condDim)
+        {
+            t.Linear("time_embedding.cond_proj", condDim, c0, bias: false);
+        }
         t.Linear("time_embedding.linear_1", c0, temb);
         t.Linear("time_embedding.linear_2", temb, temb);
         if (config.HasTextTimeEmbedding)
@@ -36,7 +40,7 @@ public static class UnetCheckpointLayout
                 Resnet(t, $"{block.Prefix}.resnets.{j}", j == 0 ? block.InChannels : block.OutChannels, block.OutChannels, temb);
                 if (block.HasCrossAttention)
                 {
-                    Transformer(t, $"{block.Prefix}.attentions.{j}", block.OutChannels, block.TransformerLayers, block.CrossAttentionDim, config.UseLinearProjection);
+                    Transformer(t, $"{block.Prefix}.attentions.{j}", block.OutChannels, block.TransformerLayers, block.CrossAttentionDim, config.UseLinearProjection, block.OnlyCrossAttention);
                 }
             }
             if (block.HasSampler)
@@ -64,7 +68,7 @@ public static class UnetCheckpointLayout
                 Resnet(t, $"{block.Prefix}.resnets.{j}", below + skip, block.OutChannels, temb);
                 if (block.HasCrossAttention)
                 {
-                    Transformer(t, $"{block.Prefix}.attentions.{j}", block.OutChannels, block.TransformerLayers, block.CrossAttentionDim, config.UseLinearProjection);
+                    Transformer(t, $"{block.Prefix}.attentions.{j}", block.OutChannels, block.TransformerLayers, block.CrossAttentionDim, config.UseLinearProjection, block.OnlyCrossAttention);
                 }
             }
             if (block.HasSampler)
@@ -94,7 +98,7 @@ public static class UnetCheckpointLayout
         }
     }
 
-    private static void Transformer(TensorLayout t, string prefix, int channels, int layers, int crossDim, bool linearProjection)
+    private static void Transformer(TensorLayout t, string prefix, int channels, int layers, int crossDim, bool linearProjection, bool onlyCrossAttention = false)
     {
         t.Norm(prefix + ".norm", channels);
         if (linearProjection) t.Linear(prefix + ".proj_in", channels, channels);
@@ -103,7 +107,7 @@ public static class UnetCheckpointLayout
         {
             string b = $"{prefix}.transformer_blocks.{k}";
             t.Norm(b + ".norm1", channels);
-            Attention(t, b + ".attn1", channels, channels);
+            Attention(t, b + ".attn1", channels, onlyCrossAttention ? crossDim : channels);   // only_cross_attention: attn1 reads the text context
             t.Norm(b + ".norm2", channels);
             Attention(t, b + ".attn2", channels, crossDim);
             t.Norm(b + ".norm3", channels);

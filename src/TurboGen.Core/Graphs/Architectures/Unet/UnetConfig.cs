@@ -5,8 +5,10 @@ namespace TurboGen.Graphs.Architectures.Unet;
 
 /// <summary>
 /// The fields of a diffusers <c>UNet2DConditionModel</c> config.json that decide its structure (SD 1.x/2.x, SD-Turbo,
-/// SDXL, SDXL-Turbo). Per-block values are already expanded to one entry per down block (index order of
-/// <see cref="DownBlockTypes"/>). <see cref="AttentionHeads"/> is the number of heads: diffusers' config calls it
+/// SDXL, SDXL-Turbo, LCM-distilled UNets with <c>time_cond_proj_dim</c>, and block-removed UNets such as SDXS, BK-SDM and
+/// segmind's tiny/small SD: any number of blocks, <c>layers_per_block</c> 1, no mid block, cross-attention-only blocks).
+/// Per-block values are already expanded to one entry per down block (index order of <see cref="DownBlockTypes"/>; the up
+/// path uses the mirrored entries, as diffusers reverses its lists). <see cref="AttentionHeads"/> is the number of heads: diffusers' config calls it
 /// <c>attention_head_dim</c> when <c>num_attention_heads</c> is null (a known naming quirk).
 /// </summary>
 public sealed record UnetConfig(
@@ -37,6 +39,25 @@ public sealed record UnetConfig(
     float MidBlockScaleFactor,
     int SampleSize)
 {
+    /// <summary>
+    /// Width of the guidance-scale embedding of an LCM-distilled UNet (<c>time_cond_proj_dim</c>): the UNet takes a
+    /// <c>timestep_cond</c> input [batch, this] that <c>time_embedding.cond_proj</c> (Linear, no bias) adds to the sinusoidal
+    /// timestep embedding before <c>time_embedding.linear_1</c>. Null for every other UNet.
+    /// </summary>
+    public int? TimeCondProjDim { get; init; }
+
+    /// <summary>
+    /// <c>only_cross_attention</c> per down block (a bool is expanded to every block): in such a block's transformers
+    /// <c>attn1</c> attends to the text context instead of the image tokens (its to_k/to_v are cross_attention_dim wide).
+    /// Up block i uses the entry of its mirrored down block; the mid block never does (diffusers 0.26).
+    /// </summary>
+    public IReadOnlyList<bool> OnlyCrossAttention { get; init; } = [];
+
+    /// <summary>True when the UNet takes the LCM guidance-scale embedding input <c>timestep_cond</c>.</summary>
+    public bool HasGuidanceEmbedding => TimeCondProjDim is not null;
+
+    private bool OnlyCrossAt(int downIndex) => downIndex < OnlyCrossAttention.Count && OnlyCrossAttention[downIndex];
+
     /// <summary>down_block_types value of a down block with resnets only.</summary>
     public const string DownBlock2D = "DownBlock2D";
 
@@ -69,7 +90,7 @@ public sealed record UnetConfig(
             output = BlockOutChannels[i];
             bool final = i == BlockOutChannels.Count - 1;
             blocks.Add(new UnetBlockSpec($"down_blocks.{i}", DownBlockTypes[i], input, output, input,
-                LayersPerBlock[i], TransformerLayersPerBlock[i], AttentionHeads[i], CrossAttentionDim, HasSampler: !final));
+                LayersPerBlock[i], TransformerLayersPerBlock[i], AttentionHeads[i], CrossAttentionDim, HasSampler: !final) { OnlyCrossAttention = OnlyCrossAt(i) });
         }
         return blocks;
     }
@@ -131,7 +152,7 @@ public sealed record UnetConfig(
             int input = BlockOutChannels[Math.Max(r - 1, 0)];
             bool final = i == n - 1;
             blocks.Add(new UnetBlockSpec($"up_blocks.{i}", UpBlockTypes[i], input, output, prev,
-                LayersPerBlock[r] + 1, ReverseTransformerLayersPerBlock[i], AttentionHeads[r], CrossAttentionDim, HasSampler: !final));
+                LayersPerBlock[r] + 1, ReverseTransformerLayersPerBlock[i], AttentionHeads[r], CrossAttentionDim, HasSampler: !final) { OnlyCrossAttention = OnlyCrossAt(r) });
         }
         return blocks;
     }
@@ -199,15 +220,17 @@ public sealed record UnetConfig(
         RequireNull(r, "class_embed_type");
         RequireNull(r, "num_class_embeds");
         RequireNull(r, "encoder_hid_dim_type");
-        RequireNull(r, "time_cond_proj_dim");
         RequireNull(r, "time_embedding_act_fn");
         RequireNull(r, "timestep_post_act");
         RequireNull(r, "cross_attention_norm");
         RequireFalse(r, "dual_cross_attention");
         RequireFalse(r, "resnet_skip_time_act");
         RequireFalse(r, "class_embeddings_concat");
-        RequireFalse(r, "only_cross_attention");
         if (r.Float("resnet_out_scale_factor", 1f) != 1f) throw r.Error("resnet_out_scale_factor other than 1.0 is not supported");
+
+        int? timeCond = r.OptionalInt("time_cond_proj_dim");
+        if (timeCond is <= 0) throw r.Error($"time_cond_proj_dim {timeCond} must be positive");
+        var onlyCross = PerBlockBool(r, "only_cross_attention", n);
 
         // sample_size may be one side or [height, width].
         int sampleSize = !r.IsList("sample_size") ? r.Int("sample_size", 64)
@@ -239,7 +262,25 @@ public sealed record UnetConfig(
             ConvOutKernel: r.Int("conv_out_kernel", 3),
             DownsamplePadding: r.Int("downsample_padding", 1),
             MidBlockScaleFactor: r.Float("mid_block_scale_factor", 1f),
-            SampleSize: sampleSize);
+            SampleSize: sampleSize)
+        {
+            TimeCondProjDim = timeCond,
+            OnlyCrossAttention = onlyCross,
+        };
+    }
+
+    /// <summary>A "bool or list with one bool per block" field (absent or null: false everywhere).</summary>
+    private static List<bool> PerBlockBool(ConfigReader r, string name, int blocks)
+    {
+        if (r.Field(name) is not { } e) return Enumerable.Repeat(false, blocks).ToList();
+        if (e.ValueKind is JsonValueKind.True or JsonValueKind.False) return Enumerable.Repeat(e.ValueKind == JsonValueKind.True, blocks).ToList();
+        if (e.ValueKind != JsonValueKind.Array || e.EnumerateArray().Any(x => x.ValueKind is not (JsonValueKind.True or JsonValueKind.False)))
+        {
+            throw r.Error($"{name} = {e} must be a bool or a list of bools");
+        }
+        var list = e.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.True).ToList();
+        if (list.Count != blocks) throw r.Error($"{name} has {list.Count} entries, expected one per block ({blocks})");
+        return list;
     }
 
     /// <summary>An "int or list with one int per block" field; null when absent/null and <paramref name="fallback"/> is null.</summary>
@@ -279,7 +320,8 @@ public sealed record UnetConfig(
 /// One UNet block as diffusers builds it from the config: checkpoint prefix, block type, channels (for up blocks
 /// <see cref="InChannels"/> is the skip width of the last resnet and <see cref="PrevOutChannels"/> the width coming
 /// from below), resnet count (<see cref="Layers"/>; for the mid block the number of attention layers, with one resnet more),
-/// transformer layers per attention, attention heads, cross-attention width and whether it ends in a down/up sampler.
+/// transformer layers per attention, attention heads, cross-attention width and whether it ends in a down/up sampler;
+/// <see cref="OnlyCrossAttention"/> when its transformers' attn1 attends to the text context.
 /// </summary>
 public sealed record UnetBlockSpec(
     string Prefix,
@@ -293,6 +335,9 @@ public sealed record UnetBlockSpec(
     int CrossAttentionDim,
     bool HasSampler)
 {
+    /// <summary>diffusers <c>only_cross_attention</c> for this block: attn1 is a cross-attention over the text context.</summary>
+    public bool OnlyCrossAttention { get; init; }
+
     /// <summary>True for the block types with attention transformers (CrossAttnDownBlock2D, CrossAttnUpBlock2D, UNetMidBlock2DCrossAttn).</summary>
     public bool HasCrossAttention =>
         Type is UnetConfig.CrossAttnDownBlock2D or UnetConfig.CrossAttnUpBlock2D or UnetConfig.MidBlock2DCrossAttn;

@@ -35,7 +35,8 @@ internal sealed class CrossAttnUpBlock2D(Nn nn, UnetConfig config, UnetBlockSpec
         {
             x = nn.G.Concat(1, x, UpBlock2D.Pop(skips));
             x = new ResnetBlock2D(nn, $"{spec.Prefix}.resnets.{j}", config.NormNumGroups, config.NormEps).Forward(x, temb);
-            x = new Transformer2DModel(nn, $"{spec.Prefix}.attentions.{j}", spec.Heads, spec.TransformerLayers, config.NormNumGroups, config.UseLinearProjection)
+            x = new Transformer2DModel(nn, $"{spec.Prefix}.attentions.{j}", spec.Heads, spec.TransformerLayers, config.NormNumGroups, config.UseLinearProjection,
+                    spec.OnlyCrossAttention)
                 .Forward(x, context);
         }
         return spec.HasSampler ? new Upsample2D(nn, $"{spec.Prefix}.upsamplers.0").Forward(x, skips[^1]) : x;
