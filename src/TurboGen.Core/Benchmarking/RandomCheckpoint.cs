@@ -51,6 +51,11 @@ public static class RandomCheckpoint
     /// (<c>diffusion_pytorch_model.fp16.safetensors</c> / <c>model.fp16.safetensors</c> for F16, without ".fp16" for F32), and
     /// <c>tokenizer/</c> (and <c>tokenizer_2/</c>) written from the CLIP BPE vocabulary at <paramref name="clipBpeVocabGzPath"/>.
     /// </summary>
+    /// <param name="dir">The folder to write (created).</param>
+    /// <param name="configs">The model's component configs.</param>
+    /// <param name="clipBpeVocabGzPath">The CLIP BPE vocabulary (bpe_simple_vocab_16e6.txt.gz) the tokenizer files are written from.</param>
+    /// <param name="seed">Seed of the random weights (the same seed writes the same bytes).</param>
+    /// <param name="dtype">F16 or F32 weights.</param>
     /// <param name="tokenizerPad">The tokenizer's pad token; null: &lt;|endoftext|&gt; for SDXL's CLIP-L, "!" for SD 2.x's OpenCLIP (SD 1.x's CLIP-L pads with &lt;|endoftext|&gt;).</param>
     public static void WriteDiffusersFolder(string dir, ModelConfigSet configs, string clipBpeVocabGzPath, int seed, SafetensorsDType dtype = SafetensorsDType.F16, string? tokenizerPad = null)
     {

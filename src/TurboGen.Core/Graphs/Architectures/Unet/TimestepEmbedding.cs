@@ -34,7 +34,7 @@ internal sealed class Timesteps(GraphBuilder g, int dim, bool flipSinToCos, floa
 
 /// <summary>
 /// diffusers <c>TimestepEmbedding</c>: linear_1 → SiLU → linear_2 (the time and SDXL add-embedding MLPs). With a
-/// <paramref name="condition"/> (LCM's guidance-scale embedding, <c>cond_proj_dim</c>), <c>cond_proj</c> (Linear without bias)
+/// condition (LCM's guidance-scale embedding, <c>cond_proj_dim</c>), <c>cond_proj</c> (Linear without bias)
 /// of it is added to the input first.
 /// </summary>
 internal sealed class TimestepEmbedding(Nn nn, string prefix)
