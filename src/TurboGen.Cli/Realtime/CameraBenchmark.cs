@@ -51,6 +51,9 @@ public static class CameraBenchmark
 {
     private const int ThumbWidth = 32;
 
+    /// <summary>The in-flight slot is taken by a frame about to be sent (its request id is assigned in SendAsync).</summary>
+    private const long Reserved = long.MaxValue;
+
     public static async Task<CameraBenchmarkResult> RunAsync(CameraBenchmarkOptions options, CancellationToken cancellationToken = default)
     {
         if (!(options.CameraFps > 0)) throw new InvalidRequestException("camera_fps", "The camera frame rate must be positive.");
@@ -107,8 +110,8 @@ public static class CameraBenchmark
                     }
                     if (f.RequestId >= inFlight)
                     {
-                        inFlight = 0;
                         (next, pending) = (pending, null);
+                        inFlight = next is null ? 0 : Reserved; // the slot stays taken until SendAsync numbers the next frame
                     }
                 }
                 if (next is not null) await SendAsync(next).ConfigureAwait(false);
@@ -133,7 +136,8 @@ public static class CameraBenchmark
             lock (gate)
             {
                 sendNow = inFlight == 0;
-                if (!sendNow) pending = frame;
+                if (sendNow) inFlight = Reserved; // one frame in flight: the receive loop cannot send beside it
+                else pending = frame;
             }
             lastSentThumb = thumb; // the newest frame is the one that will be sent
             if (sendNow) await SendAsync(frame).ConfigureAwait(false);
