@@ -46,6 +46,32 @@ public static class GoldenDiffusersFolder
         return dir;
     }
 
+    /// <summary>The golden SD inpainting pipeline case (diffusers StableDiffusionInpaintPipeline on tiny components).</summary>
+    public static string InpaintCase => TestPaths.GoldenCase("pipeline_sd_inpaint_tiny");
+
+    /// <summary>
+    /// An SD 1.x diffusers folder from the inpainting case's components: clip_text_tiny → text_encoder, <paramref name="unetCase"/>
+    /// (unet_sd15_inpaint_tiny, 9 channels, or unet_sd15_tiny) → unet, vae_tiny → vae, the case's scheduler config, a CLIP tokenizer
+    /// padding with &lt;|endoftext|&gt; and a StableDiffusionInpaintPipeline model_index.json.
+    /// </summary>
+    public static string WriteSdInpaint(string dir, string unetCase)
+    {
+        Directory.CreateDirectory(dir);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(InpaintCase, "config.json")))!.AsObject();
+        File.WriteAllText(Path.Combine(dir, "model_index.json"), """
+            {"_class_name": "StableDiffusionInpaintPipeline", "_diffusers_version": "0.26.3", "requires_safety_checker": false,
+             "scheduler": ["diffusers", "EulerAncestralDiscreteScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
+             "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"], "vae": ["diffusers", "AutoencoderKL"]}
+            """);
+        Directory.CreateDirectory(Path.Combine(dir, "scheduler"));
+        File.WriteAllText(Path.Combine(dir, "scheduler", "scheduler_config.json"), config["scheduler"]!.ToJsonString());
+        ClipVocabularyFiles.WriteHfFolder(TestPaths.ClipBpeVocabGz, Path.Combine(dir, "tokenizer"), "<|endoftext|>");
+        Component(dir, "text_encoder", "clip_text_tiny", "model", fp16: false);
+        Component(dir, "unet", unetCase, "diffusion_pytorch_model", fp16: false);
+        Component(dir, "vae", "vae_tiny", "diffusion_pytorch_model", fp16: false);
+        return dir;
+    }
+
     private static void Component(string dir, string name, string goldenCase, string stem, bool fp16)
     {
         string source = TestPaths.GoldenCase(goldenCase);
