@@ -55,6 +55,10 @@ internal static class ErrorReporter
         "output" => "OUTPUT",
         "api_key" => "--api-key",
         "tile" => "--tile",
+        "mask" => "--mask",
+        "mask_blur" => "--mask-blur",
+        "inpaint_full_res_padding" => "--padding",
+        "inpainting_fill" => "--fill",
         _ => parameter,
     };
 }

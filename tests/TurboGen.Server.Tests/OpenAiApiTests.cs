@@ -77,7 +77,7 @@ public sealed class OpenAiApiTests(ApiServerFixture fixture) : IClassFixture<Api
     }
 
     [Fact]
-    public async Task Edit_WithMask_Is400_AndEditAutoSizeKeepsTheAspectRatio()
+    public async Task Edit_WithAMaskWithoutTransparentPixels_Is400_AndEditAutoSizeKeepsTheAspectRatio()
     {
         using var masked = new MultipartFormDataContent
         {

@@ -46,6 +46,21 @@ public static class GoldenDiffusersFolder
         return dir;
     }
 
+    /// <summary>The golden SD inpainting pipeline case (diffusers StableDiffusionInpaintPipeline on tiny components).</summary>
+    public static string InpaintCase => TestPaths.GoldenCase("pipeline_sd_inpaint_tiny");
+
+    /// <summary>
+    /// An SD 1.x diffusers folder from the inpainting case's components (<see cref="WriteSd"/>): <paramref name="unetCase"/>
+    /// (unet_sd15_inpaint_tiny, 9 channels, or unet_sd15_tiny) → unet, the case's scheduler config and a
+    /// StableDiffusionInpaintPipeline model_index.json.
+    /// </summary>
+    public static string WriteSdInpaint(string dir, string unetCase)
+    {
+        var scheduler = JsonNode.Parse(File.ReadAllText(Path.Combine(InpaintCase, "config.json")))!["scheduler"]!.DeepClone().AsObject();
+        scheduler["_class_name"] ??= "EulerAncestralDiscreteScheduler";
+        return WriteSd(dir, unetCase, scheduler.ToJsonString(), "StableDiffusionInpaintPipeline");
+    }
+
     /// <summary>
     /// Assembles an SD 1.x-layout diffusers folder around the golden UNet case <paramref name="unetCase"/> (its cross-attention
     /// width must be clip_text_tiny's 32: unet_lcm_tiny, unet_sdxs_tiny): clip_text_tiny → text_encoder, vae_tiny → vae, the

@@ -83,7 +83,8 @@ public static class SingleFileTestCheckpoints
         ("norm2.", "out_layers.0."), ("conv2.", "out_layers.3."), ("conv_shortcut.", "skip_connection."),
     ];
 
-    private static IEnumerable<SafetensorsWriter.Tensor> Unet(string caseName)
+    /// <summary>The golden UNet <paramref name="caseName"/> with original (ldm) key names under <c>model.diffusion_model.</c>.</summary>
+    public static IEnumerable<SafetensorsWriter.Tensor> Unet(string caseName)
     {
         string dir = TestPaths.GoldenCase(caseName);
         using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "config.json")));

@@ -2,6 +2,7 @@ using TurboGen.Cli.Realtime;
 using System.CommandLine;
 using Spectre.Console;
 using TurboGen.Hub;
+using TurboGen.Imaging;
 using TurboGen.Pipelines;
 using TurboGen.Runtime;
 using TurboGen.Server.Realtime;
@@ -27,6 +28,9 @@ internal static class BenchCommand
             Arity = ArgumentArity.ZeroOrOne,
         };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (for comparisons) and nothing else on stdout." };
+        var image = new Option<string?>("--image", "--init") { Description = "Benchmark image-to-image from this init image.", HelpName = "FILE" };
+        var mask = new Option<string?>("--mask") { Description = "Benchmark inpainting with this mask (white repaints; needs --image).", HelpName = "FILE" };
+        var strength = new Option<float>("--strength") { Description = "Image-to-image / inpainting strength.", DefaultValueFactory = _ => 0.5f };
         var realtime = new Option<string?>("--realtime")
         {
             Description = "Instead of the model: against a running `turbogen serve` at URL, simulate typing at --keys-per-second (keystroke-to-frame latency), then camera mode for --camera-seconds (pictures per second).",
@@ -64,7 +68,7 @@ internal static class BenchCommand
         command.Subcommands.Add(ControlNetCostCommand.Create(terminal));
         command.Subcommands.Add(BenchUpscaleCommand.Create(terminal));
         shared.AddTo(command);
-        foreach (var option in new Option[] { runs, warmup, size, steps, batch, prompt, tinyVae, json, realtime, keysPerSecond, apiKey, cameraSeconds, ceiling, soak, sessions, clients, duration })
+        foreach (var option in new Option[] { runs, warmup, size, steps, batch, prompt, tinyVae, json, image, mask, strength, realtime, keysPerSecond, apiKey, cameraSeconds, ceiling, soak, sessions, clients, duration })
         {
             command.Options.Add(option);
         }
@@ -110,7 +114,14 @@ internal static class BenchCommand
                 Steps = parse.GetValue(steps),
                 BatchSize = parse.GetValue(batch),
                 UseTinyVae = useTinyVae,
+                Strength = parse.GetValue(strength),
             };
+            if (parse.GetValue(image) is { } imagePath) request = request with { InitImage = ImageCodec.Load(imagePath) };
+            if (parse.GetValue(mask) is { } maskPath)
+            {
+                if (request.InitImage is null) throw new InvalidRequestException("--mask", "a mask needs the image to inpaint: add --image FILE.");
+                request = request with { Mask = InpaintMask.FromImage(ImageCodec.Load(maskPath)) };
+            }
             request.Validate(defaultSize: 512);
             bool asJson = parse.GetValue(json);
             var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
@@ -119,7 +130,7 @@ internal static class BenchCommand
             {
                 Runtime = shared.Runtime(parse, prepackByDefault: true),
                 TinyVaePath = await locator.TinyVaeAsync(useTinyVae, parse.GetValue(tinyVae), located.Folder, ct, shared.BuildPrecision(parse)).ConfigureAwait(false),
-                SkipVaeEncoder = true,
+                SkipVaeEncoder = !request.IsImageToImage,
             }, request, parse.GetValue(warmup), parse.GetValue(runs)) { Ceiling = parse.GetValue(ceiling) };
             Action<string> log = asJson ? _ => { } : message => terminal.Error.WriteLine($"bench: {message}");
             var report = await Task.Run(() => Benchmark.Run(settings, log, ct), ct).ConfigureAwait(false);

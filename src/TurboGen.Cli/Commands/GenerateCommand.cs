@@ -26,7 +26,8 @@ internal static class GenerateCommand
         var size = new Option<string?>("--size") { Description = "Image size WIDTHxHEIGHT, multiples of 8 (default: the model's, 512x512).", HelpName = "WxH" };
         var seed = new Option<long?>("--seed") { Description = "Seed of the first image (default: random; printed)." };
         var count = new Option<int>("--count", "-n") { Description = $"Images to generate (seeds seed…seed+N−1), 1–{GenerationRequest.MaxBatch}.", DefaultValueFactory = _ => 1 };
-        var image = new Option<string?>("--image") { Description = "Init image for image-to-image (PNG, JPEG, WebP, ...).", HelpName = "FILE" };
+        var image = new Option<string?>("--image", "--init") { Description = "Init image for image-to-image or inpainting (PNG, JPEG, WebP, ...).", HelpName = "FILE" };
+        var inpaint = new InpaintOptions();
         var strength = new Option<float?>("--strength") { Description = "Image-to-image strength in (0, 1] (default 0.5; needs --image)." };
         var negative = new Option<string>("--negative") { Description = "Negative prompt (only used with --guidance > 1).", DefaultValueFactory = _ => "" };
         var guidance = new Option<float>("--guidance") { Description = "Guidance scale (turbo models: 0; > 1 enables guidance: classifier-free, or the guidance embedding of an LCM-distilled UNet).", DefaultValueFactory = _ => 0f };
@@ -55,6 +56,7 @@ internal static class GenerateCommand
         var command = new Command("generate", "Generate images from a prompt (text-to-image, or image-to-image with --image).");
         command.Arguments.Add(prompt);
         shared.AddTo(command);
+        inpaint.AddTo(command);
         foreach (var option in new Option[] { steps, size, seed, count, style, image, strength, negative, guidance, tinyVae, output, outdir, json, control, controlnet })
         {
             command.Options.Add(option);
@@ -94,6 +96,12 @@ internal static class GenerateCommand
             if (imagePath is not null)
             {
                 request = request with { InitImage = ImageCodec.Load(imagePath) };
+            }
+            var mask = inpaint.Read(parse, imagePath is not null);
+            if (mask is not null)
+            {
+                request = request with { Mask = mask };
+                request.Validate(defaultSize: 512); // the mask against the init image's size
             }
             bool asJson = parse.GetValue(json);
 

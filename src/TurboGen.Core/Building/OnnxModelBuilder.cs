@@ -235,9 +235,11 @@ public static class OnnxModelBuilder
         {
             problems.Add("the unet expects text_embeds/time_ids (SDXL) but there is no text_encoder_2");
         }
-        if (vae.LatentChannels != unet.InChannels || vae.LatentChannels != unet.OutChannels)
+        // An inpainting UNet takes 2·latent + 1 channels: latents, mask, masked-image latents.
+        bool inpainting = unet.InChannels == 2 * vae.LatentChannels + 1;
+        if ((vae.LatentChannels != unet.InChannels && !inpainting) || vae.LatentChannels != unet.OutChannels)
         {
-            problems.Add($"vae latent_channels {vae.LatentChannels} differs from unet in/out channels {unet.InChannels}/{unet.OutChannels}");
+            problems.Add($"vae latent_channels {vae.LatentChannels} differs from unet in/out channels {unet.InChannels}/{unet.OutChannels} (an inpainting unet takes {2 * vae.LatentChannels + 1})");
         }
         if (problems.Count > 0)
         {

@@ -27,6 +27,27 @@ public static class ImageCodec
     /// <summary>Decodes any format Skia knows (PNG, JPEG, WebP, GIF first frame, BMP, ICO, ...) to upright RGB over white.</summary>
     public static RgbImage Decode(ReadOnlySpan<byte> data, long maxPixels = DefaultMaxPixels, int maxSide = DefaultMaxSide)
     {
+        using var upright = DecodeUpright(data, maxPixels, maxSide, SKColors.White);
+        return FromBitmap(upright);
+    }
+
+    /// <summary>The alpha channel (0 transparent … 255 opaque), one byte per pixel after EXIF orientation, of any format Skia knows; 255 everywhere for formats without alpha.</summary>
+    public static (byte[] Alpha, int Width, int Height) DecodeAlpha(ReadOnlySpan<byte> data, long maxPixels = DefaultMaxPixels, int maxSide = DefaultMaxSide)
+    {
+        using var upright = DecodeUpright(data, maxPixels, maxSide, SKColors.Transparent);
+        int width = upright.Width, height = upright.Height, rowBytes = upright.RowBytes;
+        ReadOnlySpan<byte> rgba = upright.GetPixelSpan();
+        var alpha = new byte[width * height];
+        for (int y = 0; y < height; y++)
+        {
+            for (int x = 0; x < width; x++) alpha[y * width + x] = rgba[y * rowBytes + 4 * x + 3];
+        }
+        return (alpha, width, height);
+    }
+
+    /// <summary>Decodes, checks the limits and applies the EXIF orientation, drawing over <paramref name="background"/>.</summary>
+    private static SKBitmap DecodeUpright(ReadOnlySpan<byte> data, long maxPixels, int maxSide, SKColor background)
+    {
         if (maxPixels <= 0 || maxSide <= 0)
         {
             throw new ArgumentException($"Decode limits must be positive (maxPixels {maxPixels}, maxSide {maxSide}).");
@@ -53,14 +74,14 @@ public static class ImageCodec
         SKEncodedOrigin origin = codec.EncodedOrigin;
         var (width, height) = OrientedSize(size.Width, size.Height, origin);
         var uprightInfo = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul, SKColorSpace.CreateSrgb());
-        using var upright = new SKBitmap(uprightInfo);
+        var upright = new SKBitmap(uprightInfo);
         using (var canvas = new SKCanvas(upright))
         {
-            canvas.Clear(SKColors.White);
+            canvas.Clear(background);
             canvas.SetMatrix(OrientationMatrix(origin, size.Width, size.Height));
             canvas.DrawBitmap(decoded, 0, 0);
         }
-        return FromBitmap(upright);
+        return upright;
     }
 
     /// <summary>Reads and decodes an image file; every failure is an <see cref="ImageDecodeException"/> naming the path.</summary>

@@ -61,6 +61,21 @@ public sealed record GenerationRequest
     /// <summary>Parity/testing: the initial noise [B,4,h,w] (unscaled N(0,1)) instead of the seeded generator's.</summary>
     public FloatTensor? InitialNoise { get; init; }
 
+    /// <summary>Inpainting: the mask over <see cref="InitImage"/> (same size) and how it is applied; null = no inpainting.</summary>
+    public InpaintMask? Mask { get; init; }
+
+    /// <summary>Parity/testing, inpainting: the N(0,1) noise of the init image's VAE posterior sample [B,4,h,w].</summary>
+    public FloatTensor? ImageSampleNoise { get; init; }
+
+    /// <summary>Parity/testing, inpainting: the N(0,1) noise of the masked image's VAE posterior sample [B,4,h,w].</summary>
+    public FloatTensor? MaskedImageSampleNoise { get; init; }
+
+    /// <summary>
+    /// Parity/testing, inpainting: diffusers' <c>latents</c> argument [B,4,h,w]. As diffusers 0.26 does, they start denoising times
+    /// init_noise_sigma whatever the strength (which then only picks the schedule's tail), instead of noised image latents.
+    /// </summary>
+    public FloatTensor? PassedLatents { get; init; }
+
     /// <summary>Parity/testing: the ancestral noise of each step [B,4,h,w] instead of the seeded generator's.</summary>
     public IReadOnlyList<FloatTensor>? StepNoise { get; init; }
 
@@ -100,6 +115,11 @@ public sealed record GenerationRequest
             throw new InvalidRequestException("prompt", "prompt is required.");
         CheckPrompt("prompt", Prompt);
         CheckPrompt("negative_prompt", NegativePrompt);
+        if (Mask is not null)
+        {
+            if (InitImage is null) throw new InvalidRequestException("mask", "A mask needs an init image to inpaint.");
+            Mask.Validate(InitImage.Width, InitImage.Height);
+        }
         for (int i = 0; i < (Controls?.Count ?? 0); i++)
             Controls![i].Validate(i);
         long[] latentShape = [BatchSize, 4, h / 8, w / 8];

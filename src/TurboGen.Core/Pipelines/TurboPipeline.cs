@@ -9,7 +9,8 @@ namespace TurboGen.Pipelines;
 /// <summary>
 /// Text-to-image and image-to-image for SDXL-Turbo and SD-Turbo, composed from small parts: a conditioner per
 /// model family, the scheduler named by the model's config, a latent initialiser per task, an optional ControlNet stage
-/// (<see cref="ControlStage"/>: residuals for the UNet at each step, for any family and task), and a decoder
+/// (<see cref="ControlStage"/>: residuals for the UNet at each step, for any family and task), an optional inpainting stage
+/// (<see cref="InpaintStage"/>: 9-channel UNet input or latent blending; <see cref="InpaintCrop"/> for full-resolution masks), and a decoder
 /// (full VAE or tiny VAE). It orchestrates; the components compute. Reusable and thread-safe: everything a request
 /// changes (noise streams, latents, timings) lives in that request's call; the components return their ONNX Runtime time
 /// with their result, and the shared prompt-embedding cache locks.
@@ -59,6 +60,14 @@ public sealed class TurboPipeline
     public GenerationResult Generate(GenerationRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var (width, height) = request.Validate(Model.DefaultSize);
+        if (request.Mask is { FullResolution: true })
+        {
+            return InpaintCrop.Generate(this, request, width, height, progress, cancellationToken);
+        }
+        if (request.Mask is null && Model.Unet.SampleChannels == 9)
+        {
+            throw new InvalidRequestException("mask", $"{Model.Id} is an inpainting model (its UNet takes 9 channels): give an init image and a mask.");
+        }
         if (request.UseTinyVae && Model.TinyVaeDecoder is null)
         {
             throw new InvalidRequestException("tiny_vae", "The tiny VAE was requested but none is loaded (load the model with a tiny VAE path).");
@@ -79,9 +88,10 @@ public sealed class TurboPipeline
 
         var control = ControlStage.For(Model, request, width, height, cfg, timings);
 
+        var inpaint = request.Mask is null ? null : InpaintStage.Prepare(Model, Scheduler, request, width, height, noise, timings, cancellationToken);
         ILatentInit init = request.IsImageToImage ? new ImageToImageInit(Model) : new TextToImageInit();
-        var start = init.Prepare(Scheduler, request, width, height, noise, timings, cancellationToken);
-        var latents = Denoise(start, cond, control, request, noise, cfg, timings, progress, clock, cancellationToken);
+        var start = inpaint?.Start ?? init.Prepare(Scheduler, request, width, height, noise, timings, cancellationToken);
+        var latents = Denoise(start, cond, control, inpaint, request, noise, cfg, timings, progress, clock, cancellationToken);
         if (ImageTensors.ContainsNonFinite(latents.Data))
         {
             throw new NumericalException("unet", "The UNet produced NaN/Inf values (an fp16 model overflowing?). Try the fp32 model or another execution provider.");
@@ -92,6 +102,7 @@ public sealed class TurboPipeline
         {
             progress?.Report(new GenerationProgress("decode", request.Steps, request.Steps, clock.Elapsed));
             images = Decode(latents, request.UseTinyVae, timings, cancellationToken);
+            if (inpaint is not null && request.Mask!.Blur > 0) images = images.Select(inpaint.Feather).ToList();
         }
         progress?.Report(new GenerationProgress("done", request.Steps, request.Steps, clock.Elapsed));
         // The request as run: an LCM-distilled UNet never saw the negative prompt, so the metadata must not record one.
@@ -109,7 +120,7 @@ public sealed class TurboPipeline
         }
     }
 
-    private FloatTensor Denoise(LatentStart start, Conditioning cond, ControlStage? control, GenerationRequest request, NoiseStream[] noise, bool cfg,
+    private FloatTensor Denoise(LatentStart start, Conditioning cond, ControlStage? control, InpaintStage? inpaint, GenerationRequest request, NoiseStream[] noise, bool cfg,
         StageTimings timings, IProgress<GenerationProgress>? progress, Stopwatch clock, CancellationToken ct)
     {
         var schedule = start.Schedule;
@@ -131,7 +142,7 @@ public sealed class TurboPipeline
             Scheduler.ScaleModelInput(schedule, i, x.Data, scaled);
             var input = cfg ? FloatTensor.ConcatBatch(new FloatTensor(scaled, x.Shape), new FloatTensor(scaled, x.Shape)) : new FloatTensor(scaled, x.Shape);
             var residuals = control?.Residuals(input, schedule.Timesteps[i], cond, i, schedule.Timesteps.Count, timings, ct);
-            var (eps, onnx) = Model.Unet.Predict(input, schedule.Timesteps[i], cond.EncoderHiddenStates, cond.TextEmbeds, cond.TimeIds, residuals, ct, timestepCond);
+            var (eps, onnx) = Model.Unet.Predict(inpaint?.UnetInput(input) ?? input, schedule.Timesteps[i], cond.EncoderHiddenStates, cond.TextEmbeds, cond.TimeIds, residuals, ct, timestepCond);
             var guided = cfg ? Guide(eps.Data, n, request.GuidanceScale) : eps.Data;
             if (Scheduler.IsAncestral)
             {
@@ -139,6 +150,7 @@ public sealed class TurboPipeline
                 else for (int b = 0; b < noise.Length; b++) noise[b].Next(stepNoise.AsSpan(b * plane, plane));
             }
             Scheduler.Step(schedule, i, guided, x.Data, stepNoise, prev, x0);
+            inpaint?.AfterStep(schedule, i, prev);
             x = new FloatTensor((float[])prev.Clone(), x.Shape);
             timings.Add($"unet.step{i}", sw.Elapsed.TotalMilliseconds, onnx);
             if (progress is not null)

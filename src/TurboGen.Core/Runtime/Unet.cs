@@ -73,6 +73,9 @@ public sealed class Unet : OnnxComponent
     /// <summary>Declared width of encoder_hidden_states (−1 when symbolic).</summary>
     public int CrossAttentionDim { get; }
 
+    /// <summary>Declared channels of <c>sample</c>: 4, or 9 for an inpainting UNet (latents, mask, masked-image latents); 4 when symbolic.</summary>
+    public int SampleChannels => InputMetadata["sample"].Dimensions is [_, > 0 and var c, ..] ? c : 4;
+
     /// <summary>Declared float type of <c>sample</c>.</summary>
     public TensorElementType SampleType => InputType("sample");
 

@@ -50,6 +50,34 @@ public static class InputImages
     /// <summary>Decodes an image file's bytes after checking its header against the input limits.</summary>
     public static RgbImage FromBytes(string field, ReadOnlySpan<byte> bytes)
     {
+        CheckHeader(field, bytes);
+        try
+        {
+            return ImageCodec.Decode(bytes, RequestLimits.MaxInputPixels, RequestLimits.MaxInputSide);
+        }
+        catch (ImageDecodeException e)
+        {
+            throw new InvalidRequestException(field, $"{field} could not be decoded: {e.Message}");
+        }
+    }
+
+    /// <summary>The alpha channel of an image file's bytes (255 everywhere without alpha), after the same header checks as <see cref="FromBytes"/>.</summary>
+    public static (byte[] Alpha, int Width, int Height) AlphaFromBytes(string field, ReadOnlySpan<byte> bytes)
+    {
+        CheckHeader(field, bytes);
+        try
+        {
+            return ImageCodec.DecodeAlpha(bytes, RequestLimits.MaxInputPixels, RequestLimits.MaxInputSide);
+        }
+        catch (ImageDecodeException e)
+        {
+            throw new InvalidRequestException(field, $"{field} could not be decoded: {e.Message}");
+        }
+    }
+
+    /// <summary>Format and dimensions from the header, against the input limits.</summary>
+    private static void CheckHeader(string field, ReadOnlySpan<byte> bytes)
+    {
         int width, height;
         string format;
         try
@@ -64,14 +92,6 @@ public static class InputImages
         {
             throw new InvalidRequestException(field,
                 $"{field} is a {width}x{height} {format} image; input images may have at most {RequestLimits.MaxInputPixels} pixels and {RequestLimits.MaxInputSide} pixels per side.");
-        }
-        try
-        {
-            return ImageCodec.Decode(bytes, RequestLimits.MaxInputPixels, RequestLimits.MaxInputSide);
-        }
-        catch (ImageDecodeException e)
-        {
-            throw new InvalidRequestException(field, $"{field} could not be decoded: {e.Message}");
         }
     }
 }

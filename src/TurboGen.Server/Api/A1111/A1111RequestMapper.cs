@@ -22,7 +22,7 @@ public sealed record A1111Plan(
 /// <summary>
 /// Validates an A1111 request (each violation names its field; rendered as 422) and maps it onto a
 /// <see cref="GenerationRequest"/>. Everything TurboGen accepts but cannot honour — other samplers and schedulers,
-/// face restoration, tiling, variation seeds, sampler noise options, scripts other than ControlNet (<see cref="A1111ControlNet"/>), masks, settings overrides,
+/// face restoration, tiling, variation seeds, sampler noise options, scripts other than ControlNet (<see cref="A1111ControlNet"/>), latent masks, settings overrides,
 /// unknown styles and unknown fields — is listed with the reason in <see cref="A1111Plan.Ignored"/>.
 /// </summary>
 public static class A1111RequestMapper
@@ -109,6 +109,7 @@ public static class A1111RequestMapper
         var hires = r is A1111Txt2ImgRequest t2i ? A1111Upscaling.MapHires(t2i, width, height, prompt, negative, upscalers ?? UpscalerSet.LanczosOnly, ignored) : null;
 
         RgbImage? init = null;
+        InpaintMask? mask = null;
         float strength = 0.5f;
         if (r is A1111Img2ImgRequest i2i)
         {
@@ -123,7 +124,8 @@ public static class A1111RequestMapper
                 throw new InvalidRequestException("denoising_strength", $"denoising_strength must be in (0, 1] (got {strength.ToString(CultureInfo.InvariantCulture)}).");
             }
             if (i2i.InitImages.Count > 1) ignored["init_images"] = $"only the first of {i2i.InitImages.Count} init images is used";
-            if (!string.IsNullOrEmpty(i2i.Mask)) ignored["mask"] = "inpainting is not available; the whole image is regenerated";
+            mask = A1111Inpainting.Map(i2i, ignored);
+            mask?.Validate(init.Width, init.Height);
             if (i2i.ResizeMode != 1 && (long)init.Width * height != (long)init.Height * width)
             {
                 ignored["resize_mode"] = "the init image is always cropped to fill width × height (resize_mode 1)";
@@ -146,6 +148,7 @@ public static class A1111RequestMapper
             BatchSize = r.BatchSize,
             Seed = seed,
             InitImage = init,
+            Mask = mask,
             Strength = strength,
             PreviewSteps = r.Steps > 1 && model.HasTinyVae,
             Controls = controls,

@@ -74,6 +74,7 @@ public static class NativeApi
             init = InputImages.FromBase64("init_image", r.InitImage);
         }
         var controls = NativeControls.Map(r.Controls, host.ControlNets, width, height);
+        var mask = NativeMask(r, init);
         var request = new GenerationRequest
         {
             Prompt = prompt,
@@ -85,6 +86,7 @@ public static class NativeApi
             Seed = r.Seed,
             BatchSize = r.N,
             InitImage = init,
+            Mask = mask,
             Strength = r.Strength,
             UseTinyVae = r.TinyVae,
             Controls = controls,
@@ -104,8 +106,33 @@ public static class NativeApi
         var timings = new NativeTimings(queueMs, generateMs, result.Timings.OnnxMilliseconds, encode.Elapsed.TotalMilliseconds, total.Elapsed.TotalMilliseconds,
             result.Timings.Stages.Select(s => new NativeStage(s.Stage, s.Milliseconds, s.OnnxMilliseconds)).ToList());
         var response = new NativeGenerateResponse(service.Model.Id, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), result.Width, result.Height, request.Steps,
-            request.GuidanceScale, result.Sampler, init is null ? "txt2img" : "img2img", init is null ? null : request.Strength, style?.Id,
+            request.GuidanceScale, result.Sampler, init is null ? "txt2img" : mask is null ? "img2img" : "inpaint", init is null ? null : request.Strength, style?.Id,
             prompt, negative, result.PromptTruncated, request.UseTinyVae ? "tiny" : "full", result.Seeds, images, timings);
         return Results.Json(response, NativeJson.Options);
+    }
+
+    /// <summary>The request's inpainting mask (luminance: white repaints), checked against the init image; null without <c>mask</c>.</summary>
+    private static InpaintMask? NativeMask(NativeGenerateRequest r, RgbImage? init)
+    {
+        if (r.Mask is null) return null;
+        if (init is null) throw new InvalidRequestException("mask", "mask needs an init_image to inpaint.");
+        var fill = r.InpaintingFill?.Trim().ToLowerInvariant() switch
+        {
+            null or "" or "original" => InpaintFill.Original,
+            "fill" => InpaintFill.Fill,
+            "latent_noise" => InpaintFill.LatentNoise,
+            "latent_nothing" => InpaintFill.LatentNothing,
+            _ => throw new InvalidRequestException("inpainting_fill", $"inpainting_fill '{r.InpaintingFill}' is not one of original, fill, latent_noise, latent_nothing."),
+        };
+        var mask = InpaintMask.FromImage(InputImages.FromBase64("mask", r.Mask)) with
+        {
+            Blur = r.MaskBlur,
+            Invert = r.MaskInvert,
+            FullResolution = r.InpaintFullRes,
+            Padding = r.InpaintFullResPadding,
+            Fill = fill,
+        };
+        mask.Validate(init.Width, init.Height);
+        return mask;
     }
 }

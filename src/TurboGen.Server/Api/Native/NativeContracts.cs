@@ -19,6 +19,17 @@ public sealed class NativeGenerateRequest
     /// <summary>Base64 image or data URL: image-to-image.</summary>
     [JsonPropertyName("init_image")] public string? InitImage { get; set; }
     [JsonPropertyName("strength")] public float Strength { get; set; } = 0.5f;
+    /// <summary>Inpainting mask (base64 image or data URL, the init image's size): white repaints, black keeps (luminance).</summary>
+    [JsonPropertyName("mask")] public string? Mask { get; set; }
+    /// <summary>Mask blur in pixels (Gaussian σ, 0–64); the result is feathered into the init image through it.</summary>
+    [JsonPropertyName("mask_blur")] public int MaskBlur { get; set; }
+    /// <summary>Repaint the black part of the mask instead.</summary>
+    [JsonPropertyName("mask_invert")] public bool MaskInvert { get; set; }
+    /// <summary>Inpaint only the mask's bounding box (plus padding) at width × height, then paste it back.</summary>
+    [JsonPropertyName("inpaint_full_res")] public bool InpaintFullRes { get; set; }
+    [JsonPropertyName("inpaint_full_res_padding")] public int InpaintFullResPadding { get; set; } = 32;
+    /// <summary>How the masked area starts: original (default), fill, latent_noise or latent_nothing.</summary>
+    [JsonPropertyName("inpainting_fill")] public string? InpaintingFill { get; set; }
     [JsonPropertyName("style")] public string? Style { get; set; }
     /// <summary>Decode with the tiny VAE (faster, lower quality); needs one loaded.</summary>
     [JsonPropertyName("tiny_vae")] public bool TinyVae { get; set; }

@@ -11,7 +11,7 @@ namespace TurboGen.Server.Api.OpenAi;
 
 /// <summary>
 /// OpenAI-compatible image API: <c>POST /v1/images/generations</c> (text-to-image), <c>POST /v1/images/edits</c>
-/// (multipart, image-to-image), <c>GET /v1/models</c>, and <c>GET /v1/files/images/{id}</c> serving
+/// (multipart, image-to-image; with a <c>mask</c>, inpainting), <c>GET /v1/models</c>, and <c>GET /v1/files/images/{id}</c> serving
 /// <c>response_format=url</c> images from <see cref="ImageStore"/> for an hour. Parameter mapping:
 /// <see cref="OpenAiImageParameters"/>. Errors are OpenAI error objects (<see cref="OpenAiErrorFormat"/>).
 /// </summary>
@@ -87,9 +87,10 @@ public static class OpenAiImagesApi
         {
             throw new InvalidRequestException("image", $"{files.Count} images were sent; TurboGen edits one image per request.");
         }
-        if (form.Files.GetFile("mask") is not null || form.ContainsKey("mask"))
+        var maskFile = form.Files.GetFile("mask");
+        if (maskFile is null && form.ContainsKey("mask"))
         {
-            throw new InvalidRequestException("mask", "Masks (inpainting) are not supported: TurboGen runs image-to-image on the whole image. Send the image without 'mask'.");
+            throw new InvalidRequestException("mask", "mask must be a multipart file: a PNG the size of 'image' whose fully transparent pixels mark the area to edit.");
         }
         var request = new OpenAiImageRequest
         {
@@ -107,7 +108,7 @@ public static class OpenAiImagesApi
             Seed = Integer(form, "seed"),
             NegativePrompt = Text(form, "negative_prompt"),
         };
-        float strength = Number(form, "strength") ?? DefaultEditStrength;
+        float strength = Number(form, "strength") ?? (maskFile is null ? DefaultEditStrength : 1f);
         if (!float.IsFinite(strength) || strength <= 0 || strength > 1)
         {
             throw new InvalidRequestException("strength", $"strength must be in (0, 1] (got {strength.ToString(CultureInfo.InvariantCulture)}).");
@@ -120,12 +121,37 @@ public static class OpenAiImagesApi
             bytes = buffer.ToArray();
         }
         var image = InputImages.FromBytes("image", bytes);
+        var mask = maskFile is null ? null : await ReadMaskAsync(maskFile, image, ct).ConfigureAwait(false);
         var size = OpenAiImageParameters.ParseSize(request.Size, OpenAiImageParameters.AutoSizeFor(image.Width, image.Height, service.Model.DefaultSize));
-        return await RunAsync(http, service, store, styles, writer, request, (image, strength), size, ct).ConfigureAwait(false);
+        return await RunAsync(http, service, store, styles, writer, request, (image, strength, mask), size, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// OpenAI's mask: an image the size of <paramref name="image"/> whose fully transparent pixels (alpha 0) mark the area to edit;
+    /// a size mismatch or a mask without transparent pixels is a 400 naming "mask".
+    /// </summary>
+    private static async Task<InpaintMask> ReadMaskAsync(IFormFile file, RgbImage image, CancellationToken ct)
+    {
+        byte[] bytes;
+        using (var buffer = new MemoryStream())
+        {
+            await file.CopyToAsync(buffer, ct).ConfigureAwait(false);
+            bytes = buffer.ToArray();
+        }
+        var (alpha, width, height) = InputImages.AlphaFromBytes("mask", bytes);
+        if (width != image.Width || height != image.Height)
+        {
+            throw new InvalidRequestException("mask", $"mask is {width}x{height} but image is {image.Width}x{image.Height}; they must be the same size.");
+        }
+        if (!alpha.Contains((byte)0))
+        {
+            throw new InvalidRequestException("mask", "mask has no fully transparent pixels: its transparent area (alpha 0) marks what to edit.");
+        }
+        return InpaintMask.FromTransparency(alpha, width, height);
     }
 
     private static async Task<IResult> RunAsync(HttpContext http, IGenerationService service, ImageStore store, StylePresets styles,
-        OutputWriter writer, OpenAiImageRequest request, (RgbImage Image, float Strength)? init, (int Width, int Height) size, CancellationToken ct)
+        OutputWriter writer, OpenAiImageRequest request, (RgbImage Image, float Strength, InpaintMask? Mask)? init, (int Width, int Height) size, CancellationToken ct)
     {
         bool dallE = OpenAiImageParameters.ResolveModel(request.Model, service.Model);
         if (string.IsNullOrWhiteSpace(request.Prompt))
@@ -156,6 +182,7 @@ public static class OpenAiImagesApi
             BatchSize = n,
             InitImage = init?.Image,
             Strength = init?.Strength ?? 0.5f,
+            Mask = init?.Mask,
         };
         var result = await service.GenerateAsync(ApiRequests.SessionKey(http, "openai", request.User), generation, ct).ConfigureAwait(false);
 
