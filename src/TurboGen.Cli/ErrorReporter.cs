@@ -55,6 +55,9 @@ internal static class ErrorReporter
         "output" => "OUTPUT",
         "api_key" => "--api-key",
         "tile" => "--tile",
+        "merge_weight" => "--weight",
+        "merge_base" => "--base",
+        "merge_output" => "--output",
         _ => parameter,
     };
 }
