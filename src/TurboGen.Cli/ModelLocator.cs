@@ -37,7 +37,8 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
 
     /// <summary>The loadable ONNX folder for MODEL (default <see cref="DefaultModel"/>), downloading and building as needed.</summary>
     public async Task<LocatedModel> LocateAsync(string? model, CancellationToken ct, IReadOnlyList<(string Path, float Scale)>? loras = null,
-        BuildPrecision precision = BuildPrecision.Float32, TurboGen.Graphs.GraphKernels? kernels = null, string provider = "cpu", bool controlNetResiduals = false)
+        BuildPrecision precision = BuildPrecision.Float32, TurboGen.Graphs.GraphKernels? kernels = null, string provider = "cpu", bool controlNetResiduals = false,
+        bool strictLora = false)
     {
         loras ??= [];
         kernels ??= TurboGen.Graphs.GraphKernels.Standard;
@@ -45,6 +46,7 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
         var options = ResolveOptions(precision, kernels) with
         {
             Loras = loras,
+            StrictLora = strictLora,
             TokenizerSource = TokenizerSource(source),
             IgnoreOnnxExport = source.Variant is { NeedsBuild: true },
             ControlNetResiduals = controlNetResiduals,

@@ -59,6 +59,11 @@ internal sealed class SharedOptions
         Arity = ArgumentArity.ZeroOrMore,
     };
 
+    public Option<bool> LoraStrict { get; } = new("--lora-strict")
+    {
+        Description = "Fail, naming the key, when a --lora key matches no model weight (unknown naming, missing module, wrong shape) instead of warning and applying the rest.",
+    };
+
     public Option<string?> Scheduler { get; } = new("--scheduler")
     {
         Description = $"Replace the model's own scheduler, for LoRA-made few-step models whose base config is wrong for them: {string.Join(", ", TurboGen.Scheduling.Schedulers.OverrideNames)} (lcm: LCM-LoRA; tcd: TCD/Hyper-SD; euler-sample: SDXL-Lightning 1-step; euler/euler-a: trailing spacing). Default: the model's scheduler_config.json.",
@@ -97,6 +102,7 @@ internal sealed class SharedOptions
         command.Options.Add(Threads);
         command.Options.Add(Precision);
         command.Options.Add(Lora);
+        command.Options.Add(LoraStrict);
         command.Options.Add(Scheduler);
         command.Options.Add(Kernels);
         command.Options.Add(NoSessionCache);

@@ -99,7 +99,7 @@ internal static class GenerateCommand
 
             var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
             var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse), shared.GraphKernels(parse), parse.GetValue(shared.Provider) ?? "cpu",
-                controlNetResiduals: controls.Count > 0).ConfigureAwait(false);
+                controlNetResiduals: controls.Count > 0, strictLora: parse.GetValue(shared.LoraStrict)).ConfigureAwait(false);
             var loadOptions = new ModelLoadOptions
             {
                 Runtime = shared.Runtime(parse, prepackByDefault: false),

@@ -80,7 +80,8 @@ internal static class ServeCommand
             var bind = new ServerOptions { ModelPath = ".", Host = parse.GetValue(host) ?? "127.0.0.1", Port = parse.GetValue(port), ApiKey = parse.GetValue(apiKey) };
             bind.Validate(TurboGenServer.EffectiveApiKey(bind));
             var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
-            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse), shared.GraphKernels(parse), parse.GetValue(shared.Provider) ?? "cpu").ConfigureAwait(false);
+            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse), shared.GraphKernels(parse), parse.GetValue(shared.Provider) ?? "cpu",
+                strictLora: parse.GetValue(shared.LoraStrict)).ConfigureAwait(false);
             var upscalerPaths = new List<string>();
             foreach (string reference in parse.GetValue(upscalers) ?? [])
             {
