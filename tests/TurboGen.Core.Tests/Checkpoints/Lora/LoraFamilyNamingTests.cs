@@ -7,9 +7,10 @@ using static TurboGen.Core.Tests.Checkpoints.Lora.LoraTestSupport;
 namespace TurboGen.Core.Tests.Checkpoints.Lora;
 
 /// <summary>
-/// The key namings the few-step LoRA families are published in, merged into the tiny SDXL UNet (issue 16 item 4): kohya with
-/// diffusers module names (LCM-LoRA, SDXL-Lightning, Hyper-SD), kohya with original (LDM/sgm) module names (kohya's SDXL files),
-/// diffusers/PEFT <c>unet.….lora_A/lora_B</c> (TCD-LoRA, diffusers training scripts), and <c>diffusion_model.….lora_down</c> /
+/// The key namings few-step LoRAs (LCM-LoRA, Hyper-SD, SDXL-Lightning, TCD-LoRA) and other community LoRAs come in, merged into
+/// the tiny SDXL UNet (issue 16 item 4): kohya with diffusers module names (<c>lora_unet_down_blocks_…</c>), kohya with original
+/// (LDM/sgm) module names (kohya's SDXL files: <c>lora_unet_input_blocks_…</c>), diffusers/PEFT <c>unet.….lora_A/lora_B</c>, and
+/// <c>diffusion_model.….lora_down</c> /
 /// <c>lora_A</c> (ComfyUI / stable-diffusion.cpp style). Every file names the same layers; each must change exactly those
 /// weights by W' = W + scale · (alpha / rank) · up · down, computed here in double from the values the test wrote, and leave
 /// every other weight bit for bit. The original-layout names are written out by hand for this config (3 down blocks, 2 layers
