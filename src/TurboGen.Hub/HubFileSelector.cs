@@ -111,6 +111,18 @@ public static partial class HubFileSelector
         return files.Where(f => f.Path == checkpoint || (TopFolder(f.Path) is { } folder && folder.StartsWith("tokenizer", StringComparison.Ordinal))).ToList();
     }
 
+    /// <summary>The root checkpoint <paramref name="checkpoint"/> and the tokenizer folders, or empty when the repository has no such root file.</summary>
+    public static IReadOnlyList<HubRepoFile> SingleFileCheckpoint(IReadOnlyList<HubRepoFile> files, string checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        if (!files.Any(f => f.Path == checkpoint && TopFolder(f.Path) is null))
+        {
+            return [];
+        }
+        return files.Where(f => f.Path == checkpoint || (TopFolder(f.Path) is { } folder && folder.StartsWith("tokenizer", StringComparison.Ordinal))).ToList();
+    }
+
     /// <summary>A selector for exactly one file (by its repository path); the result is empty when the repo has no such file.</summary>
     public static Func<IReadOnlyList<HubRepoFile>, IReadOnlyList<HubRepoFile>> SingleFile(string path)
     {

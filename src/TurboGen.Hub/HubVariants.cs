@@ -15,9 +15,20 @@ namespace TurboGen.Hub;
 public static class HubVariants
 {
     /// <summary>Every variant the repository carries, in the order ONNX export, diffusers safetensors, single file.</summary>
-    public static IReadOnlyList<HubVariant> Candidates(IReadOnlyList<HubRepoFile> files)
+    public static IReadOnlyList<HubVariant> Candidates(IReadOnlyList<HubRepoFile> files) => Candidates(files, checkpoint: null);
+
+    /// <summary>
+    /// As <see cref="Candidates(IReadOnlyList{HubRepoFile})"/>; with <paramref name="checkpoint"/> (<see cref="HubVariantNeeds.Checkpoint"/>)
+    /// the only candidate is that root single file (none when the repository lacks it).
+    /// </summary>
+    public static IReadOnlyList<HubVariant> Candidates(IReadOnlyList<HubRepoFile> files, string? checkpoint)
     {
         ArgumentNullException.ThrowIfNull(files);
+        if (checkpoint is not null)
+        {
+            var named = HubFileSelector.SingleFileCheckpoint(files, checkpoint);
+            return named.Count == 0 ? [] : [new HubVariant(HubVariantKind.SingleFile, named, checkpoint)];
+        }
         var candidates = new List<HubVariant>();
         if (HubFileSelector.Onnx(files) is { Count: > 0 } onnx)
         {

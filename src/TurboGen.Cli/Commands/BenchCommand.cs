@@ -107,7 +107,7 @@ internal static class BenchCommand
                 Prompt = parse.GetValue(prompt) ?? "",
                 Width = wxh?.Width,
                 Height = wxh?.Height,
-                Steps = parse.GetValue(steps),
+                Steps = SharedOptions.Given(parse, steps) ? parse.GetValue(steps) : shared.Preset(parse)?.Steps ?? parse.GetValue(steps),
                 BatchSize = parse.GetValue(batch),
                 UseTinyVae = useTinyVae,
             };

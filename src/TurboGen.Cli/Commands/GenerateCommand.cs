@@ -64,7 +64,9 @@ internal static class GenerateCommand
         {
             string? outputPath = parse.GetValue(output), outputDir = parse.GetValue(outdir);
             OutputFiles.Validate(outputPath, outputDir);
-            var wxh = ImageSize.Parse(parse.GetValue(size));
+            // A known model (-m sdxl-lightning-4step) fills the settings not given on the command line.
+            var preset = shared.Preset(parse);
+            var wxh = ImageSize.Parse(parse.GetValue(size)) ?? (preset?.Size is int side ? (side, side) : null);
             string? imagePath = parse.GetValue(image);
             float? strengthValue = parse.GetValue(strength);
             if (strengthValue is not null && imagePath is null)
@@ -80,10 +82,10 @@ internal static class GenerateCommand
                 NegativePrompt = styledNegative,
                 Width = wxh?.Width,
                 Height = wxh?.Height,
-                Steps = parse.GetValue(steps),
+                Steps = SharedOptions.Given(parse, steps) ? parse.GetValue(steps) : preset?.Steps ?? parse.GetValue(steps),
                 Seed = parse.GetValue(seed),
                 BatchSize = parse.GetValue(count),
-                GuidanceScale = parse.GetValue(guidance),
+                GuidanceScale = SharedOptions.Given(parse, guidance) ? parse.GetValue(guidance) : preset?.Guidance ?? parse.GetValue(guidance),
                 Strength = strengthValue ?? 0.5f,
                 UseTinyVae = useTinyVae,
             };
