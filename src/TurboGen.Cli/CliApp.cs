@@ -6,7 +6,7 @@ using TurboGen.Cli.Commands;
 namespace TurboGen.Cli;
 
 /// <summary>
-/// The <c>turbogen</c> command line: <c>generate</c>, <c>upscale</c>, <c>pull</c>, <c>models</c>, <c>serve</c>, <c>convert</c>, <c>bench</c> and <c>doctor</c>.
+/// The <c>turbogen</c> command line: <c>generate</c>, <c>upscale</c>, <c>pull</c>, <c>models</c>, <c>serve</c>, <c>convert</c>, <c>merge</c>, <c>bench</c> and <c>doctor</c>.
 /// <para>How it works: System.CommandLine parses the arguments (help, completions, typo suggestions); a parse error
 /// prints one line on stderr and exits 2 without running anything. Every command's action runs inside
 /// <see cref="CommandExtensions.SetGuardedAction"/>, which maps exceptions to an exit code and a one-line message
@@ -33,6 +33,7 @@ internal static class CliApp
         root.Subcommands.Add(ModelsCommand.Create(terminal));
         root.Subcommands.Add(ServeCommand.Create(terminal));
         root.Subcommands.Add(ConvertCommand.Create(terminal));
+        root.Subcommands.Add(MergeCommand.Create(terminal));
         root.Subcommands.Add(BenchCommand.Create(terminal));
         root.Subcommands.Add(DoctorCommand.Create(terminal));
         return root;

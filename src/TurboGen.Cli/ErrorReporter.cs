@@ -59,6 +59,9 @@ internal static class ErrorReporter
         "mask_blur" => "--mask-blur",
         "inpaint_full_res_padding" => "--padding",
         "inpainting_fill" => "--fill",
+        "merge_weight" => "--weight",
+        "merge_base" => "--base",
+        "merge_output" => "--output",
         _ => parameter,
     };
 }

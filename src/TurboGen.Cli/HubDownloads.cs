@@ -37,7 +37,11 @@ internal static class HubDownloads
         HubVariant? chosen = null;
         IReadOnlyList<HubRepoFile> Select(IReadOnlyList<HubRepoFile> files)
         {
-            var candidates = HubVariants.Candidates(files).Where(v => kind is null || v.Kind == kind).ToList();
+            var candidates = HubVariants.Candidates(files, needs.Checkpoint).Where(v => kind is null || v.Kind == kind).ToList();
+            if (needs.Checkpoint is not null && candidates.Count == 0 && files.Count > 0)
+            {
+                throw new HubException(HubErrorKind.NotFound, repoId, $"{repoId}@{revision} has no root file {needs.Checkpoint}.");
+            }
             chosen = HubVariants.Choose(candidates, needs, f => cache.HasBlob(repoId, f));
             if (chosen is null && candidates.Count > 0)
             {

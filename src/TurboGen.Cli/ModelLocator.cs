@@ -37,7 +37,8 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
 
     /// <summary>The loadable ONNX folder for MODEL (default <see cref="DefaultModel"/>), downloading and building as needed.</summary>
     public async Task<LocatedModel> LocateAsync(string? model, CancellationToken ct, IReadOnlyList<(string Path, float Scale)>? loras = null,
-        BuildPrecision precision = BuildPrecision.Float32, TurboGen.Graphs.GraphKernels? kernels = null, string provider = "cpu", bool controlNetResiduals = false)
+        BuildPrecision precision = BuildPrecision.Float32, TurboGen.Graphs.GraphKernels? kernels = null, string provider = "cpu", bool controlNetResiduals = false,
+        bool strictLora = false)
     {
         loras ??= [];
         kernels ??= TurboGen.Graphs.GraphKernels.Standard;
@@ -45,6 +46,7 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
         var options = ResolveOptions(precision, kernels) with
         {
             Loras = loras,
+            StrictLora = strictLora,
             TokenizerSource = TokenizerSource(source),
             IgnoreOnnxExport = source.Variant is { NeedsBuild: true },
             ControlNetResiduals = controlNetResiduals,
@@ -73,8 +75,10 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
             string path = LocalPath(text);
             return new LocatedModel(path, Directory.Exists(path) ? new DirectoryInfo(path).Name : Path.GetFileNameWithoutExtension(path));
         }
-        var (repoId, revision) = HubModelId.Parse(text);
-        var download = await HubDownloads.DownloadVariantAsync(hub, repoId, revision, needs ?? new HubVariantNeeds(), null, build ?? BuildPrecision.Float32,
+        var (repoId, revision) = KnownModels.Find(text) is { } preset ? (preset.RepoId, HubModelId.DefaultRevision) : HubModelId.Parse(text);
+        needs ??= new HubVariantNeeds();
+        if (KnownModels.Find(text) is { } known) needs = known.Needs(needs);
+        var download = await HubDownloads.DownloadVariantAsync(hub, repoId, revision, needs, null, build ?? BuildPrecision.Float32,
             terminal, showProgress, ct).ConfigureAwait(false);
         return new LocatedModel(download.ModelPath, repoId, repoId, revision, download.Variant);
     }
@@ -153,6 +157,17 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
         };
     }
 
+    /// <summary>
+    /// The preset (<see cref="KnownModels"/>) that MODEL names — <c>sd-turbo</c>, <c>sdxl-lightning-4step</c>, … — unless a local
+    /// folder or file of that name exists (the local path wins, as for every name). Null for anything else.
+    /// </summary>
+    public static KnownModel? PresetFor(string? model)
+    {
+        string text = string.IsNullOrWhiteSpace(model) ? DefaultModel : model.Trim();
+        string expanded = ExpandHome(text);
+        return Directory.Exists(expanded) || File.Exists(expanded) ? null : KnownModels.Find(text);
+    }
+
     public static ModelReferenceKind Classify(string text)
     {
         string expanded = ExpandHome(text);
@@ -162,7 +177,7 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
         }
         bool looksLikePath = Path.IsPathRooted(expanded) || text.StartsWith('.') || text.StartsWith('~') || text.Contains('\\')
             || CheckpointExtensions.Any(e => text.EndsWith(e, StringComparison.OrdinalIgnoreCase));
-        return !looksLikePath && HubIdPattern().IsMatch(text) ? ModelReferenceKind.Hub : ModelReferenceKind.Local;
+        return !looksLikePath && (HubIdPattern().IsMatch(text) || KnownModels.Find(text) is not null) ? ModelReferenceKind.Hub : ModelReferenceKind.Local;
     }
 
     private static string LocalPath(string text)
@@ -170,7 +185,7 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
         string path = Path.GetFullPath(ExpandHome(text));
         if (!Directory.Exists(path) && !File.Exists(path))
         {
-            throw new ModelLoadException(path, $"Model not found: '{text}' is not a local folder or file ({path}), and not a Hugging Face id (org/name[@revision]).");
+            throw new ModelLoadException(path, $"Model not found: '{text}' is not a local folder or file ({path}), a Hugging Face id (org/name[@revision]) or a known model ({string.Join(", ", KnownModels.All.Select(m => m.Name))}; see turbogen models --known).");
         }
         return path;
     }

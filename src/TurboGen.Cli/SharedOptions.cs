@@ -13,7 +13,7 @@ internal sealed class SharedOptions
 {
     public Option<string?> Model { get; } = new("--model", "-m")
     {
-        Description = $"Hugging Face id (org/name[@revision]), local ONNX model folder, or checkpoint. Default: {ModelLocator.DefaultModel}.",
+        Description = $"Hugging Face id (org/name[@revision]), local ONNX model folder, checkpoint, or a known model ({string.Join(", ", TurboGen.Hub.KnownModels.All.Select(m => m.Name))}: its repository and recommended settings; see models --known). Default: {ModelLocator.DefaultModel}.",
         HelpName = "MODEL",
     };
 
@@ -59,6 +59,11 @@ internal sealed class SharedOptions
         Arity = ArgumentArity.ZeroOrMore,
     };
 
+    public Option<bool> LoraStrict { get; } = new("--lora-strict")
+    {
+        Description = "Fail, naming the key, when a --lora key matches no model weight (unknown naming, missing module, wrong shape) instead of warning and applying the rest.",
+    };
+
     public Option<string?> Scheduler { get; } = new("--scheduler")
     {
         Description = $"Replace the model's own scheduler, for LoRA-made few-step models whose base config is wrong for them: {string.Join(", ", TurboGen.Scheduling.Schedulers.OverrideNames)} (lcm: LCM-LoRA; tcd: TCD/Hyper-SD; euler-sample: SDXL-Lightning 1-step; euler/euler-a: trailing spacing). Default: the model's scheduler_config.json.",
@@ -97,6 +102,7 @@ internal sealed class SharedOptions
         command.Options.Add(Threads);
         command.Options.Add(Precision);
         command.Options.Add(Lora);
+        command.Options.Add(LoraStrict);
         command.Options.Add(Scheduler);
         command.Options.Add(Kernels);
         command.Options.Add(NoSessionCache);
@@ -138,8 +144,14 @@ internal sealed class SharedOptions
         Threads = parse.GetValue(Threads),
         SessionCacheDir = parse.GetValue(NoSessionCache) ? null : TurboGenCache.SessionsDir(),
         PrepackWeights = ChoosePrepack(parse.GetValue(Prepack) ?? "auto", prepackByDefault, GraphKernels(parse)),
-        Scheduler = parse.GetValue(Scheduler),
+        Scheduler = parse.GetValue(Scheduler) ?? Preset(parse)?.Scheduler,
     };
+
+    /// <summary>True when <paramref name="option"/> was given on the command line (not just its default).</summary>
+    public static bool Given(ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
+
+    /// <summary>The preset -m names (<see cref="ModelLocator.PresetFor"/>), whose settings fill the options not given.</summary>
+    public TurboGen.Hub.KnownModel? Preset(ParseResult parse) => ModelLocator.PresetFor(parse.GetValue(Model));
 
     /// <summary>
     /// --prepack: "on"/"off" as given; "auto" is the command's default, except that 8-bit kernels always pre-pack

@@ -47,7 +47,7 @@ public static partial class HubFileSelector
     /// The diffusers safetensors variant: model_index.json, scheduler/*, tokenizer*/*, and for every other top-level folder holding
     /// *.safetensors: config.json plus ONE precision of weights, fp16 (".fp16." / ".fp16-" in the name) when the folder has it, else the
     /// plain files (other variants such as ".bf16." are skipped), with the matching sharding index. Never .bin/.ckpt/.msgpack/.pb/.h5/.onnx,
-    /// never the root-level single-file checkpoints (<see cref="SingleFileCheckpoint"/>). Empty when no component folder has safetensors weights.
+    /// never the root-level single-file checkpoints (<see cref="SingleFileCheckpoint(IReadOnlyList{HubRepoFile})"/>). Empty when no component folder has safetensors weights.
     /// </summary>
     public static IReadOnlyList<HubRepoFile> Safetensors(IReadOnlyList<HubRepoFile> files)
     {
@@ -108,6 +108,18 @@ public static partial class HubFileSelector
             return [];
         }
         string checkpoint = picked[0].Path;
+        return files.Where(f => f.Path == checkpoint || (TopFolder(f.Path) is { } folder && folder.StartsWith("tokenizer", StringComparison.Ordinal))).ToList();
+    }
+
+    /// <summary>The root checkpoint <paramref name="checkpoint"/> and the tokenizer folders, or empty when the repository has no such root file.</summary>
+    public static IReadOnlyList<HubRepoFile> SingleFileCheckpoint(IReadOnlyList<HubRepoFile> files, string checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        if (!files.Any(f => f.Path == checkpoint && TopFolder(f.Path) is null))
+        {
+            return [];
+        }
         return files.Where(f => f.Path == checkpoint || (TopFolder(f.Path) is { } folder && folder.StartsWith("tokenizer", StringComparison.Ordinal))).ToList();
     }
 

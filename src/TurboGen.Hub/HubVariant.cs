@@ -1,6 +1,6 @@
 namespace TurboGen.Hub;
 
-/// <summary>The three ways a diffusers-style repository can carry a model (see <see cref="HubVariants.Candidates"/>).</summary>
+/// <summary>The three ways a diffusers-style repository can carry a model (see <see cref="HubVariants.Candidates(IReadOnlyList{HubRepoFile})"/>).</summary>
 public enum HubVariantKind
 {
     /// <summary>An ONNX export (Optimum or Olive layout): used as it is, no build.</summary>
@@ -58,4 +58,10 @@ public sealed record HubVariantNeeds
 
     /// <summary>The execution provider runs ONNX exports made for CUDA (the cuda and tensorrt providers).</summary>
     public bool CudaExports { get; init; }
+
+    /// <summary>
+    /// The root single-file checkpoint to take (a repository with several, as ByteDance/SDXL-Lightning's
+    /// <c>sdxl_lightning_4step.safetensors</c>): then that file is the only candidate.
+    /// </summary>
+    public string? Checkpoint { get; init; }
 }

@@ -4,7 +4,7 @@ namespace TurboGen.Hub;
 /// Which files of a repository to download for a model: the rule behind <c>turbogen generate/serve/bench/convert</c> and
 /// <c>turbogen pull</c> (docs/CLI.md, "Which files are downloaded").
 /// <para>
-/// The rule: the repository's file list (with the sizes the Hub lists) gives up to three <see cref="Candidates"/> — the ONNX export,
+/// The rule: the repository's file list (with the sizes the Hub lists) gives up to three <see cref="Candidates(IReadOnlyList{HubRepoFile})"/> — the ONNX export,
 /// the diffusers safetensors weights at one precision per component (fp16 when published), the root single-file checkpoint. Those that
 /// cannot serve the request are dropped (an ONNX export when the weights themselves are needed: LoRA, other kernels). The rest are ranked
 /// by (1) fit: an export made for CUDA comes last unless the provider runs such exports; (2) the bytes still to download, so a variant
@@ -15,9 +15,20 @@ namespace TurboGen.Hub;
 public static class HubVariants
 {
     /// <summary>Every variant the repository carries, in the order ONNX export, diffusers safetensors, single file.</summary>
-    public static IReadOnlyList<HubVariant> Candidates(IReadOnlyList<HubRepoFile> files)
+    public static IReadOnlyList<HubVariant> Candidates(IReadOnlyList<HubRepoFile> files) => Candidates(files, checkpoint: null);
+
+    /// <summary>
+    /// As <see cref="Candidates(IReadOnlyList{HubRepoFile})"/>; with <paramref name="checkpoint"/> (<see cref="HubVariantNeeds.Checkpoint"/>)
+    /// the only candidate is that root single file (none when the repository lacks it).
+    /// </summary>
+    public static IReadOnlyList<HubVariant> Candidates(IReadOnlyList<HubRepoFile> files, string? checkpoint)
     {
         ArgumentNullException.ThrowIfNull(files);
+        if (checkpoint is not null)
+        {
+            var named = HubFileSelector.SingleFileCheckpoint(files, checkpoint);
+            return named.Count == 0 ? [] : [new HubVariant(HubVariantKind.SingleFile, named, checkpoint)];
+        }
         var candidates = new List<HubVariant>();
         if (HubFileSelector.Onnx(files) is { Count: > 0 } onnx)
         {

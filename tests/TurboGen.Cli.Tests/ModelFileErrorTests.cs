@@ -105,4 +105,35 @@ public sealed class ModelFileErrorTests(CliFixture fixture)
         Assert.Contains("other-model-lora.safetensors", run.Stderr);
         Assert.DoesNotContain("   at ", run.Stderr);
     }
+
+    [Fact]
+    public async Task OriginalLayoutLora_Applies_AndAnUnknownKey_WarnsOrWithLoraStrictFails_NamingTheKey()
+    {
+        string work = fixture.NewWorkDir();
+        string model = GoldenDiffusersFolder.Write(Path.Combine(work, "diffusers"));
+        long[] shape;
+        using (var unet = SafetensorsFile.Open(Directory.EnumerateFiles(Path.Combine(model, "unet"), "*.safetensors").Single()))
+        {
+            shape = unet.Info("down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q.weight").Shape;
+        }
+        // kohya's SDXL naming: input_blocks.4.1 is down_blocks.1.attentions.0 of this UNet (2 layers per block).
+        const string module = "lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q";
+        var random = new Random(3);
+        float[] Random(long n) => Enumerable.Range(0, (int)n).Select(_ => random.NextSingle() - 0.5f).ToArray();
+        SafetensorsWriter.Write(Path.Combine(work, "sgm-lora.safetensors"),
+        [
+            SafetensorsWriter.Tensor.FromArray(module + ".lora_down.weight", SafetensorsDType.F32, [2, shape[1]], Random(2 * shape[1])),
+            SafetensorsWriter.Tensor.FromArray(module + ".lora_up.weight", SafetensorsDType.F32, [shape[0], 2], Random(shape[0] * 2)),
+            SafetensorsWriter.Tensor.FromArray("lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q.dora_scale", SafetensorsDType.F32, [1, shape[1]], Random(shape[1])),
+        ]);
+        var warned = await fixture.RunInAsync(fixture.NewHome(), work, "generate", "a cat", "-m", "diffusers", "--lora", "sgm-lora.safetensors:0.8", "--size", "64x64", "--threads", "1", "-o", "a.png");
+        Assert.True(warned.ExitCode == 0, warned.ToString());
+        Assert.Contains("1 LoRA key(s) matched no model weight and were ignored (1 module(s) applied)", warned.Stderr);
+        Assert.Contains(".dora_scale", warned.Stderr);
+
+        var strict = await fixture.RunInAsync(fixture.NewHome(), work, "generate", "a cat", "-m", "diffusers", "--lora", "sgm-lora.safetensors:0.8", "--lora-strict", "--size", "64x64", "--threads", "1", "-o", "b.png");
+        Assert.True(strict.ExitCode == 3, strict.ToString());
+        Assert.Contains("lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q.dora_scale", strict.Stderr);
+        Assert.False(File.Exists(Path.Combine(work, "b.png")));
+    }
 }

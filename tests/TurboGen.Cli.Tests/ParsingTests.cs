@@ -93,7 +93,8 @@ public sealed class ParsingTests
     [InlineData("/no/such/folder", false)]
     [InlineData("sd_xl_turbo_1.0_fp16.safetensors", false)]
     [InlineData("org/model.safetensors", false)]
-    [InlineData("sdxl-turbo", false)]
+    [InlineData("sdxl-turbo", true)]            // a known model name (KnownModels)
+    [InlineData("my-turbo", false)]
     public void ModelLocator_Classifies(string text, bool isHub) => Assert.Equal(isHub ? ModelReferenceKind.Hub : ModelReferenceKind.Local, ModelLocator.Classify(text));
 
     [Fact]
@@ -145,5 +146,32 @@ public sealed class ParsingTests
         Assert.Equal(5, ErrorReporter.Describe(new NumericalException("unet", "x"), false).Code);
         Assert.Equal(130, ErrorReporter.Describe(new OperationCanceledException(), cancelled: true).Code);
         Assert.Equal(1, ErrorReporter.Describe(new OperationCanceledException(), cancelled: false).Code);
+    }
+
+    [Fact]
+    public void Preset_GivesItsScheduler_UnlessGiven_AndALocalPathOfThatNameWins()
+    {
+        var shared = new SharedOptions();
+        var command = new System.CommandLine.Command("x");
+        shared.AddTo(command);
+        Assert.Equal("euler", shared.Runtime(command.Parse(["-m", "sdxl-lightning-4step"]), false).Scheduler);
+        Assert.Equal("lcm", shared.Runtime(command.Parse(["-m", "sdxl-lightning-4step", "--scheduler", "lcm"]), false).Scheduler);
+        Assert.Null(shared.Runtime(command.Parse(["-m", "sd-turbo"]), false).Scheduler);   // the repository's scheduler_config.json decides
+        Assert.Null(shared.Runtime(command.Parse(["-m", "stabilityai/sdxl-turbo"]), false).Scheduler);
+
+        string dir = Directory.CreateTempSubdirectory("turbogen-preset-").FullName;
+        string previous = Environment.CurrentDirectory;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(dir, "sdxs"));
+            Environment.CurrentDirectory = dir;
+            Assert.Null(ModelLocator.PresetFor("sdxs"));
+            Assert.Equal("IDKiro/sdxs-512-0.9", ModelLocator.PresetFor("sdxs-512")!.RepoId);
+        }
+        finally
+        {
+            Environment.CurrentDirectory = previous;
+            Directory.Delete(dir, recursive: true);
+        }
     }
 }

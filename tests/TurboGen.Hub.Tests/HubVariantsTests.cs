@@ -188,4 +188,25 @@ public sealed class HubVariantsTests
         Assert.Equal(1_010, variant.TotalSize);
         Assert.Equal(10, HubVariants.MissingBytes(variant, f => f.Path.EndsWith("vocab.json", StringComparison.Ordinal)));
     }
+
+    [Fact]
+    public void NamedCheckpoint_IsTheOnlyCandidate_InARepositoryOfSeveral()
+    {
+        // ByteDance/SDXL-Lightning's layout: all-in-one checkpoints, UNet-only files and LoRAs side by side at the root.
+        var files = new[]
+        {
+            new HubRepoFile("sdxl_lightning_2step.safetensors", 6_900, "a"),
+            new HubRepoFile("sdxl_lightning_4step.safetensors", 6_900, "b"),
+            new HubRepoFile("sdxl_lightning_4step_unet.safetensors", 5_100, "c"),
+            new HubRepoFile("sdxl_lightning_4step_lora.safetensors", 390, "d"),
+            new HubRepoFile("README.md", 10, "e"),
+        };
+        Assert.Empty(HubVariants.Candidates(files));   // no single root checkpoint: nothing to choose without a name
+        var named = Assert.Single(HubVariants.Candidates(files, "sdxl_lightning_4step.safetensors"));
+        Assert.Equal((HubVariantKind.SingleFile, "sdxl_lightning_4step.safetensors", 6_900L), (named.Kind, named.CheckpointPath, named.TotalSize));
+        Assert.Equal(["sdxl_lightning_4step.safetensors"], named.Files.Select(f => f.Path));
+        Assert.Empty(HubVariants.Candidates(files, "sdxl_lightning_1step.safetensors"));
+        Assert.Same(KnownModels.Find("SDXL-Lightning-4step"), KnownModels.Find("sdxl-lightning-4step"));
+        Assert.Equal("sdxl_lightning_4step.safetensors", KnownModels.Find("sdxl-lightning-4step")!.Needs(new HubVariantNeeds()).Checkpoint);
+    }
 }

@@ -111,7 +111,7 @@ internal static class BenchCommand
                 Prompt = parse.GetValue(prompt) ?? "",
                 Width = wxh?.Width,
                 Height = wxh?.Height,
-                Steps = parse.GetValue(steps),
+                Steps = SharedOptions.Given(parse, steps) ? parse.GetValue(steps) : shared.Preset(parse)?.Steps ?? parse.GetValue(steps),
                 BatchSize = parse.GetValue(batch),
                 UseTinyVae = useTinyVae,
                 Strength = parse.GetValue(strength),
@@ -125,7 +125,8 @@ internal static class BenchCommand
             request.Validate(defaultSize: 512);
             bool asJson = parse.GetValue(json);
             var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
-            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse), shared.GraphKernels(parse), parse.GetValue(shared.Provider) ?? "cpu").ConfigureAwait(false);
+            var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse), shared.GraphKernels(parse), parse.GetValue(shared.Provider) ?? "cpu",
+                strictLora: parse.GetValue(shared.LoraStrict)).ConfigureAwait(false);
             var settings = new BenchSettings(located, new ModelLoadOptions
             {
                 Runtime = shared.Runtime(parse, prepackByDefault: true),

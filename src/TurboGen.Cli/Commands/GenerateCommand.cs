@@ -66,7 +66,9 @@ internal static class GenerateCommand
         {
             string? outputPath = parse.GetValue(output), outputDir = parse.GetValue(outdir);
             OutputFiles.Validate(outputPath, outputDir);
-            var wxh = ImageSize.Parse(parse.GetValue(size));
+            // A known model (-m sdxl-lightning-4step) fills the settings not given on the command line.
+            var preset = shared.Preset(parse);
+            var wxh = ImageSize.Parse(parse.GetValue(size)) ?? (preset?.Size is int side ? (side, side) : null);
             string? imagePath = parse.GetValue(image);
             float? strengthValue = parse.GetValue(strength);
             if (strengthValue is not null && imagePath is null)
@@ -82,10 +84,10 @@ internal static class GenerateCommand
                 NegativePrompt = styledNegative,
                 Width = wxh?.Width,
                 Height = wxh?.Height,
-                Steps = parse.GetValue(steps),
+                Steps = SharedOptions.Given(parse, steps) ? parse.GetValue(steps) : preset?.Steps ?? parse.GetValue(steps),
                 Seed = parse.GetValue(seed),
                 BatchSize = parse.GetValue(count),
-                GuidanceScale = parse.GetValue(guidance),
+                GuidanceScale = SharedOptions.Given(parse, guidance) ? parse.GetValue(guidance) : preset?.Guidance ?? parse.GetValue(guidance),
                 Strength = strengthValue ?? 0.5f,
                 UseTinyVae = useTinyVae,
             };
@@ -112,7 +114,7 @@ internal static class GenerateCommand
                 controlnetPaths.Add((await ControlNetLocator.LocateAsync(reference, "--controlnet", terminal, ct).ConfigureAwait(false)).Path);
             }
             var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse), shared.GraphKernels(parse), parse.GetValue(shared.Provider) ?? "cpu",
-                controlNetResiduals: controls.Count > 0).ConfigureAwait(false);
+                controlNetResiduals: controls.Count > 0, strictLora: parse.GetValue(shared.LoraStrict)).ConfigureAwait(false);
             var loadOptions = new ModelLoadOptions
             {
                 Runtime = shared.Runtime(parse, prepackByDefault: false),

@@ -4,16 +4,25 @@ using TurboGen.Hub;
 
 namespace TurboGen.Cli.Commands;
 
-/// <summary><c>turbogen models</c> lists the models in the Hugging Face cache with their sizes; <c>models rm MODEL</c> deletes one.</summary>
+/// <summary>
+/// <c>turbogen models</c> lists the models in the Hugging Face cache with their sizes; <c>models --known</c> the presets -m takes
+/// (<see cref="KnownModelsListing"/>); <c>models rm MODEL</c> deletes one.
+/// </summary>
 internal static class ModelsCommand
 {
     public static Command Create(Terminal terminal)
     {
         var json = new Option<bool>("--json") { Description = "Print one JSON object (cache_dir, models) instead of a table." };
-        var command = new Command("models", "List the models in the local Hugging Face cache.");
+        var known = new Option<bool>("--known") { Description = "List the known models -m takes by name (sd-turbo, sdxl-lightning-4step, …) with their settings and download sizes." };
+        var command = new Command("models", "List the models in the local Hugging Face cache (or, with --known, the models -m knows by name).");
         command.Options.Add(json);
-        command.SetGuardedAction(terminal, (parse, _) =>
+        command.Options.Add(known);
+        command.SetGuardedAction(terminal, (parse, ct) =>
         {
+            if (parse.GetValue(known))
+            {
+                return KnownModelsListing.RunAsync(terminal, parse.GetValue(json), ct);
+            }
             var cache = new HubCache(HubOptions.FromEnvironment().CacheDir);
             var models = cache.ListModels();
             if (parse.GetValue(json))

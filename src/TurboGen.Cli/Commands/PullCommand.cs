@@ -33,7 +33,8 @@ internal static class PullCommand
         command.Options.Add(json);
         command.SetGuardedAction(terminal, async (parse, ct) =>
         {
-            var (repoId, rev) = HubModelId.Parse(parse.GetValue(model) ?? "");
+            var preset = KnownModels.Find(parse.GetValue(model));
+            var (repoId, rev) = preset is not null ? (preset.RepoId, HubModelId.DefaultRevision) : HubModelId.Parse(parse.GetValue(model) ?? "");
             if (parse.GetValue(revision) is { } explicitRevision)
             {
                 HubModelId.ValidateRevision(explicitRevision);
@@ -47,6 +48,7 @@ internal static class PullCommand
                 _ => null,
             };
             var needs = ModelLocator.Needs(parse.GetValue(provider) ?? "cpu", loras: false, kernels: null);
+            if (preset is not null) needs = preset.Needs(needs);
             var download = await HubDownloads.DownloadVariantAsync(HubOptions.FromEnvironment(), repoId, rev, needs, kind, build: null,
                 terminal, showProgress: true, ct).ConfigureAwait(false);
 

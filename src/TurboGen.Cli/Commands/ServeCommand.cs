@@ -98,7 +98,7 @@ internal static class ServeCommand
                 servedControlNets.Add(new ServedControlNet(found.Name, found.Path));
             }
             var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse), shared.GraphKernels(parse), parse.GetValue(shared.Provider) ?? "cpu",
-                controlNetResiduals: servedControlNets.Count > 0).ConfigureAwait(false);
+                controlNetResiduals: servedControlNets.Count > 0, strictLora: parse.GetValue(shared.LoraStrict)).ConfigureAwait(false);
             var resolve = locator.ResolveOptions(shared.BuildPrecision(parse), shared.GraphKernels(parse));
             for (int i = 0; i < servedControlNets.Count; i++)
             {

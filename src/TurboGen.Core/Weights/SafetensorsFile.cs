@@ -241,6 +241,12 @@ public sealed unsafe class SafetensorsFile : IDisposable
             ? info
             : throw new ModelLoadException(Path, $"Tensor '{name}' not found in {Path}.");
 
+    /// <summary>
+    /// Where a tensor's bytes start in the file (header included), for readers that stream a tensor in chunks with ordinary
+    /// reads instead of touching the mapping (the pages of a multi-GB file then stay in the page cache, not in the working set).
+    /// </summary>
+    public long FileOffset(string name) => _dataStart + Info(name).Begin;
+
     /// <summary>The raw little-endian bytes of a tensor, straight from the mapping (valid while this object lives).</summary>
     public ReadOnlySpan<byte> RawBytes(string name)
     {

@@ -14,6 +14,9 @@ internal readonly record struct LoraKey(string Component, string Module, LoraNam
 /// <c>.lora_B.weight</c>, <c>.lora.down.weight</c> / <c>.lora.up.weight</c>, <c>.lora_linear_layer.down.weight</c> /
 /// <c>.up.weight</c>, <c>.lora_down.weight</c> / <c>.lora_up.weight</c> or <c>.alpha</c>; and the old attention-processor form
 /// <c>…attn1.processor.to_q_lora.down.weight</c> (unet prefix optional) / <c>…self_attn.to_q_lora.down.weight</c>.
+/// UNet modules in the original (LDM/sgm) layout — kohya's SDXL files (<c>lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q</c>),
+/// ComfyUI / stable-diffusion.cpp style <c>diffusion_model.input_blocks.4.1.….lora_down.weight</c> (or <c>lora_A</c>/<c>lora_B</c>) —
+/// are <see cref="LoraNaming.Original"/>, kept underscored and resolved through the model's single-file layout.
 /// </summary>
 internal static class LoraKeyNaming
 {
@@ -32,9 +35,11 @@ internal static class LoraKeyNaming
         ("alpha", LoraTensorRole.Alpha),
     ];
 
-    // text_encoder_2 before text_encoder: the longer prefix wins.
+    // text_encoder_2 before text_encoder: the longer prefix wins; "model.diffusion_model." before "diffusion_model.".
     private static readonly (string Prefix, string Component)[] DiffusersPrefixes =
     [
+        ("model.diffusion_model.", LoraComponent.Unet),
+        ("diffusion_model.", LoraComponent.Unet),
         ("unet.", LoraComponent.Unet),
         ("text_encoder_2.", LoraComponent.TextEncoder2),
         ("text_encoder.", LoraComponent.TextEncoder),
@@ -53,10 +58,12 @@ internal static class LoraKeyNaming
         (".alpha", LoraTensorRole.Alpha),
     ];
 
-    private static readonly string[] OriginalUnetLayout = ["input_blocks", "middle_block", "output_blocks"];
+    /// <summary>First parts of UNet module names in the original (LDM/sgm) layout; diffusers names start differently (down_blocks, conv_in, time_embedding, …).</summary>
+    private static readonly string[] OriginalUnetLayout = ["input_blocks", "middle_block", "output_blocks", "time_embed", "label_emb", "out"];
 
-    private const string OriginalLayoutReason =
-        "UNet module named in the original (LDM/sgm) layout (input_blocks/middle_block/output_blocks); only diffusers-layout names (down_blocks/mid_block/up_blocks) are supported";
+    /// <summary>Whether a UNet module path (dotted, or underscored for kohya) is in the original layout.</summary>
+    private static bool IsOriginalLayout(string module, char separator) =>
+        OriginalUnetLayout.Any(b => module.StartsWith(b + separator, StringComparison.Ordinal));
 
     /// <summary>Parses <paramref name="key"/>; on failure <paramref name="reason"/> says why it cannot be used.</summary>
     public static bool TryParse(string key, out LoraKey parsed, out string reason)
@@ -81,7 +88,7 @@ internal static class LoraKeyNaming
             // diffusers' save_attn_procs files (UNet only) have no component prefix.
             return TryParseDiffusers(key, key, LoraComponent.Unet, out parsed, out reason);
         }
-        reason = "unrecognized LoRA key naming (expected lora_unet_/lora_te_/lora_te1_/lora_te2_ or unet./text_encoder./text_encoder_2.)";
+        reason = "unrecognized LoRA key naming (expected lora_unet_/lora_te_/lora_te1_/lora_te2_, unet./text_encoder./text_encoder_2. or diffusion_model.)";
         return false;
     }
 
@@ -96,16 +103,12 @@ internal static class LoraKeyNaming
         }
         string module = key[prefix.Length..dot];
         string suffix = key[(dot + 1)..];
-        if (component == LoraComponent.Unet && OriginalUnetLayout.Any(b => module.StartsWith(b + "_", StringComparison.Ordinal)))
-        {
-            reason = OriginalLayoutReason;
-            return false;
-        }
+        var naming = component == LoraComponent.Unet && IsOriginalLayout(module, '_') ? LoraNaming.Original : LoraNaming.Kohya;
         foreach (var (s, role) in KohyaSuffixes)
         {
             if (suffix == s)
             {
-                parsed = new LoraKey(component, module, LoraNaming.Kohya, role);
+                parsed = new LoraKey(component, module, naming, role);
                 reason = "";
                 return true;
             }
@@ -152,13 +155,10 @@ internal static class LoraKeyNaming
 
         static bool Accept(string module, LoraTensorRole role, string component, out LoraKey parsed, out string reason)
         {
-            parsed = default;
-            if (component == LoraComponent.Unet && OriginalUnetLayout.Any(b => module.StartsWith(b + ".", StringComparison.Ordinal)))
-            {
-                reason = OriginalLayoutReason;
-                return false;
-            }
-            parsed = new LoraKey(component, module, LoraNaming.Diffusers, role);
+            // Original-layout modules are kept underscored, as kohya writes them: both resolve through one table.
+            parsed = component == LoraComponent.Unet && IsOriginalLayout(module, '.')
+                ? new LoraKey(component, module.Replace('.', '_'), LoraNaming.Original, role)
+                : new LoraKey(component, module, LoraNaming.Diffusers, role);
             reason = "";
             return true;
         }

@@ -86,7 +86,7 @@ public static class LoraMerge
     {
         if (loras.Count == 0) return (components, LoraMergeReport.Empty);
 
-        var unet = new LoraMergedCheckpoint(components.Unet, loras, LoraComponent.Unet);
+        var unet = new LoraMergedCheckpoint(components.Unet, loras, LoraComponent.Unet, unetConfigJson: components.UnetConfigJson);
         var textEncoder = new LoraMergedCheckpoint(components.TextEncoder, loras, LoraComponent.TextEncoder);
         var textEncoder2 = components.TextEncoder2 is null ? null : new LoraMergedCheckpoint(components.TextEncoder2, loras, LoraComponent.TextEncoder2);
         var report = Report(textEncoder2 is null ? [unet, textEncoder] : [unet, textEncoder, textEncoder2], strict);

@@ -11,7 +11,8 @@ namespace TurboGen.Checkpoints.Lora;
 /// has the same shape and speed as the base model.
 /// <para>
 /// How it works: the constructor resolves each LoRA module of <see cref="Component"/> to a base key — kohya names by looking
-/// the underscored module up among the base keys with dots replaced by underscores, diffusers/PEFT names directly — and
+/// the underscored module up among the base keys with dots replaced by underscores, diffusers/PEFT names directly, UNet names
+/// in the original (LDM/sgm) layout through the single-file layout of the UNet config (<see cref="OriginalUnetModules"/>) — and
 /// checks shapes from the file headers; modules that resolve to nothing are kept in <see cref="Problems"/>. Reading an
 /// adapted weight (<see cref="Float32"/>, <see cref="Float32Transposed"/>) returns a lazy <see cref="WeightData"/>: only when the
 /// model is written is the base matrix materialised, the low-rank product added to it row by row, and the result streamed
@@ -29,7 +30,10 @@ public sealed class LoraMergedCheckpoint : ICheckpointTensors
     /// <param name="loras">LoRA files with their strengths (usually 0…1; negative values subtract).</param>
     /// <param name="component">Which network <paramref name="inner"/> is (<see cref="LoraComponent"/>): only modules for it are merged.</param>
     /// <param name="keyPrefix">Prefix of every base key (e.g. <c>conditioner.embedders.0.transformer.</c> when the base is an un-renamed single file).</param>
-    public LoraMergedCheckpoint(ICheckpointTensors inner, IEnumerable<(LoraAdapter Adapter, float Scale)> loras, string component, string keyPrefix = "")
+    /// <param name="unetConfigJson">The UNet's diffusers config: how modules named in the original (LDM/sgm) layout
+    /// (<see cref="LoraNaming.Original"/>) map to the base keys. Without it such modules resolve only against base keys that are themselves in that layout.</param>
+    public LoraMergedCheckpoint(ICheckpointTensors inner, IEnumerable<(LoraAdapter Adapter, float Scale)> loras, string component, string keyPrefix = "",
+        string? unetConfigJson = null)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(loras);
@@ -50,7 +54,7 @@ public sealed class LoraMergedCheckpoint : ICheckpointTensors
         Source = Loras.Count == 0
             ? inner.Source
             : $"{inner.Source} + LoRA {string.Join(", ", Loras.Select(l => $"{l.Adapter}×{l.Scale.ToString(CultureInfo.InvariantCulture)}"))}";
-        Resolve(keyPrefix);
+        Resolve(keyPrefix, unetConfigJson);
     }
 
     /// <summary>The network this checkpoint is (<see cref="LoraComponent"/>).</summary>
@@ -168,17 +172,21 @@ public sealed class LoraMergedCheckpoint : ICheckpointTensors
 
     private const long ParallelWorkThreshold = 1 << 22;
 
-    private void Resolve(string keyPrefix)
+    private void Resolve(string keyPrefix, string? unetConfigJson)
     {
         var underscored = UnderscoredModules(keyPrefix);
+        Dictionary<string, List<string>>? original = null;
         foreach (var (adapter, scale) in Loras)
         {
             var targetsOfThisFile = new HashSet<string>(StringComparer.Ordinal);
             foreach (var module in adapter.Modules.Where(m => m.Component == Component))
             {
-                string? baseKey = module.Naming == LoraNaming.Kohya
-                    ? ResolveKohya(adapter, module, underscored)
-                    : ResolveDiffusers(adapter, module, keyPrefix);
+                string? baseKey = module.Naming switch
+                {
+                    LoraNaming.Kohya => ResolveKohya(adapter, module, underscored),
+                    LoraNaming.Original => ResolveOriginal(adapter, module, underscored, original ??= OriginalModules(unetConfigJson, keyPrefix)),
+                    _ => ResolveDiffusers(adapter, module, keyPrefix),
+                };
                 if (baseKey is null) continue;
                 if (!ShapesFit(_inner.Shape(baseKey), module, out string why))
                 {
@@ -225,6 +233,30 @@ public sealed class LoraMergedCheckpoint : ICheckpointTensors
             return null;
         }
         return keys[0];
+    }
+
+    /// <summary>The base keys an original-layout module name stands for, by the UNet config's single-file layout (empty without a config).</summary>
+    private Dictionary<string, List<string>> OriginalModules(string? unetConfigJson, string keyPrefix)
+    {
+        var map = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        if (unetConfigJson is null) return map;
+        foreach (var (module, keys) in OriginalUnetModules.Map(unetConfigJson, keyPrefix))
+        {
+            var present = keys.Where(_inner.Contains).ToList();
+            if (present.Count > 0) map[module] = present;
+        }
+        return map;
+    }
+
+    /// <summary>An original-layout module: through the config's layout, else directly (a base that is itself an un-renamed single file).</summary>
+    private string? ResolveOriginal(LoraAdapter adapter, LoraModule module, Dictionary<string, List<string>> underscored, Dictionary<string, List<string>> original)
+    {
+        if (original.ContainsKey(module.Module)) return ResolveKohya(adapter, module, original);
+        if (underscored.ContainsKey(module.Module)) return ResolveKohya(adapter, module, underscored);
+        _problems.Add(new LoraKeyIssue(adapter.Path, module.DownKey, original.Count == 0 && underscored.Count > 0
+            ? $"UNet module '{module.Module}' is named in the original (LDM/sgm) layout (input_blocks/middle_block/output_blocks) and no layout of this {Component} is known to map it"
+            : $"no {Component} weight is named like original (LDM/sgm) layout module '{module.Module}'"));
+        return null;
     }
 
     private string? ResolveDiffusers(LoraAdapter adapter, LoraModule module, string keyPrefix)

@@ -8,6 +8,13 @@ public enum LoraNaming
 
     /// <summary>diffusers / PEFT: the dotted module path itself (<c>down_blocks.0.attentions.0.proj_in</c>).</summary>
     Diffusers,
+
+    /// <summary>
+    /// A UNet module in the original (LDM/sgm) layout (<c>input_blocks_4_1_proj_in</c>, <c>output_blocks_2_0_in_layers_2</c>,
+    /// <c>time_embed_0</c>, <c>out_2</c>), stored underscored whether the file wrote it kohya-style or dotted after
+    /// <c>diffusion_model.</c>; resolved through the single-file layout of the model's UNet config.
+    /// </summary>
+    Original,
 }
 
 /// <summary>
@@ -15,7 +22,7 @@ public enum LoraNaming
 /// alpha, so that the layer's weight becomes W + scale · (Alpha / Rank) · up · down.
 /// </summary>
 /// <param name="Component">The network it targets (<see cref="LoraComponent"/>).</param>
-/// <param name="Module">The module as the file names it: underscored for <see cref="LoraNaming.Kohya"/>, dotted for <see cref="LoraNaming.Diffusers"/>.</param>
+/// <param name="Module">The module as the file names it: underscored for <see cref="LoraNaming.Kohya"/> and <see cref="LoraNaming.Original"/>, dotted for <see cref="LoraNaming.Diffusers"/>.</param>
 /// <param name="Naming">Which naming convention the file uses for the module.</param>
 /// <param name="DownKey">The file's name of the down (A) tensor (e.g. <c>….lora_down.weight</c> or <c>….lora_A.weight</c>).</param>
 /// <param name="DownShape">The down tensor's shape, [rank, in] or [rank, in, k, k].</param>

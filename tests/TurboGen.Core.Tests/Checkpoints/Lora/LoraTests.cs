@@ -355,9 +355,9 @@ public sealed class LoraTests(ITestOutputHelper output) : IDisposable
         Assert.Equal([good.BaseKey], report.Applied.Select(a => a.BaseKey));
         var reasons = report.Unmatched.ToDictionary(u => u.Key, u => u.Reason);
         foreach (var r in report.Unmatched) output.WriteLine(r.ToString());
-        Assert.Equal(7, reasons.Count);
+        Assert.Equal(6, reasons.Count);
+        // An original-layout module is a module (one issue, on its down key); without the UNet config nothing maps it.
         Assert.Contains("original (LDM/sgm) layout", reasons["lora_unet_input_blocks_4_1_proj_in.lora_down.weight"]);
-        Assert.Contains("original (LDM/sgm) layout", reasons["lora_unet_input_blocks_4_1_proj_in.lora_up.weight"]);
         Assert.Contains("not plain LoRA", reasons[$"lora_unet_{Block.Replace('.', '_')}_attn2_to_q.hada_w1_a"]);
         Assert.Contains("unrecognized", reasons["emb_params"]);
         Assert.Contains("no text_encoder_2", reasons["lora_te2_text_model_encoder_layers_0_self_attn_q_proj.lora_down.weight"]);

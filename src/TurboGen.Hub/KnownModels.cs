@@ -1,0 +1,76 @@
+namespace TurboGen.Hub;
+
+/// <summary>
+/// A short model name (<c>-m sd-turbo</c>) for a published few-step model: its Hub repository, the checkpoint file to take when
+/// the repository holds several, and the settings the model is made for. Every setting is null where the model's own files
+/// state it (a diffusers repository's <c>scheduler_config.json</c> and UNet <c>sample_size</c>): those files then decide, and the
+/// preset only fills what they leave open (steps and guidance, which no file records; the scheduler and size of an all-in-one
+/// single file, which is built with the family's standard configs). Options given on the command line override both.
+/// </summary>
+/// <param name="Name">The name <c>-m</c> takes (lower case).</param>
+/// <param name="RepoId">The Hub repository.</param>
+/// <param name="Checkpoint">The root single-file checkpoint to download, when the repository holds several (null: the usual variant choice).</param>
+/// <param name="Description">One line for <c>turbogen models --known</c>.</param>
+public sealed record KnownModel(string Name, string RepoId, string? Checkpoint, string Description)
+{
+    /// <summary>Denoising steps the model is distilled for.</summary>
+    public int? Steps { get; init; }
+
+    /// <summary>Classifier-free guidance scale (0: none; LCM models take it as their w embedding).</summary>
+    public float? Guidance { get; init; }
+
+    /// <summary>A <c>--scheduler</c> override name, for checkpoints whose files carry no fitting scheduler config.</summary>
+    public string? Scheduler { get; init; }
+
+    /// <summary>Image side in pixels, for checkpoints whose files do not state the size they were trained at.</summary>
+    public int? Size { get; init; }
+
+    /// <summary>Other names that select the same preset.</summary>
+    public IReadOnlyList<string> Aliases { get; init; } = [];
+
+    /// <summary>What <see cref="HubVariants"/> needs to pick this preset's files.</summary>
+    public HubVariantNeeds Needs(HubVariantNeeds needs) => Checkpoint is null ? needs : needs with { Checkpoint = Checkpoint };
+}
+
+/// <summary>
+/// The presets <c>-m NAME</c> knows (<see cref="KnownModel"/>). Repository ids, file names and settings are those of the
+/// publishers' model cards: SD-Turbo / SDXL-Turbo 1 step without guidance; SDXS-512 (distilled from SD-Turbo) 1 step without
+/// guidance; SDXL-Lightning's all-in-one checkpoints <c>sdxl_lightning_Nstep.safetensors</c> with N steps, no guidance, Euler
+/// with "trailing" timesteps at 1024²; LCM-Dreamshaper v7 with 4 steps (1–8) at guidance 8 (its LCM scheduler config is in the repository).
+/// </summary>
+public static class KnownModels
+{
+    /// <summary>Every known model name (<c>-m sd-turbo</c> …) with its Hub repository, file and recommended settings, in listing order.</summary>
+    public static IReadOnlyList<KnownModel> All { get; } =
+    [
+        new("sd-turbo", "stabilityai/sd-turbo", null, "SD-Turbo (SD 2.1 distilled, ADD): 1 step, 512²") { Steps = 1, Guidance = 0 },
+        new("sdxl-turbo", "stabilityai/sdxl-turbo", null, "SDXL-Turbo (SDXL distilled, ADD): 1 step, 512²") { Steps = 1, Guidance = 0 },
+        new("sdxs", "IDKiro/sdxs-512-0.9", null, "SDXS-512 0.9 (distilled from SD-Turbo, smaller UNet): 1 step, 512²")
+        {
+            Steps = 1, Guidance = 0, Aliases = ["sdxs-512"],
+        },
+        Lightning(2),
+        Lightning(4),
+        Lightning(8),
+        new("lcm-dreamshaper", "SimianLuo/LCM_Dreamshaper_v7", null, "LCM Dreamshaper v7 (SD 1.5 fine-tune, latent consistency): 4 steps (1–8), guidance 8")
+        {
+            Steps = 4, Guidance = 8, Aliases = ["lcm-dreamshaper-v7"],
+        },
+    ];
+
+    private static KnownModel Lightning(int steps) =>
+        new($"sdxl-lightning-{steps}step", "ByteDance/SDXL-Lightning", $"sdxl_lightning_{steps}step.safetensors",
+            $"SDXL-Lightning {steps}-step all-in-one checkpoint: {steps} steps, Euler trailing, 1024²")
+        {
+            Steps = steps, Guidance = 0, Scheduler = "euler", Size = 1024,
+        };
+
+    /// <summary>The preset called <paramref name="name"/> (or one of its aliases; any case), else null.</summary>
+    public static KnownModel? Find(string? name)
+    {
+        if (string.IsNullOrWhiteSpace(name)) return null;
+        string n = name.Trim();
+        return All.FirstOrDefault(m => string.Equals(m.Name, n, StringComparison.OrdinalIgnoreCase)
+            || m.Aliases.Any(a => string.Equals(a, n, StringComparison.OrdinalIgnoreCase)));
+    }
+}

@@ -1,0 +1,119 @@
+using System.Text.Json;
+using TurboGen.Imaging;
+using TurboGen.Pipelines;
+using TurboGen.Testing.FakeHub;
+
+namespace TurboGen.Cli.Tests;
+
+/// <summary>
+/// Known model names (<c>-m lcm-dreamshaper</c>, <c>-m sdxl-lightning-4step</c>, …) resolved against the fake Hub: the repository and
+/// file they stand for, the settings they carry (and that options given win), and <c>models --known</c> with download sizes.
+/// </summary>
+[Collection(CliCollection.Name)]
+public sealed class PresetTests(CliFixture fixture)
+{
+    private const string LcmRepo = "SimianLuo/LCM_Dreamshaper_v7";
+    private const string LightningRepo = "ByteDance/SDXL-Lightning";
+
+    /// <summary>The tiny ONNX model under the LCM preset's repository id, and a Lightning-like repository of several root checkpoints.</summary>
+    private void AddRepos()
+    {
+        fixture.Hub.AddRepo(FakeHubRepo.FromFolder(LcmRepo, fixture.ModelFolder, (path, length) => !path.StartsWith("taesd/", StringComparison.Ordinal) && FakeHubRepo.DefaultIsLfs(path, length)));
+        fixture.Hub.AddRepo(LightningRepo,
+            FakeHubFile.FromBytes("sdxl_lightning_2step.safetensors", new byte[1000], isLfs: true),
+            FakeHubFile.FromBytes("sdxl_lightning_4step.safetensors", new byte[4000], isLfs: true),
+            FakeHubFile.FromBytes("sdxl_lightning_4step_unet.safetensors", new byte[3000], isLfs: true),
+            FakeHubFile.FromBytes("sdxl_lightning_4step_lora.safetensors", new byte[300], isLfs: true),
+            FakeHubFile.FromBytes("sdxl_lightning_8step.safetensors", new byte[8000], isLfs: true),
+            FakeHubFile.FromText("README.md", "# SDXL-Lightning"));
+    }
+
+    [Fact]
+    public async Task Preset_MapsToItsRepository_AndFillsStepsAndGuidance_UnlessGiven()
+    {
+        AddRepos();
+        string work = fixture.NewWorkDir(), home = fixture.NewHome();
+        var run = await fixture.RunInAsync(home, work, "generate", "a cat", "-m", "lcm-dreamshaper", "--size", "64x64", "--seed", "5", "-o", "p.png", "--threads", "1");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var record = GenerationMetadata.ParseJson(PngText.ReadTextChunks(File.ReadAllBytes(Path.Combine(work, "p.png")))[PngText.TurboGenKey])!;
+        Assert.Equal((4, 8f), (record.Steps, record.GuidanceScale));   // the preset's
+        Assert.Equal(LcmRepo, record.Model);
+
+        var given = await fixture.RunInAsync(home, work, "generate", "a cat", "-m", "LCM-Dreamshaper-v7", "--steps", "2", "--guidance", "0", "--size", "64x64", "--seed", "5", "-o", "q.png", "--threads", "1");
+        Assert.True(given.ExitCode == 0, given.ToString());
+        var record2 = GenerationMetadata.ParseJson(PngText.ReadTextChunks(File.ReadAllBytes(Path.Combine(work, "q.png")))[PngText.TurboGenKey])!;
+        Assert.Equal((2, 1f), (record2.Steps, record2.GuidanceScale));   // the command line's (guidance 0 is recorded as 1: no CFG)
+    }
+
+    [Fact]
+    public async Task LightningPreset_DownloadsOnlyItsOwnCheckpoint()
+    {
+        AddRepos();
+        string home = fixture.NewHome();
+        fixture.Hub.ResetRequests();
+        var pull = await fixture.RunAsync(home, "pull", "sdxl-lightning-4step");
+        Assert.True(pull.ExitCode == 0, pull.ToString());
+        Assert.Contains("ByteDance/SDXL-Lightning@main (single-file, sdxl_lightning_4step.safetensors): 1 files", pull.Stdout);
+        string log = string.Join("\n", fixture.Hub.Requests.Select(r => $"{r.Method} {r.PathAndQuery}"));
+        var resolved = fixture.Hub.Requests.Where(r => r.PathAndQuery.Contains("/resolve/", StringComparison.Ordinal)).Select(r => r.PathAndQuery).ToList();
+        Assert.True(resolved.Count == 1 && resolved[0].EndsWith("/sdxl_lightning_4step.safetensors", StringComparison.Ordinal), log);
+        Assert.True(fixture.Hub.Requests.Count(r => r.Method == "GET" && r.IsCdn) == 1, log);   // one file's bytes
+    }
+
+    [Fact]
+    public async Task ModelsKnown_ListsEveryPreset_WithDownloadSizesFromTheHub()
+    {
+        AddRepos();
+        string home = fixture.NewHome();
+        var run = await fixture.RunAsync(home, "models", "--known", "--json");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using var doc = JsonDocument.Parse(run.Stdout);
+        var models = doc.RootElement.GetProperty("models").EnumerateArray().ToDictionary(m => m.GetProperty("name").GetString()!);
+        Assert.Equal(TurboGen.Hub.KnownModels.All.Select(m => m.Name), models.Keys);
+
+        var lightning = models["sdxl-lightning-4step"];
+        Assert.Equal(LightningRepo, lightning.GetProperty("repo").GetString());
+        Assert.Equal(4000, lightning.GetProperty("size_bytes").GetInt64());
+        Assert.Equal(4000, lightning.GetProperty("missing_bytes").GetInt64());
+        Assert.Equal(("euler", 1024, 4), (lightning.GetProperty("scheduler").GetString(), lightning.GetProperty("size").GetInt32(), lightning.GetProperty("steps").GetInt32()));
+        Assert.Equal(8000, models["sdxl-lightning-8step"].GetProperty("size_bytes").GetInt64());
+
+        // The LCM repository is the tiny ONNX model: its ONNX variant, every file counted once.
+        long onnxBytes = Directory.EnumerateFiles(fixture.ModelFolder, "*", SearchOption.AllDirectories)
+            .Where(f => !Path.GetRelativePath(fixture.ModelFolder, f).StartsWith("taesd", StringComparison.Ordinal))
+            .Sum(f => new FileInfo(f).Length);
+        var lcm = models["lcm-dreamshaper"];
+        Assert.StartsWith("onnx", lcm.GetProperty("variant").GetString());
+        Assert.InRange(lcm.GetProperty("size_bytes").GetInt64(), 1, onnxBytes);
+
+        // A repository the Hub does not have: no size, and why.
+        var sdxs = models["sdxs"];
+        Assert.False(sdxs.TryGetProperty("size_bytes", out _));
+        Assert.Contains("IDKiro/sdxs-512-0.9", sdxs.GetProperty("note").GetString());
+
+        // After a pull the preset's download is in the cache.
+        var pull = await fixture.RunAsync(home, "pull", "sdxl-lightning-4step");
+        Assert.True(pull.ExitCode == 0, pull.ToString());
+        var again = await fixture.RunAsync(home, "models", "--known");
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Matches(@"sdxl-lightning-4step.*\(cached\)", again.Stdout.Replace("\n", " ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ModelsKnown_Offline_SaysSo()
+    {
+        var run = await CliProcess.RunAsync(fixture.Environment(fixture.NewHome(), ("HF_HUB_OFFLINE", "1")), fixture.NewWorkDir(), "models", "--known", "--json");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using var doc = JsonDocument.Parse(run.Stdout);
+        Assert.All(doc.RootElement.GetProperty("models").EnumerateArray(), m => Assert.Equal("offline", m.GetProperty("note").GetString()));
+    }
+
+    [Fact]
+    public async Task UnknownName_IsAModelError_ListingTheKnownNames()
+    {
+        var run = await fixture.RunAsync(fixture.NewHome(), "generate", "a cat", "-m", "sdxl-lightnin-4step", "--size", "64x64");
+        Assert.Equal(3, run.ExitCode);
+        Assert.Contains("sdxl-lightning-4step", run.Stderr);
+        Assert.Contains("models --known", run.Stderr);
+    }
+}
