@@ -95,7 +95,8 @@ public sealed partial class QueueWorker
                         var claim = await db.StreamAutoClaimAsync(QueueAddress.Jobs(_model), QueueAddress.Group, _settings.WorkerId,
                             (long)Lease.TotalMilliseconds, "0-0", 1).ConfigureAwait(false);
                         if (claim.DeletedIds.Length > 0) await db.StreamAcknowledgeAsync(QueueAddress.Jobs(_model), QueueAddress.Group, claim.DeletedIds).ConfigureAwait(false);
-                        if (claim.ClaimedEntries.FirstOrDefault(e => !e.IsNull) is { IsNull: false } claimed)
+                        // (StackExchange.Redis reports "nothing claimed" as one entry without id or values.)
+                        if (claim.ClaimedEntries.FirstOrDefault(IsEntry) is var claimed && IsEntry(claimed))
                         {
                             entry = claimed;
                             reclaimed = true;
@@ -104,16 +105,21 @@ public sealed partial class QueueWorker
                     if (entry is null)
                     {
                         var read = await db.StreamReadGroupAsync(QueueAddress.Jobs(_model), QueueAddress.Group, _settings.WorkerId, ">", 1).ConfigureAwait(false);
-                        if (read.Length > 0) entry = read[0];
+                        if (read.Length > 0 && IsEntry(read[0])) entry = read[0];
                     }
                     if (entry is { } job) await RunEntryAsync(job, reclaimed, cancellationToken).ConfigureAwait(false);
                     else await _wake.WaitAsync(_settings.Poll, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not (RedisException or TimeoutException or OperationCanceledException))
+                {
+                    _log($"an entry could not be processed ({e.GetType().Name}: {e.Message}); going on");
                 }
                 catch (Exception e) when (e is RedisException or TimeoutException)
                 {
                     _log($"job queue unreachable ({e.GetType().Name}: {e.Message}); retrying");
                     await Task.Delay(500, cancellationToken).ConfigureAwait(false);
-                    if (e is RedisServerException { Message: var m } && m.Contains("NOGROUP", StringComparison.Ordinal)) await EnsureGroupAsync().ConfigureAwait(false);
+                    // Redis came back empty (no persistence): register the model again and recreate the group.
+                    if (e is RedisServerException { Message: var m } && m.Contains("NOGROUP", StringComparison.Ordinal)) await RegisterAsync().ConfigureAwait(false);
                 }
             }
         }
@@ -126,6 +132,8 @@ public sealed partial class QueueWorker
             try { await WorkerDirectory.LeaveAsync(_redis.GetDatabase(), Info()).ConfigureAwait(false); } catch (RedisException) { }
         }
     }
+
+    private static bool IsEntry(StreamEntry e) => !e.Id.IsNullOrEmpty && e.Values is { Length: > 0 };
 
     /// <summary>The model facts gateways need (under its id and an alias per name) and the consumer group.</summary>
     private async Task RegisterAsync()
