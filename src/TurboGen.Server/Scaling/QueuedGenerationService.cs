@@ -15,7 +15,8 @@ namespace TurboGen.Server.Scaling;
 /// tensors by reference to blob keys with a TTL), and the job handle is completed from this gateway's reply stream
 /// (<see cref="GatewayReplies"/>). A job id (GUID) per job; only the first terminal reply for an id is used, so a client never
 /// gets two results. Admission is one Lua script: XLEN of the model's stream against the pending bound, then XADD and a wake-up
-/// PUBLISH, so the bound holds across gateways. Cancelling a job's token answers the submitter at once and publishes the cancel;
+/// PUBLISH, so the bound holds across gateways. Submitting never blocks on Redis: a full queue seen in the last snapshot is
+/// refused at once (<see cref="ServerBusyException"/> from Submit), a refusal by the script fails the job's result with it. Cancelling a job's token answers the submitter at once and publishes the cancel;
 /// the worker stops the job between steps, or skips it if it has not read it yet.
 /// </summary>
 public sealed class QueuedGenerationService : IGenerationService
@@ -103,31 +104,56 @@ public sealed class QueuedGenerationService : IGenerationService
         var encoded = request is null ? null : RequestCodec.Encode(request);
         var blobs = (encoded?.Blobs.Select(kv => (kv.Key, kv.Value)) ?? []).Concat(extraBlobs).ToList();
         var pending = new PendingJob(id, job, request, _clock.GetTimestamp());
+        // The last snapshot refuses at once when the model's queue is already full; the script below decides exactly.
+        var snapshot = _snapshot();
+        if (snapshot.Connected && snapshot.Depth >= _capacity)
+        {
+            Metrics.Rejected();
+            throw new ServerBusyException((int)Math.Min(int.MaxValue, snapshot.Depth), RetryAfter(snapshot.Depth - _capacity + 1));
+        }
         _pending[id] = pending;
+        pending.Registration = cancellationToken.Register(() => Cancel(pending, cancellationToken));
+        _ = AddAsync(pending, kind, sessionKey, encoded?.Json ?? "", args, blobs);
+        return job;
+    }
+
+    /// <summary>
+    /// Stores the blobs and runs the admission script without blocking the caller; a refusal or an unreachable Redis
+    /// completes the job with <see cref="ServerBusyException"/> (429) or <see cref="ServiceUnavailableException"/> (503).
+    /// </summary>
+    private async Task AddAsync(PendingJob pending, string kind, string sessionKey, string json, JobArgs args, List<(string Name, byte[] Bytes)> blobs)
+    {
+        string id = pending.Id;
         var db = _redis.GetDatabase();
+        Exception? failure = null;
         try
         {
-            foreach (var (name, bytes) in blobs) db.StringSet(QueueAddress.Blob(id, name), bytes, BlobTtl);
-            var reply = (RedisResult[])db.ScriptEvaluate(AddScript, [QueueAddress.Jobs(_model), QueueAddress.Wake(_model)],
-                [_capacity, id, kind, GatewayId, sessionKey, encoded?.Json ?? "", JsonSerializer.Serialize(args, ScalingJson.Default.JobArgs),
-                 string.Join(',', blobs.Select(b => b.Item1))])!;
+            await Task.WhenAll(blobs.Select(b => db.StringSetAsync(QueueAddress.Blob(id, b.Name), b.Bytes, BlobTtl))).ConfigureAwait(false);
+            var reply = (RedisResult[])(await db.ScriptEvaluateAsync(AddScript, [QueueAddress.Jobs(_model), QueueAddress.Wake(_model)],
+                [_capacity, id, kind, GatewayId, sessionKey, json, JsonSerializer.Serialize(args, ScalingJson.Default.JobArgs),
+                 string.Join(',', blobs.Select(b => b.Name))]).ConfigureAwait(false))!;
             if ((long)reply[0] == 0)
             {
-                _pending.TryRemove(id, out _);
                 foreach (var (name, _) in blobs) db.KeyDelete(QueueAddress.Blob(id, name), CommandFlags.FireAndForget);
                 long depth = (long)reply[1];
                 Metrics.Rejected();
-                throw new ServerBusyException((int)Math.Min(int.MaxValue, depth), RetryAfter(depth - _capacity + 1));
+                failure = new ServerBusyException((int)Math.Min(int.MaxValue, depth), RetryAfter(depth - _capacity + 1));
             }
-            Metrics.SetQueueDepth((int)(long)reply[1]);
+            else
+            {
+                Metrics.SetQueueDepth((int)(long)reply[1]);
+            }
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
-            _pending.TryRemove(id, out _);
-            throw Unavailable(e);
+            failure = Unavailable(e);
         }
-        pending.Registration = cancellationToken.Register(() => Cancel(pending, cancellationToken));
-        return job;
+        if (failure is not null && _pending.TryRemove(id, out _))
+        {
+            pending.Registration.Dispose();
+            pending.Job.MarkFinished(_clock.GetUtcNow());
+            pending.Job.Fail(failure);
+        }
     }
 
     /// <summary>Retry-After: the measured job time of the model's workers × the jobs ahead, shared by the live workers.</summary>
