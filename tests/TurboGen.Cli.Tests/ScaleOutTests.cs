@@ -58,9 +58,11 @@ public sealed class ScaleOutTests(CliFixture fixture)
             Assert.Equal(Enumerable.Range(0, requests).Select(i => (long)i), results.Select(r => r.Seed).Order());
             Assert.True(lastAnswer < Lease + TimeSpan.FromSeconds(6), $"the killed worker's job finished {lastAnswer.TotalSeconds:0.0} s after the kill (lease {Lease.TotalSeconds} s)");
 
-            string metrics = await http.GetStringAsync("/metrics");
+            // /metrics renders the queue snapshot, refreshed every second: wait for the one that counted the take-over.
+            string metrics = "";
+            await WaitForAsync(async () => System.Text.RegularExpressions.Regex.IsMatch(metrics = await http.GetStringAsync("/metrics"),
+                @"turbogen_queue_lease_reclaims_total\{model=""[^""]+""\} [1-9]"), TimeSpan.FromSeconds(10), processes);
             Assert.Contains("turbogen_queue_duplicates_dropped_total 0", metrics);
-            Assert.Matches(@"turbogen_queue_lease_reclaims_total\{model=""[^""]+""\} [1-9]", metrics);
             Assert.Contains(processes, p => p.Name != doomed.Item1 && p.Stderr.ToString().Contains("took over job", StringComparison.Ordinal));
         }
         finally
