@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # TurboGen build entry point.
-#   ./build.sh test          install what the tests need (Chromium), restore, build and run the fast test suite
+#   ./build.sh test          install what the tests need (Chromium, redis-server), restore, build and run the fast test suite
 #   ./build.sh test-slow     the same, plus the opt-in full-size checks (Category=Slow; hours, ~40 GB of disk)
 #   ./build.sh pack          dotnet pack: the CPU and CUDA (and DirectML) tool packages into nupkg/
 #   ./build.sh publish RID [FLAVOUR]
@@ -33,9 +33,28 @@ ensure_chromium() {
   fi
 }
 
+# The scale-out tests (issue 17) start their own redis-server on a free 127.0.0.1 port: Debian/Ubuntu's package.
+ensure_redis() {
+  if [ -n "${REDIS_SERVER:-}" ] || command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; then
+    return 0
+  fi
+  if [ -r /etc/os-release ] && grep -qiE '^(ID|ID_LIKE)=.*(debian|ubuntu)' /etc/os-release && command -v apt-get >/dev/null 2>&1; then
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "build.sh: installing redis-server for the scale-out tests (apt-get install redis-server)"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+    # The package's own service is not needed: the tests start private servers.
+    if command -v systemctl >/dev/null 2>&1; then $sudo systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
+  else
+    echo "build.sh: no redis-server; the scale-out tests will fail (install Redis 7, or set REDIS_SERVER=/path/to/redis-server)."
+  fi
+}
+
 run_tests() {
   need_dotnet
   ensure_chromium
+  ensure_redis
   dotnet restore TurboGen.slnx
   local log status
   log="$(mktemp)"

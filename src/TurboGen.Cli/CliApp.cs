@@ -32,6 +32,7 @@ internal static class CliApp
         root.Subcommands.Add(PullCommand.Create(terminal));
         root.Subcommands.Add(ModelsCommand.Create(terminal));
         root.Subcommands.Add(ServeCommand.Create(terminal));
+        root.Subcommands.Add(WorkerCommand.Create(terminal));
         root.Subcommands.Add(ConvertCommand.Create(terminal));
         root.Subcommands.Add(MergeCommand.Create(terminal));
         root.Subcommands.Add(BenchCommand.Create(terminal));

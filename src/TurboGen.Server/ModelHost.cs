@@ -14,9 +14,15 @@ public sealed class ModelHost(ServerOptions options, ServerMetrics metrics, ILog
     : BackgroundService
 {
     private volatile GenerationWorker? _worker;
+    private volatile IGenerationService? _queued;
+    private Scaling.QueueGateway? _gateway;
     private TurboModel? _model;
 
-    public IGenerationService? Service => _worker;
+    /// <summary>The local model worker, or with <see cref="ServerOptions.Queue"/> the gateway's queued service; null until ready.</summary>
+    public IGenerationService? Service => (IGenerationService?)_worker ?? _queued;
+
+    /// <summary>The job queue link of a gateway (<see cref="ServerOptions.Queue"/>), else null.</summary>
+    public Scaling.QueueGateway? Gateway => _gateway;
 
     /// <summary>Lanczos plus the ESRGAN models of <see cref="ServerOptions.UpscalerPaths"/> (loaded with the model).</summary>
     public Generation.UpscalerSet Upscalers => _upscalers ?? Generation.UpscalerSet.LanczosOnly;
@@ -31,7 +37,7 @@ public sealed class ModelHost(ServerOptions options, ServerMetrics metrics, ILog
 
     public string? Error { get; private set; }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(() =>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => options.Queue is { } queue ? RunGatewayAsync(queue, stoppingToken) : Task.Run(() =>
     {
         try
         {
@@ -68,12 +74,43 @@ public sealed class ModelHost(ServerOptions options, ServerMetrics metrics, ILog
         }
     }, stoppingToken);
 
+    /// <summary>A gateway loads no model: it connects to the queue and waits until a worker has registered the model.</summary>
+    private async Task RunGatewayAsync(Scaling.QueueAddress queue, CancellationToken stoppingToken)
+    {
+        try
+        {
+            _gateway = await Scaling.QueueGateway.ConnectAsync(queue, logger).ConfigureAwait(false);
+            string? said = null;
+            var service = await _gateway.ServeAsync(options.QueueModel, options.QueueCapacity, metrics, clock, reason =>
+            {
+                Error = reason;
+                if (reason != said) logger.LogInformation("Gateway waiting: {Reason}", reason);
+                said = reason;
+            }, stoppingToken).ConfigureAwait(false);
+            Error = null;
+            _queued = service;
+            State = "ready";
+            logger.LogInformation("Gateway serving {Model} from the job queue {Queue} (answers to {Names})", service.Model.Id, queue, string.Join(", ", service.Model.Names));
+        }
+        catch (OperationCanceledException)
+        {
+            State = "stopped";
+        }
+        catch (Exception e)
+        {
+            State = "failed";
+            Error = e.Message;
+            logger.LogError(e, "Gateway start failed");
+        }
+    }
+
     private int _disposed;
 
     public override void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _worker?.Dispose();
+        _gateway?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _upscalers?.Dispose();
         _controlnets?.Dispose();
         _model?.Dispose();

@@ -43,6 +43,16 @@ public sealed record ServerOptions
 
     public int QueueCapacity { get; init; } = 32;
 
+    /// <summary>
+    /// <c>serve --queue redis://HOST:PORT</c>: run as a gateway that loads no model and submits every job to the Redis job queue
+    /// of the model named <see cref="QueueModel"/> (docs/SCALING.md). Null: one process, the model loaded here.
+    /// With a queue, <see cref="QueueCapacity"/> bounds the model's pending entries (waiting or running, all gateways).
+    /// </summary>
+    public Scaling.QueueAddress? Queue { get; init; }
+
+    /// <summary>The model a gateway serves from the queue: any name a worker registered it under (its id, Hub id or short name).</summary>
+    public string QueueModel { get; init; } = "";
+
     /// <summary>What slow and idle clients may hold (Kestrel timeouts, data rates, connection counts).</summary>
     public Policy.ConnectionLimits Connections { get; init; } = new();
 

@@ -59,11 +59,8 @@ public static class TurboGenServer
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = options.Connections.WebSocketKeepAlive, KeepAliveTimeout = options.Connections.WebSocketTimeout });
         app.UseApiKeyGate();
 
-        app.MapGet("/health", (ModelHost host) => host.State == "ready"
-            ? Results.Json(new HealthReport("ready", host.Service!.Model.Id, null))
-            : Results.Json(new HealthReport(host.State, null, host.Error), statusCode: StatusCodes.Status503ServiceUnavailable))
-            .WithMetadata(OpenAccess.Instance);
-        app.MapGet("/metrics", (ServerMetrics metrics) => Results.Text(metrics.Render(), "text/plain; version=0.0.4"));
+        app.MapGet("/health", Health).WithMetadata(OpenAccess.Instance);
+        app.MapGet("/metrics", (ServerMetrics metrics, ModelHost host) => Results.Text(metrics.Render() + host.Gateway?.RenderMetrics(), "text/plain; version=0.0.4"));
         app.MapCompatibleApis();
         app.MapRealtime();
         return app;
@@ -85,9 +82,25 @@ public static class TurboGenServer
     public static string? EffectiveApiKey(ServerOptions options) =>
         options.ApiKey ?? (Environment.GetEnvironmentVariable("TURBOGEN_API_KEY") is { Length: > 0 } key ? key : null);
 
+    /// <summary>
+    /// <c>GET /health</c>: "ready" with the model id, or the loading state with the error; a gateway adds its queue (workers per
+    /// model, depth) and answers 503 "queue_unavailable" while Redis is unreachable.
+    /// </summary>
+    private static IResult Health(ModelHost host)
+    {
+        var queue = host.Gateway?.Health();
+        if (queue is { Redis: "unreachable" })
+            return Results.Json(new HealthReport("queue_unavailable", host.Service?.Model.Id, $"The job queue ({queue.Address}) is unreachable.", queue),
+                statusCode: StatusCodes.Status503ServiceUnavailable);
+        return host.State == "ready"
+            ? Results.Json(new HealthReport("ready", host.Service!.Model.Id, null, queue))
+            : Results.Json(new HealthReport(host.State, null, host.Error, queue), statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+
     /// <summary><c>GET /health</c>: "ready" with the model id, or the loading state with the error.</summary>
     private sealed record HealthReport(
         [property: System.Text.Json.Serialization.JsonPropertyName("status")] string Status,
         [property: System.Text.Json.Serialization.JsonPropertyName("model"), System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Model,
-        [property: System.Text.Json.Serialization.JsonPropertyName("error"), System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Error);
+        [property: System.Text.Json.Serialization.JsonPropertyName("error"), System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Error,
+        [property: System.Text.Json.Serialization.JsonPropertyName("queue"), System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] Scaling.QueueHealth? Queue = null);
 }

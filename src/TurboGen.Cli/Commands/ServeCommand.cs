@@ -75,9 +75,15 @@ internal static class ServeCommand
             Arity = ArgumentArity.ZeroOrMore,
         };
 
+        var queue = new Option<string?>("--queue")
+        {
+            Description = "Run as a gateway of the Redis job queue at redis://HOST:PORT: load no model, send every job to the workers of -m (turbogen worker; docs/SCALING.md).",
+            HelpName = "redis://HOST:PORT",
+        };
+
         var command = new Command("serve", "Run the web app and the HTTP APIs (real-time, OpenAI- and AUTOMATIC1111-compatible).");
         shared.AddTo(command);
-        foreach (var option in new Option[] { host, port, tinyVae, apiKey, outdir, servedNames, historyImages, historyMb, outdirMb, upscalers, controlnets })
+        foreach (var option in new Option[] { host, port, tinyVae, apiKey, outdir, servedNames, historyImages, historyMb, outdirMb, upscalers, controlnets, queue })
         {
             command.Options.Add(option);
         }
@@ -86,6 +92,13 @@ internal static class ServeCommand
             // A start that must be refused is refused before anything is downloaded, built, bound or printed.
             var bind = new ServerOptions { ModelPath = ".", Host = parse.GetValue(host) ?? "127.0.0.1", Port = parse.GetValue(port), ApiKey = parse.GetValue(apiKey) };
             bind.Validate(TurboGenServer.EffectiveApiKey(bind));
+            if (parse.GetValue(queue) is { } queueUrl)
+            {
+                if (parse.GetValue(controlnets) is { Length: > 0 })
+                    throw new InvalidRequestException("--controlnet", "A gateway (--queue) loads no model: give --controlnet to `turbogen worker` instead.");
+                return await GatewayAsync(terminal, parse, bind, Server.Scaling.QueueAddress.Parse(queueUrl), parse.GetValue(shared.Model), parse.GetValue(outdir),
+                    parse.GetValue(servedNames), History(parse), ct).ConfigureAwait(false);
+            }
             var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
             var servedControlNets = new List<ServedControlNet>();
             foreach (string reference in parse.GetValue(controlnets) ?? [])
@@ -124,12 +137,7 @@ internal static class ServeCommand
                 ApiKey = parse.GetValue(apiKey),
                 OutputDir = Path.GetFullPath(parse.GetValue(outdir) ?? "outputs"),
                 ServedModelNames = parse.GetValue(servedNames) ?? [],
-                History = new HistoryRetention
-                {
-                    MaxImagesPerHistory = parse.GetValue(historyImages),
-                    MaxBytesPerHistory = parse.GetValue(historyMb) * Megabyte,
-                    MaxBytesTotal = parse.GetValue(outdirMb) * Megabyte,
-                },
+                History = History(parse),
             };
             try
             {
@@ -144,6 +152,37 @@ internal static class ServeCommand
             terminal.Error.WriteLine("turbogen: server stopped.");
             return ExitCodes.Ok;
         });
+        HistoryRetention History(ParseResult parse) => new()
+        {
+            MaxImagesPerHistory = parse.GetValue(historyImages),
+            MaxBytesPerHistory = parse.GetValue(historyMb) * Megabyte,
+            MaxBytesTotal = parse.GetValue(outdirMb) * Megabyte,
+        };
         return command;
+    }
+
+    /// <summary><c>serve --queue</c>: a gateway loads no model; <paramref name="model"/> names the workers' model (any name they registered).</summary>
+    private static async Task<int> GatewayAsync(Terminal terminal, ParseResult parse, ServerOptions bind, Server.Scaling.QueueAddress queue, string? model, string? outdir,
+        string[]? servedNames, HistoryRetention history, CancellationToken ct)
+    {
+        string name = servedNames is { Length: > 0 } ? servedNames[0] : string.IsNullOrWhiteSpace(model) ? ModelLocator.DefaultModel : model.Trim();
+        var options = bind with
+        {
+            Queue = queue,
+            QueueModel = name,
+            ModelId = name,
+            OutputDir = Path.GetFullPath(outdir ?? "outputs"),
+            History = history,
+        };
+        try
+        {
+            await TurboGenServer.RunAsync(options, ct, addresses =>
+                terminal.Error.WriteLine($"turbogen: gateway for {name} (job queue {queue}) on {string.Join(", ", addresses)} (Ctrl-C to stop)")).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        terminal.Error.WriteLine("turbogen: server stopped.");
+        return ExitCodes.Ok;
     }
 }

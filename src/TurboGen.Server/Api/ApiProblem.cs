@@ -19,6 +19,7 @@ public sealed record ApiProblem(int Status, string Kind, string? Code, string? P
         JsonException j => new ApiProblem(400, "invalid_request", "invalid_json", JsonField(j.Path),
             $"The request body is not valid JSON for this endpoint{(j.Path is { Length: > 1 } p ? $" at {p}" : "")}: {FirstSentence(j.Message)}"),
         ServerBusyException b => new ApiProblem(429, "busy", "server_busy", null, b.Message, b.RetryAfter),
+        ServiceUnavailableException u => new ApiProblem(503, "loading", u.Code, null, u.Message, u.RetryAfter),
         BadHttpRequestException h when h.StatusCode == StatusCodes.Status413PayloadTooLarge =>
             new ApiProblem(413, "too_large", "request_too_large", null, $"The request body is larger than {RequestLimits.MaxBodyBytes / (1024 * 1024)} MiB."),
         BadHttpRequestException h => new ApiProblem(h.StatusCode, KindOf(h.StatusCode), "bad_request", null, h.Message),

@@ -24,6 +24,16 @@ public sealed class ServerBusyException(int queueDepth, TimeSpan retryAfter)
 }
 
 /// <summary>
+/// The generation service cannot take or finish jobs now (e.g. the job queue's Redis is unreachable): callers answer
+/// HTTP 503 with Retry-After and a JSON error naming <see cref="Code"/>.
+/// </summary>
+public sealed class ServiceUnavailableException(string code, string message, TimeSpan retryAfter, Exception? inner = null) : TurboGenException(message, inner)
+{
+    public string Code { get; } = code;
+    public TimeSpan RetryAfter { get; } = retryAfter;
+}
+
+/// <summary>
 /// The one model worker every front end (WebSocket sessions, OpenAI, A1111 and native APIs) submits to.
 /// Work is queued per session and served round-robin across sessions with pending work; the queue is bounded.
 /// Cancelling a job's token removes it from the queue, or terminates it if it is running.
