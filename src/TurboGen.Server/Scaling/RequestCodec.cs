@@ -22,7 +22,22 @@ public sealed record WireRequest(
     [property: JsonPropertyName("initial_noise")] string? InitialNoise,
     [property: JsonPropertyName("step_noise")] IReadOnlyList<string>? StepNoise,
     [property: JsonPropertyName("latents_only")] bool LatentsOnly,
-    [property: JsonPropertyName("controls")] IReadOnlyList<WireControl> Controls);
+    [property: JsonPropertyName("controls")] IReadOnlyList<WireControl> Controls,
+    [property: JsonPropertyName("mask")] WireMask? Mask = null,
+    [property: JsonPropertyName("image_sample_noise")] string? ImageSampleNoise = null,
+    [property: JsonPropertyName("masked_image_sample_noise")] string? MaskedImageSampleNoise = null,
+    [property: JsonPropertyName("passed_latents")] string? PassedLatents = null);
+
+/// <summary>An inpainting mask on the wire: its values (one byte per pixel) by blob name, the rest inline.</summary>
+public sealed record WireMask(
+    [property: JsonPropertyName("values")] string Values,
+    [property: JsonPropertyName("width")] int Width,
+    [property: JsonPropertyName("height")] int Height,
+    [property: JsonPropertyName("blur")] int Blur,
+    [property: JsonPropertyName("invert")] bool Invert,
+    [property: JsonPropertyName("full_resolution")] bool FullResolution,
+    [property: JsonPropertyName("padding")] int Padding,
+    [property: JsonPropertyName("fill")] InpaintFill Fill);
 
 /// <summary>A ControlNet input on the wire: the ControlNet by name (the worker loads it), its image by blob name.</summary>
 public sealed record WireControl(
@@ -49,6 +64,8 @@ public static class RequestCodec
         nameof(GenerationRequest.Steps), nameof(GenerationRequest.Seed), nameof(GenerationRequest.BatchSize), nameof(GenerationRequest.GuidanceScale),
         nameof(GenerationRequest.InitImage), nameof(GenerationRequest.Strength), nameof(GenerationRequest.UseTinyVae), nameof(GenerationRequest.PreviewSteps),
         nameof(GenerationRequest.InitialNoise), nameof(GenerationRequest.StepNoise), nameof(GenerationRequest.LatentsOnly), nameof(GenerationRequest.Controls),
+        nameof(GenerationRequest.Mask), nameof(GenerationRequest.ImageSampleNoise), nameof(GenerationRequest.MaskedImageSampleNoise),
+        nameof(GenerationRequest.PassedLatents),
     };
 
     /// <summary>
@@ -62,6 +79,7 @@ public static class RequestCodec
         return name == "model" && Path.GetFileName(Path.GetDirectoryName(path)) is { Length: > 0 } folder ? folder : name;
     }
 
+    /// <summary>Encodes <paramref name="request"/>: every property, images as PNG blobs, tensors and mask values as raw blobs.</summary>
     public static EncodedRequest Encode(GenerationRequest request)
     {
         var blobs = new Dictionary<string, byte[]>(StringComparer.Ordinal);
@@ -79,7 +97,13 @@ public static class RequestCodec
             request.StepNoise?.Select((t, i) => Blob($"step{i}", BlobCodec.Tensor(t))!).ToList(),
             request.LatentsOnly,
             (request.Controls ?? []).Select((c, i) => new WireControl(ControlNetName(c.ControlNet), Blob($"control{i}", BlobCodec.Image(c.Image))!,
-                c.Scale, c.GuidanceStart, c.GuidanceEnd)).ToList());
+                c.Scale, c.GuidanceStart, c.GuidanceEnd)).ToList(),
+            request.Mask is { } mask
+                ? new WireMask(Blob("mask", mask.Values)!, mask.Width, mask.Height, mask.Blur, mask.Invert, mask.FullResolution, mask.Padding, mask.Fill)
+                : null,
+            Blob("image_noise", request.ImageSampleNoise is { } imageNoise ? BlobCodec.Tensor(imageNoise) : null),
+            Blob("masked_noise", request.MaskedImageSampleNoise is { } maskedNoise ? BlobCodec.Tensor(maskedNoise) : null),
+            Blob("latents", request.PassedLatents is { } latents ? BlobCodec.Tensor(latents) : null));
         return new EncodedRequest(JsonSerializer.Serialize(wire, ScalingJson.Default.WireRequest), blobs);
     }
 
@@ -113,6 +137,24 @@ public static class RequestCodec
                 GuidanceStart = c.GuidanceStart,
                 GuidanceEnd = c.GuidanceEnd,
             }).ToList(),
+            Mask = wire.Mask is { } mask ? DecodeMask(mask, blob(mask.Values)) : null,
+            ImageSampleNoise = wire.ImageSampleNoise is { } imageNoise ? BlobCodec.Tensor(blob(imageNoise), "image sample noise") : null,
+            MaskedImageSampleNoise = wire.MaskedImageSampleNoise is { } maskedNoise ? BlobCodec.Tensor(blob(maskedNoise), "masked image sample noise") : null,
+            PassedLatents = wire.PassedLatents is { } latents ? BlobCodec.Tensor(blob(latents), "passed latents") : null,
+        };
+    }
+
+    private static InpaintMask DecodeMask(WireMask mask, byte[] values)
+    {
+        if (mask.Width <= 0 || mask.Height <= 0 || values.Length != (long)mask.Width * mask.Height)
+            throw new TurboGenException($"The queued mask blob holds {values.Length} bytes, not {mask.Width}x{mask.Height}: it was damaged or expired.");
+        return new InpaintMask(mask.Width, mask.Height, values)
+        {
+            Blur = mask.Blur,
+            Invert = mask.Invert,
+            FullResolution = mask.FullResolution,
+            Padding = mask.Padding,
+            Fill = mask.Fill,
         };
     }
 }

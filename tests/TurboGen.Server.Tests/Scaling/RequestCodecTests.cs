@@ -45,6 +45,13 @@ public sealed class RequestCodecTests
             StepNoise = [new FloatTensor([0.25f, 0.5f], [1, 2]), new FloatTensor([-1f], [1])],
             LatentsOnly = true,
             Controls = [new ControlInput(controlNet, Image(8, 8, 9)) { Scale = 0.8f, GuidanceStart = 0.1f, GuidanceEnd = 0.9f }],
+            Mask = new InpaintMask(16, 8, Enumerable.Range(0, 128).Select(i => (byte)(i * 2)).ToArray())
+            {
+                Blur = 3, Invert = true, FullResolution = true, Padding = 12, Fill = InpaintFill.LatentNoise,
+            },
+            ImageSampleNoise = new FloatTensor([0.5f, -0.75f], [1, 2]),
+            MaskedImageSampleNoise = new FloatTensor([2f], [1, 1]),
+            PassedLatents = new FloatTensor([-3f, 4f, 0.125f], [1, 3]),
         };
         foreach (var property in Settable)
         {
@@ -52,7 +59,7 @@ public sealed class RequestCodecTests
             Assert.False(Same(property.GetValue(request), property.GetValue(new GenerationRequest())), $"the test leaves {property.Name} at its default");
         }
         var encoded = RequestCodec.Encode(request);
-        Assert.Equal(["control0", "init", "noise", "step0", "step1"], encoded.Blobs.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["control0", "image_noise", "init", "latents", "mask", "masked_noise", "noise", "step0", "step1"], encoded.Blobs.Keys.Order(StringComparer.Ordinal));
         Assert.True(encoded.Json.Length < 1000, encoded.Json); // pixels and tensors are not inline
         string controlName = RequestCodec.ControlNetName(controlNet);
         var decoded = RequestCodec.Decode(encoded.Json, name => encoded.Blobs[name], (name, index) =>
@@ -103,6 +110,8 @@ public sealed class RequestCodecTests
         (FloatTensor x, FloatTensor y) => x.Shape.SequenceEqual(y.Shape) && x.Data.AsSpan().SequenceEqual(y.Data),
         (ControlInput x, ControlInput y) => ReferenceEquals(x.ControlNet, y.ControlNet) && Same(x.Image, y.Image) && x.Scale == y.Scale
             && x.GuidanceStart == y.GuidanceStart && x.GuidanceEnd == y.GuidanceEnd,
+        (InpaintMask x, InpaintMask y) => x.Width == y.Width && x.Height == y.Height && x.Values.AsSpan().SequenceEqual(y.Values) && x.Blur == y.Blur
+            && x.Invert == y.Invert && x.FullResolution == y.FullResolution && x.Padding == y.Padding && x.Fill == y.Fill,
         (string x, string y) => x == y,
         (System.Collections.IEnumerable x, System.Collections.IEnumerable y) => x.Cast<object?>().Count() == y.Cast<object?>().Count()
             && x.Cast<object?>().Zip(y.Cast<object?>()).All(p => Same(p.First, p.Second)),
