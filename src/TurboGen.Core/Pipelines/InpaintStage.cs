@@ -200,27 +200,11 @@ public sealed class InpaintStage
         {
             throw new InvalidRequestException("sample_noise", $"VAE sample noise has shape {given}, expected [{batch},4,{h},{w}].");
         }
-        var latents = new float[batch * plane];
-        var eps = new float[plane];
-        for (int b = 0; b < batch; b++)
+        var latents = VaeLatents.Sample(encoding, model.ScalingFactor, batch, (b, eps) =>
         {
-            var dst = latents.AsSpan(b * plane, plane);
-            if (encoding.LogVar is { } logvar)
-            {
-                if (given is not null) given.Data.AsSpan(b * plane, plane).CopyTo(eps);
-                else noise[b].Next(eps);
-                for (int i = 0; i < plane; i++)
-                {
-                    float lv = Math.Clamp(logvar.Data[i], -30f, 20f);
-                    dst[i] = encoding.Mean.Data[i] + MathF.Exp(0.5f * lv) * eps[i];
-                }
-            }
-            else
-            {
-                encoding.Mean.Data.CopyTo(dst);
-            }
-            for (int i = 0; i < plane; i++) dst[i] *= model.ScalingFactor;
-        }
+            if (given is not null) given.Data.AsSpan(b * plane, plane).CopyTo(eps);
+            else noise[b].Next(eps);
+        });
         return new FloatTensor(latents, [batch, 4, h, w]);
     }
 }

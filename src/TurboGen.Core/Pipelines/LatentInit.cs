@@ -67,27 +67,8 @@ public sealed class ImageToImageInit(TurboModel model) : ILatentInit
         var (encoding, onnxMs) = encoder.Encode(new FloatTensor(pixels, [1, 3, height, width]), ct);
         timings.Add("vae_encode", sw.Elapsed.TotalMilliseconds, onnxMs);
 
-        int batch = noise.Length, plane = (int)(encoding.Mean.Length);
-        var latents = new float[batch * plane];
-        var eps = new float[plane];
-        for (int b = 0; b < batch; b++)
-        {
-            var dst = latents.AsSpan(b * plane, plane);
-            if (encoding.LogVar is { } logvar)
-            {
-                noise[b].Next(eps);
-                for (int i = 0; i < plane; i++)
-                {
-                    float lv = Math.Clamp(logvar.Data[i], -30f, 20f);
-                    dst[i] = encoding.Mean.Data[i] + MathF.Exp(0.5f * lv) * eps[i];
-                }
-            }
-            else
-            {
-                encoding.Mean.Data.CopyTo(dst);
-            }
-            for (int i = 0; i < plane; i++) dst[i] *= model.ScalingFactor;
-        }
+        int batch = noise.Length;
+        var latents = VaeLatents.Sample(encoding, model.ScalingFactor, batch, (b, eps) => noise[b].Next(eps));
         var init = new FloatTensor(latents, [batch, 4, height / 8, width / 8]);
         var addNoise = request.InitialNoise ?? TextToImageInit.Draw(noise, height / 8, width / 8);
         var noised = new float[init.Length];
