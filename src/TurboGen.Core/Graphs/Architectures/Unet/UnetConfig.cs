@@ -212,6 +212,12 @@ public sealed record UnetConfig(
         {
             throw r.Error("addition_embed_type \"text_time\" needs addition_time_embed_dim and projection_class_embeddings_input_dim");
         }
+        if (addition == TextTime && (additionTimeDim <= 0 || projectionDim <= 6 * additionTimeDim))
+        {
+            // text_embeds get what the time ids leave: SDXL 2816 = 1280 + 6 × 256.
+            throw r.Error($"projection_class_embeddings_input_dim {projectionDim} and addition_time_embed_dim {additionTimeDim} leave no room for "
+                + "text_embeds next to 6 time ids (both must be positive, the first larger than 6 × the second; SDXL: 2816 and 256)");
+        }
 
         Require(r, "act_fn", "silu");
         Require(r, "time_embedding_type", "positional");
