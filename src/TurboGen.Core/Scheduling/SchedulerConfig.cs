@@ -109,6 +109,10 @@ public sealed record SchedulerConfig
         {
             throw reader.Error($"beta_start ({config.BetaStart}) and beta_end ({config.BetaEnd}) must lie in (0, 1)");
         }
+        if (config.TrainedBetas is null && config.BetaSchedule is not ("scaled_linear" or "linear"))
+        {
+            throw reader.Error($"beta_schedule \"{config.BetaSchedule}\" is not supported; supported: scaled_linear, linear (or trained_betas)");
+        }
         if (config.TrainedBetas is { } betas && betas.Any(b => !(b > 0 && b < 1)))
         {
             throw reader.Error("every trained_betas value must lie in (0, 1)");
