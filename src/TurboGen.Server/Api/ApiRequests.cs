@@ -50,6 +50,39 @@ public static class ApiRequests
         {
             throw new InvalidRequestException("body", $"The request body must be a JSON object (got {document.RootElement.ValueKind.ToString().ToLowerInvariant()}).");
         }
+        RejectInvalidText(document.RootElement, "$");
         return document.RootElement.Deserialize<T>(options) ?? throw new InvalidRequestException("body", "The request body must be a JSON object.");
     }
+
+    /// <summary>
+    /// JSON escapes can spell text that is not valid UTF-16 (a lone surrogate such as <c>"\udfff"</c>); the parser accepts it
+    /// and only reading the string fails. Fields kept as <see cref="JsonElement"/> (override_settings, alwayson_scripts, …)
+    /// are read later, so every string and property name is checked once here, and the error names the field.
+    /// </summary>
+    private static void RejectInvalidText(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                try { _ = element.GetString(); }
+                catch (InvalidOperationException) { throw Invalid(path); }
+                break;
+            case JsonValueKind.Array:
+                int i = 0;
+                foreach (var item in element.EnumerateArray()) RejectInvalidText(item, $"{path}[{i++}]");
+                break;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    string name;
+                    try { name = property.Name; }
+                    catch (InvalidOperationException) { throw Invalid(path); }
+                    RejectInvalidText(property.Value, $"{path}.{name}");
+                }
+                break;
+        }
+    }
+
+    private static InvalidRequestException Invalid(string path) =>
+        new(ApiProblem.JsonField(path) ?? "body", $"The text at {path} is not valid Unicode (a lone UTF-16 surrogate escape such as \\udfff).");
 }

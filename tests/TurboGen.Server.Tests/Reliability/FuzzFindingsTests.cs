@@ -32,6 +32,22 @@ public sealed class FuzzFindingsTests(ApiServerFixture fixture) : IClassFixture<
         if (status != 200) await AssertDocumentedErrorAsync(response, path);
     }
 
+    /// <summary>
+    /// A lone surrogate in a value kept as a JsonElement (override_settings, alwayson_scripts) passed the parser and threw
+    /// InvalidOperationException when read (500; fuzz seed 6a1nbaWBWPNg). Now 4xx naming the field.
+    /// </summary>
+    [Theory]
+    [InlineData("/sdapi/v1/txt2img", """{"prompt":"a","width":64,"height":64,"override_settings":{"sd_model_checkpoint":"\udfff"}}""", "override_settings")]
+    [InlineData("/sdapi/v1/txt2img", """{"prompt":"a","width":64,"height":64,"alwayson_scripts":{"controlnet":{"args":[{"module":"\ud800x"}]}}}""", "alwayson_scripts")]
+    [InlineData("/sdapi/v1/txt2img", """{"prompt":"a","width":64,"height":64,"comments":["\udfff"]}""", "comments")]
+    [InlineData("/api/generate", """{"prompt":"a\udfff","width":64,"height":64}""", "prompt")]
+    public async Task LoneSurrogateInAValue_IsRefusedNamingTheField(string path, string body, string field)
+    {
+        var (status, _, response) = await PostJsonAsync(fixture.Server.Http, path, body);
+        Assert.True(status is 400 or 422, $"{path}: {status}");
+        Assert.Contains(field, await AssertDocumentedErrorAsync(response, path));
+    }
+
     [Fact]
     public async Task LoneSurrogateInAPropertyName_OnTheWebSocket_IsAnErrorAndTheSessionLives()
     {
