@@ -137,6 +137,20 @@ public static class OnnxModelBuilder
     public static (ClipTextConfig TextEncoder, ClipTextConfig? TextEncoder2, UnetConfig Unet, AutoencoderKlConfig Vae) Validate(CheckpointComponents c)
     {
         ArgumentNullException.ThrowIfNull(c);
+        try
+        {
+            return ValidateConfigs(c);
+        }
+        catch (Exception e) when (e is ArithmeticException or ArgumentException or IndexOutOfRangeException or InvalidOperationException
+            or KeyNotFoundException or FormatException)
+        {
+            // Each config rule names its field; a combination no rule foresaw still names the checkpoint instead of crashing.
+            throw new ModelLoadException(c.Source, $"Checkpoint {c.Source}: its configs describe a model that cannot be built ({e.GetType().Name}: {e.Message}).", e);
+        }
+    }
+
+    private static (ClipTextConfig TextEncoder, ClipTextConfig? TextEncoder2, UnetConfig Unet, AutoencoderKlConfig Vae) ValidateConfigs(CheckpointComponents c)
+    {
         var te1 = ClipTextConfig.FromJson(c.TextEncoderConfigJson, ConfigSource(c, "text_encoder"));
         ClipTextConfig? te2 = null;
         if (c.Family == ModelFamily.Sdxl)

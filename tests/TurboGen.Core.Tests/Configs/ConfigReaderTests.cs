@@ -107,6 +107,17 @@ public sealed class ConfigReaderTests
         Assert.Contains($"\"{field}\"", e.Message);
     }
 
+    /// <summary>norm_num_groups 0 divided by zero while the UNet config was read (model-file fuzz, seed dpKgLw-AL4W1).</summary>
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-32")]
+    public void UnetNormNumGroups_NotPositive_IsAnErrorNamingTheFieldAndTheFile(string value)
+    {
+        var e = Assert.Throws<ModelLoadException>(() => UnetConfig.FromJson(With("unet", "norm_num_groups", value), Source));
+        Assert.Equal(Source, e.Path);
+        Assert.Contains("\"norm_num_groups\"", e.Message);
+    }
+
     [Fact]
     public void Parse_RejectsInvalidJsonAndNonObjects_NamingTheSource()
     {

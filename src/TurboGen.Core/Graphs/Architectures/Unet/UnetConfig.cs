@@ -194,7 +194,7 @@ public sealed record UnetConfig(
         if (crossDims.Distinct().Count() != 1) throw r.Error($"cross_attention_dim differing per block ({string.Join(", ", crossDims)}) is not supported");
         var layers = PerBlock(r, "layers_per_block", n, 2)!;
 
-        int groups = r.IsNull("norm_num_groups") ? throw r.Error("norm_num_groups null (no GroupNorm) is not supported") : r.Int("norm_num_groups", 32);
+        int groups = r.IsNull("norm_num_groups") ? throw r.Error("norm_num_groups null (no GroupNorm) is not supported") : r.Int("norm_num_groups", 32, min: 1);
         foreach (int c in blockOut)
         {
             if (c <= 0 || c % groups != 0) throw r.Error($"block_out_channels {c} is not a positive multiple of norm_num_groups {groups}");
