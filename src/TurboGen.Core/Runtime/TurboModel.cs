@@ -127,7 +127,8 @@ public sealed class TurboModel : IDisposable
         }
         catch (TurboGenException e) when (e is not InvalidRequestException)
         {
-            throw new ModelLoadException(schedulerPath, $"{schedulerPath}: {e.Message}" + (rt.Scheduler is null ? " A LoRA-made few-step model may need --scheduler." : ""), e);
+            string message = e.Message.Contains(schedulerPath, StringComparison.Ordinal) ? e.Message : $"{schedulerPath}: {e.Message}";
+            throw new ModelLoadException(schedulerPath, message + (rt.Scheduler is null ? " A LoRA-made few-step model may need --scheduler." : ""), e);
         }
         Tokenizer = ClipTokenizer.FromFolder(NeedDir("tokenizer"));
         bool release = rt.ReleaseMemoryAfterRun;

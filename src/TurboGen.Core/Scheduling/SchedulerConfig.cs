@@ -10,6 +10,9 @@ namespace TurboGen.Scheduling;
 /// </summary>
 public sealed record SchedulerConfig
 {
+    /// <summary>Where the config was read from (named in errors about it), or null for a config made in code.</summary>
+    public string? Source { get; init; }
+
     /// <summary><c>_class_name</c>, e.g. "EulerAncestralDiscreteScheduler" (SDXL-Turbo) or "EulerDiscreteScheduler" (SD-Turbo).</summary>
     public string ClassName { get; init; } = "";
 
@@ -86,6 +89,7 @@ public sealed record SchedulerConfig
             : new SchedulerConfig();
         var config = new SchedulerConfig
         {
+            Source = reader.Source,
             ClassName = className,
             NumTrainTimesteps = reader.Int("num_train_timesteps", defaults.NumTrainTimesteps, min: 1, max: 100_000),
             BetaStart = reader.Double("beta_start", defaults.BetaStart),

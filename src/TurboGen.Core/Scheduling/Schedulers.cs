@@ -21,6 +21,19 @@ public static class Schedulers
     public static IScheduler Create(SchedulerConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
+        try
+        {
+            return CreateScheduler(config);
+        }
+        catch (TurboGenException e) when (config.Source is { } source && e is not (ModelLoadException or InvalidRequestException) && !e.Message.Contains(source, StringComparison.Ordinal))
+        {
+            // The schedulers decide which combinations they support; the error names the file the combination came from.
+            throw new ModelLoadException(source, $"Scheduler config {source}: {e.Message}", e);
+        }
+    }
+
+    private static IScheduler CreateScheduler(SchedulerConfig config)
+    {
         return config.ClassName switch
         {
             EulerAncestralDiscreteScheduler.ClassName => new EulerAncestralDiscreteScheduler(config),

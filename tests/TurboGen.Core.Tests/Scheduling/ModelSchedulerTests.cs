@@ -100,6 +100,22 @@ public sealed class ModelSchedulerTests
         Assert.IsType<LcmScheduler>(new TurboPipeline(overridden).Scheduler);
     }
 
+    /// <summary>A scheduler made straight from a config file names that file when it refuses a combination (fuzz seed fLQBxwBkFl61).</summary>
+    [Theory]
+    [InlineData("EulerAncestralDiscreteScheduler", "prediction_type", "\"not a number\"")]
+    [InlineData("EulerDiscreteScheduler", "interpolation_type", "\"log_linear\"")]
+    [InlineData("LCMScheduler", "clip_sample", "true")]
+    [InlineData("NoSuchScheduler", "steps_offset", "1")]
+    public void UnsupportedCombination_CreatedFromAFile_NamesTheFile(string className, string field, string value)
+    {
+        string path = Path.Combine("some", "model", "scheduler", "scheduler_config.json");
+        var config = SchedulerConfig.FromJson($$"""{"_class_name": "{{className}}", "{{field}}": {{value}}}""", path);
+        var ex = Assert.Throws<ModelLoadException>(() => Schedulers.Create(config));
+        Assert.Equal(path, ex.Path);
+        Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+        Assert.Contains(field == "steps_offset" ? className : field, ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void UnknownOverrideFailsTheLoadNamingTheOption()
     {
