@@ -22,6 +22,15 @@ public static class SingleFileBaseExtensions
     /// <summary>The pipeline family: SDXL, or the one-encoder SD family for SD 1.x and SD 2.x.</summary>
     public static ModelFamily Family(this SingleFileBase b) => b == SingleFileBase.Sdxl ? ModelFamily.Sdxl : ModelFamily.Sd;
 
+    /// <summary>The published configs a single file of <paramref name="b"/> is read with: <see cref="Configs.KnownConfigs.Sd15"/>, <see cref="Configs.KnownConfigs.SdTurbo"/> or <see cref="Configs.KnownConfigs.SdxlTurbo"/>.</summary>
+    public static Configs.ModelConfigSet KnownConfigs(this SingleFileBase b) => b switch
+    {
+        SingleFileBase.Sd1 => Configs.KnownConfigs.Sd15,
+        SingleFileBase.Sd2 => Configs.KnownConfigs.SdTurbo,
+        SingleFileBase.Sdxl => Configs.KnownConfigs.SdxlTurbo,
+        _ => throw new ArgumentOutOfRangeException(nameof(b), b, null),
+    };
+
     /// <summary>"SD 1.x", "SD 2.x" or "SDXL", for messages.</summary>
     public static string Describe(this SingleFileBase b) => b switch
     {

@@ -11,7 +11,7 @@ namespace TurboGen.Checkpoints;
 /// How it works: the file is memory-mapped once (<see cref="SafetensorsCheckpoint"/>). The base model is read from the keys
 /// (<see cref="SingleFileLayout.DetectBase"/>: SDXL iff <c>conditioner.embedders.1.*</c> is present, SD 1.x iff a CLIP-L is stored
 /// under <c>cond_stage_model.transformer.</c>, else SD 2.x). The file has no configs, so those of the published model of that
-/// base (<see cref="KnownConfigs.For(SingleFileBase)"/>: SDXL-Turbo, SD 1.5 or SD-Turbo) are used unless the caller passes a <see cref="ModelConfigSet"/>. From the configs,
+/// base (<see cref="SingleFileBaseExtensions.KnownConfigs"/>: SDXL-Turbo, SD 1.5 or SD-Turbo) are used unless the caller passes a <see cref="ModelConfigSet"/>. From the configs,
 /// <see cref="SingleFileLayout"/> derives where each diffusers/transformers tensor lives in the file; the file's keys are checked
 /// against it (every missing and every unexpected key listed in one <see cref="ModelLoadException"/>), and each component is a
 /// <see cref="RenamedCheckpoint"/> over the one file (renames, q/k/v split, 1×1 conv → linear, transpose; nothing copied).
@@ -34,7 +34,7 @@ public static class SingleFileCheckpoint
     /// <param name="path">The .safetensors file.</param>
     /// <param name="tokenizerDir">A CLIP tokenizer folder (<c>tokenizer/</c> of the published model), or null for the standard CLIP files.</param>
     /// <param name="tokenizer2Dir">SDXL only: the second tokenizer folder (<c>tokenizer_2/</c>), or null.</param>
-    /// <param name="configs">The configs; null: <see cref="KnownConfigs.For(SingleFileBase)"/> the detected base. Their family must match the file's.</param>
+    /// <param name="configs">The configs; null: <see cref="SingleFileBaseExtensions.KnownConfigs"/> of the detected base. Their family must match the file's.</param>
     /// <param name="cacheRoot">Where the file's SHA-256 is memoised between processes (<see cref="FileContentId"/>); null = the TurboGen cache.</param>
     public static CheckpointComponents Open(string path, string? tokenizerDir, string? tokenizer2Dir, ModelConfigSet? configs, string? cacheRoot = null)
     {
@@ -45,7 +45,7 @@ public static class SingleFileCheckpoint
             var detected = SingleFileLayout.DetectBase(file.Names) ?? throw new ModelLoadException(path,
                 $"{path} is not an SD 1.x / SD 2.x / SDXL single-file checkpoint: it has no '{SingleFileLayout.UnetPrefix}*' UNet tensors.");
             var family = detected.Family();
-            configs ??= KnownConfigs.For(detected);
+            configs ??= detected.KnownConfigs();
             if (configs.Family != family)
             {
                 throw new ModelLoadException(path, $"{path} holds an {detected.Describe()} checkpoint, but {Describe(configs.Family)} configs were given.");

@@ -25,14 +25,6 @@ public static class KnownConfigs
     /// </summary>
     public static ModelConfigSet Sd15 { get; } = Load(ModelFamily.Sd, "stable-diffusion-v1-5/stable-diffusion-v1-5");
 
-    /// <summary>The published configs for a single file of <paramref name="b"/>: <see cref="Sd15"/>, <see cref="SdTurbo"/> or <see cref="SdxlTurbo"/>.</summary>
-    public static ModelConfigSet For(Checkpoints.SingleFileBase b) => b switch
-    {
-        Checkpoints.SingleFileBase.Sd1 => Sd15,
-        Checkpoints.SingleFileBase.Sd2 => SdTurbo,
-        Checkpoints.SingleFileBase.Sdxl => SdxlTurbo,
-        _ => throw new ArgumentOutOfRangeException(nameof(b), b, null),
-    };
 
     /// <summary>The turbo model of <paramref name="family"/>: SDXL-Turbo or SD-Turbo.</summary>
     public static ModelConfigSet For(ModelFamily family) => family switch

@@ -125,7 +125,7 @@ public sealed class Sd1SingleFileTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void Sd15Configs_DescribeSd15()
     {
-        var set = KnownConfigs.For(SingleFileBase.Sd1);
+        var set = SingleFileBase.Sd1.KnownConfigs();
         Assert.Same(KnownConfigs.Sd15, set);
         var text = ClipTextConfig.FromJson(set.TextEncoderConfigJson);
         Assert.Equal((768, 12, "quick_gelu", false), (text.HiddenSize, text.NumHiddenLayers, text.HiddenAct, text.HasProjection));
