@@ -43,7 +43,13 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
     {
         loras ??= [];
         kernels ??= TurboGen.Graphs.GraphKernels.Standard;
-        var source = await FetchAsync(model, ct, Needs(provider, loras.Count > 0, kernels), precision).ConfigureAwait(false);
+        var presetLora = PresetFor(model)?.Lora;
+        var source = await FetchAsync(model, ct, Needs(provider, loras.Count > 0 || presetLora is not null, kernels), precision).ConfigureAwait(false);
+        if (presetLora is not null)
+        {
+            // A LoRA-made preset (lcm-lora-sd15, tcd-sdxl, …): its LoRA first, then those of --lora.
+            loras = [(await PresetLoraAsync(presetLora, ct).ConfigureAwait(false), presetLora.Scale), .. loras];
+        }
         var options = ResolveOptions(precision, kernels) with
         {
             Loras = loras,
@@ -54,6 +60,20 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
         };
         string folder = await Task.Run(() => ModelResolver.Resolve(source.Folder, options, ct), ct).ConfigureAwait(false);
         return source with { Folder = folder };
+    }
+
+    /// <summary>The LoRA file of a preset (<see cref="KnownModel.Lora"/>), from the Hub cache or downloaded (that one file).</summary>
+    public async Task<string> PresetLoraAsync(KnownLora lora, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(lora);
+        IReadOnlyList<HubRepoFile> Pick(IReadOnlyList<HubRepoFile> files)
+        {
+            var picked = files.Where(f => f.Path == lora.File).ToList();
+            return picked.Count > 0 ? picked
+                : throw new ModelLoadException(lora.File, $"The LoRA repository {lora.RepoId} has no file {lora.File}.");
+        }
+        string snapshot = await HubDownloads.DownloadAsync(hub, lora.RepoId, "main", Pick, terminal, showProgress, ct).ConfigureAwait(false);
+        return Path.Combine(snapshot, lora.File);
     }
 
     /// <summary>Build options with the build progress on stderr (also used for ControlNets, which need no tokenizer).</summary>
