@@ -58,10 +58,10 @@ public static class SingleFileTestCheckpoints
     }
 
     /// <summary>Writes the tiny SD 1.x single file (ldm v1 layout: model.diffusion_model, cond_stage_model.transformer.text_model, first_stage_model).</summary>
-    public static void WriteSd1(string path, Func<string, bool>? keep = null, IEnumerable<SafetensorsWriter.Tensor>? extra = null)
+    public static void WriteSd1(string path, Func<string, bool>? keep = null, IEnumerable<SafetensorsWriter.Tensor>? extra = null, string unetCase = Sd1UnetCase)
     {
         var tensors = new List<SafetensorsWriter.Tensor>();
-        tensors.AddRange(Unet(Sd1UnetCase));
+        tensors.AddRange(Unet(unetCase));
         tensors.AddRange(TransformersClip(ClipCase, "cond_stage_model.transformer."));
         tensors.AddRange(Vae(VaeCase));
         Write(path, tensors, keep, extra);

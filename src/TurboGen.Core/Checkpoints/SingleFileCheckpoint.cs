@@ -45,7 +45,7 @@ public static class SingleFileCheckpoint
             var detected = SingleFileLayout.DetectBase(file.Names) ?? throw new ModelLoadException(path,
                 $"{path} is not an SD 1.x / SD 2.x / SDXL single-file checkpoint: it has no '{SingleFileLayout.UnetPrefix}*' UNet tensors.");
             var family = detected.Family();
-            configs ??= detected.KnownConfigs();
+            configs ??= WithInChannelsOf(file, detected.KnownConfigs());
             if (configs.Family != family)
             {
                 throw new ModelLoadException(path, $"{path} holds an {detected.Describe()} checkpoint, but {Describe(configs.Family)} configs were given.");
@@ -80,6 +80,21 @@ public static class SingleFileCheckpoint
             file.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The published configs with the UNet's <c>in_channels</c> read from the file's first convolution
+    /// (<c>model.diffusion_model.input_blocks.0.0.weight</c> [C, in, 3, 3]), as diffusers' single-file loader does: an
+    /// inpainting file (<c>sd-v1-5-inpainting</c>, 9 channels) gets a 9-channel UNet; otherwise the configs are unchanged.
+    /// </summary>
+    internal static ModelConfigSet WithInChannelsOf(ICheckpointTensors file, ModelConfigSet configs)
+    {
+        const string convIn = SingleFileLayout.UnetPrefix + "input_blocks.0.0.weight";
+        if (!file.Names.Contains(convIn) || file.Shape(convIn) is not [_, var inChannels, _, _]) return configs;
+        var unet = System.Text.Json.Nodes.JsonNode.Parse(configs.UnetConfigJson)!.AsObject();
+        if (unet["in_channels"]?.GetValue<long>() == inChannels) return configs;
+        unet["in_channels"] = inChannels;
+        return configs with { UnetConfigJson = unet.ToJsonString() };
     }
 
     private static void CheckKeys(string path, SingleFileLayout layout, IEnumerable<string> keys)

@@ -84,19 +84,7 @@ public sealed class Sd1SingleFileTests(ITestOutputHelper log) : IDisposable
     public void TheUnetAndVae_MatchTheirGoldenCases()
     {
         using var c = SingleFileCheckpoint.Open(WriteFile(), Tokenizer(), null, SingleFileTestCheckpoints.Sd1Configs());
-        var unet = Unet2DConditionModel.Build(UnetConfig.FromJson(c.UnetConfigJson), c.Unet, new UnetBuildOptions { Timestep = TimestepInput.VectorFloat });
-        string dir = TestPaths.GoldenCase(SingleFileTestCheckpoints.Sd1UnetCase);
-        using (var inputs = new GoldenTensors(Path.Combine(dir, "inputs.safetensors")))
-        using (var outputs = new GoldenTensors(Path.Combine(dir, "outputs.safetensors")))
-        using (var session = new InferenceSession(unet.ToBytes(), new SessionOptions { IntraOpNumThreads = 2 }))
-        {
-            var names = inputs.Names.ToList();
-            var values = names.Select(n => OrtValue.CreateTensorValueFromMemory(inputs.Float(n), inputs.Shape(n))).ToList();
-            using var runOptions = new RunOptions();
-            using var results = session.Run(runOptions, names, values, ["out_sample"]);
-            AssertClose(outputs.Float("sample"), results[0].GetTensorDataAsSpan<float>().ToArray(), "unet_sd15_tiny out_sample");
-            values.ForEach(v => v.Dispose());
-        }
+        AssertUnetMatchesGolden(c, SingleFileTestCheckpoints.Sd1UnetCase);
 
         string vaeDir = TestPaths.GoldenCase(SingleFileTestCheckpoints.VaeCase);
         using var vaeInputs = new GoldenTensors(Path.Combine(vaeDir, "inputs.safetensors"));
@@ -106,6 +94,28 @@ public sealed class Sd1SingleFileTests(ITestOutputHelper log) : IDisposable
         using var vaeRun = new RunOptions();
         using var decoded = decoder.Run(vaeRun, ["latent_sample"], [latent], ["sample"]);
         AssertClose(vaeOutputs.Float("decoded"), decoded[0].GetTensorDataAsSpan<float>().ToArray(), "vae decoded");
+    }
+
+    [Fact]
+    public void AnInpaintingFile_GetsTheInChannelsOfItsFirstConvolution_AndMatchesGolden()
+    {
+        // As diffusers' single-file loader: in_channels from input_blocks.0.0.weight (sd-v1-5-inpainting: 9).
+        string plain = WriteFile(), inpaint = Path.Combine(_dir, "inpaint.safetensors");
+        SingleFileTestCheckpoints.WriteSd1(inpaint, unetCase: "unet_sd15_inpaint_tiny");
+        var configs = SingleFileTestCheckpoints.Sd1Configs();
+        using (var file = new SafetensorsCheckpoint([plain]))
+        {
+            Assert.Same(configs, SingleFileCheckpoint.WithInChannelsOf(file, configs));
+        }
+        ModelConfigSet inpaintConfigs;
+        using (var file = new SafetensorsCheckpoint([inpaint]))
+        {
+            inpaintConfigs = SingleFileCheckpoint.WithInChannelsOf(file, configs);
+        }
+        Assert.Equal(9, UnetConfig.FromJson(inpaintConfigs.UnetConfigJson).InChannels);
+
+        using var c = SingleFileCheckpoint.Open(inpaint, Tokenizer(), null, inpaintConfigs);
+        AssertUnetMatchesGolden(c, "unet_sd15_inpaint_tiny");
     }
 
     [Fact]
@@ -173,6 +183,27 @@ public sealed class Sd1SingleFileTests(ITestOutputHelper log) : IDisposable
         byte[] a = Pixels(fromFile);
         Assert.Equal(Pixels(fromFolder), a);
         Assert.Contains(a, p => p != a[0]);
+    }
+
+    private void AssertUnetMatchesGolden(CheckpointComponents c, string caseName)
+    {
+        var unet = Unet2DConditionModel.Build(UnetConfig.FromJson(c.UnetConfigJson), c.Unet, new UnetBuildOptions { Timestep = TimestepInput.VectorFloat });
+        string dir = TestPaths.GoldenCase(caseName);
+        using var inputs = new GoldenTensors(Path.Combine(dir, "inputs.safetensors"));
+        using var outputs = new GoldenTensors(Path.Combine(dir, "outputs.safetensors"));
+        using var session = new InferenceSession(unet.ToBytes(), new SessionOptions { IntraOpNumThreads = 2 });
+        var names = inputs.Names.ToList();
+        var values = names.Select(n => OrtValue.CreateTensorValueFromMemory(inputs.Float(n), inputs.Shape(n))).ToList();
+        try
+        {
+            using var runOptions = new RunOptions();
+            using var results = session.Run(runOptions, names, values, ["out_sample"]);
+            AssertClose(outputs.Float("sample"), results[0].GetTensorDataAsSpan<float>().ToArray(), caseName + " out_sample");
+        }
+        finally
+        {
+            values.ForEach(v => v.Dispose());
+        }
     }
 
     private void AssertClose(float[] expected, float[] actual, string what)
