@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using TurboGen.Building;
+using TurboGen.Checkpoints;
 using TurboGen.Graphs;
 using TurboGen.Hub;
 
@@ -42,7 +43,13 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
     {
         loras ??= [];
         kernels ??= TurboGen.Graphs.GraphKernels.Standard;
-        var source = await FetchAsync(model, ct, Needs(provider, loras.Count > 0, kernels), precision).ConfigureAwait(false);
+        var presetLora = PresetFor(model)?.Lora;
+        var source = await FetchAsync(model, ct, Needs(provider, loras.Count > 0 || presetLora is not null, kernels), precision).ConfigureAwait(false);
+        if (presetLora is not null)
+        {
+            // A LoRA-made preset (lcm-lora-sd15, tcd-sdxl, …): its LoRA first, then those of --lora.
+            loras = [(await PresetLoraAsync(presetLora, ct).ConfigureAwait(false), presetLora.Scale), .. loras];
+        }
         var options = ResolveOptions(precision, kernels) with
         {
             Loras = loras,
@@ -53,6 +60,20 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
         };
         string folder = await Task.Run(() => ModelResolver.Resolve(source.Folder, options, ct), ct).ConfigureAwait(false);
         return source with { Folder = folder };
+    }
+
+    /// <summary>The LoRA file of a preset (<see cref="KnownModel.Lora"/>), from the Hub cache or downloaded (that one file).</summary>
+    public async Task<string> PresetLoraAsync(KnownLora lora, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(lora);
+        IReadOnlyList<HubRepoFile> Pick(IReadOnlyList<HubRepoFile> files)
+        {
+            var picked = files.Where(f => f.Path == lora.File).ToList();
+            return picked.Count > 0 ? picked
+                : throw new ModelLoadException(lora.File, $"The LoRA repository {lora.RepoId} has no file {lora.File}.");
+        }
+        string snapshot = await HubDownloads.DownloadAsync(hub, lora.RepoId, "main", Pick, terminal, showProgress, ct).ConfigureAwait(false);
+        return Path.Combine(snapshot, lora.File);
     }
 
     /// <summary>Build options with the build progress on stderr (also used for ControlNets, which need no tokenizer).</summary>
@@ -96,24 +117,25 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
     }
 
     /// <summary>Where a single-file checkpoint found as <paramref name="source"/> gets its tokenizers (see <see cref="Tokenizers"/>).</summary>
-    public Func<ModelFamily, CancellationToken, (string? Tokenizer, string? Tokenizer2)> TokenizerSource(LocatedModel source) =>
+    public Func<SingleFileBase, CancellationToken, (string? Tokenizer, string? Tokenizer2)> TokenizerSource(LocatedModel source) =>
         Tokenizers(source.Variant is { Kind: HubVariantKind.SingleFile } ? Path.GetDirectoryName(source.Folder) : null);
 
     /// <summary>
     /// Single-file checkpoints carry no tokenizer: the tokenizer folders downloaded with a single-file variant are used when its
     /// repository has them (<paramref name="snapshot"/>), else the standard CLIP tokenizer folders come from the official repos
-    /// (stabilityai/sdxl-turbo: tokenizer/ + tokenizer_2/; stabilityai/sd-turbo: tokenizer/), cached or downloaded (a few MB).
+    /// (<see cref="SingleFileCheckpoint.TokenizerRepository"/>: SDXL stabilityai/sdxl-turbo's tokenizer/ + tokenizer_2/; SD 1.x
+    /// its tokenizer/ alone, CLIP ViT-L's; SD 2.x stabilityai/sd-turbo's tokenizer/), cached or downloaded (a few MB).
     /// </summary>
-    private Func<ModelFamily, CancellationToken, (string? Tokenizer, string? Tokenizer2)> Tokenizers(string? snapshot) => (family, ct) =>
+    private Func<SingleFileBase, CancellationToken, (string? Tokenizer, string? Tokenizer2)> Tokenizers(string? snapshot) => (detected, ct) =>
     {
-        bool xl = family == ModelFamily.Sdxl;
+        bool xl = detected == SingleFileBase.Sdxl;
         if (snapshot is not null && Directory.Exists(Path.Combine(snapshot, "tokenizer")) && (!xl || Directory.Exists(Path.Combine(snapshot, "tokenizer_2"))))
         {
             return (Path.Combine(snapshot, "tokenizer"), xl ? Path.Combine(snapshot, "tokenizer_2") : null);
         }
-        string repo = xl ? "stabilityai/sdxl-turbo" : "stabilityai/sd-turbo";
-        static IReadOnlyList<HubRepoFile> TokenizerFiles(IReadOnlyList<HubRepoFile> files) =>
-            files.Where(f => f.Path.StartsWith("tokenizer/", StringComparison.Ordinal) || f.Path.StartsWith("tokenizer_2/", StringComparison.Ordinal)).ToList();
+        string repo = SingleFileCheckpoint.TokenizerRepository(detected);
+        IReadOnlyList<HubRepoFile> TokenizerFiles(IReadOnlyList<HubRepoFile> files) =>
+            files.Where(f => f.Path.StartsWith("tokenizer/", StringComparison.Ordinal) || (xl && f.Path.StartsWith("tokenizer_2/", StringComparison.Ordinal))).ToList();
         string standard = HubDownloads.DownloadAsync(hub, repo, "main", TokenizerFiles, terminal, showProgress, ct).GetAwaiter().GetResult();
         return (Path.Combine(standard, "tokenizer"), xl ? Path.Combine(standard, "tokenizer_2") : null);
     };
@@ -124,7 +146,7 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
     /// must exist now (an <see cref="InvalidRequestException"/> naming <c>--tokenizer</c>); whether it fits the family is known
     /// once the checkpoint was read.
     /// </summary>
-    public static Func<ModelFamily, CancellationToken, (string? Tokenizer, string? Tokenizer2)> ExplicitTokenizers(string folder)
+    public static Func<SingleFileBase, CancellationToken, (string? Tokenizer, string? Tokenizer2)> ExplicitTokenizers(string folder)
     {
         string path = Path.GetFullPath(ExpandHome(folder.Trim()));
         if (!Directory.Exists(path))
@@ -137,9 +159,9 @@ internal sealed partial class ModelLocator(HubOptions hub, Terminal terminal, bo
         {
             throw new InvalidRequestException("--tokenizer", $"{path} holds neither tokenizer/ (and tokenizer_2/) nor a tokenizer (vocab.json, merges.txt).");
         }
-        return (family, _) =>
+        return (detected, _) =>
         {
-            bool xl = family == ModelFamily.Sdxl;
+            bool xl = detected == SingleFileBase.Sdxl;
             if (Directory.Exists(nested))
             {
                 if (xl && !Directory.Exists(nested2))

@@ -8,7 +8,7 @@ namespace TurboGen.Hub;
 /// single file, which is built with the family's standard configs). Options given on the command line override both.
 /// </summary>
 /// <param name="Name">The name <c>-m</c> takes (lower case).</param>
-/// <param name="RepoId">The Hub repository.</param>
+/// <param name="RepoId">The Hub repository (for a LoRA-made model: the base model's).</param>
 /// <param name="Checkpoint">The root single-file checkpoint to download, when the repository holds several (null: the usual variant choice).</param>
 /// <param name="Description">One line for <c>turbogen models --known</c>.</param>
 public sealed record KnownModel(string Name, string RepoId, string? Checkpoint, string Description)
@@ -25,6 +25,12 @@ public sealed record KnownModel(string Name, string RepoId, string? Checkpoint, 
     /// <summary>Image side in pixels, for checkpoints whose files do not state the size they were trained at.</summary>
     public int? Size { get; init; }
 
+    /// <summary>
+    /// A LoRA that makes the base model (<see cref="RepoId"/>) a few-step model (LCM-LoRA, TCD-LoRA, Hyper-SD): downloaded and
+    /// merged at build time before any <c>--lora</c> given on the command line; null for complete models.
+    /// </summary>
+    public KnownLora? Lora { get; init; }
+
     /// <summary>Other names that select the same preset.</summary>
     public IReadOnlyList<string> Aliases { get; init; } = [];
 
@@ -32,11 +38,23 @@ public sealed record KnownModel(string Name, string RepoId, string? Checkpoint, 
     public HubVariantNeeds Needs(HubVariantNeeds needs) => Checkpoint is null ? needs : needs with { Checkpoint = Checkpoint };
 }
 
+/// <summary>A LoRA file of a preset (<see cref="KnownModel.Lora"/>): its Hub repository, the root file and the merge scale.</summary>
+/// <param name="RepoId">The LoRA's Hub repository.</param>
+/// <param name="File">The safetensors file at the repository root.</param>
+/// <param name="Scale">The merge scale (the model card's <c>fuse_lora</c> scale; 1 by default).</param>
+public sealed record KnownLora(string RepoId, string File, float Scale = 1f);
+
 /// <summary>
 /// The presets <c>-m NAME</c> knows (<see cref="KnownModel"/>). Repository ids, file names and settings are those of the
 /// publishers' model cards: SD-Turbo / SDXL-Turbo 1 step without guidance; SDXS-512 (distilled from SD-Turbo) 1 step without
 /// guidance; SDXL-Lightning's all-in-one checkpoints <c>sdxl_lightning_Nstep.safetensors</c> with N steps, no guidance, Euler
 /// with "trailing" timesteps at 1024²; LCM-Dreamshaper v7 with 4 steps (1–8) at guidance 8 (its LCM scheduler config is in the repository).
+/// LoRA-made models (base + <see cref="KnownLora"/> + scheduler override), from the LoRAs' model cards: LCM-LoRA (latent-consistency/lcm-lora-sdv1-5,
+/// lcm-lora-sdxl) with LCMScheduler, 2–8 steps (4 here), guidance disabled or 1–2 (1 here: TurboGen runs no CFG at ≤ 1); TCD-LoRA
+/// (h1t/TCD-SD15-LoRA, TCD-SDXL-LoRA) with TCDScheduler, 4 steps, guidance 0, eta (gamma) 0.3; Hyper-SD's N-step LoRAs
+/// (ByteDance/Hyper-SD) with DDIM "trailing", N steps, guidance 0 — TurboGen has no DDIM and uses Euler "trailing", the same
+/// deterministic step in σ (DDIM with η = 0 is Euler on the probability-flow ODE) except that DDIM's last step ends at
+/// alphas_cumprod[0] (σ ≈ 0.029) rather than σ = 0.
 /// </summary>
 public static class KnownModels
 {
@@ -56,7 +74,35 @@ public static class KnownModels
         {
             Steps = 4, Guidance = 8, Aliases = ["lcm-dreamshaper-v7"],
         },
+        new("lcm-lora-sd15", Sd15, null, "SD 1.5 + LCM-LoRA: LCM scheduler, 4 steps (2–8), no guidance, 512²")
+        {
+            Steps = 4, Guidance = 1, Scheduler = "lcm", Size = 512, Lora = new("latent-consistency/lcm-lora-sdv1-5", PeftLoraFile),
+        },
+        new("lcm-lora-sdxl", SdxlBase, null, "SDXL base + LCM-LoRA: LCM scheduler, 4 steps (2–8), no guidance, 1024²")
+        {
+            Steps = 4, Guidance = 1, Scheduler = "lcm", Size = 1024, Lora = new("latent-consistency/lcm-lora-sdxl", PeftLoraFile),
+        },
+        new("tcd-sd15", Sd15, null, "SD 1.5 + TCD-LoRA: TCD scheduler (gamma 0.3), 4 steps, no guidance, 512²")
+        {
+            Steps = 4, Guidance = 0, Scheduler = "tcd", Size = 512, Lora = new("h1t/TCD-SD15-LoRA", PeftLoraFile),
+        },
+        new("tcd-sdxl", SdxlBase, null, "SDXL base + TCD-LoRA: TCD scheduler (gamma 0.3), 4 steps, no guidance, 1024²")
+        {
+            Steps = 4, Guidance = 0, Scheduler = "tcd", Size = 1024, Lora = new("h1t/TCD-SDXL-LoRA", PeftLoraFile),
+        },
+        HyperSd("hyper-sd15", Sd15, "SD15", 512),
+        HyperSd("hyper-sdxl", SdxlBase, "SDXL", 1024),
     ];
+
+    private const string Sd15 = "stable-diffusion-v1-5/stable-diffusion-v1-5";
+    private const string SdxlBase = "stabilityai/stable-diffusion-xl-base-1.0";
+    private const string PeftLoraFile = "pytorch_lora_weights.safetensors";
+
+    private static KnownModel HyperSd(string name, string baseRepo, string family, int size) =>
+        new($"{name}-4step", baseRepo, null, $"{(family == "SD15" ? "SD 1.5" : "SDXL base")} + Hyper-SD 4-step LoRA: Euler trailing (the card's DDIM trailing), 4 steps, no guidance, {size}²")
+        {
+            Steps = 4, Guidance = 0, Scheduler = "euler", Size = size, Lora = new("ByteDance/Hyper-SD", $"Hyper-{family}-4steps-lora.safetensors"),
+        };
 
     private static KnownModel Lightning(int steps) =>
         new($"sdxl-lightning-{steps}step", "ByteDance/SDXL-Lightning", $"sdxl_lightning_{steps}step.safetensors",

@@ -1,7 +1,10 @@
 using System.Text.Json;
 using TurboGen.Imaging;
 using TurboGen.Pipelines;
+using TurboGen.Configs;
+using TurboGen.Testing;
 using TurboGen.Testing.FakeHub;
+using TurboGen.Weights;
 
 namespace TurboGen.Cli.Tests;
 
@@ -97,6 +100,69 @@ public sealed class PresetTests(CliFixture fixture)
         var again = await fixture.RunAsync(home, "models", "--known");
         Assert.True(again.ExitCode == 0, again.ToString());
         Assert.Matches(@"sdxl-lightning-4step.*\(cached\)", again.Stdout.Replace("\n", " ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task LoraPreset_DownloadsItsLora_MergesIt_AndRunsWithItsSchedulerStepsAndGuidance()
+    {
+        // lcm-lora-sd15 = the SD 1.5 base (here the tiny SD 1.x diffusers folder under that id, with an Euler config) + LCM-LoRA + "lcm".
+        string work = fixture.NewWorkDir(), home = fixture.NewHome();
+        var preset = TurboGen.Hub.KnownModels.Find("lcm-lora-sd15")!;
+        Assert.Equal(("lcm", 4, 1f, 512), (preset.Scheduler, preset.Steps, preset.Guidance, preset.Size));
+        string baseFolder = GoldenDiffusersFolder.WriteSd(Path.Combine(work, "sd15-tiny"), SingleFileTestCheckpoints.Sd1UnetCase, KnownConfigs.Sd15.SchedulerConfigJson);
+        string loraFile = Path.Combine(work, "lcm-lora.safetensors");
+        WriteTinyLora(loraFile);
+        fixture.Hub.AddRepo(FakeHubRepo.FromFolder(preset.RepoId, baseFolder));
+        fixture.Hub.AddRepo(preset.Lora!.RepoId, FakeHubFile.FromDisk(preset.Lora.File, loraFile, isLfs: true), FakeHubFile.FromText("README.md", "# LoRA"));
+        fixture.Hub.ResetRequests();
+
+        var run = await fixture.RunInAsync(home, work, "generate", "a cat", "-m", "lcm-lora-sd15", "--size", "64x64", "--seed", "5", "-o", "p.png", "--threads", "1");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains(fixture.Hub.Requests, r => r.PathAndQuery.Contains(preset.Lora.RepoId, StringComparison.Ordinal)
+            && r.PathAndQuery.Contains("/resolve/", StringComparison.Ordinal) && r.PathAndQuery.EndsWith("/" + preset.Lora.File, StringComparison.Ordinal));
+        byte[] png = File.ReadAllBytes(Path.Combine(work, "p.png"));
+        var record = GenerationMetadata.ParseJson(PngText.ReadTextChunks(png)[PngText.TurboGenKey])!;
+        Assert.Equal((4, 1f), (record.Steps, record.GuidanceScale));
+        Assert.Contains("Sampler: LCM", PngText.ReadTextChunks(png)[PngText.ParametersKey]);
+
+        // The same as the base folder with that LoRA and scheduler given by hand; without the LoRA the picture differs.
+        string[] common = ["generate", "a cat", "-m", baseFolder, "--scheduler", "lcm", "--steps", "4", "--guidance", "1", "--size", "64x64", "--seed", "5", "--threads", "1"];
+        var byHand = await fixture.RunInAsync(home, work, [.. common, "--lora", loraFile, "-o", "hand.png"]);
+        Assert.True(byHand.ExitCode == 0, byHand.ToString());
+        var plain = await fixture.RunInAsync(home, work, [.. common, "-o", "plain.png"]);
+        Assert.True(plain.ExitCode == 0, plain.ToString());
+        var pixels = ImageCodec.Decode(png).Pixels;
+        Assert.Equal(ImageCodec.Load(Path.Combine(work, "hand.png")).Pixels, pixels);
+        Assert.NotEqual(ImageCodec.Load(Path.Combine(work, "plain.png")).Pixels, pixels);
+    }
+
+    [Fact]
+    public void EveryPreset_NamesAKnownScheduler_AndLoraPresetsCarryOne()
+    {
+        foreach (var m in TurboGen.Hub.KnownModels.All)
+        {
+            if (m.Scheduler is not null) TurboGen.Scheduling.Schedulers.CanonicalOverrideName(m.Scheduler);   // throws for an unknown name
+            if (m.Lora is not null) Assert.True(m.Scheduler is not null && m.Steps is not null && m.Guidance is not null && m.Size is not null, m.Name);
+        }
+        var tcd = TurboGen.Hub.KnownModels.Find("tcd-sdxl")!;
+        Assert.Equal(("stabilityai/stable-diffusion-xl-base-1.0", "h1t/TCD-SDXL-LoRA", "tcd", 4, 0f, 1024),
+            (tcd.RepoId, tcd.Lora!.RepoId, tcd.Scheduler, tcd.Steps, tcd.Guidance, tcd.Size));
+        var hyper = TurboGen.Hub.KnownModels.Find("hyper-sd15-4step")!;
+        Assert.Equal(("ByteDance/Hyper-SD", "Hyper-SD15-4steps-lora.safetensors", "euler", 4, 0f), (hyper.Lora!.RepoId, hyper.Lora.File, hyper.Scheduler, hyper.Steps, hyper.Guidance));
+        Assert.Equal(8f, TurboGen.Hub.KnownModels.Find("lcm-dreamshaper")!.Guidance);
+    }
+
+    /// <summary>A PEFT-named LoRA (rank 2) on one attention projection of the tiny SD 1.x UNet (unet_sd15_tiny: 16 channels in block 0).</summary>
+    private static void WriteTinyLora(string path)
+    {
+        const string module = "unet.down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q";
+        float[] down = Enumerable.Range(0, 2 * 16).Select(i => MathF.Sin(i) * 0.5f).ToArray();
+        float[] up = Enumerable.Range(0, 16 * 2).Select(i => MathF.Cos(i) * 0.5f).ToArray();
+        SafetensorsWriter.Write(path,
+        [
+            SafetensorsWriter.Tensor.FromArray(module + ".lora_A.weight", SafetensorsDType.F32, [2, 16], down),
+            SafetensorsWriter.Tensor.FromArray(module + ".lora_B.weight", SafetensorsDType.F32, [16, 2], up),
+        ]);
     }
 
     [Fact]

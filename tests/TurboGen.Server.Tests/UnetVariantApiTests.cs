@@ -3,6 +3,7 @@ using TurboGen.Building;
 using TurboGen.Imaging;
 using TurboGen.Testing;
 using static TurboGen.Server.Tests.ApiTestHelpers;
+using static TurboGen.Server.Tests.RealtimeTestKit;
 
 namespace TurboGen.Server.Tests;
 
@@ -40,6 +41,31 @@ public sealed class UnetVariantApiTests : IDisposable
     }
 
     [Fact]
+    public async Task LcmModel_LiveFrames_KeyOnTheGuidanceButNotTheNegativePrompt()
+    {
+        // An LCM UNet runs no classifier-free guidance: a negative prompt changes nothing, so it must not re-run the UNet nor be
+        // reported, while the guidance scale (its embedding) does change the picture.
+        string folder = GoldenDiffusersFolder.WriteSd(Path.Combine(_root, "lcm-live"), "unet_lcm_tiny", GoldenDiffusersFolder.LcmSchedulerJson(), "LatentConsistencyModelPipeline");
+        await using var server = await StartOn(folder, configure: o => o with { RefineDelay = TimeSpan.FromHours(1) });
+        Assert.True(server.Worker().Model.GuidanceEmbedding);
+        await using var client = await server.ConnectAsync();
+        await client.SendAsync(Generate(1, "a harbour", seed: 4) with { Guidance = 8 });
+        var plain = await client.NextFrameAsync();
+        int unet = server.UnetRuns();
+
+        await client.SendAsync(Generate(2, "a harbour", seed: 4) with { Guidance = 8, Negative = "boats" });
+        var negative = await client.NextFrameAsync();
+        Assert.Equal(unet, server.UnetRuns());
+        Assert.Equal(plain.Image, negative.Image);
+        Assert.Equal(("", 8.0), (negative.Frame!.Negative, negative.Frame.Guidance));
+
+        await client.SendAsync(Generate(3, "a harbour", seed: 4) with { Guidance = 3, Negative = "boats" });
+        var other = await client.NextFrameAsync();
+        Assert.True(server.UnetRuns() > unet);
+        Assert.NotEqual(plain.Image, other.Image);
+    }
+
+    [Fact]
     public async Task SdxsShapedModel_GeneratesInOneStep_WithTheTinyVae()
     {
         string folder = GoldenDiffusersFolder.WriteSd(Path.Combine(_root, "sdxs"), "unet_sdxs_tiny", TinyModels.SchedulerJson("EulerDiscreteScheduler"));
@@ -51,11 +77,11 @@ public sealed class UnetVariantApiTests : IDisposable
         Assert.Equal((64, 64, "png"), ImageCodec.Probe(Convert.FromBase64String(body.GetProperty("images")[0].GetProperty("data").GetString()!)));
     }
 
-    private Task<TestServer> StartOn(string diffusersFolder, bool tinyVae = false)
+    private Task<TestServer> StartOn(string diffusersFolder, bool tinyVae = false, Func<ServerOptions, ServerOptions>? configure = null)
     {
         var resolve = new ModelResolveOptions { CacheRoot = Path.Combine(_root, "cache") };
         string onnx = ModelResolver.Resolve(diffusersFolder, resolve);
         string? tiny = tinyVae ? ModelResolver.ResolveTinyVae(TestPaths.GoldenCase("taesd"), resolve) : null;
-        return TestServer.StartAsync(configure: o => o with { ModelPath = onnx, ModelId = "tiny/" + Path.GetFileName(diffusersFolder), TinyVaePath = tiny });
+        return TestServer.StartAsync(configure: o => (configure ?? (x => x))(o with { ModelPath = onnx, ModelId = "tiny/" + Path.GetFileName(diffusersFolder), TinyVaePath = tiny }));
     }
 }

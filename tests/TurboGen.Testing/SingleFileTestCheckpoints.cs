@@ -19,12 +19,14 @@ namespace TurboGen.Testing;
 /// <list type="bullet">
 /// <item>SDXL: UNet unet_sdxl_tiny; embedders.0 (CLIP-L) clip_text_tiny; embedders.1 (OpenCLIP bigG) clip_text_with_projection_tiny; VAE vae_tiny.</item>
 /// <item>SD 2.x: UNet unet_sd21_tiny; cond_stage_model (OpenCLIP-H) clip_text_with_projection_tiny, read as CLIPTextModel; VAE vae_tiny.</item>
+/// <item>SD 1.x: UNet unet_sd15_tiny; <c>cond_stage_model.transformer.</c> (CLIP ViT-L, transformers names, with position_ids) clip_text_tiny; VAE vae_tiny.</item>
 /// </list>
 /// </summary>
 public static class SingleFileTestCheckpoints
 {
     public const string SdxlUnetCase = "unet_sdxl_tiny";
     public const string SdUnetCase = "unet_sd21_tiny";
+    public const string Sd1UnetCase = "unet_sd15_tiny";
     public const string VaeCase = "vae_tiny";
     public const string ClipCase = "clip_text_tiny";
     public const string OpenClipCase = "clip_text_with_projection_tiny";
@@ -54,6 +56,20 @@ public static class SingleFileTestCheckpoints
         tensors.AddRange(Vae(VaeCase));
         Write(path, tensors, keep, extra);
     }
+
+    /// <summary>Writes the tiny SD 1.x single file (ldm v1 layout: model.diffusion_model, cond_stage_model.transformer.text_model, first_stage_model).</summary>
+    public static void WriteSd1(string path, Func<string, bool>? keep = null, IEnumerable<SafetensorsWriter.Tensor>? extra = null, string unetCase = Sd1UnetCase)
+    {
+        var tensors = new List<SafetensorsWriter.Tensor>();
+        tensors.AddRange(Unet(unetCase));
+        tensors.AddRange(TransformersClip(ClipCase, "cond_stage_model.transformer."));
+        tensors.AddRange(Vae(VaeCase));
+        Write(path, tensors, keep, extra);
+    }
+
+    /// <summary>The golden configs of the tiny SD 1.x file (CLIP-L clip_text_tiny, 32 wide = the UNet's cross_attention_dim; SD 1.5's scheduler and model index).</summary>
+    public static ModelConfigSet Sd1Configs() => new(ModelFamily.Sd, Config(Sd1UnetCase), Config(ClipCase), null, Config(VaeCase),
+        KnownConfigs.Sd15.SchedulerConfigJson, KnownConfigs.Sd15.ModelIndexJson);
 
     /// <summary>The golden configs of the tiny SDXL file (the scheduler and model index of SDXL-Turbo).</summary>
     public static ModelConfigSet SdxlConfigs() => new(ModelFamily.Sdxl, Config(SdxlUnetCase), Config(ClipCase), Config(OpenClipCase),

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using TurboGen.Building;
+using TurboGen.Configs;
 using TurboGen.Graphs;
 using TurboGen.Hub;
 
@@ -11,7 +12,9 @@ namespace TurboGen.Cli.Commands;
 /// SOURCE may also be a Hub id: the variant <c>generate</c> would download for the CPU provider is fetched first (see
 /// <see cref="HubVariants"/>). A single-file checkpoint gets its tokenizers as <c>generate</c>'s do (<see cref="ModelLocator.TokenizerSource"/>:
 /// the single-file repository's, else the standard ones from the Hub cache or the Hub), or from <c>--tokenizer FOLDER</c>
-/// (<see cref="ModelLocator.ExplicitTokenizers"/>). The output appears only when complete.
+/// (<see cref="ModelLocator.ExplicitTokenizers"/>). <c>--config FOLDER</c> gives a single file the configs of a diffusers folder
+/// (<see cref="ModelConfigSet.FromFolder"/>; its tokenizer/ too when <c>--tokenizer</c> is not given) instead of the published base
+/// model's (SD 1.5, SD-Turbo, SDXL-Turbo), as diffusers' <c>from_single_file(config=…)</c>. The output appears only when complete.
 /// </summary>
 internal static class ConvertCommand
 {
@@ -35,11 +38,23 @@ internal static class ConvertCommand
             HelpName = "FOLDER",
         };
         command.Options.Add(tokenizer);
+        var config = new Option<string?>("--config")
+        {
+            Description = "Configs for a single-file checkpoint whose networks differ from its base model's (SD 1.5, SD-Turbo, SDXL-Turbo): a diffusers folder with unet/, text_encoder/ (text_encoder_2/), vae/, scheduler/ configs and model_index.json; its tokenizer/ is used when --tokenizer is not given.",
+            HelpName = "FOLDER",
+        };
+        command.Options.Add(config);
         command.SetGuardedAction(terminal, async (parse, ct) =>
         {
             string outputDir = Path.GetFullPath(parse.GetValue(output) ?? "");
             var buildPrecision = BuildPrecisions.Parse(parse.GetValue(precision) ?? "fp32", "--precision");
             string? tokenizerFolder = parse.GetValue(tokenizer);
+            string? configFolder = parse.GetValue(config) is { } c ? Path.GetFullPath(c) : null;
+            var singleFileConfigs = configFolder is null ? null : ModelConfigSet.FromFolder(configFolder);
+            if (tokenizerFolder is null && configFolder is not null && Directory.Exists(Path.Combine(configFolder, "tokenizer")))
+            {
+                tokenizerFolder = configFolder;
+            }
             var explicitTokenizers = tokenizerFolder is null ? null : ModelLocator.ExplicitTokenizers(tokenizerFolder); // checked before any download
             var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
             var located = await locator.FetchAsync(parse.GetValue(source), ct, build: buildPrecision).ConfigureAwait(false);
@@ -49,6 +64,7 @@ internal static class ConvertCommand
                 Precision = buildPrecision,
                 TokenizerSource = explicitTokenizers ?? locator.TokenizerSource(located),
                 IgnoreOnnxExport = located.Variant is { NeedsBuild: true },
+                SingleFileConfigs = singleFileConfigs,
             };
             await Task.Run(() => ModelConverter.Convert(located.Folder, outputDir, options, ct), ct).ConfigureAwait(false);
             terminal.Output.WriteLine($"Converted {located.Name} into {outputDir}");

@@ -48,7 +48,7 @@ internal static class KnownModelsListing
                 note = e.Kind == HubErrorKind.Offline ? "offline" : e.Message;
             }
             rows.Add(new KnownModelReport(model.Name, model.RepoId, model.Checkpoint, model.Description, model.Steps, model.Guidance,
-                model.Scheduler, model.Size, variant, total, missing, note));
+                model.Scheduler, model.Size, variant, total, missing, note, model.Lora is { } l ? $"{l.RepoId}/{l.File}" : null));
         }
 
         if (json)
@@ -60,7 +60,7 @@ internal static class KnownModelsListing
             .AddColumn(new TableColumn("Name").NoWrap()).AddColumn("Repository").AddColumn("Settings").AddColumn(new TableColumn("Download").RightAligned());
         foreach (var r in rows)
         {
-            string repo = r.Checkpoint is null ? r.Repo : $"{r.Repo} ({r.Checkpoint})";
+            string repo = (r.Checkpoint is null ? r.Repo : $"{r.Repo} ({r.Checkpoint})") + (r.Lora is null ? "" : $" + LoRA {r.Lora}");
             table.AddRow(Markup.Escape(r.Name), Markup.Escape(repo), Markup.Escape(Settings(r)), Markup.Escape(Download(r)));
         }
         terminal.Out.Write(table);
@@ -89,5 +89,6 @@ internal sealed record KnownModelsReport(IReadOnlyList<KnownModelReport> Models)
 
 /// <param name="SizeBytes">Bytes of the variant <c>generate</c> would use (null when unknown: see <paramref name="Note"/>).</param>
 /// <param name="MissingBytes">Of those, the bytes not in the local cache yet.</param>
+/// <param name="Lora">A LoRA-made preset's LoRA, <c>repo/file</c> (its download is not in the sizes).</param>
 internal sealed record KnownModelReport(string Name, string Repo, string? Checkpoint, string Description, int? Steps, float? Guidance,
-    string? Scheduler, int? Size, string? Variant, long? SizeBytes, long? MissingBytes, string? Note);
+    string? Scheduler, int? Size, string? Variant, long? SizeBytes, long? MissingBytes, string? Note, string? Lora = null);

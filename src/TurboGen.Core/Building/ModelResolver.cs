@@ -21,13 +21,13 @@ public sealed record ModelResolveOptions
     public IReadOnlyList<(string Path, float Scale)> Loras { get; init; } = [];
 
     /// <summary>
-    /// Single-file checkpoints carry no tokenizer: given the family read from the file, returns the standard CLIP tokenizer
+    /// Single-file checkpoints carry no tokenizer: given the base model read from the file, returns the standard CLIP tokenizer
     /// folders (<c>tokenizer/</c>, and <c>tokenizer_2/</c> for SDXL). The CLI takes them from the stabilityai repos in the
-    /// Hugging Face cache (downloading only those files when needed).
+    /// Hugging Face cache (downloading only those files when needed; <see cref="SingleFileCheckpoint.TokenizerRepository"/>).
     /// </summary>
-    public Func<ModelFamily, CancellationToken, (string? Tokenizer, string? Tokenizer2)>? TokenizerSource { get; init; }
+    public Func<SingleFileBase, CancellationToken, (string? Tokenizer, string? Tokenizer2)>? TokenizerSource { get; init; }
 
-    /// <summary>Configs for a single-file checkpoint whose networks differ from SDXL-Turbo / SD-Turbo (null = the known turbo configs).</summary>
+    /// <summary>Configs for a single-file checkpoint whose networks differ from SDXL-Turbo / SD 1.5 / SD-Turbo (null = the known configs of its base).</summary>
     public ModelConfigSet? SingleFileConfigs { get; init; }
 
     /// <summary>Operator forms of the built graphs (<see cref="GraphKernels.Standard"/> by default; each kind has its own cache entry). Ignored for ONNX folders.</summary>
@@ -163,16 +163,16 @@ public static class ModelResolver
         return DiffusersCheckpoint.Open(path, options.CacheRoot);
     }
 
-    /// <summary>A single-file checkpoint (sd_xl_turbo_1.0_fp16.safetensors, sd_turbo.safetensors, fine-tunes) with tokenizers from <see cref="ModelResolveOptions.TokenizerSource"/>.</summary>
+    /// <summary>A single-file checkpoint (sd_xl_turbo_1.0_fp16.safetensors, sd_turbo.safetensors, SD 1.x files, fine-tunes) with tokenizers from <see cref="ModelResolveOptions.TokenizerSource"/>.</summary>
     private static CheckpointComponents OpenSingleFile(string path, ModelResolveOptions options, CancellationToken cancellationToken)
     {
-        ModelFamily family;
+        SingleFileBase detected;
         using (var file = SafetensorsFile.Open(path))
         {
-            family = SingleFileLayout.DetectFamily(file.Tensors.Keys)
-                ?? throw new ModelLoadException(path, $"{path} is not an SDXL or SD 2.x single-file checkpoint (no model.diffusion_model.* / conditioner.* / cond_stage_model.* keys).");
+            detected = SingleFileLayout.DetectBase(file.Tensors.Keys)
+                ?? throw new ModelLoadException(path, $"{path} is not an SD 1.x, SD 2.x or SDXL single-file checkpoint (no model.diffusion_model.* / conditioner.* / cond_stage_model.* keys).");
         }
-        var (tokenizer, tokenizer2) = options.TokenizerSource?.Invoke(family, cancellationToken) ?? (null, null);
+        var (tokenizer, tokenizer2) = options.TokenizerSource?.Invoke(detected, cancellationToken) ?? (null, null);
         return SingleFileCheckpoint.Open(path, tokenizer, tokenizer2, options.SingleFileConfigs, options.CacheRoot);
     }
 }

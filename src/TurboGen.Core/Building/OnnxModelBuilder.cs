@@ -100,6 +100,11 @@ public static class OnnxModelBuilder
         WriteComponent(dir, "vae_decoder", vaeConfig, progress, ct, report, () => AutoencoderKl.BuildDecoder(vae, c.Vae, vaeOptions));
         WriteComponent(dir, "vae_encoder", vaeConfig, progress, ct, report, () => AutoencoderKl.BuildEncoder(vae, c.Vae, vaeOptions with { EncoderOutput = VaeEncoderOutput.LatentParameters }));
 
+        if (c.TinyVaeDir is not null)
+        {
+            // SDXS's bundled AutoencoderTiny: taesd/vae_decoder, where the CLI's --tiny-vae and the server look for a bundled tiny VAE.
+            TinyVaeBuilder.WriteInto(c.TinyVaeDir, Path.Combine(dir, "taesd"), progress, ct, precision);
+        }
         ct.ThrowIfCancellationRequested();
         CopyTokenizer(c, c.TokenizerDir, Path.Combine(dir, "tokenizer"));
         if (xl)

@@ -49,6 +49,12 @@ public sealed record CheckpointComponents : IDisposable
     /// <summary>SDXL only: the second tokenizer's folder (<c>tokenizer_2/</c>) when the source has it; null otherwise.</summary>
     public string? Tokenizer2Dir { get; init; }
 
+    /// <summary>
+    /// A diffusers AutoencoderTiny folder shipped with the model (SDXS's <c>vae/</c>, whose KL VAE is then <c>vae_large/</c>), built
+    /// into the model's <c>taesd/</c>; null when there is none.
+    /// </summary>
+    public string? TinyVaeDir { get; init; }
+
     /// <summary>Identifies the weights' content (used to key the built-model cache).</summary>
     public required string ContentHash { get; init; }
 

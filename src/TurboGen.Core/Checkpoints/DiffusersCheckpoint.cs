@@ -59,7 +59,10 @@ public static class DiffusersCheckpoint
             var unet = OpenComponent(folder, "unet", owned);
             var textEncoder = OpenComponent(folder, "text_encoder", owned);
             var textEncoder2 = xl ? OpenComponent(folder, "text_encoder_2", owned) : null;
-            var vae = OpenComponent(folder, "vae", owned);
+            // SDXS-style repositories ship an AutoencoderTiny as vae/ and the KL VAE as vae_large/: the KL one is the model's VAE,
+            // the tiny one is built into the model's taesd/ (what --tiny-vae finds bundled).
+            string? tinyVae = TinyVaeOf(folder);
+            var vae = OpenComponent(folder, tinyVae is null ? "vae" : LargeVaeFolder, owned);
 
             var manifest = new StringBuilder("turbogen diffusers checkpoint v1\n");
             manifest.Append("family ").Append(xl ? "sdxl" : "sd").Append('\n');
@@ -73,6 +76,14 @@ public static class DiffusersCheckpoint
                 {
                     manifest.Append(part.Name).Append(" weights ").Append(Path.GetFileName(file)).Append(' ')
                         .Append(FileContentId.Of(file, cacheRoot)).Append('\n');
+                }
+            }
+            if (tinyVae is not null)
+            {
+                manifest.Append("tiny_vae config ").Append(FileContentId.HashText(File.ReadAllText(Path.Combine(tinyVae, "config.json")))).Append('\n');
+                foreach (string file in WeightFiles(tinyVae))
+                {
+                    manifest.Append("tiny_vae weights ").Append(Path.GetFileName(file)).Append(' ').Append(FileContentId.Of(file, cacheRoot)).Append('\n');
                 }
             }
             foreach (string? dir in new[] { tokenizer, tokenizer2 })
@@ -100,6 +111,7 @@ public static class DiffusersCheckpoint
                 ModelIndexJson = modelIndex,
                 TokenizerDir = tokenizer,
                 Tokenizer2Dir = tokenizer2,
+                TinyVaeDir = tinyVae,
                 ContentHash = FileContentId.HashText(manifest.ToString()),
                 Source = folder,
                 Owned = owned,
@@ -140,6 +152,24 @@ public static class DiffusersCheckpoint
     }
 
     private sealed record Component(string Name, string ConfigJson, IReadOnlyList<string> Files, SafetensorsCheckpoint Weights);
+
+    /// <summary>Where SDXS-style repositories keep the KL VAE when their <c>vae/</c> is an AutoencoderTiny.</summary>
+    public const string LargeVaeFolder = "vae_large";
+
+    /// <summary>
+    /// <c>vae/</c> of <paramref name="folder"/> when its config says <c>"_class_name": "AutoencoderTiny"</c> (SDXS), else null; such a
+    /// folder needs the KL VAE in <see cref="LargeVaeFolder"/> (a <see cref="ModelLoadException"/> naming both otherwise).
+    /// </summary>
+    private static string? TinyVaeOf(string folder)
+    {
+        string vae = Path.Combine(folder, "vae"), config = Path.Combine(vae, "config.json");
+        if (!File.Exists(config) || ReadConfig(config, "vae config").Reader.OptionalString("_class_name") != "AutoencoderTiny") return null;
+        string large = Path.Combine(folder, LargeVaeFolder);
+        return Directory.Exists(large) ? vae : throw new ModelLoadException(config,
+            $"{config} is an AutoencoderTiny (a TAESD-class decoder, as SDXS ships in vae/), and {folder} has no {LargeVaeFolder}/ with the KL VAE " +
+            "(AutoencoderKL) that TurboGen builds the model's VAE decoder and encoder from. Add the KL VAE as vae_large/ (or vae/, with the tiny one " +
+            "passed as --tiny-vae).");
+    }
 
     private static Component OpenComponent(string folder, string name, List<IDisposable> owned)
     {

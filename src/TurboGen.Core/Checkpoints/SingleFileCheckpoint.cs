@@ -8,9 +8,10 @@ namespace TurboGen.Checkpoints;
 /// Opens an original Stability single-file checkpoint (<c>sd_xl_turbo_1.0_fp16.safetensors</c>, <c>sd_turbo.safetensors</c> or a
 /// fine-tune of either) as <see cref="CheckpointComponents"/> for the graph builders.
 /// <para>
-/// How it works: the file is memory-mapped once (<see cref="SafetensorsCheckpoint"/>). The family is read from the keys (SDXL iff
-/// <c>conditioner.embedders.1.*</c> is present, else SD 2.x). The file has no configs, so those of the published model of that
-/// family (<see cref="KnownConfigs"/>) are used unless the caller passes a <see cref="ModelConfigSet"/>. From the configs,
+/// How it works: the file is memory-mapped once (<see cref="SafetensorsCheckpoint"/>). The base model is read from the keys
+/// (<see cref="SingleFileLayout.DetectBase"/>: SDXL iff <c>conditioner.embedders.1.*</c> is present, SD 1.x iff a CLIP-L is stored
+/// under <c>cond_stage_model.transformer.</c>, else SD 2.x). The file has no configs, so those of the published model of that
+/// base (<see cref="SingleFileBaseExtensions.KnownConfigs"/>: SDXL-Turbo, SD 1.5 or SD-Turbo) are used unless the caller passes a <see cref="ModelConfigSet"/>. From the configs,
 /// <see cref="SingleFileLayout"/> derives where each diffusers/transformers tensor lives in the file; the file's keys are checked
 /// against it (every missing and every unexpected key listed in one <see cref="ModelLoadException"/>), and each component is a
 /// <see cref="RenamedCheckpoint"/> over the one file (renames, q/k/v split, 1×1 conv → linear, transpose; nothing copied).
@@ -22,7 +23,7 @@ public static class SingleFileCheckpoint
 {
     private const int MaxListed = 30;
 
-    /// <summary>Opens <paramref name="path"/> with the configs of the published model of its family (SDXL-Turbo or SD-Turbo).</summary>
+    /// <summary>Opens <paramref name="path"/> with the configs of the published model of its base (SDXL-Turbo, SD 1.5 or SD-Turbo).</summary>
     /// <param name="path">The .safetensors file.</param>
     /// <param name="tokenizerDir">A CLIP tokenizer folder (vocab.json, merges.txt, special_tokens_map.json): sdxl-turbo's or sd-turbo's <c>tokenizer/</c>.</param>
     /// <param name="tokenizer2Dir">SDXL only: sdxl-turbo's <c>tokenizer_2/</c>.</param>
@@ -33,7 +34,7 @@ public static class SingleFileCheckpoint
     /// <param name="path">The .safetensors file.</param>
     /// <param name="tokenizerDir">A CLIP tokenizer folder (<c>tokenizer/</c> of the published model), or null for the standard CLIP files.</param>
     /// <param name="tokenizer2Dir">SDXL only: the second tokenizer folder (<c>tokenizer_2/</c>), or null.</param>
-    /// <param name="configs">The configs; null: <see cref="KnownConfigs.For"/> the detected family. Their family must match the file's.</param>
+    /// <param name="configs">The configs; null: <see cref="SingleFileBaseExtensions.KnownConfigs"/> of the detected base. Their family must match the file's.</param>
     /// <param name="cacheRoot">Where the file's SHA-256 is memoised between processes (<see cref="FileContentId"/>); null = the TurboGen cache.</param>
     public static CheckpointComponents Open(string path, string? tokenizerDir, string? tokenizer2Dir, ModelConfigSet? configs, string? cacheRoot = null)
     {
@@ -41,17 +42,18 @@ public static class SingleFileCheckpoint
         var file = new SafetensorsCheckpoint(path);
         try
         {
-            var family = SingleFileLayout.DetectFamily(file.Names) ?? throw new ModelLoadException(path,
-                $"{path} is not an SD 2.x / SDXL single-file checkpoint: it has no '{SingleFileLayout.UnetPrefix}*' UNet tensors.");
-            configs ??= KnownConfigs.For(family);
+            var detected = SingleFileLayout.DetectBase(file.Names) ?? throw new ModelLoadException(path,
+                $"{path} is not an SD 1.x / SD 2.x / SDXL single-file checkpoint: it has no '{SingleFileLayout.UnetPrefix}*' UNet tensors.");
+            var family = detected.Family();
+            configs ??= WithInChannelsOf(file, detected.KnownConfigs());
             if (configs.Family != family)
             {
-                throw new ModelLoadException(path, $"{path} holds an {Describe(family)} checkpoint, but {Describe(configs.Family)} configs were given.");
+                throw new ModelLoadException(path, $"{path} holds an {detected.Describe()} checkpoint, but {Describe(configs.Family)} configs were given.");
             }
 
             var layout = SingleFileLayout.For(configs, SingleFileLayout.SdTextEncoderPrefixOf(file.Names));
             CheckKeys(path, layout, file.Names);
-            var (tokenizer, tokenizer2) = CheckTokenizers(path, family, tokenizerDir, tokenizer2Dir);
+            var (tokenizer, tokenizer2) = CheckTokenizers(path, detected, tokenizerDir, tokenizer2Dir);
 
             string name = Path.GetFileName(path);
             return new CheckpointComponents
@@ -80,6 +82,21 @@ public static class SingleFileCheckpoint
         }
     }
 
+    /// <summary>
+    /// The published configs with the UNet's <c>in_channels</c> read from the file's first convolution
+    /// (<c>model.diffusion_model.input_blocks.0.0.weight</c> [C, in, 3, 3]), as diffusers' single-file loader does: an
+    /// inpainting file (<c>sd-v1-5-inpainting</c>, 9 channels) gets a 9-channel UNet; otherwise the configs are unchanged.
+    /// </summary>
+    internal static ModelConfigSet WithInChannelsOf(ICheckpointTensors file, ModelConfigSet configs)
+    {
+        const string convIn = SingleFileLayout.UnetPrefix + "input_blocks.0.0.weight";
+        if (!file.Names.Contains(convIn) || file.Shape(convIn) is not [_, var inChannels, _, _]) return configs;
+        var unet = System.Text.Json.Nodes.JsonNode.Parse(configs.UnetConfigJson)!.AsObject();
+        if (unet["in_channels"]?.GetValue<long>() == inChannels) return configs;
+        unet["in_channels"] = inChannels;
+        return configs with { UnetConfigJson = unet.ToJsonString() };
+    }
+
     private static void CheckKeys(string path, SingleFileLayout layout, IEnumerable<string> keys)
     {
         var (missing, unexpected) = layout.Compare(keys);
@@ -87,7 +104,7 @@ public static class SingleFileCheckpoint
         {
             return;
         }
-        var message = new System.Text.StringBuilder($"{path} does not match the {Describe(layout.Family)} single-file layout of its configs.");
+        var message = new System.Text.StringBuilder($"{path} does not match the {layout.Base.Describe()} single-file layout of its configs.");
         if (missing.Count > 0)
         {
             message.Append($" Missing {missing.Count} tensor(s): {Listed(missing)}.");
@@ -99,12 +116,16 @@ public static class SingleFileCheckpoint
         throw new ModelLoadException(path, message.ToString());
     }
 
-    private static (string Tokenizer, string? Tokenizer2) CheckTokenizers(string path, ModelFamily family, string? tokenizerDir, string? tokenizer2Dir)
+    private static (string Tokenizer, string? Tokenizer2) CheckTokenizers(string path, SingleFileBase detected, string? tokenizerDir, string? tokenizer2Dir)
     {
-        string repo = family == ModelFamily.Sdxl ? "stabilityai/sdxl-turbo" : "stabilityai/sd-turbo";
-        string needed = family == ModelFamily.Sdxl
-            ? $"two CLIP tokenizer folders, the tokenizer/ and tokenizer_2/ of {repo}"
-            : $"a CLIP tokenizer folder, the tokenizer/ of {repo}";
+        var family = detected.Family();
+        string repo = TokenizerRepository(detected);
+        string needed = detected switch
+        {
+            SingleFileBase.Sdxl => $"two CLIP tokenizer folders, the tokenizer/ and tokenizer_2/ of {repo}",
+            SingleFileBase.Sd1 => $"a CLIP ViT-L tokenizer folder padding with <|endoftext|> (openai/clip-vit-large-patch14's files, e.g. the tokenizer/ of {repo})",
+            _ => $"a CLIP tokenizer folder, the tokenizer/ of {repo}",
+        };
         string Problem(string? dir, string what) =>
             dir is null ? $"no {what} folder was given"
             : !Directory.Exists(dir) ? $"the {what} folder {dir} does not exist"
@@ -121,7 +142,7 @@ public static class SingleFileCheckpoint
         {
             throw new ModelLoadException(path,
                 $"The single-file checkpoint {path} carries no tokenizer, and {string.Join("; ", problems)}. " +
-                $"An {Describe(family)} checkpoint needs {needed} (vocab.json, merges.txt, special_tokens_map.json): download them from " +
+                $"An {detected.Describe()} checkpoint needs {needed} (vocab.json, merges.txt, special_tokens_map.json): download them from " +
                 $"the Hugging Face repository {repo} (or let the CLI fetch them into the Hugging Face cache) and pass their paths.");
         }
         return (tokenizerDir!, family == ModelFamily.Sdxl ? tokenizer2Dir : null);
@@ -129,7 +150,14 @@ public static class SingleFileCheckpoint
 
     private static readonly string[] TokenizerFiles = ["vocab.json", "merges.txt", "special_tokens_map.json"];
 
-    private static string Describe(ModelFamily family) => family == ModelFamily.Sdxl ? "SDXL" : "SD 2.x";
+    private static string Describe(ModelFamily family) => family == ModelFamily.Sdxl ? "SDXL" : "SD 1.x/2.x";
+
+    /// <summary>
+    /// The Hub repository whose <c>tokenizer/</c> (and <c>tokenizer_2/</c>) folders serve a single file of <paramref name="b"/>: SD 2.x
+    /// stabilityai/sd-turbo (OpenCLIP, pad "!"); SDXL and SD 1.x stabilityai/sdxl-turbo (its <c>tokenizer/</c> is CLIP ViT-L's,
+    /// padding with &lt;|endoftext|&gt; as openai/clip-vit-large-patch14, the tokenizer diffusers gives SD 1.x single files).
+    /// </summary>
+    public static string TokenizerRepository(SingleFileBase b) => b == SingleFileBase.Sd2 ? "stabilityai/sd-turbo" : "stabilityai/sdxl-turbo";
 
     private static string Listed(List<string> items) =>
         string.Join(", ", items.Take(MaxListed)) + (items.Count > MaxListed ? $", … ({items.Count - MaxListed} more)" : "");

@@ -28,7 +28,10 @@ namespace TurboGen.Checkpoints;
 /// <c>upsamplers.0</c> = <c>upsample</c>; <c>mid_block.resnets.0/1</c> = <c>mid.block_1/2</c>; <c>mid_block.attentions.0</c> =
 /// <c>mid.attn_1</c> with group_norm = norm, to_q/to_k/to_v = q/k/v, to_out.0 = proj_out, weights stored as 1×1 convs
 /// [C,C,1,1] (read as [C,C]); <c>conv_norm_out</c> = <c>norm_out</c>; <c>conv_shortcut</c> = <c>nin_shortcut</c>.</item>
-/// <item>SDXL text_encoder (CLIP-L) = <c>conditioner.embedders.0.transformer.</c> + the transformers name.</item>
+/// <item>SDXL text_encoder (CLIP-L) = <c>conditioner.embedders.0.transformer.</c> + the transformers name; SD 1.x's text_encoder
+/// (CLIP ViT-L/14 alone, ldm's FrozenCLIPEmbedder) = <c>cond_stage_model.transformer.</c> + the transformers name (diffusers strips
+/// these two prefixes, <c>LDM_CLIP_PREFIX_TO_REMOVE</c>). SD 1.x conditions on its <c>last_hidden_state</c> (after the final layer
+/// norm), so all 12 layers are read.</item>
 /// <item>OpenCLIP text towers (SDXL text_encoder_2 = <c>conditioner.embedders.1.model.</c>, SD 2.x text_encoder =
 /// <c>cond_stage_model.model.</c>, or <c>conditioner.embedders.0.model.</c> in files saved by Stability's sgm code): token_embedding.weight, positional_embedding, ln_final; <c>transformer.resblocks.i</c> =
 /// <c>encoder.layers.i</c> with ln_1/ln_2 = layer_norm1/2, mlp.c_fc/c_proj = mlp.fc1/fc2, attn.out_proj = self_attn.out_proj, and the
@@ -58,6 +61,9 @@ public sealed class SingleFileLayout
     /// <summary>SD 2.x's text encoder (OpenCLIP-H) in ldm files: <c>cond_stage_model.model.</c>.</summary>
     public const string SdOpenClipPrefix = "cond_stage_model.model.";
 
+    /// <summary>SD 1.x's text encoder (CLIP ViT-L/14, transformers names below it) in ldm files: <c>cond_stage_model.transformer.</c>.</summary>
+    public const string Sd1ClipLPrefix = "cond_stage_model.transformer.";
+
     /// <summary>Where Stability's sgm code base (generative-models) stores an SD 2.x OpenCLIP-H; accepted as an alternative to <see cref="SdOpenClipPrefix"/>.</summary>
     public const string SgmSdOpenClipPrefix = "conditioner.embedders.0.model.";
 
@@ -86,6 +92,7 @@ public sealed class SingleFileLayout
     {
         configs.Validate();
         Family = configs.Family;
+        Base = Family == ModelFamily.Sdxl ? SingleFileBase.Sdxl : sdTextPrefix == Sd1ClipLPrefix ? SingleFileBase.Sd1 : SingleFileBase.Sd2;
         var unet = UnetConfig.FromJson(configs.UnetConfigJson, "unet config");
         var vae = AutoencoderKlConfig.FromJson(configs.VaeConfigJson, "vae config");
         var text = ClipTextConfig.FromJson(configs.TextEncoderConfigJson, "text_encoder config");
@@ -104,6 +111,12 @@ public sealed class SingleFileLayout
             {
                 AddIgnored(SdxlOpenClipPrefix + "text_projection", [text2.HiddenSize, text2.HiddenSize]);
             }
+        }
+        else if (Base == SingleFileBase.Sd1)
+        {
+            TextEncoderPrefix = sdTextPrefix;
+            _textEncoder = SingleFileClipNames.ClipL(text, sdTextPrefix);
+            AddIgnored(sdTextPrefix + "text_model.embeddings.position_ids", [1, text.MaxPositionEmbeddings]);
         }
         else
         {
@@ -127,15 +140,26 @@ public sealed class SingleFileLayout
 
     /// <summary>The layout for <paramref name="configs"/> (throws <see cref="ModelLoadException"/> when a config cannot be parsed).</summary>
     /// <param name="configs">The model's configs.</param>
-    /// <param name="sdTextEncoderPrefix">SD 2.x only: the text tower's prefix, <see cref="SdOpenClipPrefix"/> (default) or <see cref="SgmSdOpenClipPrefix"/>.</param>
+    /// <param name="sdTextEncoderPrefix">SD family only: the text tower's prefix, <see cref="SdOpenClipPrefix"/> (default) or
+    /// <see cref="SgmSdOpenClipPrefix"/> for SD 2.x, <see cref="Sd1ClipLPrefix"/> for SD 1.x (<see cref="SdTextEncoderPrefixOf"/> reads it from a file).</param>
     public static SingleFileLayout For(ModelConfigSet configs, string sdTextEncoderPrefix = SdOpenClipPrefix) => new(configs, sdTextEncoderPrefix);
 
-    /// <summary>The SD 2.x text tower prefix a file uses: <see cref="SgmSdOpenClipPrefix"/> when its token embedding is there, else <see cref="SdOpenClipPrefix"/>.</summary>
-    public static string SdTextEncoderPrefixOf(IEnumerable<string> keys) =>
-        keys.Contains(SgmSdOpenClipPrefix + "token_embedding.weight") ? SgmSdOpenClipPrefix : SdOpenClipPrefix;
+    /// <summary>
+    /// The SD text tower prefix a file uses: <see cref="Sd1ClipLPrefix"/> when it is an SD 1.x file (<see cref="DetectBase"/>),
+    /// <see cref="SgmSdOpenClipPrefix"/> when its token embedding is there, else <see cref="SdOpenClipPrefix"/>.
+    /// </summary>
+    public static string SdTextEncoderPrefixOf(IEnumerable<string> keys)
+    {
+        var list = keys as ICollection<string> ?? keys.ToList();
+        return DetectBase(list) == SingleFileBase.Sd1 ? Sd1ClipLPrefix
+            : list.Contains(SgmSdOpenClipPrefix + "token_embedding.weight") ? SgmSdOpenClipPrefix : SdOpenClipPrefix;
+    }
 
     /// <summary>The family of the configs the layout was made for.</summary>
     public ModelFamily Family { get; }
+
+    /// <summary>The base model the layout reads: SDXL, SD 2.x (OpenCLIP text tower) or SD 1.x (CLIP-L under <see cref="Sd1ClipLPrefix"/>).</summary>
+    public SingleFileBase Base { get; }
 
     /// <summary>The UNet's diffusers names mapped to the file's keys (with splits and reshapes).</summary>
     public IReadOnlyList<TensorMapping> Unet => _unet.Select(m => m.Mapping).ToList();
@@ -143,28 +167,37 @@ public sealed class SingleFileLayout
     /// <summary>The first text encoder's transformers names mapped to the file's keys (an OpenCLIP tower's fused q/k/v split into three).</summary>
     public IReadOnlyList<TensorMapping> TextEncoder => _textEncoder.Select(m => m.Mapping).ToList();
 
-    /// <summary>SDXL only: the second text encoder's mappings; null for SD 2.x.</summary>
+    /// <summary>SDXL only: the second text encoder's mappings; null for SD 1.x/2.x.</summary>
     public IReadOnlyList<TensorMapping>? TextEncoder2 => _textEncoder2?.Select(m => m.Mapping).ToList();
 
     /// <summary>The VAE's diffusers names mapped to the file's keys (attention 1×1 convolutions read as linear weights).</summary>
     public IReadOnlyList<TensorMapping> Vae => _vae.Select(m => m.Mapping).ToList();
 
-    /// <summary>The key prefix of the first text encoder in the file (<see cref="SdxlClipLPrefix"/>, <see cref="SdOpenClipPrefix"/> or <see cref="SgmSdOpenClipPrefix"/>).</summary>
+    /// <summary>The key prefix of the first text encoder in the file (<see cref="SdxlClipLPrefix"/>, <see cref="Sd1ClipLPrefix"/>, <see cref="SdOpenClipPrefix"/> or <see cref="SgmSdOpenClipPrefix"/>).</summary>
     public string TextEncoderPrefix { get; }
 
     /// <summary>SDXL only: <see cref="SdxlOpenClipPrefix"/>; null for SD 2.x.</summary>
     public string? TextEncoder2Prefix { get; }
 
-    /// <summary>SDXL iff the keys hold a second text embedder (<c>conditioner.embedders.1.*</c>); SD 2.x if they hold a UNet; else null.</summary>
-    public static ModelFamily? DetectFamily(IEnumerable<string> keys)
+    /// <summary>The pipeline family of <see cref="DetectBase"/> (SD 1.x and SD 2.x are both <see cref="ModelFamily.Sd"/>); null when that is null.</summary>
+    public static ModelFamily? DetectFamily(IEnumerable<string> keys) => DetectBase(keys)?.Family();
+
+    /// <summary>
+    /// SDXL iff the keys hold a second text embedder (<c>conditioner.embedders.1.*</c>); else, if they hold a UNet, SD 1.x when
+    /// a CLIP-L text encoder is stored under <see cref="Sd1ClipLPrefix"/> (ldm's v1 layout) and SD 2.x otherwise (OpenCLIP
+    /// <c>cond_stage_model.model.*</c>, sgm's <c>conditioner.embedders.0.model.*</c>, or no text encoder at all, which the key
+    /// check then reports); null without a UNet.
+    /// </summary>
+    public static SingleFileBase? DetectBase(IEnumerable<string> keys)
     {
-        bool unet = false;
+        bool unet = false, clipL = false;
         foreach (string k in keys)
         {
-            if (k.StartsWith(SdxlMarker, StringComparison.Ordinal)) return ModelFamily.Sdxl;
+            if (k.StartsWith(SdxlMarker, StringComparison.Ordinal)) return SingleFileBase.Sdxl;
             unet |= k.StartsWith(UnetPrefix, StringComparison.Ordinal);
+            clipL |= k.StartsWith(Sd1ClipLPrefix, StringComparison.Ordinal);
         }
-        return unet ? ModelFamily.Sd : null;
+        return !unet ? null : clipL ? SingleFileBase.Sd1 : SingleFileBase.Sd2;
     }
 
     /// <summary>True for a key a real file may carry that none of the networks reads (see the remarks).</summary>

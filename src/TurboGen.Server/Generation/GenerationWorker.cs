@@ -40,6 +40,7 @@ public sealed class GenerationWorker : IGenerationService, IDisposable
         Model = new LoadedModelInfo(modelId, m.Family, m.DefaultSize, m.TinyVaeDecoder is not null, m.VaeEncoder is not null, pipeline.SamplerName)
         {
             Names = names is { Count: > 0 } ? names : [modelId],
+            GuidanceEmbedding = m.Unet.UsesGuidanceEmbedding,
         };
         _thread = new Thread(Loop) { IsBackground = true, Name = "turbogen-model-worker" };
         _thread.Start();

@@ -8,6 +8,12 @@ namespace TurboGen.Server.Generation;
 /// <summary>Facts about the loaded model that the APIs report.</summary>
 public sealed record LoadedModelInfo(string Id, ModelFamily Family, int DefaultSize, bool HasTinyVae, bool HasVaeEncoder, string Sampler)
 {
+    /// <summary>
+    /// The UNet takes the guidance scale as an embedding (<c>timestep_cond</c>, LCM-distilled) and runs no classifier-free
+    /// guidance, so a negative prompt plays no part in its pictures (<see cref="TurboGen.Runtime.Unet.UsesGuidanceEmbedding"/>).
+    /// </summary>
+    public bool GuidanceEmbedding { get; init; }
+
     /// <summary>Every name the model answers to, <see cref="Id"/> first (<see cref="Policy.ModelNames"/>).</summary>
     public IReadOnlyList<string> Names { get; init; } = [Id];
 

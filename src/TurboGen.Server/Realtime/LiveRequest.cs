@@ -11,7 +11,7 @@ public enum LiveRequestKind { Generate, Variants }
 
 /// <summary>
 /// One parsed, validated client message, mapped once onto the engine's <see cref="GenerationRequest"/> (style applied,
-/// the negative prompt only with guidance, variants as a batch). <see cref="Key"/> identifies the picture it describes
+/// the negative prompt only with classifier-free guidance — never for a UNet with a guidance embedding —, variants as a batch). <see cref="Key"/> identifies the picture it describes
 /// (everything but the request id and the flags), so a request for the picture already shown is answered without
 /// running the UNet again. <see cref="Refine"/>: decode with the full VAE now; <see cref="Keep"/> (implies refine): and
 /// save it in the client's history.
@@ -27,7 +27,13 @@ public sealed record LiveRequest(LiveRequestKind Kind, long RequestId, Generatio
 /// </summary>
 public static class LiveRequestParser
 {
-    public static LiveRequest Parse(ReadOnlySpan<byte> utf8, int defaultSize, StylePresets styles, InputImageCache images)
+    /// <param name="utf8">The message.</param>
+    /// <param name="defaultSize">The model's default side.</param>
+    /// <param name="styles">The style presets.</param>
+    /// <param name="images">The session's decoded input images.</param>
+    /// <param name="guidanceEmbedding">The model's UNet takes guidance as an embedding (LCM, <see cref="Generation.LoadedModelInfo.GuidanceEmbedding"/>):
+    /// it runs no classifier-free guidance, so the negative prompt is dropped at any guidance, and is neither in <see cref="LiveRequest.Key"/> nor recorded.</param>
+    public static LiveRequest Parse(ReadOnlySpan<byte> utf8, int defaultSize, StylePresets styles, InputImageCache images, bool guidanceEmbedding = false)
     {
         ClientMessage m;
         try
@@ -70,9 +76,10 @@ public static class LiveRequestParser
 
         var (image, imageHash) = m.Image is { Length: > 0 } text ? images.Decode("image", text) : default;
         var (styledPrompt, styledNegative) = style is null ? (prompt, negative) : style.Apply(prompt, negative);
-        // Without guidance a negative prompt has no effect: it is dropped here, so it neither re-runs the model nor is recorded.
+        // Without classifier-free guidance a negative prompt has no effect: it is dropped here, so it neither re-runs the model
+        // nor is recorded. An LCM UNet (guidance embedding) never runs CFG: the guidance scale changes its picture, the negative does not.
         var generationGuidance = (float)guidance;
-        if (!(generationGuidance > 1f)) styledNegative = "";
+        if (!(generationGuidance > 1f) || guidanceEmbedding) styledNegative = "";
         long? seed = m.Seed;
         if (kind == LiveRequestKind.Variants) seed ??= Random.Shared.NextInt64(0, uint.MaxValue - RequestLimits.MaxVariants);
         var generation = new GenerationRequest

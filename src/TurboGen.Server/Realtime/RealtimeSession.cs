@@ -93,7 +93,8 @@ internal sealed class RealtimeSession
             LiveRequest request;
             try
             {
-                request = LiveRequestParser.Parse(message.Data.Span, _host.Service?.Model.DefaultSize ?? 512, _styles, _images);
+                request = LiveRequestParser.Parse(message.Data.Span, _host.Service?.Model.DefaultSize ?? 512, _styles, _images,
+                    guidanceEmbedding: _host.Service?.Model.GuidanceEmbedding ?? false);
                 if (request.RequestId <= _lastRequestId)
                     throw new InvalidRequestException("requestId", $"requestId must increase (got {request.RequestId} after {_lastRequestId}).");
                 _lastRequestId = request.RequestId;

@@ -82,7 +82,7 @@ public sealed class QueueGateway : IAsyncDisposable
             if (info is null) await Task.Delay(500, ct).ConfigureAwait(false);
         }
         if (!Enum.TryParse<ModelFamily>(info.Family, out var family)) throw new TurboGenException($"The workers registered '{info.Id}' with an unknown family '{info.Family}'.");
-        var model = new LoadedModelInfo(info.Id, family, info.DefaultSize, info.HasTinyVae, info.HasVaeEncoder, info.Sampler) { Names = info.Names };
+        var model = new LoadedModelInfo(info.Id, family, info.DefaultSize, info.HasTinyVae, info.HasVaeEncoder, info.Sampler) { Names = info.Names, GuidanceEmbedding = info.GuidanceEmbedding };
         var service = new QueuedGenerationService(_redis, _address, _gatewayId, model, capacity, metrics, _queueMetrics, clock, _logger, () => Snapshot);
         _redis.ConnectionFailed += (_, e) =>
         {

@@ -67,7 +67,8 @@ public sealed record WireModelInfo(
     [property: JsonPropertyName("vae_encoder")] bool HasVaeEncoder,
     [property: JsonPropertyName("sampler")] string Sampler,
     [property: JsonPropertyName("names")] IReadOnlyList<string> Names,
-    [property: JsonPropertyName("upscalers")] IReadOnlyList<string> Upscalers);
+    [property: JsonPropertyName("upscalers")] IReadOnlyList<string> Upscalers,
+    [property: JsonPropertyName("guidance_embedding")] bool GuidanceEmbedding = false);
 
 [JsonSerializable(typeof(WireRequest))]
 [JsonSerializable(typeof(JobArgs))]

@@ -140,7 +140,7 @@ public sealed partial class QueueWorker
     {
         var model = _local.Model;
         var info = new WireModelInfo(model.Id, model.Family.ToString(), model.DefaultSize, model.HasTinyVae, model.HasVaeEncoder, model.Sampler, model.Names,
-            _upscalers.All.Select(u => u.Name).ToList());
+            _upscalers.All.Select(u => u.Name).ToList(), model.GuidanceEmbedding);
         var db = _redis.GetDatabase();
         await db.StringSetAsync(QueueAddress.Model(model.Id), JsonSerializer.Serialize(info, ScalingJson.Default.WireModelInfo)).ConfigureAwait(false);
         foreach (string name in model.Names.Append(model.Id)) await db.StringSetAsync(QueueAddress.Alias(name), model.Id).ConfigureAwait(false);

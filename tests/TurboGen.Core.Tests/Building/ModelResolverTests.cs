@@ -1,4 +1,5 @@
 using TurboGen.Building;
+using TurboGen.Checkpoints;
 using TurboGen.Runtime;
 using TurboGen.Testing;
 
@@ -39,7 +40,7 @@ public sealed class ModelResolverTests(BuiltGoldenModelFixture fixture)
         string dir = TestPaths.NewTempDir("turbogen-single");
         string file = Path.Combine(dir, "tiny_sdxl.safetensors");
         SingleFileTestCheckpoints.WriteSdxl(file);
-        var families = new List<ModelFamily>();
+        var families = new List<SingleFileBase>();
         var options = new ModelResolveOptions
         {
             CacheRoot = fixture.CacheRoot,
@@ -51,7 +52,7 @@ public sealed class ModelResolverTests(BuiltGoldenModelFixture fixture)
             },
         };
         string built = ModelResolver.Resolve(file, options);
-        Assert.Equal([ModelFamily.Sdxl], families);
+        Assert.Equal([SingleFileBase.Sdxl], families);
         Assert.NotEqual(fixture.OnnxDir, built);
 
         var request = new TurboGen.Pipelines.GenerationRequest { Prompt = "a photo of a cat", Seed = 11, Width = 128, Height = 128, Steps = 2 };

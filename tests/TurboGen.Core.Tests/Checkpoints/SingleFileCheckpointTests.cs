@@ -278,7 +278,7 @@ public sealed class SingleFileCheckpointTests(TinySingleFiles files, ITestOutput
         string other = Path.Combine(Scratch, "other.safetensors");
         SafetensorsWriter.Write(other, [SafetensorsWriter.Tensor.FromArray("encoder.layer.0.weight", SafetensorsDType.F32, [1], new[] { 1f })]);
         e = Assert.Throws<ModelLoadException>(() => SingleFileCheckpoint.Open(other, files.Tokenizer, null));
-        Assert.Contains("is not an SD 2.x / SDXL single-file checkpoint", e.Message);
+        Assert.Contains("is not an SD 1.x / SD 2.x / SDXL single-file checkpoint", e.Message);
 
         e = Assert.Throws<ModelLoadException>(() => SingleFileCheckpoint.Open(Path.Combine(Scratch, "nothing.safetensors"), files.Tokenizer, null));
         Assert.Contains("not found", e.Message);
