@@ -18,7 +18,7 @@ public sealed class AccessibilityTests(BrowserFixture fixture)
         RunOnly = new RunOnlyOptions { Type = "tag", Values = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"] },
     };
 
-    private static async Task AssertNoSeriousViolationsAsync(IPage page, string where)
+    internal static async Task AssertNoSeriousViolationsAsync(IPage page, string where)
     {
         var result = await page.RunAxe(Wcag);
         var serious = result.Violations.Where(v => v.Impact is "serious" or "critical").ToList();

@@ -81,8 +81,39 @@ public sealed class BrowserFixture : IAsyncLifetime
     public static Task ScreenshotAsync(IPage page, string name, bool fullPage = true) =>
         page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ArtifactsDir, name), FullPage = fullPage });
 
+    /// <summary>The names the control server gives its (one) tiny SDXL ControlNet: one for drawings, one for photo outlines.</summary>
+    public const string ScribbleControlNet = "tiny-scribble", CannyControlNet = "tiny-canny";
+
+    private TestServer? _controlServer;
+    private readonly SemaphoreSlim _controlServerLock = new(1, 1);
+
+    /// <summary>
+    /// A second server, started on first use, for the control modes: the tiny SDXL-Turbo whose UNet takes ControlNet residuals,
+    /// the tiny SDXL ControlNet served under <see cref="ScribbleControlNet"/> and <see cref="CannyControlNet"/>, and the tiny
+    /// ESRGAN ×4 as its upscaler.
+    /// </summary>
+    public async Task<TestServer> ControlServerAsync()
+    {
+        await _controlServerLock.WaitAsync();
+        try
+        {
+            return _controlServer ??= await TestServer.StartAsync(configure: o => o with
+            {
+                ModelPath = TinyModels.GetControlled(TinyFamily.SdxlTurbo),
+                RefineDelay = TimeSpan.FromMilliseconds(300),
+                ControlNets = [new(ScribbleControlNet, TinyControlNets.Get(TinyFamily.SdxlTurbo)), new(CannyControlNet, TinyControlNets.Get(TinyFamily.SdxlTurbo))],
+                UpscalerPaths = [TinyEsrgan.GetOnnx(4)],
+            });
+        }
+        finally
+        {
+            _controlServerLock.Release();
+        }
+    }
+
     public async Task DisposeAsync()
     {
+        if (_controlServer is not null) await _controlServer.DisposeAsync();
         if (Browser is not null) await Browser.DisposeAsync();
         Playwright?.Dispose();
         if (Server is not null) await Server.DisposeAsync();

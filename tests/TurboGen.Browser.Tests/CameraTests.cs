@@ -38,6 +38,27 @@ public sealed class CameraTests(BrowserFixture fixture)
     }
 
     [Fact]
+    public async Task CameraFrames_CanGuideAControlNet_AsOutlines()
+    {
+        var page = await fixture.OpenAppAsync(server: await fixture.ControlServerAsync());
+        await page.Locator("#prompt").FillAsync("a pencil drawing");
+        await Studio.SetModeAsync(page, "camera");
+        // The starting picture stays the default; the server's ControlNets are offered as outlines (canny).
+        await Expect(page.Locator("#camera-guide")).ToHaveValueAsync("");
+        await page.Locator("#camera-guide").SelectOptionAsync(BrowserFixture.CannyControlNet);
+        await page.Locator("#camera-toggle").ClickAsync();
+        var frame = page.Locator("#frame");
+        await Expect(frame).ToHaveAttributeAsync("data-controls", $"canny:{BrowserFixture.CannyControlNet}");
+        await Expect(frame).ToHaveAttributeAsync("data-image-to-image", "false");
+        long first = await Studio.ShownRequestIdAsync(page);
+        await page.WaitForFunctionAsync($"() => Number(document.getElementById('frame').dataset.requestId) >= {first + 2}");
+        await Expect(frame).ToHaveAttributeAsync("data-controls", $"canny:{BrowserFixture.CannyControlNet}");
+        await BrowserFixture.ScreenshotAsync(page, "camera-controlnet-1280x900.png", fullPage: false);
+        await page.Locator("#camera-toggle").ClickAsync();
+        await fixture.CloseAsync(page);
+    }
+
+    [Fact]
     public async Task TheSimilarityFilter_SkipsNearIdenticalFrames()
     {
         var page = await fixture.OpenAppAsync();

@@ -26,6 +26,7 @@ public static class FrameEncoder
             Index = kind == FrameKinds.Variant ? index : null, Format = request.Format, ImageToImage = request.Generation.IsImageToImage,
             Prompt = request.Generation.Prompt, Negative = request.Generation.NegativePrompt,
             Guidance = request.Generation.UsesGuidance ? request.Generation.GuidanceScale : null, PromptTruncated = result.PromptTruncated,
+            Controls = request.ControlNames, Inpaint = request.Generation.Mask is not null,
             Timings = new FrameTimings
             {
                 Stages = result.Timings.Stages.GroupBy(s => s.Stage).ToDictionary(g => g.Key, g => Math.Round(g.Sum(s => s.Milliseconds), 3)),

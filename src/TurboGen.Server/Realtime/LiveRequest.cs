@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using TurboGen.Pipelines;
+using TurboGen.Server.Generation;
 using TurboGen.Server.Policy;
 using TurboGen.Server.Realtime.Protocol;
 
@@ -16,24 +17,32 @@ public enum LiveRequestKind { Generate, Variants }
 /// running the UNet again. <see cref="Refine"/>: decode with the full VAE now; <see cref="Keep"/> (implies refine): and
 /// save it in the client's history.
 /// </summary>
-public sealed record LiveRequest(LiveRequestKind Kind, long RequestId, GenerationRequest Generation, bool Live, bool Refine, bool Keep, string Format, string Key);
+public sealed record LiveRequest(LiveRequestKind Kind, long RequestId, GenerationRequest Generation, bool Live, bool Refine, bool Keep, string Format, string Key)
+{
+    /// <summary>The ControlNet units used, as "preprocessor:model" (for the frame header).</summary>
+    public IReadOnlyList<string> ControlNames { get; init; } = [];
+}
 
 /// <summary>
 /// Parses one client message (<see cref="ClientMessage"/>, source-generated JSON) into a <see cref="LiveRequest"/>,
 /// checking it against the shared policy: <see cref="RequestLimits"/> (prompts, live steps, variants),
-/// <see cref="StylePresets"/>, <see cref="InputImages"/> and the engine's own <see cref="GenerationRequest.Validate"/>.
+/// <see cref="StylePresets"/>, <see cref="InputImages"/>, <see cref="InpaintMasks"/>, the native API's <see cref="Api.Native.NativeControls"/> and the engine's own <see cref="GenerationRequest.Validate"/>.
 /// Every problem is an <see cref="InvalidRequestException"/> naming the field (JSON syntax errors name "json", a wrongly
 /// typed value its field).
 /// </summary>
 public static class LiveRequestParser
 {
+    /// <summary>The real-time protocol's names of the mask fields (errors name them).</summary>
+    public static InpaintMasks.Fields MaskFields { get; } = new("mask", "image", "maskBlur", "mask", "mask");
+
     /// <param name="utf8">The message.</param>
     /// <param name="defaultSize">The model's default side.</param>
     /// <param name="styles">The style presets.</param>
-    /// <param name="images">The session's decoded input images.</param>
+    /// <param name="inputs">The session's decoded input images, masks and mapped controls.</param>
+    /// <param name="controlnets">The ControlNets the server offers.</param>
     /// <param name="guidanceEmbedding">The model's UNet takes guidance as an embedding (LCM, <see cref="Generation.LoadedModelInfo.GuidanceEmbedding"/>):
     /// it runs no classifier-free guidance, so the negative prompt is dropped at any guidance, and is neither in <see cref="LiveRequest.Key"/> nor recorded.</param>
-    public static LiveRequest Parse(ReadOnlySpan<byte> utf8, int defaultSize, StylePresets styles, InputImageCache images, bool guidanceEmbedding = false)
+    public static LiveRequest Parse(ReadOnlySpan<byte> utf8, int defaultSize, StylePresets styles, LiveInputs inputs, ControlNetSet controlnets, bool guidanceEmbedding = false)
     {
         ClientMessage m;
         try
@@ -74,7 +83,17 @@ public static class LiveRequestParser
         if (!double.IsFinite(guidance) || guidance is < 0 or > RequestLimits.MaxGuidance)
             throw new InvalidRequestException("guidance", $"guidance must be between 0 and {RequestLimits.MaxGuidance} (got {guidance}); above 1 it enables the negative prompt.");
 
-        var (image, imageHash) = m.Image is { Length: > 0 } text ? images.Decode("image", text) : default;
+        var (image, imageHash) = m.Image is { Length: > 0 } text ? inputs.Images.Decode("image", text) : default;
+        InpaintMask? mask = null;
+        string maskHash = "";
+        if (m.Mask is { Length: > 0 } maskText)
+        {
+            if (image is null) throw new InvalidRequestException("mask", "mask needs an image to inpaint (send the picture to repaint as image).");
+            var (maskImage, hash) = inputs.Masks.Decode("mask", maskText);
+            mask = InpaintMasks.Create(MaskFields, maskImage, image, m.MaskBlur ?? 0);
+            maskHash = $"{hash}/{mask.Blur}";
+        }
+        var controls = inputs.Controls.Map(m.Controls, controlnets, m.Width ?? defaultSize, m.Height ?? defaultSize);
         var (styledPrompt, styledNegative) = style is null ? (prompt, negative) : style.Apply(prompt, negative);
         // Without classifier-free guidance a negative prompt has no effect: it is dropped here, so it neither re-runs the model
         // nor is recorded. An LCM UNet (guidance embedding) never runs CFG: the guidance scale changes its picture, the negative does not.
@@ -86,13 +105,14 @@ public static class LiveRequestParser
         {
             Prompt = styledPrompt, NegativePrompt = styledNegative, GuidanceScale = generationGuidance, Seed = seed, Steps = steps,
             Width = m.Width, Height = m.Height, InitImage = image, Strength = strength, BatchSize = kind == LiveRequestKind.Variants ? count : 1,
+            Mask = mask, Controls = controls.Inputs,
         };
         generation.Validate(defaultSize);
         string key = string.Join('\u001f', styledPrompt, styledNegative, generation.UsesGuidance ? generationGuidance.ToString("R", CultureInfo.InvariantCulture) : "",
             seed?.ToString(CultureInfo.InvariantCulture) ?? "random", steps, m.Width, m.Height,
-            image is null ? "" : strength.ToString("R", CultureInfo.InvariantCulture), imageHash ?? "");
+            image is null ? "" : strength.ToString("R", CultureInfo.InvariantCulture), imageHash ?? "", maskHash, controls.Key);
         bool keep = m.Keep ?? false;
-        return new LiveRequest(kind, requestId, generation, m.Live ?? true, keep || (m.Refine ?? false), keep, format, key);
+        return new LiveRequest(kind, requestId, generation, m.Live ?? true, keep || (m.Refine ?? false), keep, format, key) { ControlNames = controls.Names };
     }
 
     /// <summary>The request id of a message that failed to parse, when it has a readable integer one (for the error reply).</summary>

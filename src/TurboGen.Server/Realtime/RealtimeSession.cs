@@ -31,7 +31,7 @@ internal sealed class RealtimeSession
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _closed;
     private readonly LiveFramePolicy<ShownFrame> _policy;
-    private readonly InputImageCache _images = new();
+    private readonly LiveInputs _inputs = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private long _lastRequestId = -1;
 
@@ -93,7 +93,7 @@ internal sealed class RealtimeSession
             LiveRequest request;
             try
             {
-                request = LiveRequestParser.Parse(message.Data.Span, _host.Service?.Model.DefaultSize ?? 512, _styles, _images,
+                request = LiveRequestParser.Parse(message.Data.Span, _host.Service?.Model.DefaultSize ?? 512, _styles, _inputs, _host.ControlNets,
                     guidanceEmbedding: _host.Service?.Model.GuidanceEmbedding ?? false);
                 if (request.RequestId <= _lastRequestId)
                     throw new InvalidRequestException("requestId", $"requestId must increase (got {request.RequestId} after {_lastRequestId}).");
@@ -205,7 +205,8 @@ internal sealed class RealtimeSession
             return;
         }
 
-        bool tiny = r.Live && service.Model.HasTinyVae;
+        // Inpainting pastes the picture outside the mask back after decoding: its frames are decoded in full (a refine would skip the paste).
+        bool tiny = r.Live && service.Model.HasTinyVae && r.Generation.Mask is null;
         var (result, queueMs) = await RunAsync(LiveRunKind.Generate, r.RequestId, ct => service.Submit(Id, r.Generation with { UseTinyVae = tiny }, ct)).ConfigureAwait(false);
         if (result is null) return;
         _policy.JobTime(result.Timings.TotalMilliseconds);

@@ -4,7 +4,9 @@
 //
 // Modes are modules (modes/*.js) with one contract: { id, panes (1: the picture alone, 2: an input surface beside it),
 // paced (send the next input only once the previous one is answered), needsImageToImage, init(app), activate(),
-// deactivate(), hasImage() (an input image is there now), input() → { image, strength } | null, resize?(w, h) }. Adding a mode = a module + a radio in index.html.
+// deactivate(), hasImage() (an input image is there now), input() → extra request fields ({ image, strength }, { controls },
+// { image, mask, maskBlur, strength }) | null, resize?(w, h), needsControlNet?, controlNets?(names) (the server's ControlNets),
+// pictureShown?() (a new picture is on screen), loadFile?(file) (a dropped image) }. Adding a mode = a module + a radio in index.html.
 
 import { RealtimeConnection } from './realtime.js';
 import { $, toast, showError, clearErrors, setStatus, setOverlay, isTextField } from './ui.js';
@@ -13,10 +15,15 @@ import { History } from './history.js';
 import { promptMode } from './modes/prompt.js';
 import { sketchMode } from './modes/sketch.js';
 import { cameraMode } from './modes/camera.js';
+import { outlinesMode } from './modes/outlines.js';
+import { inpaintMode } from './modes/inpaint.js';
+import { SeedVariants } from './variants.js';
+import { Upscaler } from './upscale.js';
+import { healthPoller } from './health.js';
+import { offerControlNets } from './modes/guides.js';
 
-const MODES = [promptMode, sketchMode, cameraMode];
+const MODES = [promptMode, sketchMode, cameraMode, outlinesMode, inpaintMode];
 const MAX_SEED = 4294967295;
-const VARIANTS = 4;
 
 const state = {
   mode: promptMode,
@@ -24,12 +31,12 @@ const state = {
   shownId: -1,              // request id of the frame on screen
   shownKind: null,
   errorId: -1,              // request that caused the error on screen
-  variants: null,           // { base, id, received } of the grid on screen
   sentAt: new Map(),        // requestId → performance.now() when sent
   frameTimes: [],           // arrival times of recent live frames (rate)
   frameUrl: null,
   ready: false,
   imageToImage: true,
+  controlNets: [],          // the server's ControlNets (GET /api/info)
   dirty: false,             // changed while offline: send on reconnect
   pendingKeep: false,       // Keep pressed while offline
   inFlight: 0, inFlightAt: 0, pendingSend: false, // pacing of `paced` modes
@@ -113,57 +120,24 @@ function stepSeed(delta) { setSeed(currentSeed() + delta); generate(); }
 
 // ------------------------------------------------------------------ variants
 
+const variants = new SeedVariants({
+  send: (base, count) => {
+    if (!connection.isOpen) return null;
+    const params = parameters({ type: 'variants', seed: base, count });
+    connection.send(params);
+    return params.requestId;
+  },
+  adopt: (seed) => {
+    setSeed(seed);
+    $('seed-lock').checked = true;
+    generate({ refine: true });
+    toast(`Seed ${seed} in use`);
+  },
+});
+
 function requestVariants() {
   if (!hasInput()) { showError('Type a prompt first.', 'prompt'); return; }
-  const base = randomSeed() % (MAX_SEED - 8);
-  state.variants = { base, id: 0, received: 0 };
-  const grid = $('variants');
-  grid.replaceChildren();
-  for (let i = 0; i < VARIANTS; i++) {
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.className = 'variant loading';
-    button.dataset.index = String(i);
-    button.dataset.seed = String(base + i);
-    button.setAttribute('aria-pressed', 'false');
-    button.setAttribute('aria-label', `Variant with seed ${base + i} (loading)`);
-    button.addEventListener('click', () => adoptVariant(button));
-    grid.append(button);
-  }
-  $('variants-section').hidden = false;
-  sendVariants();
-}
-
-/** Sends (or, after an outage, re-sends) the variants request of the grid on screen. */
-function sendVariants() {
-  if (!state.variants) return;
-  if (!connection.isOpen) { toast('Not connected: the seeds load when the connection is back.'); return; }
-  const params = parameters({ type: 'variants', seed: state.variants.base, count: VARIANTS });
-  state.variants.id = params.requestId;
-  connection.send(params);
-}
-
-function adoptVariant(button) {
-  setSeed(Number(button.dataset.seed));
-  $('seed-lock').checked = true;
-  [...$('variants').children].forEach((b) => b.setAttribute('aria-pressed', String(b === button)));
-  generate({ refine: true });
-  toast(`Seed ${button.dataset.seed} in use`);
-}
-
-function showVariant(header, blob) {
-  if (!state.variants || header.requestId !== state.variants.id) return;
-  const button = $('variants').querySelector(`[data-index="${header.index}"]`);
-  if (!button) return;
-  const img = button.querySelector('img') ?? button.appendChild(document.createElement('img'));
-  if (img.src) URL.revokeObjectURL(img.src);
-  img.src = URL.createObjectURL(blob);
-  img.alt = '';
-  button.dataset.seed = String(header.seed);
-  button.classList.remove('loading');
-  button.setAttribute('aria-label', `Use seed ${header.seed}`);
-  button.title = `Seed ${header.seed}`;
-  state.variants.received++;
+  variants.request(randomSeed() % (MAX_SEED - 8));
 }
 
 // ------------------------------------------------------------------ frames
@@ -171,7 +145,7 @@ function showVariant(header, blob) {
 const KIND_WORDS = { live: 'Quick preview', refined: 'Full quality' };
 
 function showFrame(header, blob) {
-  if (header.kind === 'variant') { showVariant(header, blob); return; }
+  if (header.kind === 'variant') { variants.show(header, blob); return; }
   answered(header.requestId);
   // Never go back in time; a refined frame may replace the live frame of the same request.
   if (header.requestId < state.shownId) return;
@@ -183,7 +157,11 @@ function showFrame(header, blob) {
   state.frameUrl = URL.createObjectURL(blob);
   img.src = state.frameUrl;
   img.hidden = false;
-  Object.assign(img.dataset, { requestId: String(header.requestId), seed: String(header.seed), kind: header.kind, imageToImage: String(header.imageToImage) });
+  const controls = header.controls ?? [];
+  Object.assign(img.dataset, {
+    requestId: String(header.requestId), seed: String(header.seed), kind: header.kind, imageToImage: String(header.imageToImage),
+    controls: controls.join(' '), inpaint: String(!!header.inpaint),
+  });
   img.alt = `Generated picture of “${header.prompt}”, seed ${header.seed}`;
   $('frame-empty').hidden = true;
   state.shownId = header.requestId;
@@ -201,12 +179,16 @@ function showFrame(header, blob) {
   $('stat-vae').textContent = header.timings.stages['decode.tiny_vae'] !== undefined ? 'tiny (TAESD)' : 'full VAE';
 
   const words = [header.file ? 'Kept in full quality' : KIND_WORDS[header.kind] ?? header.kind, `seed ${header.seed}`, `${header.width} × ${header.height}`];
+  if (controls.length) words.push(`following the outlines (${controls.map((c) => c.split(':').slice(1).join(':')).join(', ')})`);
+  if (header.inpaint) words.push('only the painted part redrawn');
   if (header.guidance) words.push(`with negative prompt (guidance ${header.guidance})`);
   if (header.promptTruncated) words.push('prompt too long: only its start was used');
   $('frame-info').textContent = words.join(' · ');
   $('prompt-used').hidden = !header.prompt;
   $('prompt-used-text').textContent = header.prompt + (header.negative ? `\nLeave out: ${header.negative}` : '');
   if (header.file) { toast('Kept'); kept.load(); }
+  state.mode.pictureShown?.();
+  upscaler.pictureShown();
 }
 
 function pictureRate() {
@@ -238,6 +220,18 @@ function setMode(id) {
   generate();
 }
 
+/** Offers the server's ControlNets to the modes; a mode that needs one is unavailable without. */
+async function loadInfo() {
+  let names = [];
+  try {
+    const response = await apiFetch('/api/info');
+    if (response.ok) names = (await response.json()).model?.controlnets ?? [];
+  } catch { /* offline: try again on the next connect */ }
+  state.controlNets = names;
+  offerControlNets(MODES, names);
+  if (state.mode.needsControlNet && names.length === 0) setMode('prompt');
+}
+
 // ------------------------------------------------------------------ connection & health
 
 const connection = new RealtimeConnection(() => withKey(`${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`));
@@ -261,7 +255,7 @@ connection.addEventListener('open', () => {
   const keepNow = state.pendingKeep;
   state.pendingKeep = false;
   if (state.dirty || keepNow || state.shownId < 0) generate(keepNow ? { keep: true } : {});
-  if (state.variants && state.variants.received < VARIANTS) sendVariants();
+  variants.resendIfIncomplete();
 });
 connection.addEventListener('close', () => {
   setConnection('offline');
@@ -273,9 +267,10 @@ connection.addEventListener('message', (e) => {
   switch (m.type) {
     case 'hello':
       applyModelInfo(m);
+      if (m.state === 'ready') loadInfo();
       break;
     case 'status':
-      if (m.state === 'ready') { state.ready = true; setStatus('Ready', 'ready'); setOverlay(null); }
+      if (m.state === 'ready') { state.ready = true; setStatus('Ready', 'ready'); setOverlay(null); loadInfo(); }
       else if (m.state === 'failed') { setStatus('Model failed to load', 'error'); showError(m.error ?? 'The model failed to load.'); }
       else { setStatus(m.state === 'warming' ? 'Warming up…' : 'Loading model…', 'loading'); setOverlay('The model is loading… the first picture appears as soon as it is ready.'); }
       break;
@@ -312,30 +307,7 @@ function applyModelInfo(m) {
   }
 }
 
-let healthTimer = null;
-async function pollHealth() {
-  clearTimeout(healthTimer);
-  try {
-    const health = await (await fetch('/health')).json();
-    if (health.status === 'ready') {
-      state.ready = true;
-      if (connection.isOpen) { setStatus(`Ready · ${health.model}`, 'ready'); setOverlay(null); return; }
-      setStatus('Reconnecting…', 'loading');
-    } else if (health.status === 'failed') {
-      state.ready = false;
-      setStatus('Model failed to load', 'error');
-      showError(`The model failed to load: ${health.error ?? 'unknown error'}`);
-      return;
-    } else {
-      state.ready = false;
-      setStatus(health.status === 'warming' ? 'Warming up…' : 'Loading model…', 'loading');
-      setOverlay('The model is loading… the first picture appears as soon as it is ready.');
-    }
-  } catch {
-    setStatus('Server unreachable — retrying', 'error');
-  }
-  healthTimer = setTimeout(pollHealth, 1000);
-}
+const pollHealth = healthPoller({ isOpen: () => connection.isOpen, setReady: (ready) => { state.ready = ready; } });
 
 async function loadStyles() {
   const response = await apiFetch('/api/styles');
@@ -373,6 +345,8 @@ function updateGuidance() {
   $('guidance-cost').hidden = !guidanceOn();
   $('guidance-out').textContent = Number($('guidance').value).toFixed(1);
 }
+
+const upscaler = new Upscaler({ picture: () => ($('frame').hidden ? null : $('frame')) });
 
 const kept = new History({
   useSeed: (seed) => { setSeed(seed); $('seed-lock').checked = true; generate(); toast(`Seed ${seed} in use`); },
@@ -413,6 +387,8 @@ for (const target of [$('input-pane'), $('frame-box')]) {
   target.addEventListener('drop', async (e) => {
     e.preventDefault();
     target.classList.remove('drop');
+    // A mode that takes files (photo outlines) keeps it; otherwise the drawing surface does.
+    if (state.mode.loadFile) { await state.mode.loadFile(e.dataTransfer?.files?.[0]); return; }
     if (!state.imageToImage) { toast('This model cannot start from an image.'); return; }
     setMode('sketch');
     await sketchMode.loadFile(e.dataTransfer?.files?.[0]);
@@ -431,6 +407,7 @@ document.addEventListener('keydown', (e) => {
 // ------------------------------------------------------------------ start
 
 for (const mode of MODES) mode.init(app);
+offerControlNets(MODES, []);
 try { if (localStorage.getItem('turbogen-stats')) $('stats-toggle').click(); } catch { /* ignore */ }
 updateAspect();
 updateGuidance();

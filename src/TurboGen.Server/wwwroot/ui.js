@@ -25,6 +25,9 @@ const fieldErrors = {
   steps: [null, 'prompt-error'],
   strength: [null, 'mode-error'],
   image: [null, 'mode-error'],
+  mask: [null, 'mode-error'],
+  maskBlur: [null, 'mode-error'],
+  controls: [null, 'mode-error'],
   camera: ['camera-toggle', 'mode-error'],
   keep: ['keep-btn', 'keep-error'],
   save: ['keep-btn', 'keep-error'],
@@ -33,7 +36,8 @@ const fieldErrors = {
 
 /** Shows an error next to the control of `field`; anything else (or no field) goes on the picture. */
 export function showError(message, field) {
-  const [control, box] = fieldErrors[field] ?? [null, 'picture-error'];
+  // controls[0].image and the like: the unit's errors go next to the mode's tools.
+  const [control, box] = fieldErrors[field] ?? fieldErrors[field?.split(/[.[]/)[0]] ?? [null, 'picture-error'];
   const el = $(box);
   el.textContent = message;
   el.hidden = false;

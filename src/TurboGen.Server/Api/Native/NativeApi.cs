@@ -116,23 +116,8 @@ public static class NativeApi
     {
         if (r.Mask is null) return null;
         if (init is null) throw new InvalidRequestException("mask", "mask needs an init_image to inpaint.");
-        var fill = r.InpaintingFill?.Trim().ToLowerInvariant() switch
-        {
-            null or "" or "original" => InpaintFill.Original,
-            "fill" => InpaintFill.Fill,
-            "latent_noise" => InpaintFill.LatentNoise,
-            "latent_nothing" => InpaintFill.LatentNothing,
-            _ => throw new InvalidRequestException("inpainting_fill", $"inpainting_fill '{r.InpaintingFill}' is not one of original, fill, latent_noise, latent_nothing."),
-        };
-        var mask = InpaintMask.FromImage(InputImages.FromBase64("mask", r.Mask)) with
-        {
-            Blur = r.MaskBlur,
-            Invert = r.MaskInvert,
-            FullResolution = r.InpaintFullRes,
-            Padding = r.InpaintFullResPadding,
-            Fill = fill,
-        };
-        mask.Validate(init.Width, init.Height);
-        return mask;
+        var fill = InpaintMasks.ParseFill("inpainting_fill", r.InpaintingFill);
+        return InpaintMasks.Create(InpaintMasks.Fields.Native, InputImages.FromBase64("mask", r.Mask), init, r.MaskBlur, r.MaskInvert, r.InpaintFullRes,
+            r.InpaintFullResPadding, fill);
     }
 }

@@ -1,10 +1,12 @@
 using System.Text.Json.Serialization;
+using TurboGen.Server.Api.Native;
 
 namespace TurboGen.Server.Realtime.Protocol;
 
 /// <summary>
 /// A client message (text JSON, sent on every change): <c>{"type":"generate"|"variants", "requestId":17, "prompt", "negative",
-/// "guidance", "seed", "steps", "width", "height", "style", "strength", "image", "live", "refine", "keep", "format", "count"}</c>. Only
+/// "guidance", "seed", "steps", "width", "height", "style", "strength", "image", "mask", "maskBlur", "controls", "live", "refine", "keep", "format",
+/// "count"}</c>. Only
 /// <c>requestId</c> is required and it must increase; absent fields take the defaults of <see cref="LiveRequestParser"/>.
 /// </summary>
 public sealed record ClientMessage
@@ -26,6 +28,15 @@ public sealed record ClientMessage
 
     /// <summary>Init image or sketch: base64 or a base64 data URL.</summary>
     public string? Image { get; init; }
+
+    /// <summary>Inpainting mask over <see cref="Image"/> (base64 or data URL, the image's size): white repaints, black keeps.</summary>
+    public string? Mask { get; init; }
+
+    /// <summary>Mask blur in pixels (Gaussian σ, 0–64, default 0); above 0 the result is pasted into the image through the blurred mask.</summary>
+    public int? MaskBlur { get; init; }
+
+    /// <summary>ControlNet units, exactly as <c>controls</c> of <c>POST /api/generate</c> (<see cref="NativeControls"/>; snake_case inside).</summary>
+    public List<NativeControl?>? Controls { get; init; }
 
     public bool? Live { get; init; }
     public bool? Refine { get; init; }
@@ -97,6 +108,13 @@ public sealed record FrameHeader
     public double? Guidance { get; init; }
 
     public bool PromptTruncated { get; init; }
+
+    /// <summary>The ControlNet units used, as "preprocessor:model" (empty without controls).</summary>
+    public IReadOnlyList<string> Controls { get; init; } = [];
+
+    /// <summary>The picture was inpainted: only the request's mask was repainted.</summary>
+    public bool Inpaint { get; init; }
+
     public FrameTimings Timings { get; init; } = new();
 
     /// <summary>From receiving the request to sending this frame, on the server.</summary>

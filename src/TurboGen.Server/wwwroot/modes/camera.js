@@ -5,7 +5,9 @@
 //   with the last frame sent; a frame that differs by less than the threshold (mean absolute difference, 0–1) is
 //   skipped, so a still scene costs nothing.
 // - A readout shows camera, sent and picture rates and how many frames the filter skipped.
+// - With a ControlNet on the server, "Each frame is: outlines for …" sends each frame as a canny control image instead.
 import { $, showError, clearErrors } from '../ui.js';
+import { fillGuides } from './guides.js';
 
 const CAPTURE_FPS = 15;
 const THUMB_WIDTH = 32;
@@ -140,10 +142,19 @@ export const cameraMode = {
       $('camera-strength-out').textContent = Number($('camera-strength').value).toFixed(2);
       app.generate();
     });
+    $('camera-guide').addEventListener('change', () => { filter.reset(); app.generate(); });
     $('camera-threshold').addEventListener('input', () => {
       filter.threshold = Number($('camera-threshold').value);
       $('camera-threshold-out').textContent = `${(filter.threshold * 100).toFixed(1)} %`;
     });
+  },
+
+  /** The server's ControlNets: offered as "outlines" (canny) guides; the starting picture stays the default. */
+  controlNets(names) {
+    const previous = $('camera-guide').value;
+    fillGuides($('camera-guide'), names, ['canny', 'edge'], { keep: 1, label: (n) => `outlines for ${n}` });
+    $('camera-guide').value = names.includes(previous) ? previous : '';
+    $('camera-guide-label').hidden = names.length === 0;
   },
 
   activate() {
@@ -165,6 +176,8 @@ export const cameraMode = {
     if (!this.hasImage()) return null;
     filter.sent(thumbnail());
     counts.sent++;
+    const guide = $('camera-guide').value;
+    if (guide) return { controls: [{ model: guide, preprocessor: 'canny', image: frameDataUrl(), resize: 'crop' }] };
     return { image: frameDataUrl(), strength: Number($('camera-strength').value) };
   },
 };

@@ -1,7 +1,9 @@
-// Sketch mode: a drawing surface beside the picture. What is drawn (or an uploaded / dropped image) is the starting
-// point of image-to-image; every stroke sends it (throttled). A later control mode (e.g. ControlNet scribble) can reuse
-// the Sketch surface with its own mode module.
+// Sketch mode: a drawing surface beside the picture; every stroke sends it (throttled). When the server has a ControlNet
+// (GET /api/info), the drawing is its control image by default ("outlines": scribble or lineart preprocessing on the
+// server, the prompt decides the rest); otherwise, or when the user picks "the starting picture", it is the starting
+// point of image-to-image.
 import { $, toast, showError } from '../ui.js';
+import { fillGuides, sketchPreprocessor } from './guides.js';
 
 // The canvas: draw with pointer (mouse, pen, touch), erase, clear, load an image.
 // While drawing, onChange fires at most every `throttleMs` (and once more when the stroke ends).
@@ -137,6 +139,16 @@ export class Sketch {
 let sketch = null;
 let app = null;
 
+/** The ControlNet the drawing guides, or '' (image-to-image). */
+function guide() { return $('sketch-guide').value; }
+
+function updateGuideUi() {
+  const control = guide() !== '';
+  document.querySelectorAll('#sketch-tools .when-control').forEach((e) => { e.hidden = !control; });
+  document.querySelectorAll('#sketch-tools .when-image').forEach((e) => { e.hidden = control; });
+  if (app.mode() === sketchMode) { $('follow-help').hidden = !control; $('strength-help').hidden = control; $('guide-help').hidden = !control; }
+}
+
 function setEraser(on) {
   sketch.eraser = on;
   $('tool-eraser').setAttribute('aria-pressed', String(on));
@@ -164,15 +176,28 @@ export const sketchMode = {
     $('tool-eraser').addEventListener('click', () => setEraser(!sketch.eraser));
     $('sketch-clear').addEventListener('click', () => sketch.clear());
     $('upload').addEventListener('change', (e) => this.loadFile(e.target.files?.[0]));
+    $('sketch-guide').addEventListener('change', () => { updateGuideUi(); app.generate(); });
+    $('sketch-follow').addEventListener('input', () => {
+      $('sketch-follow-out').textContent = Number($('sketch-follow').value).toFixed(1);
+      app.generate();
+    });
     $('sketch-strength').addEventListener('input', () => {
       $('sketch-strength-out').textContent = Number($('sketch-strength').value).toFixed(2);
       app.generate();
     });
   },
 
+  /** The server's ControlNets are known (or changed): offer them, the likeliest for drawings chosen. */
+  controlNets(names) {
+    fillGuides($('sketch-guide'), names, ['scribble', 'sketch', 'lineart', 'line'], { keep: 1, label: (n) => `outlines for ${n}` });
+    $('sketch-guide-label').hidden = names.length === 0;
+    updateGuideUi();
+  },
+
   activate() {
     $('sketch').hidden = false;
     $('sketch-tools').hidden = false;
+    updateGuideUi();
     const [w, h] = app.size();
     sketch.setAspect(w, h);
   },
@@ -180,6 +205,8 @@ export const sketchMode = {
   deactivate() {
     $('sketch').hidden = true;
     $('sketch-tools').hidden = true;
+    for (const id of ['follow-help', 'guide-help']) $(id).hidden = true;
+    $('strength-help').hidden = false;
   },
 
   /** The output's aspect changed. */
@@ -187,7 +214,10 @@ export const sketchMode = {
 
   hasImage() { return true; },
 
+  /** Outlines: a ControlNet unit (the same `controls` entry as POST /api/generate); else the image-to-image start. */
   input() {
+    const model = guide();
+    if (model) return { controls: [{ model, preprocessor: sketchPreprocessor(model), image: sketch.dataUrl(), scale: Number($('sketch-follow').value) }] };
     return { image: sketch.dataUrl(), strength: Number($('sketch-strength').value) };
   },
 
