@@ -39,7 +39,9 @@ public sealed class QueueMetrics
         }
     }
 
-    public void Render(StringBuilder sb, string model, QueueSnapshot s)
+    /// <param name="sessionMoves">Live sessions this gateway moved to another worker (theirs died or left).</param>
+    /// <param name="sessionsByWorker">This gateway's live sessions per assigned worker.</param>
+    public void Render(StringBuilder sb, string model, QueueSnapshot s, long sessionMoves = 0, IReadOnlyDictionary<string, int>? sessionsByWorker = null)
     {
         string m = Escape(model);
         Gauge(sb, "turbogen_queue_connected", "1 when the gateway reaches the job queue (Redis).", $"{{model=\"{m}\"}}", s.Connected ? 1 : 0);
@@ -71,6 +73,11 @@ public sealed class QueueMetrics
             sb.AppendLine(CultureInfo.InvariantCulture, $"turbogen_queue_overhead_seconds_count {_overheadCount}");
         }
         Gauge(sb, "turbogen_queue_duplicates_dropped_total", "Second results for one job id (a reclaimed job finishing twice), dropped.", "", Duplicates);
+        Gauge(sb, "turbogen_queue_session_moves_total", "Live sessions moved to another worker because theirs died or left.", "", sessionMoves);
+        sb.AppendLine("# HELP turbogen_gateway_live_sessions This gateway's live sessions assigned to each worker (sticky).");
+        sb.AppendLine("# TYPE turbogen_gateway_live_sessions gauge");
+        foreach (var (worker, count) in (sessionsByWorker ?? new Dictionary<string, int>()).OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            sb.AppendLine(CultureInfo.InvariantCulture, $"turbogen_gateway_live_sessions{{worker=\"{Escape(worker)}\"}} {count}");
     }
 
     private static void Gauge(StringBuilder sb, string name, string help, string labels, double value)
