@@ -23,6 +23,7 @@ public sealed class QueueGateway : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _wake = new(0);
+    private readonly SemaphoreSlim _refresh = new(0);
     private readonly QueueMetrics _queueMetrics = new();
     private readonly string _gatewayId = Guid.NewGuid().ToString("N");
     private QueueSnapshot _snapshot = QueueSnapshot.Empty;
@@ -100,7 +101,10 @@ public sealed class QueueGateway : IAsyncDisposable
         };
         _redis.ConnectionRestored += (_, e) =>
         {
-            if (e.ConnectionType == ConnectionType.Interactive) _logger.LogInformation("Job queue {Address} is back", _address);
+            if (e.ConnectionType != ConnectionType.Interactive) return;
+            _logger.LogInformation("Job queue {Address} is back", _address);
+            try { _refresh.Release(); } // refresh the snapshot (health, workers) now, not at the next tick
+            catch (ObjectDisposedException) { } // the gateway stopped
         };
         await _redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(QueueAddress.RepliesWake(_gatewayId)), (_, _) => _wake.Release()).ConfigureAwait(false);
         Volatile.Write(ref _service, service);
@@ -162,7 +166,7 @@ public sealed class QueueGateway : IAsyncDisposable
                 Volatile.Write(ref _controlNets, WorkerModels.ControlNets(snapshot.Workers));
                 Volatile.Write(ref _upscalers, WorkerModels.Upscalers(snapshot.Workers));
             }
-            try { await Task.Delay(1000, ct).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
+            try { await _refresh.WaitAsync(1000, ct).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
         }
     }
 
@@ -194,6 +198,7 @@ public sealed class QueueGateway : IAsyncDisposable
         await _redis.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
         _wake.Dispose();
+        _refresh.Dispose();
     }
 }
 
