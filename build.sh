@@ -51,10 +51,27 @@ ensure_redis() {
   fi
 }
 
+# The Kubernetes manifests (deploy/) are linted with yamllint (Debian/Ubuntu's package; skipped with a note elsewhere);
+# DeployManifestTests then checks that they agree with the code.
+lint_deploy() {
+  if ! command -v yamllint >/dev/null 2>&1 && [ -r /etc/os-release ] && grep -qiE '^(ID|ID_LIKE)=.*(debian|ubuntu)' /etc/os-release && command -v apt-get >/dev/null 2>&1; then
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "build.sh: installing yamllint for the deploy/ manifests (apt-get install yamllint)"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq yamllint >/dev/null || true
+  fi
+  if command -v yamllint >/dev/null 2>&1; then
+    yamllint -s -c deploy/.yamllint deploy/ || die "deploy/: yamllint found problems (above)."
+  else
+    echo "build.sh: no yamllint; deploy/ is checked by DeployManifestTests only."
+  fi
+}
+
 run_tests() {
   need_dotnet
   ensure_chromium
   ensure_redis
+  lint_deploy
   dotnet restore TurboGen.slnx
   local log status
   log="$(mktemp)"

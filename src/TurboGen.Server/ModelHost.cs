@@ -24,12 +24,16 @@ public sealed class ModelHost(ServerOptions options, ServerMetrics metrics, ILog
     /// <summary>The job queue link of a gateway (<see cref="ServerOptions.Queue"/>), else null.</summary>
     public Scaling.QueueGateway? Gateway => _gateway;
 
-    /// <summary>Lanczos plus the ESRGAN models of <see cref="ServerOptions.UpscalerPaths"/> (loaded with the model).</summary>
-    public Generation.UpscalerSet Upscalers => _upscalers ?? Generation.UpscalerSet.LanczosOnly;
+    /// <summary>Lanczos plus the ESRGAN models of <see cref="ServerOptions.UpscalerPaths"/> (loaded with the model).
+    /// A gateway's are those of its live workers (<see cref="Scaling.QueueGateway.Upscalers"/>).</summary>
+    public Generation.UpscalerSet Upscalers => _gateway?.Upscalers ?? _upscalers ?? Generation.UpscalerSet.LanczosOnly;
     private Generation.UpscalerSet? _upscalers;
 
-    /// <summary>The ControlNets of <see cref="ServerOptions.ControlNets"/> (loaded and checked with the model; empty until then).</summary>
-    public Generation.ControlNetSet ControlNets => _controlnets ?? Generation.ControlNetSet.Empty;
+    /// <summary>
+    /// The ControlNets of <see cref="ServerOptions.ControlNets"/> (loaded and checked with the model; empty until then); a
+    /// gateway's are those of its live workers (<see cref="Scaling.QueueGateway.ControlNets"/>).
+    /// </summary>
+    public Generation.ControlNetSet ControlNets => _gateway?.ControlNets ?? _controlnets ?? Generation.ControlNetSet.Empty;
     private Generation.ControlNetSet? _controlnets;
 
     /// <summary>"loading", "warming", "ready" or "failed".</summary>

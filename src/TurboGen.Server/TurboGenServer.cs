@@ -23,6 +23,9 @@ namespace TurboGen.Server;
 /// </summary>
 public static class TurboGenServer
 {
+    /// <summary>The health endpoint (load balancers and Kubernetes probes use it; deploy/gateway.yaml).</summary>
+    public const string HealthPath = "/health";
+
     /// <summary>Builds the app. <paramref name="modelFactory"/> lets tests inject a model instead of loading <see cref="ServerOptions.ModelPath"/>.</summary>
     public static WebApplication Build(ServerOptions options, Func<TurboModel>? modelFactory = null, Action<ILoggingBuilder>? logging = null,
         TimeProvider? clock = null)
@@ -59,7 +62,7 @@ public static class TurboGenServer
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = options.Connections.WebSocketKeepAlive, KeepAliveTimeout = options.Connections.WebSocketTimeout });
         app.UseApiKeyGate();
 
-        app.MapGet("/health", Health).WithMetadata(OpenAccess.Instance);
+        app.MapGet(HealthPath, Health).WithMetadata(OpenAccess.Instance);
         app.MapGet("/metrics", (ServerMetrics metrics, ModelHost host) => Results.Text(metrics.Render() + host.Gateway?.RenderMetrics(), "text/plain; version=0.0.4"));
         app.MapCompatibleApis();
         app.MapRealtime();

@@ -16,27 +16,15 @@ internal static class ServeCommand
     public static Command Create(Terminal terminal)
     {
         var shared = new SharedOptions();
+        var serving = new ServingOptions();
         var host = new Option<string>("--host") { Description = "Address to bind (anything but loopback requires --api-key).", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "TCP port.", DefaultValueFactory = _ => 7860 };
         port.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<int>() is < 0 or > 65535) result.AddError("--port must be between 0 and 65535.");
         });
-        var tinyVae = new Option<string?>("--tiny-vae")
-        {
-            Description = "Tiny VAE (TAESD) ONNX folder for live previews; none = one bundled with the model (taesd/).",
-            HelpName = "PATH",
-            Arity = ArgumentArity.ZeroOrOne,
-        };
         var apiKey = new Option<string?>("--api-key") { Description = "Require this key (Authorization: Bearer KEY); also TURBOGEN_API_KEY.", HelpName = "KEY" };
         var outdir = new Option<string>("--outdir") { Description = "Where finished images are saved.", DefaultValueFactory = _ => "outputs", HelpName = "DIR" };
-        var servedNames = new Option<string[]>("--served-model-name")
-        {
-            Description = "Names the model answers to in API requests and /v1/models, the first reported as its id (default: its Hub id, short name and folder name).",
-            HelpName = "NAME",
-            AllowMultipleArgumentsPerToken = true,
-        };
-
         var historyImages = new Option<int>("--history-max-images")
         {
             Description = "Kept images per history (each browser's, and the shared one of API clients); the oldest go first, favourites last. 0 = no limit.",
@@ -61,20 +49,6 @@ internal static class ServeCommand
             limit.Validators.Add(r => { if (r.GetValueOrDefault<long>() < 0) r.AddError($"{limit.Name} must be 0 (no limit) or more."); });
         }
 
-        var upscalers = new Option<string[]>("--upscaler")
-        {
-            Description = "ESRGAN-family upscaler for the upscaling APIs and the hires fix: a .safetensors (Real-ESRGAN key names) or .onnx file, or a Hugging Face id org/name[@revision][:FILE] (repeatable; Lanczos is always there).",
-            HelpName = "FILE_OR_HUB_ID",
-            Arity = ArgumentArity.ZeroOrMore,
-        };
-
-        var controlnets = new Option<string[]>("--controlnet")
-        {
-            Description = "A ControlNet for the A1111 and native APIs: ONNX export, diffusers folder, original .safetensors file, or a Hugging Face id org/name[@revision][:FILE] (repeatable). The model is then built with ControlNet inputs.",
-            HelpName = "MODEL",
-            Arity = ArgumentArity.ZeroOrMore,
-        };
-
         var queue = new Option<string?>("--queue")
         {
             Description = "Run as a gateway of the Redis job queue at redis://HOST:PORT: load no model, send every job to the workers of -m (turbogen worker; docs/SCALING.md).",
@@ -83,7 +57,8 @@ internal static class ServeCommand
 
         var command = new Command("serve", "Run the web app and the HTTP APIs (real-time, OpenAI- and AUTOMATIC1111-compatible).");
         shared.AddTo(command);
-        foreach (var option in new Option[] { host, port, tinyVae, apiKey, outdir, servedNames, historyImages, historyMb, outdirMb, upscalers, controlnets, queue })
+        serving.AddTo(command);
+        foreach (var option in new Option[] { host, port, apiKey, outdir, historyImages, historyMb, outdirMb, queue })
         {
             command.Options.Add(option);
         }
@@ -94,36 +69,20 @@ internal static class ServeCommand
             bind.Validate(TurboGenServer.EffectiveApiKey(bind));
             if (parse.GetValue(queue) is { } queueUrl)
             {
-                if (parse.GetValue(controlnets) is { Length: > 0 })
-                    throw new InvalidRequestException("--controlnet", "A gateway (--queue) loads no model: give --controlnet to `turbogen worker` instead.");
+                foreach (var option in new[] { serving.ControlNets, serving.Upscalers })
+                {
+                    if (parse.GetValue(option) is { Length: > 0 })
+                        throw new InvalidRequestException(option.Name, $"A gateway (--queue) loads no model: give {option.Name} to `turbogen worker` instead (the gateway lists its workers').");
+                }
                 return await GatewayAsync(terminal, parse, bind, Server.Scaling.QueueAddress.Parse(queueUrl), parse.GetValue(shared.Model), parse.GetValue(outdir),
-                    parse.GetValue(servedNames), History(parse), ct).ConfigureAwait(false);
+                    parse.GetValue(serving.ServedNames), History(parse), ct).ConfigureAwait(false);
             }
             var locator = new ModelLocator(HubOptions.FromEnvironment(), terminal, showProgress: true);
-            var servedControlNets = new List<ServedControlNet>();
-            foreach (string reference in parse.GetValue(controlnets) ?? [])
-            {
-                var found = await ControlNetLocator.LocateAsync(reference, "--controlnet", terminal, ct).ConfigureAwait(false);
-                if (servedControlNets.Any(c => c.Name.Equals(found.Name, StringComparison.OrdinalIgnoreCase)))
-                {
-                    throw new InvalidRequestException("--controlnet", $"Two ControlNets are named '{found.Name}' (from --controlnet {reference}); give each a different file or folder.");
-                }
-                servedControlNets.Add(new ServedControlNet(found.Name, found.Path));
-            }
+            var servedControlNets = await serving.LocateControlNetsAsync(parse, terminal, ct).ConfigureAwait(false);
             var located = await locator.LocateAsync(parse.GetValue(shared.Model), ct, shared.Loras(parse), shared.BuildPrecision(parse), shared.GraphKernels(parse), parse.GetValue(shared.Provider) ?? "cpu",
                 controlNetResiduals: servedControlNets.Count > 0, strictLora: parse.GetValue(shared.LoraStrict)).ConfigureAwait(false);
-            var resolve = locator.ResolveOptions(shared.BuildPrecision(parse), shared.GraphKernels(parse));
-            for (int i = 0; i < servedControlNets.Count; i++)
-            {
-                // Built here (with progress on stderr) so the server only loads ONNX files.
-                string onnx = await Task.Run(() => TurboGen.Building.ControlNetResolver.Resolve(servedControlNets[i].Path, resolve, ct), ct).ConfigureAwait(false);
-                servedControlNets[i] = servedControlNets[i] with { Path = onnx };
-            }
-            var upscalerPaths = new List<string>();
-            foreach (string reference in parse.GetValue(upscalers) ?? [])
-            {
-                upscalerPaths.Add(await UpscalerLocator.LocateAsync(reference, "--upscaler", terminal, ct).ConfigureAwait(false));
-            }
+            servedControlNets = await ServingOptions.BuildControlNetsAsync(servedControlNets, locator.ResolveOptions(shared.BuildPrecision(parse), shared.GraphKernels(parse)), ct).ConfigureAwait(false);
+            var upscalerPaths = await serving.LocateUpscalersAsync(parse, terminal, ct).ConfigureAwait(false);
             var options = new ServerOptions
             {
                 UpscalerPaths = upscalerPaths,
@@ -133,10 +92,10 @@ internal static class ServeCommand
                 Host = parse.GetValue(host) ?? "127.0.0.1",
                 Port = parse.GetValue(port),
                 Runtime = shared.Runtime(parse, prepackByDefault: true),
-                TinyVaePath = await locator.TinyVaeAsync(parse.GetResult(tinyVae) is not null, parse.GetValue(tinyVae), located.Folder, ct, shared.BuildPrecision(parse)).ConfigureAwait(false),
+                TinyVaePath = await serving.TinyVaeAsync(parse, locator, located.Folder, shared.BuildPrecision(parse), ct).ConfigureAwait(false),
                 ApiKey = parse.GetValue(apiKey),
                 OutputDir = Path.GetFullPath(parse.GetValue(outdir) ?? "outputs"),
-                ServedModelNames = parse.GetValue(servedNames) ?? [],
+                ServedModelNames = parse.GetValue(serving.ServedNames) ?? [],
                 History = History(parse),
             };
             try

@@ -8,7 +8,7 @@ namespace TurboGen.Pipelines;
 /// preprocessor, e.g. a canny edge map; resized here as diffusers does), the conditioning scale, and the part of the schedule it
 /// acts on as fractions of the steps (diffusers' <c>control_guidance_start</c> / <c>control_guidance_end</c>).
 /// </summary>
-public sealed record ControlInput(ControlNet ControlNet, RgbImage Image)
+public sealed record ControlInput(IControlNet ControlNet, RgbImage Image)
 {
     /// <summary>The largest accepted <see cref="Scale"/>: 5.</summary>
     public const float MaxScale = 5f;

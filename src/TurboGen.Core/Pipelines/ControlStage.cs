@@ -70,7 +70,7 @@ public sealed class ControlStage
 
     /// <summary>Refuses a ControlNet trained for another model family (SD vs SDXL, or another text-embedding width); <paramref name="field"/> names it in the error.</summary>
     /// <exception cref="InvalidRequestException">The ControlNet does not fit the model.</exception>
-    public static void CheckFamily(TurboModel model, ControlNet controlnet, string field)
+    public static void CheckFamily(TurboModel model, IControlNet controlnet, string field)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(controlnet);

@@ -32,7 +32,7 @@ public sealed record ControlResiduals(IReadOnlyList<FloatTensor> Down, FloatTens
 /// and, for SDXL ControlNets, <c>text_embeds</c> + <c>time_ids</c>; outputs: the down residuals (names ending in their index,
 /// e.g. <c>down_block_res_sample_0</c>, taken in index order) and one mid residual (a name containing "mid").
 /// </summary>
-public sealed partial class ControlNet : OnnxComponent
+public sealed partial class ControlNet : OnnxComponent, IControlNet
 {
     private static readonly string[] Required = ["sample", "timestep", "encoder_hidden_states", "controlnet_cond"];
     private readonly string[] _downOutputs;

@@ -14,7 +14,7 @@ namespace TurboGen.Server.Generation;
 public sealed class ControlNetSet : IDisposable
 {
     /// <summary>One loaded ControlNet: its name, the session, its family ("sdxl" or "sd") and why it cannot serve this model (null when it can).</summary>
-    public sealed record Entry(string Name, ControlNet ControlNet, string Family, string? Unusable)
+    public sealed record Entry(string Name, IControlNet ControlNet, string Family, string? Unusable)
     {
         public IReadOnlyList<string> Names { get; } = Policy.ModelNames.ShortName(Name) is { } s ? [Name, s] : [Name];
     }
@@ -52,7 +52,7 @@ public sealed class ControlNetSet : IDisposable
         }
         catch
         {
-            foreach (var entry in entries) entry.ControlNet.Dispose();
+            foreach (var entry in entries) (entry.ControlNet as IDisposable)?.Dispose();
             throw;
         }
         return new ControlNetSet(entries);
@@ -63,7 +63,7 @@ public sealed class ControlNetSet : IDisposable
     /// an unknown name (listing the server's ControlNets) or one for another model family.
     /// </summary>
     /// <exception cref="InvalidRequestException">Unknown or unusable.</exception>
-    public ControlNet Require(string field, string? name)
+    public IControlNet Require(string field, string? name)
     {
         if (_all.Count == 0)
         {
@@ -78,6 +78,6 @@ public sealed class ControlNetSet : IDisposable
 
     public void Dispose()
     {
-        foreach (var entry in _all) entry.ControlNet.Dispose();
+        foreach (var entry in _all) (entry.ControlNet as IDisposable)?.Dispose();
     }
 }

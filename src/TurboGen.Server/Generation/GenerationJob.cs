@@ -40,6 +40,9 @@ public abstract class GenerationJob
     /// <summary>Time spent waiting in the queue (null until the job starts).</summary>
     public TimeSpan? QueueTime => StartedAt - QueuedAt;
 
+    /// <summary>The queue worker that ran the job (<c>serve --queue</c>; null in one process).</summary>
+    public string? Worker { get; internal set; }
+
     /// <summary>The latest progress event (null before the first one).</summary>
     public GenerationProgress? Progress => Volatile.Read(ref _progress);
 

@@ -80,6 +80,14 @@ public interface IGenerationService
     bool InterruptCurrent();
 }
 
+/// <summary>Session keys: a live (WebSocket) session's key starts with <see cref="LivePrefix"/>; a job queue keeps such sessions on one worker.</summary>
+public static class SessionKeys
+{
+    public const string LivePrefix = "rt-";
+
+    public static bool IsLive(string sessionKey) => sessionKey.StartsWith(LivePrefix, StringComparison.Ordinal);
+}
+
 /// <summary>Shortcuts for submitters that only want the outcome.</summary>
 public static class GenerationServiceExtensions
 {

@@ -57,39 +57,26 @@ public sealed class ServerMetrics
     public string Render()
     {
         var sb = new StringBuilder();
+        var text = new PrometheusText(sb);
         lock (_lock)
         {
-            sb.AppendLine("# HELP turbogen_requests_total HTTP and WebSocket requests by endpoint.");
-            sb.AppendLine("# TYPE turbogen_requests_total counter");
+            text.Family("turbogen_requests_total", "counter", "HTTP and WebSocket requests by endpoint.");
             foreach (var (endpoint, count) in _requests.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-                sb.AppendLine(CultureInfo.InvariantCulture, $"turbogen_requests_total{{endpoint=\"{endpoint}\"}} {count}");
-            sb.AppendLine("# HELP turbogen_queue_depth Jobs waiting for the model worker.");
-            sb.AppendLine("# TYPE turbogen_queue_depth gauge");
-            sb.AppendLine(CultureInfo.InvariantCulture, $"turbogen_queue_depth {Volatile.Read(ref _queueDepth)}");
-            Counter(sb, "turbogen_jobs_completed_total", "Jobs completed.", _completed);
-            Counter(sb, "turbogen_jobs_cancelled_total", "Jobs cancelled (superseded, disconnected or interrupted).", _cancelled);
-            Counter(sb, "turbogen_jobs_failed_total", "Jobs that failed.", _failed);
-            Counter(sb, "turbogen_jobs_rejected_total", "Jobs refused (429/busy): queue bound or the client's share reached.", _rejected);
-            sb.AppendLine("# HELP process_resident_memory_bytes Resident memory of the server process.");
-            sb.AppendLine("# TYPE process_resident_memory_bytes gauge");
-            sb.AppendLine(CultureInfo.InvariantCulture, $"process_resident_memory_bytes {Environment.WorkingSet}");
-            Counter(sb, "turbogen_frames_dropped_total", "Live frames superseded by newer input before they were shown.", _framesDropped);
-            sb.AppendLine("# HELP turbogen_job_seconds Time a job spent on the model worker.");
-            sb.AppendLine("# TYPE turbogen_job_seconds histogram");
-            _jobs.Render(sb, "turbogen_job_seconds", "");
-            sb.AppendLine("# HELP turbogen_stage_seconds Per-stage latency.");
-            sb.AppendLine("# TYPE turbogen_stage_seconds histogram");
+                text.Sample("turbogen_requests_total", count, ("endpoint", endpoint));
+            text.Single("turbogen_queue_depth", "Jobs waiting for the model worker.", Volatile.Read(ref _queueDepth));
+            text.Single("turbogen_jobs_completed_total", "Jobs completed.", Interlocked.Read(ref _completed));
+            text.Single("turbogen_jobs_cancelled_total", "Jobs cancelled (superseded, disconnected or interrupted).", Interlocked.Read(ref _cancelled));
+            text.Single("turbogen_jobs_failed_total", "Jobs that failed.", Interlocked.Read(ref _failed));
+            text.Single("turbogen_jobs_rejected_total", "Jobs refused (429/busy): queue bound or the client's share reached.", Interlocked.Read(ref _rejected));
+            text.Single("process_resident_memory_bytes", "Resident memory of the server process.", Environment.WorkingSet);
+            text.Single("turbogen_frames_dropped_total", "Live frames superseded by newer input before they were shown.", Interlocked.Read(ref _framesDropped));
+            text.Family("turbogen_job_seconds", "histogram", "Time a job spent on the model worker.");
+            _jobs.Render(text, "turbogen_job_seconds");
+            text.Family("turbogen_stage_seconds", "histogram", "Per-stage latency.");
             foreach (var (stage, h) in _stages.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-                h.Render(sb, "turbogen_stage_seconds", $"stage=\"{stage}\"");
+                h.Render(text, "turbogen_stage_seconds", ("stage", stage));
         }
         return sb.ToString();
-    }
-
-    private static void Counter(StringBuilder sb, string name, string help, long value)
-    {
-        sb.AppendLine(CultureInfo.InvariantCulture, $"# HELP {name} {help}");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"# TYPE {name} counter");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"{name} {Interlocked.Read(ref value)}");
     }
 
     private sealed class Histogram
@@ -105,14 +92,13 @@ public sealed class ServerMetrics
             _sum += seconds;
         }
 
-        public void Render(StringBuilder sb, string name, string labels)
+        public void Render(PrometheusText text, string name, params (string Name, string Value)[] labels)
         {
-            string sep = labels.Length > 0 ? "," : "";
             for (int i = 0; i < Buckets.Length; i++)
-                sb.AppendLine(CultureInfo.InvariantCulture, $"{name}_bucket{{{labels}{sep}le=\"{Buckets[i]}\"}} {_counts[i]}");
-            sb.AppendLine(CultureInfo.InvariantCulture, $"{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {_count}");
-            sb.AppendLine(CultureInfo.InvariantCulture, $"{name}_sum{(labels.Length > 0 ? "{" + labels + "}" : "")} {_sum}");
-            sb.AppendLine(CultureInfo.InvariantCulture, $"{name}_count{(labels.Length > 0 ? "{" + labels + "}" : "")} {_count}");
+                text.Sample(name + "_bucket", _counts[i], [.. labels, ("le", Buckets[i].ToString(CultureInfo.InvariantCulture))]);
+            text.Sample(name + "_bucket", _count, [.. labels, ("le", "+Inf")]);
+            text.Sample(name + "_sum", _sum, labels);
+            text.Sample(name + "_count", _count, labels);
         }
     }
 }

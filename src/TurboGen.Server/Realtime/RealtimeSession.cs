@@ -34,6 +34,7 @@ internal sealed class RealtimeSession
     private readonly LiveInputs _inputs = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private long _lastRequestId = -1;
+    private string? _worker;
 
     public RealtimeSession(string id, WebSocketChannel channel, HistoryOwner owner, CancellationToken aborted, ModelHost host, ServerOptions options, ServerMetrics metrics,
         StylePresets styles, OutputWriter output, TimeProvider clock, ILogger<RealtimeSession> logger)
@@ -207,10 +208,10 @@ internal sealed class RealtimeSession
 
         // Inpainting pastes the picture outside the mask back after decoding: its frames are decoded in full (a refine would skip the paste).
         bool tiny = r.Live && service.Model.HasTinyVae && r.Generation.Mask is null;
-        var (result, queueMs) = await RunAsync(LiveRunKind.Generate, r.RequestId, ct => service.Submit(Id, r.Generation with { UseTinyVae = tiny }, ct)).ConfigureAwait(false);
+        var (result, queueMs, worker) = await RunAsync(LiveRunKind.Generate, r.RequestId, ct => service.Submit(Id, r.Generation with { UseTinyVae = tiny }, ct)).ConfigureAwait(false);
         if (result is null) return;
         _policy.JobTime(result.Timings.TotalMilliseconds);
-        var live = FrameEncoder.Build(r, result, 0, FrameKinds.Live, queueMs);
+        var live = RanOn(FrameEncoder.Build(r, result, 0, FrameKinds.Live, queueMs), worker);
         var next = _policy.Show(r.Key, new ShownFrame(r, result, live, tiny ? null : result.Images[0]));
         if (r.Live) await SendFrameAsync(live, wanted).ConfigureAwait(false);
         if (r.Refine || !r.Live) await RefineAsync(service, next, wanted, r.Keep).ConfigureAwait(false);
@@ -229,16 +230,19 @@ internal sealed class RealtimeSession
             var stages = new Dictionary<string, double>();
             var clock = _clock.GetTimestamp();
             RgbImage? image = payload.FullImage;
+            string? refinedOn = null;
             if (image is null)
             {
-                var (images, _) = await RunAsync(LiveRunKind.Refine, wanted.Request.RequestId,
+                var (images, _, worker) = await RunAsync(LiveRunKind.Refine, wanted.Request.RequestId,
                     ct => service.SubmitDecode(Id, payload.Result.Latents, tinyVae: false, ct), retryAfter => _policy.RefineBusy(shown, retryAfter)).ConfigureAwait(false);
                 if (images is null) return;
                 image = images[0];
+                refinedOn = worker;
                 stages["decode.vae"] = _clock.GetElapsedTime(clock).TotalMilliseconds;
             }
             payload.RefinedImage = image;
             payload.RefinedFrame = FrameEncoder.Refined(payload.LiveFrame, image, stages);
+            if (refinedOn is not null) payload.RefinedFrame = RanOn(payload.RefinedFrame, refinedOn);
             _policy.RefineDone(shown);
         }
         Frame? frame = payload.RefinedFrame;
@@ -268,12 +272,12 @@ internal sealed class RealtimeSession
     private async Task VariantsAsync(IGenerationService service, Wanted wanted)
     {
         var r = wanted.Request;
-        var (result, queueMs) = await RunAsync(LiveRunKind.Variants, r.RequestId,
+        var (result, queueMs, worker) = await RunAsync(LiveRunKind.Variants, r.RequestId,
             ct => service.Submit(Id, r.Generation with { UseTinyVae = service.Model.HasTinyVae }, ct)).ConfigureAwait(false);
         if (result is null) return;
         for (int i = 0; i < result.Images.Count; i++)
         {
-            await SendFrameAsync(FrameEncoder.Build(r, result, i, FrameKinds.Variant, queueMs), wanted).ConfigureAwait(false);
+            await SendFrameAsync(RanOn(FrameEncoder.Build(r, result, i, FrameKinds.Variant, queueMs), worker), wanted).ConfigureAwait(false);
         }
     }
 
@@ -281,40 +285,53 @@ internal sealed class RealtimeSession
     /// Submits one job as the session's running job and awaits it. Returns null (after telling the client where useful)
     /// when it was superseded, rejected as busy, or failed on bad input; the queue time comes from the job handle.
     /// </summary>
-    private async Task<(T? Result, double QueueMs)> RunAsync<T>(LiveRunKind kind, long requestId, Func<CancellationToken, GenerationJob<T>> submit,
+    private async Task<(T? Result, double QueueMs, string? Worker)> RunAsync<T>(LiveRunKind kind, long requestId, Func<CancellationToken, GenerationJob<T>> submit,
         Action<TimeSpan>? onBusy = null) where T : class
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(_closed.Token);
         var run = _policy.BeginRun(kind, cts);
-        if (run is null) return (null, 0);
+        if (run is null) return (null, 0, null);
         bool cancelled = false;
         try
         {
             var job = submit(cts.Token);
             _ = job.Started.ContinueWith(_ => _policy.RunStarted(run), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
             var result = await job.Result.ConfigureAwait(false);
-            return (result, job.QueueTime?.TotalMilliseconds ?? 0);
+            return (result, job.QueueTime?.TotalMilliseconds ?? 0, job.Worker);
         }
         catch (OperationCanceledException) when (!_closed.IsCancellationRequested)
         {
             cancelled = true;
-            return (null, 0);
+            return (null, 0, null);
         }
         catch (ServerBusyException e)
         {
             if (onBusy is not null) onBusy(e.RetryAfter);
             else await SendAsync(new BusyMessage(requestId, (long)e.RetryAfter.TotalMilliseconds, e.Message), RealtimeJson.Default.BusyMessage).ConfigureAwait(false);
-            return (null, 0);
+            return (null, 0, null);
         }
         catch (TurboGenException e)
         {
             await SendErrorAsync(requestId, e.Message, (e as InvalidRequestException)?.Parameter).ConfigureAwait(false);
-            return (null, 0);
+            return (null, 0, null);
         }
         finally
         {
             _policy.EndRun(run, cancelled);
         }
+    }
+
+    /// <summary>
+    /// Names the queue worker that made <paramref name="frame"/> (<c>serve --queue</c>; null in one process) and, when it is
+    /// not the worker of the session's previous frame (that one died or left: the session failed over), the previous one.
+    /// </summary>
+    private Frame RanOn(Frame frame, string? worker)
+    {
+        if (worker is null) return frame;
+        string? previous = Interlocked.Exchange(ref _worker, worker);
+        if (previous is not null && previous != worker)
+            _logger.LogInformation("Session {Id}: frames now come from worker {Worker} (was {Previous})", Id, worker, previous);
+        return frame with { Header = frame.Header with { Worker = worker, PreviousWorker = previous != worker ? previous : null } };
     }
 
     private async Task SendFrameAsync(Frame frame, Wanted wanted)

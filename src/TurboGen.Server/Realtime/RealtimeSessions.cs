@@ -30,7 +30,7 @@ public sealed class RealtimeSessions(IServiceProvider services, ILogger<Realtime
     /// </summary>
     public async Task RunAsync(WebSocket socket, HistoryOwner owner, CancellationToken aborted)
     {
-        string id = "rt-" + Interlocked.Increment(ref _nextId);
+        string id = Generation.SessionKeys.LivePrefix + Interlocked.Increment(ref _nextId);
         using var channel = new WebSocketChannel(socket, RequestLimits.MaxMessageBytes);
         var session = ActivatorUtilities.CreateInstance<RealtimeSession>(services, id, channel, owner, aborted);
         _sessions[id] = session;

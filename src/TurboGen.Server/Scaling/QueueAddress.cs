@@ -43,6 +43,16 @@ public sealed record QueueAddress(string Host, int Port)
     public static string Jobs(string model) => $"{Prefix}jobs:{model}";
     public const string Group = "workers";
 
+    /// <summary>
+    /// A worker's own stream of the model's jobs (same group): the frames of the live sessions assigned to it
+    /// (<see cref="Affinity"/>). Listed in <see cref="WorkerStreams"/> so that when the worker dies the others adopt its entries.
+    /// </summary>
+    public static string WorkerJobs(string model, string workerId) => $"{Prefix}jobs:{model}@{workerId}";
+    public static string WorkerStreams(string model) => $"{Prefix}worker-streams:{model}";
+
+    /// <summary>A live session's worker (its id, with a TTL renewed by each frame), per gateway since session ids are per gateway.</summary>
+    public static string Affinity(string gatewayId, string session) => $"{Prefix}affinity:{gatewayId}:{session}";
+
     /// <summary>Published after a job is added, to wake idle workers of the model.</summary>
     public static string Wake(string model) => $"{Prefix}wake:{model}";
 

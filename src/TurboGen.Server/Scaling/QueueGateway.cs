@@ -23,9 +23,12 @@ public sealed class QueueGateway : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _wake = new(0);
+    private readonly SemaphoreSlim _refresh = new(0);
     private readonly QueueMetrics _queueMetrics = new();
     private readonly string _gatewayId = Guid.NewGuid().ToString("N");
     private QueueSnapshot _snapshot = QueueSnapshot.Empty;
+    private ControlNetSet _controlNets = ControlNetSet.Empty;
+    private UpscalerSet _upscalers = UpscalerSet.LanczosOnly;
     private QueuedGenerationService? _service;
     private Task _reader = Task.CompletedTask, _monitor = Task.CompletedTask;
 
@@ -38,6 +41,12 @@ public sealed class QueueGateway : IAsyncDisposable
 
     public QueueAddress Address => _address;
     public QueueSnapshot Snapshot => Volatile.Read(ref _snapshot);
+
+    /// <summary>The ControlNets the live workers have loaded (as of the last snapshot): listed and accepted by the APIs, run on a worker that has them.</summary>
+    public ControlNetSet ControlNets => Volatile.Read(ref _controlNets);
+
+    /// <summary>Lanczos plus the ESRGAN upscalers the live workers have loaded (as of the last snapshot).</summary>
+    public UpscalerSet Upscalers => Volatile.Read(ref _upscalers);
 
     /// <summary>The service, once a worker has registered the model (null before).</summary>
     public QueuedGenerationService? Service => Volatile.Read(ref _service);
@@ -92,7 +101,10 @@ public sealed class QueueGateway : IAsyncDisposable
         };
         _redis.ConnectionRestored += (_, e) =>
         {
-            if (e.ConnectionType == ConnectionType.Interactive) _logger.LogInformation("Job queue {Address} is back", _address);
+            if (e.ConnectionType != ConnectionType.Interactive) return;
+            _logger.LogInformation("Job queue {Address} is back", _address);
+            try { _refresh.Release(); } // refresh the snapshot (health, workers) now, not at the next tick
+            catch (ObjectDisposedException) { } // the gateway stopped
         };
         await _redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(QueueAddress.RepliesWake(_gatewayId)), (_, _) => _wake.Release()).ConfigureAwait(false);
         Volatile.Write(ref _service, service);
@@ -149,7 +161,12 @@ public sealed class QueueGateway : IAsyncDisposable
             }
             if (!_redis.IsConnected) snapshot = snapshot with { Connected = false, Error = snapshot.Error ?? $"The job queue ({_address}) is unreachable." };
             Volatile.Write(ref _snapshot, snapshot);
-            try { await Task.Delay(1000, ct).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
+            if (snapshot.Connected)
+            {
+                Volatile.Write(ref _controlNets, WorkerModels.ControlNets(snapshot.Workers));
+                Volatile.Write(ref _upscalers, WorkerModels.Upscalers(snapshot.Workers));
+            }
+            try { await _refresh.WaitAsync(1000, ct).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
         }
     }
 
@@ -160,7 +177,8 @@ public sealed class QueueGateway : IAsyncDisposable
     public string RenderMetrics()
     {
         var sb = new StringBuilder();
-        _queueMetrics.Render(sb, Service?.Model.Id ?? "", Snapshot);
+        var service = Service;
+        _queueMetrics.Render(sb, service?.Model.Id ?? "", Snapshot, service?.SessionMoves ?? 0, service?.SessionsByWorker());
         return sb.ToString();
     }
 
@@ -180,6 +198,7 @@ public sealed class QueueGateway : IAsyncDisposable
         await _redis.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
         _wake.Dispose();
+        _refresh.Dispose();
     }
 }
 

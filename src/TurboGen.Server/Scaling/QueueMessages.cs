@@ -56,7 +56,14 @@ public sealed record WorkerInfo(
     [property: JsonPropertyName("jobs")] long Jobs,
     [property: JsonPropertyName("job_ms")] double JobMilliseconds,
     [property: JsonPropertyName("host")] string Host,
-    [property: JsonPropertyName("age_ms")] double AgeMilliseconds);
+    [property: JsonPropertyName("age_ms")] double AgeMilliseconds)
+{
+    /// <summary>The ControlNets it has loaded that fit the model (jobs naming one are routed to a worker that has it).</summary>
+    [JsonPropertyName("controlnets")] public IReadOnlyList<WireControlNet>? ControlNets { get; init; }
+
+    /// <summary>Its ESRGAN upscalers (Lanczos is everywhere and not listed).</summary>
+    [JsonPropertyName("upscalers")] public IReadOnlyList<WireUpscaler>? Upscalers { get; init; }
+}
 
 /// <summary>The model facts a gateway needs to validate and describe requests without loading the model.</summary>
 public sealed record WireModelInfo(

@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Text;
+using TurboGen.Server.Generation;
 
 namespace TurboGen.Server.Scaling;
 
@@ -39,46 +39,35 @@ public sealed class QueueMetrics
         }
     }
 
-    public void Render(StringBuilder sb, string model, QueueSnapshot s)
+    /// <param name="sessionMoves">Live sessions this gateway moved to another worker (theirs died or left).</param>
+    /// <param name="sessionsByWorker">This gateway's live sessions per assigned worker.</param>
+    public void Render(StringBuilder sb, string model, QueueSnapshot s, long sessionMoves = 0, IReadOnlyDictionary<string, int>? sessionsByWorker = null)
     {
-        string m = Escape(model);
-        Gauge(sb, "turbogen_queue_connected", "1 when the gateway reaches the job queue (Redis).", $"{{model=\"{m}\"}}", s.Connected ? 1 : 0);
-        Gauge(sb, "turbogen_queue_entries", "Jobs on the model's stream, waiting or running (all gateways).", $"{{model=\"{m}\"}}", s.Depth);
-        Gauge(sb, "turbogen_queue_running", "Jobs read by a worker and not yet acknowledged.", $"{{model=\"{m}\"}}", s.Running);
-        Gauge(sb, "turbogen_queue_lease_reclaims_total", "Jobs taken over from a worker whose lease ran out (XAUTOCLAIM).", $"{{model=\"{m}\"}}", s.Reclaims);
-        Gauge(sb, "turbogen_queue_workers", "Workers with a live heartbeat.", $"{{model=\"{m}\"}}", s.Workers.Count);
-        sb.AppendLine("# HELP turbogen_worker_jobs_total Jobs a worker finished (from its heartbeat).");
-        sb.AppendLine("# TYPE turbogen_worker_jobs_total counter");
-        foreach (var w in s.Workers)
-            sb.AppendLine(CultureInfo.InvariantCulture, $"turbogen_worker_jobs_total{{model=\"{m}\",worker=\"{Escape(w.Id)}\",provider=\"{Escape(w.Provider)}\"}} {w.Jobs}");
-        sb.AppendLine("# HELP turbogen_worker_job_seconds A worker's smoothed time per job (from its heartbeat).");
-        sb.AppendLine("# TYPE turbogen_worker_job_seconds gauge");
-        foreach (var w in s.Workers)
-            sb.AppendLine(CultureInfo.InvariantCulture, $"turbogen_worker_job_seconds{{model=\"{m}\",worker=\"{Escape(w.Id)}\"}} {w.JobMilliseconds / 1000}");
-        sb.AppendLine("# HELP turbogen_worker_busy 1 while a worker runs a job.");
-        sb.AppendLine("# TYPE turbogen_worker_busy gauge");
-        foreach (var w in s.Workers)
-            sb.AppendLine(CultureInfo.InvariantCulture, $"turbogen_worker_busy{{model=\"{m}\",worker=\"{Escape(w.Id)}\"}} {(w.Busy ? 1 : 0)}");
+        var text = new PrometheusText(sb);
+        var m = ("model", model);
+        text.Single("turbogen_queue_connected", "1 when the gateway reaches the job queue (Redis).", s.Connected ? 1 : 0, m);
+        text.Single("turbogen_queue_entries", "Jobs on the model's stream, waiting or running (all gateways).", s.Depth, m);
+        text.Single("turbogen_queue_running", "Jobs read by a worker and not yet acknowledged.", s.Running, m);
+        text.Single("turbogen_queue_lease_reclaims_total", "Jobs taken over from a worker whose lease ran out (XAUTOCLAIM).", s.Reclaims, m);
+        text.Single("turbogen_queue_workers", "Workers with a live heartbeat.", s.Workers.Count, m);
+        text.Family("turbogen_worker_jobs_total", "counter", "Jobs a worker finished (from its heartbeat).");
+        foreach (var w in s.Workers) text.Sample("turbogen_worker_jobs_total", w.Jobs, m, ("worker", w.Id), ("provider", w.Provider));
+        text.Family("turbogen_worker_job_seconds", "gauge", "A worker's smoothed time per job (from its heartbeat).");
+        foreach (var w in s.Workers) text.Sample("turbogen_worker_job_seconds", w.JobMilliseconds / 1000, m, ("worker", w.Id));
+        text.Family("turbogen_worker_busy", "gauge", "1 while a worker runs a job.");
+        foreach (var w in s.Workers) text.Sample("turbogen_worker_busy", w.Busy ? 1 : 0, m, ("worker", w.Id));
         lock (_lock)
         {
-            sb.AppendLine("# HELP turbogen_gateway_results_total Results this gateway received, by worker.");
-            sb.AppendLine("# TYPE turbogen_gateway_results_total counter");
+            text.Family("turbogen_gateway_results_total", "counter", "Results this gateway received, by worker.");
             foreach (var (worker, count) in _resultsByWorker.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-                sb.AppendLine(CultureInfo.InvariantCulture, $"turbogen_gateway_results_total{{worker=\"{Escape(worker)}\"}} {count}");
-            sb.AppendLine("# HELP turbogen_queue_overhead_seconds End-to-end time minus the worker's run time (queue wait included when workers are busy).");
-            sb.AppendLine("# TYPE turbogen_queue_overhead_seconds summary");
-            sb.AppendLine(CultureInfo.InvariantCulture, $"turbogen_queue_overhead_seconds_sum {_overheadSum}");
-            sb.AppendLine(CultureInfo.InvariantCulture, $"turbogen_queue_overhead_seconds_count {_overheadCount}");
+                text.Sample("turbogen_gateway_results_total", count, ("worker", worker));
+            text.Family("turbogen_queue_overhead_seconds", "summary", "End-to-end time minus the worker's run time (queue wait included when workers are busy).");
+            text.Sample("turbogen_queue_overhead_seconds_sum", _overheadSum).Sample("turbogen_queue_overhead_seconds_count", _overheadCount);
         }
-        Gauge(sb, "turbogen_queue_duplicates_dropped_total", "Second results for one job id (a reclaimed job finishing twice), dropped.", "", Duplicates);
+        text.Single("turbogen_queue_duplicates_dropped_total", "Second results for one job id (a reclaimed job finishing twice), dropped.", Duplicates);
+        text.Single("turbogen_queue_session_moves_total", "Live sessions moved to another worker because theirs died or left.", sessionMoves);
+        text.Family("turbogen_gateway_live_sessions", "gauge", "This gateway's live sessions assigned to each worker (sticky).");
+        foreach (var (worker, count) in (sessionsByWorker ?? new Dictionary<string, int>()).OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            text.Sample("turbogen_gateway_live_sessions", count, ("worker", worker));
     }
-
-    private static void Gauge(StringBuilder sb, string name, string help, string labels, double value)
-    {
-        sb.AppendLine(CultureInfo.InvariantCulture, $"# HELP {name} {help}");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"# TYPE {name} {(name.EndsWith("_total", StringComparison.Ordinal) ? "counter" : "gauge")}");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"{name}{labels} {value}");
-    }
-
-    private static string Escape(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
 }

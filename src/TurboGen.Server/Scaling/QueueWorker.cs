@@ -42,16 +42,17 @@ public sealed partial class QueueWorker
     private readonly IConnectionMultiplexer _redis;
     private readonly GenerationWorker _local;
     private readonly UpscalerSet _upscalers;
-    private readonly IReadOnlyDictionary<string, ControlNet> _controlNets;
+    private readonly ControlNetSet _controlNets;
     private readonly QueueWorkerSettings _settings;
     private readonly Action<string> _log;
     private readonly string _model;
+    private readonly RedisKey _ownStream;
     private readonly SemaphoreSlim _wake = new(0);
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private RunningJob? _running;
     private long _jobs;
 
-    public QueueWorker(IConnectionMultiplexer redis, GenerationWorker local, UpscalerSet upscalers, IReadOnlyDictionary<string, ControlNet> controlNets,
+    public QueueWorker(IConnectionMultiplexer redis, GenerationWorker local, UpscalerSet upscalers, ControlNetSet controlNets,
         QueueWorkerSettings settings, Action<string> log)
     {
         _redis = redis;
@@ -61,6 +62,7 @@ public sealed partial class QueueWorker
         _settings = settings;
         _log = log;
         _model = local.Model.Id;
+        _ownStream = QueueAddress.WorkerJobs(_model, settings.WorkerId);
     }
 
     /// <summary>The lease: at least <see cref="QueueWorkerSettings.MinLease"/> and 4 × the measured job time (an overloaded host may delay renewals).</summary>
@@ -87,27 +89,18 @@ public sealed partial class QueueWorker
                 try
                 {
                     var db = _redis.GetDatabase();
-                    StreamEntry? entry = null;
-                    bool reclaimed = false;
+                    (StreamEntry Entry, RedisKey Stream, bool Reclaimed)? next = null;
                     if (Stopwatch.GetElapsedTime(lastClaimCheck) >= _settings.RenewInterval)
                     {
                         lastClaimCheck = Stopwatch.GetTimestamp();
-                        var claim = await db.StreamAutoClaimAsync(QueueAddress.Jobs(_model), QueueAddress.Group, _settings.WorkerId,
-                            (long)Lease.TotalMilliseconds, "0-0", 1).ConfigureAwait(false);
-                        if (claim.DeletedIds.Length > 0) await db.StreamAcknowledgeAsync(QueueAddress.Jobs(_model), QueueAddress.Group, claim.DeletedIds).ConfigureAwait(false);
-                        // (StackExchange.Redis reports "nothing claimed" as one entry without id or values.)
-                        if (claim.ClaimedEntries.FirstOrDefault(IsEntry) is var claimed && IsEntry(claimed))
-                        {
-                            entry = claimed;
-                            reclaimed = true;
-                        }
+                        if (await ClaimExpiredAsync(db, QueueAddress.Jobs(_model), (long)Lease.TotalMilliseconds).ConfigureAwait(false) is { } claimed)
+                            next = (claimed, QueueAddress.Jobs(_model), true);
+                        else next = await AdoptOrphanAsync(db).ConfigureAwait(false);
                     }
-                    if (entry is null)
-                    {
-                        var read = await db.StreamReadGroupAsync(QueueAddress.Jobs(_model), QueueAddress.Group, _settings.WorkerId, ">", 1).ConfigureAwait(false);
-                        if (read.Length > 0 && IsEntry(read[0])) entry = read[0];
-                    }
-                    if (entry is { } job) await RunEntryAsync(job, reclaimed, cancellationToken).ConfigureAwait(false);
+                    // Its own stream first (the live sessions assigned to it), then the model's.
+                    next ??= await ReadNewAsync(db, _ownStream).ConfigureAwait(false) is { } own ? (own, _ownStream, false) : null;
+                    next ??= await ReadNewAsync(db, QueueAddress.Jobs(_model)).ConfigureAwait(false) is { } shared ? (shared, QueueAddress.Jobs(_model), false) : null;
+                    if (next is { } job) await RunEntryAsync(job.Entry, job.Stream, job.Reclaimed, cancellationToken).ConfigureAwait(false);
                     else await _wake.WaitAsync(_settings.Poll, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not (RedisException or TimeoutException or OperationCanceledException))
@@ -133,7 +126,7 @@ public sealed partial class QueueWorker
         }
     }
 
-    private static bool IsEntry(StreamEntry e) => !e.Id.IsNullOrEmpty && e.Values is { Length: > 0 };
+    internal static bool IsEntry(StreamEntry e) => !e.Id.IsNullOrEmpty && e.Values is { Length: > 0 };
 
     /// <summary>The model facts gateways need (under its id and an alias per name) and the consumer group.</summary>
     private async Task RegisterAsync()
@@ -149,18 +142,27 @@ public sealed partial class QueueWorker
 
     private async Task EnsureGroupAsync()
     {
-        try
+        foreach (var stream in new RedisKey[] { QueueAddress.Jobs(_model), _ownStream })
         {
-            await _redis.GetDatabase().StreamCreateConsumerGroupAsync(QueueAddress.Jobs(_model), QueueAddress.Group, "0", createStream: true).ConfigureAwait(false);
+            try
+            {
+                await _redis.GetDatabase().StreamCreateConsumerGroupAsync(stream, QueueAddress.Group, "0", createStream: true).ConfigureAwait(false);
+            }
+            catch (RedisServerException e) when (e.Message.Contains("BUSYGROUP", StringComparison.Ordinal))
+            {
+                // another worker created it
+            }
         }
-        catch (RedisServerException e) when (e.Message.Contains("BUSYGROUP", StringComparison.Ordinal))
-        {
-            // another worker created it
-        }
+        await _redis.GetDatabase().SetAddAsync(QueueAddress.WorkerStreams(_model), _settings.WorkerId).ConfigureAwait(false);
     }
 
     private WorkerInfo Info() => new(_settings.WorkerId, _model, _settings.Provider, Volatile.Read(ref _running) is not null, JobsDone,
-        _local.JobTime.TotalMilliseconds, Environment.MachineName, Stopwatch.GetElapsedTime(_startedAt).TotalMilliseconds);
+        _local.JobTime.TotalMilliseconds, Environment.MachineName, Stopwatch.GetElapsedTime(_startedAt).TotalMilliseconds)
+    {
+        ControlNets = _controlNets.All.Where(c => c.Unusable is null)
+            .Select(c => new WireControlNet(c.Name, c.ControlNet.UsesTextTime, c.ControlNet.CrossAttentionDim, c.ControlNet.DownResidualCount)).ToList(),
+        Upscalers = _upscalers.All.Where(u => u.NativeScale is not null).Select(u => new WireUpscaler(u.Name, u.NativeScale)).ToList(),
+    };
 
     private async Task HeartbeatAsync(CancellationToken ct)
     {

@@ -11,9 +11,8 @@ namespace TurboGen.Server.Scaling;
 /// </summary>
 public static class QueueWorkerHost
 {
-    /// <param name="controlNetPaths">ControlNets jobs may name (by file name without extension, <see cref="RequestCodec.ControlNetName"/>).</param>
     /// <param name="ready">Called once the model is loaded and the worker is registered, with its id.</param>
-    public static async Task RunAsync(ServerOptions options, QueueAddress address, QueueWorkerSettings settings, IReadOnlyList<string> controlNetPaths,
+    public static async Task RunAsync(ServerOptions options, QueueAddress address, QueueWorkerSettings settings,
         Action<string> log, CancellationToken cancellationToken, Action<string>? ready = null, Func<TurboModel>? modelFactory = null)
     {
         using var model = modelFactory?.Invoke() ?? TurboModel.Load(options.ModelPath, new ModelLoadOptions { Runtime = options.Runtime, TinyVaePath = options.TinyVaePath });
@@ -26,29 +25,15 @@ public static class QueueWorkerHost
         }
         using var upscalers = new UpscalerSet(options.UpscalerPaths.Select(path =>
             new TurboGen.Upscaling.EsrganUpscaler(TurboGen.Upscaling.EsrganModel.Load(path, options.Runtime))).ToList());
-        var controlNets = new Dictionary<string, ControlNet>(StringComparer.Ordinal);
-        try
-        {
-            foreach (string path in controlNetPaths)
-            {
-                var net = ControlNet.Load(Directory.Exists(path) ? Path.Combine(path, "model.onnx") : path, options.Runtime);
-                if (!controlNets.TryAdd(RequestCodec.ControlNetName(net), net))
-                {
-                    net.Dispose();
-                    throw new InvalidRequestException("--controlnet", $"Two ControlNets are named '{RequestCodec.ControlNetName(net)}'; jobs name them by file name.");
-                }
-            }
-            var names = Policy.ModelNames.For(options);
-            using var local = new GenerationWorker(pipeline, names[0], capacity: 2, names: names, initialJobTime: warmUpTime);
-            await using var redis = await ConnectionMultiplexer.ConnectAsync(address.Configuration()).ConfigureAwait(false);
-            var worker = new QueueWorker(redis, local, upscalers, controlNets, settings with { Provider = options.Runtime.Provider }, log);
-            var run = worker.RunAsync(cancellationToken);
-            ready?.Invoke(settings.WorkerId);
-            await run.ConfigureAwait(false);
-        }
-        finally
-        {
-            foreach (var net in controlNets.Values) net.Dispose();
-        }
+        // The ControlNets of options.ControlNets (serve's --controlnet, by the same names), checked against the model.
+        using var controlNets = ControlNetSet.Load(options.ControlNets, model, options.Runtime, cancellationToken);
+        foreach (var unusable in controlNets.All.Where(c => c.Unusable is not null)) log(unusable.Unusable!);
+        var names = Policy.ModelNames.For(options);
+        using var local = new GenerationWorker(pipeline, names[0], capacity: 2, names: names, initialJobTime: warmUpTime);
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(address.Configuration()).ConfigureAwait(false);
+        var worker = new QueueWorker(redis, local, upscalers, controlNets, settings with { Provider = options.Runtime.Provider }, log);
+        var run = worker.RunAsync(cancellationToken);
+        ready?.Invoke(settings.WorkerId);
+        await run.ConfigureAwait(false);
     }
 }

@@ -38,7 +38,7 @@ public sealed partial class QueueWorker
     /// <summary>The test hook (<see cref="TestHooks"/>) a kill test pauses a worker at: a job read and started, not yet run.</summary>
     public const string PausePoint = "worker:job";
 
-    private async Task RunEntryAsync(StreamEntry entry, bool reclaimed, CancellationToken stopping)
+    private async Task RunEntryAsync(StreamEntry entry, RedisKey stream, bool reclaimed, CancellationToken stopping)
     {
         var db = _redis.GetDatabase();
         string id = entry["job"].ToString(), gateway = entry["gw"].ToString(), kind = entry["kind"].ToString();
@@ -50,20 +50,20 @@ public sealed partial class QueueWorker
             _log($"took over job {id} (lease of {Lease.TotalSeconds:0.#} s ran out; take-over {attempts})");
             if (attempts > _settings.MaxReclaims)
             {
-                await FinishAsync(entry, ReplyKinds.Failed, ReplyEncoder.Failure(new TurboGenException(
+                await FinishAsync(entry, stream, ReplyKinds.Failed, ReplyEncoder.Failure(new TurboGenException(
                     $"The job was taken over {attempts} times: every worker that ran it died or stalled.")), 0).ConfigureAwait(false);
                 return;
             }
         }
         if (await db.KeyExistsAsync([QueueAddress.Cancelled(id), QueueAddress.Done(id)]).ConfigureAwait(false) > 0)
         {
-            await FinishAsync(entry, ReplyKinds.Cancelled, [], 0).ConfigureAwait(false);
+            await FinishAsync(entry, stream, ReplyKinds.Cancelled, [], 0).ConfigureAwait(false);
             return;
         }
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         Volatile.Write(ref _running, new RunningJob(id, cts));
         using var renewStop = new CancellationTokenSource();
-        var renewal = Task.Run(() => RenewAsync(entry.Id, cts, renewStop.Token), CancellationToken.None);
+        var renewal = Task.Run(() => RenewAsync(stream, entry.Id, cts, renewStop.Token), CancellationToken.None);
         var clock = Stopwatch.StartNew();
         try
         {
@@ -71,15 +71,15 @@ public sealed partial class QueueWorker
             TestHooks.PauseAt(PausePoint, new Progress<string>(_log));
             var result = await ExecuteAsync(entry, id, gateway, kind, cts.Token).ConfigureAwait(false);
             Interlocked.Increment(ref _jobs);
-            await FinishAsync(entry, ReplyKinds.Result, ReplyEncoder.Result(result, clock.Elapsed.TotalMilliseconds), clock.Elapsed.TotalMilliseconds).ConfigureAwait(false);
+            await FinishAsync(entry, stream, ReplyKinds.Result, ReplyEncoder.Result(result, clock.Elapsed.TotalMilliseconds), clock.Elapsed.TotalMilliseconds).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
         {
-            await FinishAsync(entry, ReplyKinds.Cancelled, [], clock.Elapsed.TotalMilliseconds).ConfigureAwait(false);
+            await FinishAsync(entry, stream, ReplyKinds.Cancelled, [], clock.Elapsed.TotalMilliseconds).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException && e is not RedisException)
         {
-            await FinishAsync(entry, ReplyKinds.Failed, ReplyEncoder.Failure(e), clock.Elapsed.TotalMilliseconds).ConfigureAwait(false);
+            await FinishAsync(entry, stream, ReplyKinds.Failed, ReplyEncoder.Failure(e), clock.Elapsed.TotalMilliseconds).ConfigureAwait(false);
         }
         finally
         {
@@ -119,8 +119,7 @@ public sealed partial class QueueWorker
         };
     }
 
-    private ControlNet ControlNetNamed(string name, int index) => _controlNets.TryGetValue(name, out var net) ? net
-        : throw new InvalidRequestException($"controlnet[{index}]", $"This worker has no ControlNet named '{name}' (it has: {(_controlNets.Count == 0 ? "none" : string.Join(", ", _controlNets.Keys))}).");
+    private IControlNet ControlNetNamed(string name, int index) => _controlNets.Require($"controlnet[{index}].model", name);
 
     private void Progress(string gateway, string id, GenerationProgress p)
     {
@@ -146,24 +145,24 @@ public sealed partial class QueueWorker
         db.Publish(RedisChannel.Literal(QueueAddress.RepliesWake(gateway)), id, CommandFlags.FireAndForget);
     }
 
-    private async Task FinishAsync(StreamEntry entry, string kind, List<RedisValue> fields, double runMilliseconds)
+    private async Task FinishAsync(StreamEntry entry, RedisKey stream, string kind, List<RedisValue> fields, double runMilliseconds)
     {
         string id = entry["job"].ToString(), gateway = entry["gw"].ToString();
         var argv = new List<RedisValue> { id, QueueAddress.Group, entry.Id, kind, _settings.WorkerId };
         argv.AddRange(fields);
         var first = (long)await _redis.GetDatabase().ScriptEvaluateAsync(FinishScript,
-            [QueueAddress.Done(id), QueueAddress.Replies(gateway), QueueAddress.Jobs(_model), QueueAddress.RepliesWake(gateway)], argv.ToArray()).ConfigureAwait(false);
+            [QueueAddress.Done(id), QueueAddress.Replies(gateway), stream, QueueAddress.RepliesWake(gateway)], argv.ToArray()).ConfigureAwait(false);
         if (first == 0 && kind == ReplyKinds.Result) _log($"job {id} was already answered by another worker; this result ({runMilliseconds:0} ms) is dropped");
     }
 
-    private async Task RenewAsync(RedisValue entryId, CancellationTokenSource job, CancellationToken stop)
+    private async Task RenewAsync(RedisKey stream, RedisValue entryId, CancellationTokenSource job, CancellationToken stop)
     {
         while (!stop.IsCancellationRequested)
         {
             try { await Task.Delay(_settings.RenewInterval, stop).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
             try
             {
-                var held = (long)await _redis.GetDatabase().ScriptEvaluateAsync(RenewScript, [QueueAddress.Jobs(_model)],
+                var held = (long)await _redis.GetDatabase().ScriptEvaluateAsync(RenewScript, [stream],
                     [QueueAddress.Group, entryId, _settings.WorkerId]).ConfigureAwait(false);
                 if (held <= 0)
                 {

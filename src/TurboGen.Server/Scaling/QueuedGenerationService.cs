@@ -24,10 +24,16 @@ public sealed class QueuedGenerationService : IGenerationService
     /// <summary>Blobs (input images, tensors) live this long: a job not read by then fails with a clear error.</summary>
     public static readonly TimeSpan BlobTtl = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Admission and add, atomically: KEYS[3] is the stream the job goes to (the model's, or a live session's worker's own
+    /// stream, then ARGV[9] = 1 and KEYS[4] that worker's heartbeat, which must still exist: else {2}, choose another).
+    /// </summary>
     private const string AddScript = """
+        if ARGV[9] == '1' and redis.call('EXISTS', KEYS[4]) == 0 then return {2, 0} end
         local len = redis.call('XLEN', KEYS[1])
+        if KEYS[3] ~= KEYS[1] then len = len + redis.call('XLEN', KEYS[3]) end
         if len >= tonumber(ARGV[1]) then return {0, len} end
-        redis.call('XADD', KEYS[1], '*', 'job', ARGV[2], 'kind', ARGV[3], 'gw', ARGV[4], 'session', ARGV[5], 'req', ARGV[6], 'args', ARGV[7], 'blobs', ARGV[8])
+        redis.call('XADD', KEYS[3], '*', 'job', ARGV[2], 'kind', ARGV[3], 'gw', ARGV[4], 'session', ARGV[5], 'req', ARGV[6], 'args', ARGV[7], 'blobs', ARGV[8])
         redis.call('PUBLISH', KEYS[2], ARGV[2])
         return {1, len + 1}
         """;
@@ -40,6 +46,7 @@ public sealed class QueuedGenerationService : IGenerationService
     private readonly ILogger _logger;
     private readonly Func<QueueSnapshot> _snapshot;
     private readonly ConcurrentDictionary<string, PendingJob> _pending = new(StringComparer.Ordinal);
+    private readonly SessionAffinity _affinity;
     private PendingJob? _current;
 
     internal QueuedGenerationService(IConnectionMultiplexer redis, QueueAddress address, string gatewayId, LoadedModelInfo model, int capacity,
@@ -56,7 +63,14 @@ public sealed class QueuedGenerationService : IGenerationService
         _clock = clock;
         _logger = logger;
         _snapshot = snapshot;
+        _affinity = new SessionAffinity(gatewayId, snapshot);
     }
+
+    /// <summary>Live sessions moved to another worker since start (theirs died or left).</summary>
+    public long SessionMoves => _affinity.Moves;
+
+    /// <summary>This gateway's live sessions per assigned worker.</summary>
+    public IReadOnlyDictionary<string, int> SessionsByWorker() => _affinity.SessionsByWorker();
 
     public string GatewayId { get; }
     public LoadedModelInfo Model { get; }
@@ -129,9 +143,48 @@ public sealed class QueuedGenerationService : IGenerationService
         try
         {
             await Task.WhenAll(blobs.Select(b => db.StringSetAsync(QueueAddress.Blob(id, b.Name), b.Bytes, BlobTtl))).ConfigureAwait(false);
-            var reply = (RedisResult[])(await db.ScriptEvaluateAsync(AddScript, [QueueAddress.Jobs(_model), QueueAddress.Wake(_model)],
-                [_capacity, id, kind, GatewayId, sessionKey, json, JsonSerializer.Serialize(args, ScalingJson.Default.JobArgs),
-                 string.Join(',', blobs.Select(b => b.Name))]).ConfigureAwait(false))!;
+            string argsJson = JsonSerializer.Serialize(args, ScalingJson.Default.JobArgs), blobNames = string.Join(',', blobs.Select(b => b.Name));
+            async Task<RedisResult[]> AddTo(string? worker) => (RedisResult[])(await db.ScriptEvaluateAsync(AddScript,
+                [QueueAddress.Jobs(_model), QueueAddress.Wake(_model), worker is null ? QueueAddress.Jobs(_model) : QueueAddress.WorkerJobs(_model, worker),
+                 worker is null ? QueueAddress.Jobs(_model) : QueueAddress.Worker(worker)],
+                [_capacity, id, kind, GatewayId, sessionKey, json, argsJson, blobNames, worker is null ? "0" : "1"]).ConfigureAwait(false))!;
+            RedisResult[] reply;
+            var needs = WorkerModels.Needs(pending.Request, args);
+            if (needs.Count > 0)
+            {
+                // A ControlNet or ESRGAN upscaler: a live worker that has it loaded, on its own stream.
+                var refused = new HashSet<string>(StringComparer.Ordinal);
+                while (true)
+                {
+                    var worker = _snapshot().Workers.Where(w => !refused.Contains(w.Id) && WorkerModels.Has(w, needs))
+                        .OrderBy(w => w.Busy).ThenBy(_ => Random.Shared.Next()).FirstOrDefault()
+                        ?? throw new InvalidRequestException(needs[0].Split(':')[0],
+                            $"No live worker has {string.Join(" and ", needs.Select(n => n.Replace(":", " '", StringComparison.Ordinal) + "'"))} loaded (start one with turbogen worker --{needs[0].Split(':')[0]}).");
+                    reply = await AddTo(worker.Id).ConfigureAwait(false);
+                    if ((long)reply[0] != 2) break;
+                    refused.Add(worker.Id);
+                }
+            }
+            else if (SessionKeys.IsLive(sessionKey))
+            {
+                // A live session's frames go to its worker while that worker's heartbeat lives; else to the next one chosen.
+                var refused = new HashSet<string>(StringComparer.Ordinal);
+                string? worker;
+                while (true)
+                {
+                    worker = await _affinity.ChooseAsync(db, sessionKey, refused).ConfigureAwait(false);
+                    reply = await AddTo(worker).ConfigureAwait(false);
+                    if ((long)reply[0] != 2 || worker is null) break;
+                    refused.Add(worker);
+                }
+                if (worker is null) _affinity.Forget(db, sessionKey);
+                else if ((long)reply[0] == 1 && await _affinity.AssignAsync(db, sessionKey, worker).ConfigureAwait(false) is { } previous)
+                    _logger.LogWarning("Live session {Session} moved from worker {Previous} (no heartbeat) to {Worker}", sessionKey, previous, worker);
+            }
+            else
+            {
+                reply = await AddTo(null).ConfigureAwait(false);
+            }
             if ((long)reply[0] == 0)
             {
                 foreach (var (name, _) in blobs) db.KeyDelete(QueueAddress.Blob(id, name), CommandFlags.FireAndForget);
@@ -147,6 +200,11 @@ public sealed class QueuedGenerationService : IGenerationService
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             failure = Unavailable(e);
+        }
+        catch (InvalidRequestException e)
+        {
+            foreach (var (name, _) in blobs) db.KeyDelete(QueueAddress.Blob(id, name), CommandFlags.FireAndForget);
+            failure = e;
         }
         if (failure is not null && _pending.TryRemove(id, out _))
         {
@@ -214,6 +272,7 @@ public sealed class QueuedGenerationService : IGenerationService
         {
             case ReplyKinds.Started:
                 pending.Worker = entry["worker"].ToString();
+                pending.Job.Worker = pending.Worker;
                 pending.Job.MarkStarted(_clock.GetUtcNow());
                 Volatile.Write(ref _current, pending);
                 return;
@@ -227,6 +286,7 @@ public sealed class QueuedGenerationService : IGenerationService
         if (!_pending.TryRemove(id, out _)) return;
         pending.Registration.Dispose();
         var job = pending.Job;
+        if (!entry["worker"].IsNullOrEmpty) job.Worker = entry["worker"].ToString();
         if (job.StartedAt is null) job.MarkStarted(_clock.GetUtcNow());
         job.MarkFinished(_clock.GetUtcNow());
         try

@@ -69,11 +69,12 @@ public static class RequestCodec
     };
 
     /// <summary>
-    /// The name a ControlNet travels under: its file name without extension, or for a folder's <c>model.onnx</c> the folder's
-    /// name (the worker loads its ControlNets with <c>--controlnet</c> and finds them by this name).
+    /// The name a ControlNet travels under: a gateway's <see cref="RemoteControlNet"/> by its name (as the workers list it),
+    /// a loaded one by its file name without extension, or for a folder's <c>model.onnx</c> the folder's name.
     /// </summary>
-    public static string ControlNetName(ControlNet controlNet)
+    public static string ControlNetName(IControlNet controlNet)
     {
+        if (controlNet is RemoteControlNet remote) return remote.Name;
         string path = controlNet.Path.TrimEnd('/', '\\');
         string name = Path.GetFileNameWithoutExtension(path);
         return name == "model" && Path.GetFileName(Path.GetDirectoryName(path)) is { Length: > 0 } folder ? folder : name;
@@ -111,7 +112,7 @@ public static class RequestCodec
     /// Decodes a queued request. <paramref name="blob"/> returns a named blob's bytes (or throws when it expired);
     /// <paramref name="controlNet"/> returns the worker's ControlNet of a name (or throws naming the field).
     /// </summary>
-    public static GenerationRequest Decode(string json, Func<string, byte[]> blob, Func<string, int, ControlNet> controlNet)
+    public static GenerationRequest Decode(string json, Func<string, byte[]> blob, Func<string, int, IControlNet> controlNet)
     {
         var wire = JsonSerializer.Deserialize(json, ScalingJson.Default.WireRequest) ?? throw new TurboGenException("The queued request is empty.");
         return new GenerationRequest

@@ -26,11 +26,12 @@ public sealed class QueueTestKit : IAsyncDisposable
     };
 
     /// <summary>Starts an in-process worker and waits until it has registered.</summary>
-    public async Task<int> StartWorkerAsync(QueueWorkerSettings? settings = null)
+    public async Task<int> StartWorkerAsync(QueueWorkerSettings? settings = null, Func<ServerOptions, ServerOptions>? configure = null)
     {
+        var options = configure is null ? WorkerOptions() : configure(WorkerOptions());
         var stop = new CancellationTokenSource();
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var run = Task.Run(() => QueueWorkerHost.RunAsync(WorkerOptions(), QueueAddress.Parse(Redis.Url), settings ?? new QueueWorkerSettings(), [],
+        var run = Task.Run(() => QueueWorkerHost.RunAsync(options, QueueAddress.Parse(Redis.Url), settings ?? new QueueWorkerSettings(),
             line => { lock (Log) Log.Add(line); }, stop.Token, _ => ready.TrySetResult()));
         await Task.WhenAny(ready.Task, run, Task.Delay(TimeSpan.FromSeconds(60)));
         if (run.IsFaulted) await run;

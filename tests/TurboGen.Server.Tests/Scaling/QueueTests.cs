@@ -102,7 +102,8 @@ public sealed class QueueTests
 
         await kit.Redis.StartAgainAsync(); // empty: no persistence, so the workers must recreate the group
         await WaitForAsync(async () => (await PostJsonAsync(gateway.Http, "/api/generate", Request)).Status == 200, TimeSpan.FromSeconds(60));
-        Assert.Equal(HttpStatusCode.OK, (await gateway.Http.GetAsync("/health")).StatusCode);
+        // /health follows the queue snapshot, refreshed when the connection is restored (asynchronously) and every second.
+        await WaitForAsync(async () => (await gateway.Http.GetAsync("/health")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(5));
     }
 
     internal static async Task<JsonElement> GetJsonAsync(HttpClient http, string path)

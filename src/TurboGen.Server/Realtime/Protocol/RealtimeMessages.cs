@@ -119,6 +119,14 @@ public sealed record FrameHeader
 
     /// <summary>From receiving the request to sending this frame, on the server.</summary>
     public double ElapsedMs { get; init; }
+
+    /// <summary>Through a gateway (<c>serve --queue</c>): the worker that made the frame; null in one process.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Worker { get; init; }
+
+    /// <summary>The session's previous worker, on the first frame after its worker changed (it died or left: fail-over).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? PreviousWorker { get; init; }
 }
 
 /// <summary>The values of <see cref="FrameHeader.Kind"/>.</summary>
