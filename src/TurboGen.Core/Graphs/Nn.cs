@@ -11,7 +11,7 @@ namespace TurboGen.Graphs;
 /// </summary>
 public sealed partial class Nn(GraphBuilder graph, ICheckpointTensors weights)
 {
-    private readonly Dictionary<string, string> _added = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, GraphValue> _added = new(StringComparer.Ordinal);
 
     /// <summary>The graph the layers are added to.</summary>
     public GraphBuilder G { get; } = graph;
@@ -40,10 +40,10 @@ public sealed partial class Nn(GraphBuilder graph, ICheckpointTensors weights)
     }
 
     /// <summary>Adds checkpoint tensor <paramref name="key"/> as an initializer (once, in <see cref="GraphBuilder.FloatType"/>), optionally with another shape of the same element count.</summary>
-    public string Param(string key, long[]? shape = null)
+    public GraphValue Param(string key, long[]? shape = null)
     {
         string id = (shape is null ? key : key + "|" + string.Join(",", shape)) + FloatTypeId;
-        if (_added.TryGetValue(id, out string? existing)) return existing;
+        if (_added.TryGetValue(id, out GraphValue existing)) return existing;
         var src = W.Shape(key);
         shape ??= src;
         if (TensorShape.ElementCount(shape) != TensorShape.ElementCount(src))
@@ -51,22 +51,21 @@ public sealed partial class Nn(GraphBuilder graph, ICheckpointTensors weights)
             throw new ModelLoadException(W.Source, $"Tensor '{key}' has shape [{string.Join(",", src)}]; cannot view it as [{string.Join(",", shape)}].");
         }
         string name = shape == src ? key : $"{key}:{string.Join("x", shape)}";
-        G.Weight(name, G.FloatType, shape, G.FloatType == ElementType.Float16 ? W.Float16(key) : W.Float32(key));
-        _added[id] = name;
-        return name;
+        var value = G.Weight(name, G.FloatType, shape, G.FloatType == ElementType.Float16 ? W.Float16(key) : W.Float32(key));
+        _added[id] = value;
+        return value;
     }
 
     private string FloatTypeId => G.FloatType == ElementType.Float ? "" : "|" + G.FloatType;
 
-    private string ParamTransposed(string key)
+    private GraphValue ParamTransposed(string key)
     {
         string id = key + "|T" + FloatTypeId;
-        if (_added.TryGetValue(id, out string? existing)) return existing;
+        if (_added.TryGetValue(id, out GraphValue existing)) return existing;
         var s = LinearWeightShape(key);
-        string name = key + ".T";
-        G.Weight(name, G.FloatType, [s[1], s[0]], G.FloatType == ElementType.Float16 ? W.Float16Transposed(key) : W.Float32Transposed(key));
-        _added[id] = name;
-        return name;
+        var value = G.Weight(key + ".T", G.FloatType, [s[1], s[0]], G.FloatType == ElementType.Float16 ? W.Float16Transposed(key) : W.Float32Transposed(key));
+        _added[id] = value;
+        return value;
     }
 
     /// <summary>The shape [out, in] of Linear weight <paramref name="key"/>; throws naming the tensor and file if it is not 2-D.</summary>
@@ -81,22 +80,22 @@ public sealed partial class Nn(GraphBuilder graph, ICheckpointTensors weights)
     }
 
     /// <summary>y = x·Wᵀ + b over the last axis (PyTorch nn.Linear; weight [out, in] stored transposed).</summary>
-    public string Linear(string x, string prefix, bool bias = true)
+    public GraphValue Linear(GraphValue x, string prefix, bool bias = true)
     {
         using var _ = ModuleScope(prefix);
         if (Kernels.QuantizesLinear(prefix))
         {
             return QuantizedLinear(x, prefix, bias && Has(prefix + ".bias"));
         }
-        string y = G.MatMul(x, ParamTransposed(prefix + ".weight"));
+        GraphValue y = G.MatMul(x, ParamTransposed(prefix + ".weight"));
         return bias && Has(prefix + ".bias") ? G.Add(y, Param(prefix + ".bias")) : y;
     }
 
     /// <summary>nn.Conv2d with symmetric padding (default kernel/2) or explicit ONNX pads [top, left, bottom, right].</summary>
-    public string Conv2d(string x, string prefix, int stride = 1, int? padding = null, long[]? pads = null)
+    public GraphValue Conv2d(GraphValue x, string prefix, int stride = 1, int? padding = null, long[]? pads = null)
     {
         using var _ = ModuleScope(prefix);
-        string w = Param(prefix + ".weight");
+        GraphValue w = Param(prefix + ".weight");
         long k = W.Shape(prefix + ".weight")[2];
         int p = padding ?? (int)(k / 2);
         var inputs = Has(prefix + ".bias") ? new[] { x, w, Param(prefix + ".bias") } : new[] { x, w };
@@ -107,49 +106,49 @@ public sealed partial class Nn(GraphBuilder graph, ICheckpointTensors weights)
     }
 
     /// <summary>nn.GroupNorm on [N,C,H,W] (or [N,C,L]): normalise per group via InstanceNormalization, then per-channel affine (float32 in a float16 graph, as PyTorch computes it).</summary>
-    public string GroupNorm(string x, string prefix, int groups, float eps)
+    public GraphValue GroupNorm(GraphValue x, string prefix, int groups, float eps)
     {
         using var _ = ModuleScope(prefix);
         long c = W.Shape(prefix + ".weight")[0];
         return G.InFloat32(x, x32 =>
         {
-            string grouped = G.Reshape(x32, 0, groups, -1);
-            string ones = G.Const(Enumerable.Repeat(1f, groups).ToArray(), groups);
-            string zeros = G.Const(new float[groups], groups);
-            string normed = G.Op("InstanceNormalization", [grouped, ones, zeros], ("epsilon", eps));
-            string back = G.Op("Reshape", [normed, G.Op("Shape", [x32])]);
-            string gamma = Param(prefix + ".weight", [c, 1, 1]);
-            string beta = Param(prefix + ".bias", [c, 1, 1]);
+            GraphValue grouped = G.Reshape(x32, 0, groups, -1);
+            GraphValue ones = G.Const(Enumerable.Repeat(1f, groups).ToArray(), groups);
+            GraphValue zeros = G.Const(new float[groups], groups);
+            GraphValue normed = G.Op("InstanceNormalization", [grouped, ones, zeros], ("epsilon", eps));
+            GraphValue back = G.Op("Reshape", [normed, G.Op("Shape", [x32])]);
+            GraphValue gamma = Param(prefix + ".weight", [c, 1, 1]);
+            GraphValue beta = Param(prefix + ".bias", [c, 1, 1]);
             return G.Add(G.Mul(back, gamma), beta);
         });
     }
 
     /// <summary>nn.LayerNorm over the last axis (in a float16 graph the statistics are float32: the default stash_type 1).</summary>
-    public string LayerNorm(string x, string prefix, float eps)
+    public GraphValue LayerNorm(GraphValue x, string prefix, float eps)
     {
         using var _ = ModuleScope(prefix);
         return G.Op("LayerNormalization", [x, Param(prefix + ".weight"), Param(prefix + ".bias")], ("axis", -1L), ("epsilon", eps));
     }
 
     /// <summary>Exact GELU: 0.5·x·(1 + erf(x/√2)).</summary>
-    public string Gelu(string x)
+    public GraphValue Gelu(GraphValue x)
     {
-        string erf = G.Op("Erf", [G.Mul(x, G.Const(1f / MathF.Sqrt(2f)))]);
+        GraphValue erf = G.Op("Erf", [G.Mul(x, G.Const(1f / MathF.Sqrt(2f)))]);
         return G.Mul(G.Mul(x, G.Const(0.5f)), G.Add(erf, G.Const(1f)));
     }
 
     /// <summary>CLIP's quick GELU: x·σ(1.702·x).</summary>
-    public string QuickGelu(string x) => G.Mul(x, G.Sigmoid(G.Mul(x, G.Const(1.702f))));
+    public GraphValue QuickGelu(GraphValue x) => G.Mul(x, G.Sigmoid(G.Mul(x, G.Const(1.702f))));
 
     /// <summary>nn.SiLU: x·σ(x).</summary>
-    public string Silu(string x) => G.Mul(x, G.Sigmoid(x));
+    public GraphValue Silu(GraphValue x) => G.Mul(x, G.Sigmoid(x));
 
     /// <summary>
     /// Scaled dot-product attention with <paramref name="heads"/> heads: q [B,Tq,C], k and v [B,Tk,C] → [B,Tq,C].
     /// <paramref name="mask"/> (optional, float32) is added to the scores (broadcastable to [B,H,Tq,Tk]). Scaling, mask and
     /// softmax are float32 in a float16 graph.
     /// </summary>
-    public string Attention(string q, string k, string v, int heads, long channels, string? mask = null)
+    public GraphValue Attention(GraphValue q, GraphValue k, GraphValue v, int heads, long channels, GraphValue? mask = null)
     {
         if (Kernels.FusedAttention && mask is null)
         {
@@ -157,21 +156,21 @@ public sealed partial class Nn(GraphBuilder graph, ICheckpointTensors weights)
             return G.MsOp("MultiHeadAttention", [q, k, v], ("num_heads", (long)heads));
         }
         long d = channels / heads;
-        string qh = G.Transpose(G.Reshape(q, 0, 0, heads, d), 0, 2, 1, 3);   // [B,H,Tq,D]
-        string kt = G.Transpose(G.Reshape(k, 0, 0, heads, d), 0, 2, 3, 1);   // [B,H,D,Tk]
-        string vh = G.Transpose(G.Reshape(v, 0, 0, heads, d), 0, 2, 1, 3);   // [B,H,Tk,D]
-        string probs = G.InFloat32(G.MatMul(qh, kt), raw =>
+        GraphValue qh = G.Transpose(G.Reshape(q, 0, 0, heads, d), 0, 2, 1, 3);   // [B,H,Tq,D]
+        GraphValue kt = G.Transpose(G.Reshape(k, 0, 0, heads, d), 0, 2, 3, 1);   // [B,H,D,Tk]
+        GraphValue vh = G.Transpose(G.Reshape(v, 0, 0, heads, d), 0, 2, 1, 3);   // [B,H,Tk,D]
+        GraphValue probs = G.InFloat32(G.MatMul(qh, kt), raw =>
         {
-            string scores = G.Mul(raw, G.Const(1f / MathF.Sqrt(d)));
-            if (mask is not null) scores = G.Add(scores, mask);
+            GraphValue scores = G.Mul(raw, G.Const(1f / MathF.Sqrt(d)));
+            if (mask is { } m) scores = G.Add(scores, m);
             return G.Softmax(scores, -1);
         });
-        string o = G.Transpose(G.MatMul(probs, vh), 0, 2, 1, 3);            // [B,Tq,H,D]
+        GraphValue o = G.Transpose(G.MatMul(probs, vh), 0, 2, 1, 3);            // [B,Tq,H,D]
         return G.Reshape(o, 0, 0, channels);
     }
 
     /// <summary>Nearest-neighbour upsampling of [N,C,H,W] by <paramref name="factor"/> (torch F.interpolate(scale_factor=factor, mode="nearest")).</summary>
-    public string UpsampleNearest(string x, float factor = 2f) =>
-        G.Op("Resize", [x, "", G.ConstFloat32([1f, 1f, factor, factor], 4)],
+    public GraphValue UpsampleNearest(GraphValue x, float factor = 2f) =>
+        G.Op("Resize", [x, GraphValue.None, G.ConstFloat32([1f, 1f, factor, factor], 4)],
             ("mode", "nearest"), ("coordinate_transformation_mode", "asymmetric"), ("nearest_mode", "floor"));
 }

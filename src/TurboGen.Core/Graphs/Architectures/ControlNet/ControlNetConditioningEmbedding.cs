@@ -8,10 +8,10 @@ namespace TurboGen.Graphs.Architectures.ControlNet;
 /// </summary>
 internal sealed class ControlNetConditioningEmbedding(Nn nn, ControlNetConfig config, string prefix = "controlnet_cond_embedding")
 {
-    public string Forward(string cond)
+    public GraphValue Forward(GraphValue cond)
     {
         using var _ = nn.ModuleScope(prefix);
-        string x = nn.Silu(nn.Conv2d(cond, prefix + ".conv_in"));
+        GraphValue x = nn.Silu(nn.Conv2d(cond, prefix + ".conv_in"));
         for (int i = 0; i < config.ConditioningEmbeddingOutChannels.Count - 1; i++)
         {
             x = nn.Silu(nn.Conv2d(x, $"{prefix}.blocks.{2 * i}"));

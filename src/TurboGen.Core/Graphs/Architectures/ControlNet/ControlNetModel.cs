@@ -44,20 +44,20 @@ public static class ControlNetModel
         var g = new GraphBuilder(options.GraphName) { FloatType = options.Precision.FloatType() };
         var nn = new Nn(g, weights) { Kernels = options.Kernels };
         var inputs = Unet2DConditionModel.DeclareInputs(g, unet, options);
-        string cond = g.Input(ControlNetCondInput, ElementType.Float, "batch", config.ConditioningChannels, "image_height", "image_width");
-        string scale = g.FromFloat32(g.Input(ConditioningScaleInput, ElementType.Float));
+        GraphValue cond = g.Input(ControlNetCondInput, ElementType.Float, "batch", config.ConditioningChannels, "image_height", "image_width");
+        GraphValue scale = g.FromFloat32(g.Input(ConditioningScaleInput, ElementType.Float));
 
-        string temb = Unet2DConditionModel.TimeEmbedding(g, nn, unet, options, inputs);
+        GraphValue temb = Unet2DConditionModel.TimeEmbedding(g, nn, unet, options, inputs);
 
-        string x = nn.Conv2d(g.FromFloat32(inputs.Sample), "conv_in");
-        string control = g.FromFloat32(cond);
+        GraphValue x = nn.Conv2d(g.FromFloat32(inputs.Sample), "conv_in");
+        GraphValue control = g.FromFloat32(cond);
         if (config.BgrChannelOrder)
         {
             control = g.Op("Gather", [control, g.ConstInt64(2, 1, 0)], ("axis", 1L));
         }
         x = g.Add(x, new ControlNetConditioningEmbedding(nn, config).Forward(control));
 
-        var skips = new List<string> { x };
+        var skips = new List<GraphValue> { x };
         foreach (var block in unet.DownBlocks())
         {
             x = block.HasCrossAttention

@@ -11,18 +11,18 @@ internal sealed class ControlNetZeroConvs(Nn nn, ControlNetConfig config)
     public const string DownPrefix = "controlnet_down_blocks";
     public const string MidPrefix = "controlnet_mid_block";
 
-    public IReadOnlyList<string> Down(IReadOnlyList<string> skips, string scale)
+    public IReadOnlyList<GraphValue> Down(IReadOnlyList<GraphValue> skips, GraphValue scale)
     {
         using var _ = nn.ModuleScope(DownPrefix);
         return skips.Select((s, i) => Finish(nn.Conv2d(s, $"{DownPrefix}.{i}"), scale)).ToList();
     }
 
-    public string Mid(string x, string scale) => Finish(nn.Conv2d(x, MidPrefix), scale);
+    public GraphValue Mid(GraphValue x, GraphValue scale) => Finish(nn.Conv2d(x, MidPrefix), scale);
 
-    private string Finish(string residual, string scale)
+    private GraphValue Finish(GraphValue residual, GraphValue scale)
     {
         var g = nn.G;
-        string scaled = g.Mul(residual, scale);
+        GraphValue scaled = g.Mul(residual, scale);
         return config.GlobalPoolConditions ? g.Op("ReduceMean", [scaled], ("axes", new long[] { 2, 3 }), ("keepdims", 1L)) : scaled;
     }
 }

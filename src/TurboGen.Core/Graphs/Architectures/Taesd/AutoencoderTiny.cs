@@ -33,8 +33,8 @@ public static class AutoencoderTiny
 
         var g = new GraphBuilder("taesd_decoder") { FloatType = options.Precision.FloatType() };
         var nn = new Nn(g, weights);
-        string z = g.Input("latent_sample", ElementType.Float, "batch", config.LatentChannels, "latent_height", "latent_width");
-        string x = new DecoderTiny(nn, config, "decoder").Forward(g.FromFloat32(z));
+        GraphValue z = g.Input("latent_sample", ElementType.Float, "batch", config.LatentChannels, "latent_height", "latent_width");
+        GraphValue x = new DecoderTiny(nn, config, "decoder").Forward(g.FromFloat32(z));
         if (options.ImageMinusOneToOne)
         {
             x = g.Sub(g.Mul(x, g.Const(2f)), g.Const(1f));
@@ -57,8 +57,8 @@ public static class AutoencoderTiny
 
         var g = new GraphBuilder("taesd_encoder") { FloatType = options.Precision.FloatType() };
         var nn = new Nn(g, weights);
-        string image = g.Input("sample", ElementType.Float, "batch", config.InChannels, "height", "width");
-        string x = g.FromFloat32(image);
+        GraphValue image = g.Input("sample", ElementType.Float, "batch", config.InChannels, "height", "width");
+        GraphValue x = g.FromFloat32(image);
         x = options.ImageMinusOneToOne ? g.Div(g.Add(x, g.Const(1f)), g.Const(2f)) : x;
         x = new EncoderTiny(nn, config, "encoder").Forward(x);
         g.Output(g.ToFloat32(x), "latent_sample", ElementType.Float, "batch", config.LatentChannels, "latent_height", "latent_width");

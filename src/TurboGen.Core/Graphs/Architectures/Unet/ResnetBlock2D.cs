@@ -7,20 +7,20 @@ namespace TurboGen.Graphs.Architectures.Unet;
 /// </summary>
 internal sealed class ResnetBlock2D(Nn nn, string prefix, int groups, float eps, float outputScaleFactor = 1f)
 {
-    public string Forward(string x, string tembActivated)
+    public GraphValue Forward(GraphValue x, GraphValue tembActivated)
     {
         using var _ = nn.ModuleScope(prefix);
         var g = nn.G;
-        string h = nn.Silu(nn.GroupNorm(x, prefix + ".norm1", groups, eps));
+        GraphValue h = nn.Silu(nn.GroupNorm(x, prefix + ".norm1", groups, eps));
         h = nn.Conv2d(h, prefix + ".conv1");
-        string t = nn.Linear(tembActivated, prefix + ".time_emb_proj");   // [B, C_out]
+        GraphValue t = nn.Linear(tembActivated, prefix + ".time_emb_proj");   // [B, C_out]
         h = g.Add(h, g.Unsqueeze(t, 2, 3));
         h = nn.Silu(nn.GroupNorm(h, prefix + ".norm2", groups, eps));
         h = nn.Conv2d(h, prefix + ".conv2");
 
         long[] conv1 = nn.Shape(prefix + ".conv1.weight");
-        string shortcut = conv1[0] != conv1[1] ? nn.Conv2d(x, prefix + ".conv_shortcut") : x;
-        string y = g.Add(shortcut, h);
+        GraphValue shortcut = conv1[0] != conv1[1] ? nn.Conv2d(x, prefix + ".conv_shortcut") : x;
+        GraphValue y = g.Add(shortcut, h);
         return outputScaleFactor == 1f ? y : g.Div(y, g.Const(outputScaleFactor));
     }
 }

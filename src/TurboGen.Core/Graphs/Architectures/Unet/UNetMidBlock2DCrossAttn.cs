@@ -3,7 +3,7 @@ namespace TurboGen.Graphs.Architectures.Unet;
 /// <summary>diffusers <c>UNetMidBlock2DCrossAttn</c>: resnets.0, then (<see cref="Transformer2DModel"/> → resnet) per attention layer, at the deepest width.</summary>
 internal sealed class UNetMidBlock2DCrossAttn(Nn nn, UnetConfig config, UnetBlockSpec spec)
 {
-    public string Forward(string x, string temb, string context)
+    public GraphValue Forward(GraphValue x, GraphValue temb, GraphValue context)
     {
         using var _ = nn.ModuleScope(spec.Prefix);
         x = Resnet(0).Forward(x, temb);

@@ -6,7 +6,7 @@ namespace TurboGen.Graphs.Architectures.Unet;
 /// </summary>
 internal sealed class UpBlock2D(Nn nn, UnetConfig config, UnetBlockSpec spec)
 {
-    public string Forward(string x, string temb, List<string> skips)
+    public GraphValue Forward(GraphValue x, GraphValue temb, List<GraphValue> skips)
     {
         using var _ = nn.ModuleScope(spec.Prefix);
         for (int j = 0; j < spec.Layers; j++)
@@ -17,9 +17,9 @@ internal sealed class UpBlock2D(Nn nn, UnetConfig config, UnetBlockSpec spec)
         return spec.HasSampler ? new Upsample2D(nn, $"{spec.Prefix}.upsamplers.0").Forward(x, skips[^1]) : x;
     }
 
-    internal static string Pop(List<string> skips)
+    internal static GraphValue Pop(List<GraphValue> skips)
     {
-        string last = skips[^1];
+        GraphValue last = skips[^1];
         skips.RemoveAt(skips.Count - 1);
         return last;
     }
@@ -28,7 +28,7 @@ internal sealed class UpBlock2D(Nn nn, UnetConfig config, UnetBlockSpec spec)
 /// <summary>diffusers <c>CrossAttnUpBlock2D</c>: like <see cref="UpBlock2D"/> with a <see cref="Transformer2DModel"/> after each resnet.</summary>
 internal sealed class CrossAttnUpBlock2D(Nn nn, UnetConfig config, UnetBlockSpec spec)
 {
-    public string Forward(string x, string temb, string context, List<string> skips)
+    public GraphValue Forward(GraphValue x, GraphValue temb, GraphValue context, List<GraphValue> skips)
     {
         using var _ = nn.ModuleScope(spec.Prefix);
         for (int j = 0; j < spec.Layers; j++)
