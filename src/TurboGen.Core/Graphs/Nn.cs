@@ -22,11 +22,39 @@ public sealed partial class Nn(GraphBuilder graph, ICheckpointTensors weights)
     /// <summary>Operator forms for attention and Linear layers (<see cref="GraphKernels.Standard"/>: plain ONNX).</summary>
     public GraphKernels Kernels { get; init; } = GraphKernels.Standard;
 
+    /// <summary>
+    /// The tensors the architecture declares for its config (see <see cref="Checked"/>). When set, reading any other tensor
+    /// throws naming the tensor and the checkpoint, so a block's <c>Declare</c> and its <c>Forward</c> cannot disagree.
+    /// </summary>
+    public TensorLayout? Declared { get; init; }
+
+    /// <summary>
+    /// Checks <paramref name="weights"/> against <paramref name="layout"/> before anything is built (every declared tensor present
+    /// with its shape; all problems in one <see cref="ModelLoadException"/> naming the tensors and the file; <paramref name="what"/>
+    /// names the model) and returns the layers that read only those tensors.
+    /// </summary>
+    public static Nn Checked(GraphBuilder graph, ICheckpointTensors weights, TensorLayout layout, string what, GraphKernels? kernels = null)
+    {
+        layout.Require(weights, what);
+        return new Nn(graph, weights) { Declared = layout, Kernels = kernels ?? GraphKernels.Standard };
+    }
+
     /// <summary>Whether the checkpoint has the tensor <paramref name="key"/> (e.g. to tell an optional bias).</summary>
     public bool Has(string key) => W.Contains(key);
 
     /// <summary>The checkpoint tensor's shape; a missing key throws <see cref="ModelLoadException"/> naming the checkpoint and the key.</summary>
-    public long[] Shape(string key) => W.Shape(key);
+    public long[] Shape(string key) => W.Shape(Read(key));
+
+    /// <summary><paramref name="key"/>, after checking that the architecture declares it (when <see cref="Declared"/> is set).</summary>
+    private string Read(string key)
+    {
+        if (Declared is { } layout && !layout.Declares(key))
+        {
+            throw new ModelLoadException(W.Source,
+                $"Tensor '{key}' of {W.Source} is read by the build but not declared by the architecture's layout (a block's Declare and Forward disagree).");
+        }
+        return key;
+    }
 
     /// <summary>
     /// A node scope named after module <paramref name="prefix"/>, relative to the enclosing scope when the prefix continues it
@@ -44,7 +72,7 @@ public sealed partial class Nn(GraphBuilder graph, ICheckpointTensors weights)
     {
         string id = (shape is null ? key : key + "|" + string.Join(",", shape)) + FloatTypeId;
         if (_added.TryGetValue(id, out GraphValue existing)) return existing;
-        var src = W.Shape(key);
+        var src = Shape(key);
         shape ??= src;
         if (TensorShape.ElementCount(shape) != TensorShape.ElementCount(src))
         {
@@ -71,7 +99,7 @@ public sealed partial class Nn(GraphBuilder graph, ICheckpointTensors weights)
     /// <summary>The shape [out, in] of Linear weight <paramref name="key"/>; throws naming the tensor and file if it is not 2-D.</summary>
     private long[] LinearWeightShape(string key)
     {
-        var s = W.Shape(key);
+        var s = Shape(key);
         if (s.Length != 2)
         {
             throw new ModelLoadException(W.Source, $"Tensor '{key}' has shape [{string.Join(",", s)}], expected [out, in] for a Linear layer.");
@@ -96,20 +124,21 @@ public sealed partial class Nn(GraphBuilder graph, ICheckpointTensors weights)
     {
         using var _ = ModuleScope(prefix);
         GraphValue w = Param(prefix + ".weight");
-        long k = W.Shape(prefix + ".weight")[2];
+        long[] kernel = Shape(prefix + ".weight");
+        long k = kernel[2];
         int p = padding ?? (int)(k / 2);
         var inputs = Has(prefix + ".bias") ? new[] { x, w, Param(prefix + ".bias") } : new[] { x, w };
         return G.Op("Conv", inputs,
             ("strides", new long[] { stride, stride }),
             ("pads", pads ?? new long[] { p, p, p, p }),
-            ("kernel_shape", new long[] { k, W.Shape(prefix + ".weight")[3] }));
+            ("kernel_shape", new long[] { k, kernel[3] }));
     }
 
     /// <summary>nn.GroupNorm on [N,C,H,W] (or [N,C,L]): normalise per group via InstanceNormalization, then per-channel affine (float32 in a float16 graph, as PyTorch computes it).</summary>
     public GraphValue GroupNorm(GraphValue x, string prefix, int groups, float eps)
     {
         using var _ = ModuleScope(prefix);
-        long c = W.Shape(prefix + ".weight")[0];
+        long c = Shape(prefix + ".weight")[0];
         return G.InFloat32(x, x32 =>
         {
             GraphValue grouped = G.Reshape(x32, 0, groups, -1);

@@ -53,13 +53,12 @@ public static class ClipTextModel
             throw new ArgumentException($"input_ids must be Int64 or Int32, not {options.InputIdsType}.", nameof(options));
         }
         bool withProjection = options.WithProjection ?? config.HasProjection;
-        Layout(config, withProjection, options.KeyPrefix).Require(weights, What);
 
         var g = new GraphBuilder(withProjection ? ClipTextConfig.ClipTextModelWithProjectionArchitecture : ClipTextConfig.ClipTextModelArchitecture)
         {
             FloatType = options.Precision.FloatType(),
         };
-        var nn = new Nn(g, weights) { Kernels = options.Kernels };
+        var nn = Nn.Checked(g, weights, Layout(config, withProjection, options.KeyPrefix), What, options.Kernels);
         long seq = config.MaxPositionEmbeddings, h = config.HiddenSize;
         GraphValue inputIds = g.Input("input_ids", options.InputIdsType, "batch", seq);
 

@@ -38,11 +38,10 @@ public static class ControlNetModel
     public static GraphBuilder Build(ControlNetConfig config, ICheckpointTensors weights, UnetBuildOptions? options = null)
     {
         options ??= new UnetBuildOptions { GraphName = "controlnet" };
-        ControlNetCheckpointLayout.Layout(config).Require(weights, "ControlNet");
         var unet = config.Unet;
 
         var g = new GraphBuilder(options.GraphName) { FloatType = options.Precision.FloatType() };
-        var nn = new Nn(g, weights) { Kernels = options.Kernels };
+        var nn = Nn.Checked(g, weights, ControlNetCheckpointLayout.Layout(config), "ControlNet", options.Kernels);
         var inputs = Unet2DConditionModel.DeclareInputs(g, unet, options);
         GraphValue cond = g.Input(ControlNetCondInput, ElementType.Float, "batch", config.ConditioningChannels, "image_height", "image_width");
         GraphValue scale = g.FromFloat32(g.Input(ConditioningScaleInput, ElementType.Float));

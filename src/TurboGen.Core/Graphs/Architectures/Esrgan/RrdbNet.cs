@@ -31,10 +31,9 @@ public static class RrdbNet
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(weights);
         config.Validate(weights.Source);
-        Layout(config).Require(weights, "RRDBNet");
 
         var g = new GraphBuilder("rrdbnet") { FloatType = precision.FloatType() };
-        var nn = new Nn(g, weights);
+        var nn = Nn.Checked(g, weights, Layout(config), "RRDBNet");
         GraphValue image = g.Input(InputName, ElementType.Float, "batch", config.NumInChannels, "height", "width");
         GraphValue x = g.FromFloat32(image);
         if (config.UnshuffleFactor > 1)

@@ -29,10 +29,9 @@ public static class AutoencoderTiny
     {
         options ??= new AutoencoderTinyBuildOptions();
         config.Validate(weights.Source);
-        Layout(config, AutoencoderPart.Decoder).Require(weights, "AutoencoderTiny decoder");
 
         var g = new GraphBuilder("taesd_decoder") { FloatType = options.Precision.FloatType() };
-        var nn = new Nn(g, weights);
+        var nn = Nn.Checked(g, weights, Layout(config, AutoencoderPart.Decoder), "AutoencoderTiny decoder");
         GraphValue z = g.Input("latent_sample", ElementType.Float, "batch", config.LatentChannels, "latent_height", "latent_width");
         GraphValue x = new DecoderTiny(nn, config, "decoder").Forward(g.FromFloat32(z));
         if (options.ImageMinusOneToOne)
@@ -53,10 +52,9 @@ public static class AutoencoderTiny
     {
         options ??= new AutoencoderTinyBuildOptions();
         config.Validate(weights.Source);
-        Layout(config, AutoencoderPart.Encoder).Require(weights, "AutoencoderTiny encoder");
 
         var g = new GraphBuilder("taesd_encoder") { FloatType = options.Precision.FloatType() };
-        var nn = new Nn(g, weights);
+        var nn = Nn.Checked(g, weights, Layout(config, AutoencoderPart.Encoder), "AutoencoderTiny encoder");
         GraphValue image = g.Input("sample", ElementType.Float, "batch", config.InChannels, "height", "width");
         GraphValue x = g.FromFloat32(image);
         x = options.ImageMinusOneToOne ? g.Div(g.Add(x, g.Const(1f)), g.Const(2f)) : x;

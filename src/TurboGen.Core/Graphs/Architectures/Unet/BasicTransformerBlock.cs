@@ -10,6 +10,26 @@ namespace TurboGen.Graphs.Architectures.Unet;
 /// </summary>
 internal sealed class BasicTransformerBlock(Nn nn, string prefix, int heads, bool onlyCrossAttention = false)
 {
+    /// <summary>The block's tensors for <paramref name="channels"/> wide tokens and a <paramref name="crossDim"/> wide text context.</summary>
+    public static void Declare(TensorLayout t, string prefix, long channels, long crossDim, bool onlyCrossAttention = false)
+    {
+        t.Norm(prefix + ".norm1", channels);
+        DeclareAttention(t, prefix + ".attn1", channels, onlyCrossAttention ? crossDim : channels);   // only_cross_attention: attn1 reads the text context
+        t.Norm(prefix + ".norm2", channels);
+        DeclareAttention(t, prefix + ".attn2", channels, crossDim);
+        t.Norm(prefix + ".norm3", channels);
+        t.Linear(prefix + ".ff.net.0.proj", channels, 8 * channels);   // GEGLU: value and gate halves of 4·C each
+        t.Linear(prefix + ".ff.net.2", 4 * channels, channels);
+    }
+
+    private static void DeclareAttention(TensorLayout t, string module, long channels, long contextChannels)
+    {
+        t.Linear(module + ".to_q", channels, channels, bias: false);
+        t.Linear(module + ".to_k", contextChannels, channels, bias: false);
+        t.Linear(module + ".to_v", contextChannels, channels, bias: false);
+        t.Linear(module + ".to_out.0", channels, channels);
+    }
+
     public GraphValue Forward(GraphValue h, GraphValue context)
     {
         using var _ = nn.ModuleScope(prefix);

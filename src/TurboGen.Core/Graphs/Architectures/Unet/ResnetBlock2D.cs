@@ -7,6 +7,17 @@ namespace TurboGen.Graphs.Architectures.Unet;
 /// </summary>
 internal sealed class ResnetBlock2D(Nn nn, string prefix, int groups, float eps, float outputScaleFactor = 1f)
 {
+    /// <summary>The block's tensors: norm1, conv1, time_emb_proj, norm2, conv2, and conv_shortcut when the channel count changes.</summary>
+    public static void Declare(TensorLayout t, string prefix, long inChannels, long outChannels, long timeEmbedDim)
+    {
+        t.Norm(prefix + ".norm1", inChannels);
+        t.Conv2d(prefix + ".conv1", inChannels, outChannels, 3);
+        t.Linear(prefix + ".time_emb_proj", timeEmbedDim, outChannels);
+        t.Norm(prefix + ".norm2", outChannels);
+        t.Conv2d(prefix + ".conv2", outChannels, outChannels, 3);
+        if (inChannels != outChannels) t.Conv2d(prefix + ".conv_shortcut", inChannels, outChannels, 1);
+    }
+
     public GraphValue Forward(GraphValue x, GraphValue tembActivated)
     {
         using var _ = nn.ModuleScope(prefix);

@@ -3,6 +3,9 @@ namespace TurboGen.Graphs.Architectures.Unet;
 /// <summary>diffusers <c>Downsample2D</c> with a convolution: 3×3 conv, stride 2 (padding 1, or 0 with one extra row/column at the bottom/right as diffusers pads).</summary>
 internal sealed class Downsample2D(Nn nn, string prefix, int padding)
 {
+    /// <summary>The sampler's 3×3 <c>conv</c>.</summary>
+    public static void Declare(TensorLayout t, string prefix, long channels) => t.Conv2d(prefix + ".conv", channels, channels, 3);
+
     public GraphValue Forward(GraphValue x)
     {
         using var _ = nn.ModuleScope(prefix);
@@ -19,6 +22,9 @@ internal sealed class Downsample2D(Nn nn, string prefix, int padding)
 /// </summary>
 internal sealed class Upsample2D(Nn nn, string prefix)
 {
+    /// <summary>The sampler's 3×3 <c>conv</c>.</summary>
+    public static void Declare(TensorLayout t, string prefix, long channels) => t.Conv2d(prefix + ".conv", channels, channels, 3);
+
     public GraphValue Forward(GraphValue x, GraphValue sizeLike)
     {
         using var _ = nn.ModuleScope(prefix);

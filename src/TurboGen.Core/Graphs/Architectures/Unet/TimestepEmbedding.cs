@@ -39,6 +39,14 @@ internal sealed class Timesteps(GraphBuilder g, int dim, bool flipSinToCos, floa
 /// </summary>
 internal sealed class TimestepEmbedding(Nn nn, string prefix)
 {
+    /// <summary>The MLP's tensors: cond_proj (without bias) when there is a condition, linear_1, linear_2.</summary>
+    public static void Declare(TensorLayout t, string prefix, long inFeatures, long timeEmbedDim, long? conditionFeatures = null)
+    {
+        if (conditionFeatures is long cond) t.Linear(prefix + ".cond_proj", cond, inFeatures, bias: false);
+        t.Linear(prefix + ".linear_1", inFeatures, timeEmbedDim);
+        t.Linear(prefix + ".linear_2", timeEmbedDim, timeEmbedDim);
+    }
+
     public GraphValue Forward(GraphValue x, GraphValue? condition = null)
     {
         using var _ = nn.ModuleScope(prefix);

@@ -8,6 +8,24 @@ namespace TurboGen.Graphs.Architectures.Unet;
 /// <remarks>With <c>onlyCrossAttention</c> each block's attn1 attends to the text context (diffusers <c>only_cross_attention</c>).</remarks>
 internal sealed class Transformer2DModel(Nn nn, string prefix, int heads, int layers, int groups, bool linearProjection, bool onlyCrossAttention = false)
 {
+    /// <summary>The model's tensors: norm, proj_in, the <see cref="BasicTransformerBlock"/>s, proj_out (Linear or 1×1 Conv).</summary>
+    public static void Declare(TensorLayout t, string prefix, long channels, int layers, long crossDim, bool linearProjection, bool onlyCrossAttention = false)
+    {
+        t.Norm(prefix + ".norm", channels);
+        Projection(t, prefix + ".proj_in", channels, linearProjection);
+        for (int k = 0; k < layers; k++)
+        {
+            BasicTransformerBlock.Declare(t, $"{prefix}.transformer_blocks.{k}", channels, crossDim, onlyCrossAttention);
+        }
+        Projection(t, prefix + ".proj_out", channels, linearProjection);
+    }
+
+    private static void Projection(TensorLayout t, string module, long channels, bool linear)
+    {
+        if (linear) t.Linear(module, channels, channels);
+        else t.Conv2d(module, channels, channels, 1);
+    }
+
     public GraphValue Forward(GraphValue x, GraphValue context)
     {
         using var _ = nn.ModuleScope(prefix);

@@ -19,8 +19,9 @@ namespace TurboGen.Graphs.Architectures.Unet;
 /// skip stack; <c>UNetMidBlock2DCrossAttn</c> runs at the deepest width (block-removed UNets such as SDXS have none); each up block pops one skip per resnet
 /// (channel concat) and ends in a nearest ×2 <c>Upsample2D</c>; <c>conv_norm_out</c> → SiLU → <c>conv_out</c> gives the
 /// noise prediction. One class per diffusers module (namespace TurboGen.Graphs.Architectures.Unet), node scopes named like the checkpoint keys.
-/// The checkpoint is checked against <see cref="UnetCheckpointLayout"/> first (every missing key and wrong shape is
-/// reported), and keys never read are reported after the build. Weights are fp32 (or fp16, <see cref="UnetBuildOptions.Precision"/>) initializers named by their keys
+/// Each block declares its checkpoint tensors next to its <c>Forward</c> (<c>static Declare</c>); the checkpoint is checked against
+/// them first (every missing key and wrong shape is reported, <see cref="Nn.Checked"/>), every tensor the build reads must be one of
+/// them, and keys never read are reported after the build. Weights are fp32 (or fp16, <see cref="UnetBuildOptions.Precision"/>) initializers named by their keys
 /// (Linear weights transposed, as <c>key.T</c>); write large models with <see cref="GraphBuilder.Save"/> and external data.
 /// </remarks>
 public static class Unet2DConditionModel
@@ -119,15 +120,37 @@ public static class Unet2DConditionModel
         }
     }
 
+    /// <summary>
+    /// Every checkpoint tensor the build reads for <paramref name="config"/> (diffusers key naming, in module order): the
+    /// input/output layers and embeddings here, each block's own tensors by that block's <c>Declare</c>, next to its <c>Forward</c>.
+    /// </summary>
+    internal static TensorLayout Declare(UnetConfig config)
+    {
+        var t = new TensorLayout();
+        int c0 = config.BlockOutChannels[0];
+        int temb = config.TimeEmbedDim;
+        t.Conv2d("conv_in", config.InChannels, c0, config.ConvInKernel);
+        TimestepEmbedding.Declare(t, "time_embedding", c0, temb, config.TimeCondProjDim);
+        if (config.HasTextTimeEmbedding)
+        {
+            TimestepEmbedding.Declare(t, "add_embedding", config.ProjectionClassEmbeddingsInputDim!.Value, temb);
+        }
+        foreach (var block in config.DownBlocks()) DownBlock2D.Declare(t, config, block);
+        if (config.MidBlock() is { } mid) UNetMidBlock2DCrossAttn.Declare(t, config, mid);
+        foreach (var block in config.UpBlocks()) UpBlock2D.Declare(t, config, block);
+        t.Norm("conv_norm_out", c0);
+        t.Conv2d("conv_out", c0, config.OutChannels, config.ConvOutKernel);
+        return t;
+    }
+
     /// <summary>Builds the UNet graph for <paramref name="config"/> from <paramref name="weights"/>.</summary>
     /// <exception cref="ModelLoadException">The checkpoint lacks tensors, has wrong shapes, or has tensors the architecture does not use.</exception>
     public static GraphBuilder Build(UnetConfig config, ICheckpointTensors weights, UnetBuildOptions? options = null)
     {
         options ??= new UnetBuildOptions();
-        UnetCheckpointLayout.Layout(config).Require(weights, "UNet");
 
         var g = new GraphBuilder(options.GraphName) { FloatType = options.Precision.FloatType() };
-        var nn = new Nn(g, weights) { Kernels = options.Kernels };
+        var nn = Nn.Checked(g, weights, Declare(config), "UNet", options.Kernels);
 
         var inputs = DeclareInputs(g, config, options);
         GraphValue sample = inputs.Sample, context = inputs.Context;

@@ -6,6 +6,26 @@ namespace TurboGen.Graphs.Architectures.Unet;
 /// </summary>
 internal sealed class UpBlock2D(Nn nn, UnetConfig config, UnetBlockSpec spec)
 {
+    /// <summary>
+    /// The tensors of an up block of either type: resnet j takes the width from below (the previous block's output for j = 0)
+    /// plus its skip's width (<see cref="UnetBlockSpec.InChannels"/> for the last resnet).
+    /// </summary>
+    public static void Declare(TensorLayout t, UnetConfig config, UnetBlockSpec spec)
+    {
+        for (int j = 0; j < spec.Layers; j++)
+        {
+            int skip = j == spec.Layers - 1 ? spec.InChannels : spec.OutChannels;
+            int below = j == 0 ? spec.PrevOutChannels : spec.OutChannels;
+            ResnetBlock2D.Declare(t, $"{spec.Prefix}.resnets.{j}", below + skip, spec.OutChannels, config.TimeEmbedDim);
+            if (spec.HasCrossAttention)
+            {
+                Transformer2DModel.Declare(t, $"{spec.Prefix}.attentions.{j}", spec.OutChannels, spec.TransformerLayers, spec.CrossAttentionDim,
+                    config.UseLinearProjection, spec.OnlyCrossAttention);
+            }
+        }
+        if (spec.HasSampler) Upsample2D.Declare(t, $"{spec.Prefix}.upsamplers.0", spec.OutChannels);
+    }
+
     public GraphValue Forward(GraphValue x, GraphValue temb, List<GraphValue> skips)
     {
         using var _ = nn.ModuleScope(spec.Prefix);

@@ -28,10 +28,9 @@ public static class AutoencoderKl
         options ??= new AutoencoderKlBuildOptions();
         config.Validate(weights.Source);
         var names = AttentionNamesOf(weights);
-        Layout(config, AutoencoderPart.Decoder, names).Require(weights, "AutoencoderKL decoder");
 
         var g = new GraphBuilder("vae_decoder") { FloatType = options.Precision.FloatType() };
-        var nn = new Nn(g, weights) { Kernels = options.VaeKernels };
+        var nn = Nn.Checked(g, weights, Layout(config, AutoencoderPart.Decoder, names), "AutoencoderKL decoder", options.VaeKernels);
         GraphValue z = g.Input("latent_sample", ElementType.Float, "batch", config.LatentChannels, "latent_height", "latent_width");
         GraphValue x = g.FromFloat32(z);
         x = config.UsePostQuantConv ? nn.Conv2d(x, "post_quant_conv") : x;
@@ -52,10 +51,9 @@ public static class AutoencoderKl
         options ??= new AutoencoderKlBuildOptions();
         config.Validate(weights.Source);
         var names = AttentionNamesOf(weights);
-        Layout(config, AutoencoderPart.Encoder, names).Require(weights, "AutoencoderKL encoder");
 
         var g = new GraphBuilder("vae_encoder") { FloatType = options.Precision.FloatType() };
-        var nn = new Nn(g, weights) { Kernels = options.VaeKernels };
+        var nn = Nn.Checked(g, weights, Layout(config, AutoencoderPart.Encoder, names), "AutoencoderKL encoder", options.VaeKernels);
         GraphValue image = g.Input("sample", ElementType.Float, "batch", config.InChannels, "height", "width");
         GraphValue moments = new Encoder(nn, config, "encoder", names).Forward(g.FromFloat32(image));
         if (config.UseQuantConv)
