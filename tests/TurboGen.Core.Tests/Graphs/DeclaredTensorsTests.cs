@@ -1,4 +1,5 @@
 using TurboGen.Graphs;
+using TurboGen.Graphs.Architectures.ControlNet;
 using TurboGen.Graphs.Architectures.Unet;
 using TurboGen.Tensors;
 using TurboGen.Testing;
@@ -45,6 +46,22 @@ public sealed class DeclaredTensorsTests : IDisposable
             checkedBlocks++;
         }
         Assert.True(checkedBlocks >= 4, $"{caseName}: only {checkedBlocks} blocks");
+    }
+
+    [Theory]
+    [InlineData("controlnet_sd21_tiny")]
+    [InlineData("controlnet_sdxl_tiny")]
+    public void ControlNetBlocks_ReadExactlyTheTensorsTheyDeclare(string caseName)
+    {
+        var config = ControlNetConfig.FromJson(File.ReadAllText(Path.Combine(TestPaths.GoldenCase(caseName), "config.json")));
+        AssertReadsExactlyDeclared(t => ControlNetConditioningEmbedding.Declare(t, config), (nn, i) => new ControlNetConditioningEmbedding(nn, config).Forward(i.X));
+        int skips = config.Unet.SkipChannels().Count;
+        AssertReadsExactlyDeclared(t => ControlNetZeroConvs.Declare(t, config), (nn, i) =>
+        {
+            var zero = new ControlNetZeroConvs(nn, config);
+            zero.Down(i.Skips.Take(skips).ToList(), i.Temb);
+            return zero.Mid(i.X, i.Temb);
+        });
     }
 
     [Theory]
@@ -118,7 +135,7 @@ public sealed class DeclaredTensorsTests : IDisposable
             g.Input("x", ElementType.Float, "b", "c", "h", "w"),
             g.Input("temb", ElementType.Float, "b", "t"),
             g.Input("context", ElementType.Float, "b", "s", "d"),
-            Enumerable.Range(0, 12).Select(k => g.Input($"skip{k}", ElementType.Float, "b", "c", "h", "w")).ToList());
+            Enumerable.Range(0, 16).Select(k => g.Input($"skip{k}", ElementType.Float, "b", "c", "h", "w")).ToList());
         forward(nn, inputs);
         var declared = layout.Tensors.Select(x => x.Name).Order(StringComparer.Ordinal).ToList();
         var read = weights.Used.Order(StringComparer.Ordinal).ToList();

@@ -33,6 +33,19 @@ public static class ControlNetModel
     /// <summary>Name of the mid-block residual output: <c>mid_block_res_sample</c>.</summary>
     public const string MidResidualOutput = "mid_block_res_sample";
 
+    /// <summary>
+    /// Every checkpoint tensor the build reads: the UNet's tensors up to its mid block, then the conditioning embedding and the
+    /// zero convolutions, each declared by its block.
+    /// </summary>
+    internal static TensorLayout Declare(ControlNetConfig config)
+    {
+        var t = new TensorLayout();
+        Unet2DConditionModel.DeclareEncoder(t, config.Unet);
+        ControlNetConditioningEmbedding.Declare(t, config);
+        ControlNetZeroConvs.Declare(t, config);
+        return t;
+    }
+
     /// <summary>Builds the ControlNet graph for <paramref name="config"/> from <paramref name="weights"/> (options as for the UNet; graph name "controlnet" unless set).</summary>
     /// <exception cref="ModelLoadException">The checkpoint lacks tensors, has wrong shapes, or has tensors the architecture does not use.</exception>
     public static GraphBuilder Build(ControlNetConfig config, ICheckpointTensors weights, UnetBuildOptions? options = null)
@@ -41,7 +54,7 @@ public static class ControlNetModel
         var unet = config.Unet;
 
         var g = new GraphBuilder(options.GraphName) { FloatType = options.Precision.FloatType() };
-        var nn = Nn.Checked(g, weights, ControlNetCheckpointLayout.Layout(config), "ControlNet", options.Kernels);
+        var nn = Nn.Checked(g, weights, Declare(config), "ControlNet", options.Kernels);
         var inputs = Unet2DConditionModel.DeclareInputs(g, unet, options);
         GraphValue cond = g.Input(ControlNetCondInput, ElementType.Float, "batch", config.ConditioningChannels, "image_height", "image_width");
         GraphValue scale = g.FromFloat32(g.Input(ConditioningScaleInput, ElementType.Float));

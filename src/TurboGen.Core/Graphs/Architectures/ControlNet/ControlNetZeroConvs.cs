@@ -11,6 +11,18 @@ internal sealed class ControlNetZeroConvs(Nn nn, ControlNetConfig config)
     public const string DownPrefix = "controlnet_down_blocks";
     public const string MidPrefix = "controlnet_mid_block";
 
+    /// <summary>One 1×1 conv per UNet skip connection at its width, then one at the deepest width.</summary>
+    public static void Declare(TensorLayout t, ControlNetConfig config)
+    {
+        var skips = config.Unet.SkipChannels();
+        for (int i = 0; i < skips.Count; i++)
+        {
+            t.Conv2d($"{DownPrefix}.{i}", skips[i], skips[i], 1);
+        }
+        int deepest = config.Unet.BlockOutChannels[^1];
+        t.Conv2d(MidPrefix, deepest, deepest, 1);
+    }
+
     public IReadOnlyList<GraphValue> Down(IReadOnlyList<GraphValue> skips, GraphValue scale)
     {
         using var _ = nn.ModuleScope(DownPrefix);

@@ -127,6 +127,17 @@ public static class Unet2DConditionModel
     internal static TensorLayout Declare(UnetConfig config)
     {
         var t = new TensorLayout();
+        DeclareEncoder(t, config);
+        foreach (var block in config.UpBlocks()) UpBlock2D.Declare(t, config, block);
+        int c0 = config.BlockOutChannels[0];
+        t.Norm("conv_norm_out", c0);
+        t.Conv2d("conv_out", c0, config.OutChannels, config.ConvOutKernel);
+        return t;
+    }
+
+    /// <summary>The tensors up to the mid block (conv_in, the embeddings, the down blocks, the mid block), shared with the ControlNet.</summary>
+    internal static void DeclareEncoder(TensorLayout t, UnetConfig config)
+    {
         int c0 = config.BlockOutChannels[0];
         int temb = config.TimeEmbedDim;
         t.Conv2d("conv_in", config.InChannels, c0, config.ConvInKernel);
@@ -137,10 +148,6 @@ public static class Unet2DConditionModel
         }
         foreach (var block in config.DownBlocks()) DownBlock2D.Declare(t, config, block);
         if (config.MidBlock() is { } mid) UNetMidBlock2DCrossAttn.Declare(t, config, mid);
-        foreach (var block in config.UpBlocks()) UpBlock2D.Declare(t, config, block);
-        t.Norm("conv_norm_out", c0);
-        t.Conv2d("conv_out", c0, config.OutChannels, config.ConvOutKernel);
-        return t;
     }
 
     /// <summary>Builds the UNet graph for <paramref name="config"/> from <paramref name="weights"/>.</summary>
