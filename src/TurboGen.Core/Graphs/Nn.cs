@@ -200,6 +200,18 @@ public sealed partial class Nn(GraphBuilder graph, ICheckpointTensors weights)
 
     /// <summary>Nearest-neighbour upsampling of [N,C,H,W] by <paramref name="factor"/> (torch F.interpolate(scale_factor=factor, mode="nearest")).</summary>
     public GraphValue UpsampleNearest(GraphValue x, float factor = 2f) =>
-        G.Op("Resize", [x, GraphValue.None, G.ConstFloat32([1f, 1f, factor, factor], 4)],
-            ("mode", "nearest"), ("coordinate_transformation_mode", "asymmetric"), ("nearest_mode", "floor"));
+        ResizeNearest([x, GraphValue.None, G.ConstFloat32([1f, 1f, factor, factor], 4)]);
+
+    /// <summary>Nearest-neighbour upsampling of [N,C,H,W] to the spatial size of <paramref name="sizeLike"/> (diffusers' <c>upsample_size</c>).</summary>
+    public GraphValue UpsampleNearestTo(GraphValue x, GraphValue sizeLike)
+    {
+        GraphValue sizes = G.Concat(0,
+            G.Op("Shape", [x], ("start", 0L), ("end", 2L)),
+            G.Op("Shape", [sizeLike], ("start", 2L), ("end", 4L)));
+        return ResizeNearest([x, GraphValue.None, GraphValue.None, sizes]);
+    }
+
+    /// <summary>ONNX Resize as torch's nearest mode: asymmetric coordinates, floor.</summary>
+    private GraphValue ResizeNearest(GraphValue[] inputs) =>
+        G.Op("Resize", inputs, ("mode", "nearest"), ("coordinate_transformation_mode", "asymmetric"), ("nearest_mode", "floor"));
 }

@@ -28,12 +28,7 @@ internal sealed class Upsample2D(Nn nn, string prefix)
     public GraphValue Forward(GraphValue x, GraphValue sizeLike)
     {
         using var _ = nn.ModuleScope(prefix);
-        var g = nn.G;
-        GraphValue sizes = g.Concat(0,
-            g.Op("Shape", [x], ("start", 0L), ("end", 2L)),
-            g.Op("Shape", [sizeLike], ("start", 2L), ("end", 4L)));
-        GraphValue up = g.Op("Resize", [x, GraphValue.None, GraphValue.None, sizes],
-            ("mode", "nearest"), ("coordinate_transformation_mode", "asymmetric"), ("nearest_mode", "floor"));
+        GraphValue up = nn.UpsampleNearestTo(x, sizeLike);
         return nn.Conv2d(up, prefix + ".conv");
     }
 }
