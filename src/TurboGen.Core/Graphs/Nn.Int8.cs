@@ -23,7 +23,7 @@ public sealed partial class Nn
         }
         long rows = s[0], cols = s[1];
         long blocks = (cols + blockSize - 1) / blockSize;
-        var weights = W;
+        var weights = Checkpoint;
         bool asymmetric = Kernels.Int8ZeroPoints;
         (byte[] Values, float[] Scales, byte[]? ZeroPoints) Quantize()
         {
@@ -43,14 +43,14 @@ public sealed partial class Nn
             quantized = last ? null : result;
             return result;
         }
-        GraphValue q = G.Weight(key + ".q8", ElementType.UInt8, [rows, blocks, blockSize], WeightData.FromWriter(rows * blocks * blockSize, stream =>
+        GraphValue q = Graph.Weight(key + ".q8", ElementType.UInt8, [rows, blocks, blockSize], WeightData.FromWriter(rows * blocks * blockSize, stream =>
             stream.Write(Take(last: false).Values)));
-        GraphValue scale = G.Weight(key + ".q8scale", ElementType.Float, [rows * blocks], WeightData.FromWriter(rows * blocks * 4, stream =>
+        GraphValue scale = Graph.Weight(key + ".q8scale", ElementType.Float, [rows * blocks], WeightData.FromWriter(rows * blocks * 4, stream =>
             stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Take(last: !asymmetric).Scales.AsSpan()))));
         GraphValue zeroPoints = asymmetric
-            ? G.Weight(key + ".q8zero", ElementType.UInt8, [rows * blocks], WeightData.FromWriter(rows * blocks, stream => stream.Write(Take(last: true).ZeroPoints!)))
+            ? Graph.Weight(key + ".q8zero", ElementType.UInt8, [rows * blocks], WeightData.FromWriter(rows * blocks, stream => stream.Write(Take(last: true).ZeroPoints!)))
             : GraphValue.None;
         var inputs = bias ? new[] { x, q, scale, zeroPoints, GraphValue.None, Param(prefix + ".bias") } : asymmetric ? new[] { x, q, scale, zeroPoints } : new[] { x, q, scale };
-        return G.MsOp("MatMulNBits", inputs, ("K", cols), ("N", rows), ("bits", 8L), ("block_size", (long)blockSize), ("accuracy_level", (long)Kernels.Int8AccuracyLevel));
+        return Graph.MsOp("MatMulNBits", inputs, ("K", cols), ("N", rows), ("bits", 8L), ("block_size", (long)blockSize), ("accuracy_level", (long)Kernels.Int8AccuracyLevel));
     }
 }

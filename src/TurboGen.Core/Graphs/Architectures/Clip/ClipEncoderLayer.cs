@@ -13,7 +13,7 @@ internal sealed class ClipEncoderLayer(Nn nn, ClipTextConfig config, string pref
 
     public GraphValue Forward(GraphValue x, GraphValue mask)
     {
-        var g = nn.G;
+        var g = nn.Graph;
         float eps = (float)config.LayerNormEps;
         GraphValue attn = new ClipAttention(nn, config, prefix + ".self_attn").Forward(nn.LayerNorm(x, prefix + ".layer_norm1", eps), mask);
         GraphValue afterAttn;
@@ -46,7 +46,7 @@ internal sealed class ClipAttention(Nn nn, ClipTextConfig config, string prefix)
         GraphValue k = nn.Linear(x, prefix + ".k_proj");
         GraphValue v = nn.Linear(x, prefix + ".v_proj");
         GraphValue o;
-        using (nn.G.Scope(prefix))
+        using (nn.Graph.Scope(prefix))
         {
             o = nn.Attention(q, k, v, config.NumAttentionHeads, config.HiddenSize, mask);
         }
@@ -67,7 +67,7 @@ internal sealed class ClipMlp(Nn nn, ClipTextConfig config, string prefix)
     {
         GraphValue hidden = nn.Linear(x, prefix + ".fc1");
         GraphValue activated;
-        using (nn.G.Scope(prefix + "." + config.HiddenAct))
+        using (nn.Graph.Scope(prefix + "." + config.HiddenAct))
         {
             activated = config.HiddenAct switch
             {

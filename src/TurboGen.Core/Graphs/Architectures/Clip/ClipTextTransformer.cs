@@ -41,8 +41,8 @@ internal sealed class ClipTextTransformer(Nn nn, ClipTextConfig config, string p
                 mask[q * seq + k] = float.MinValue;
             }
         }
-        using var _ = nn.G.Scope(prefix + ".causal_attention_mask");
-        return nn.G.ConstFloat32(mask, seq, seq);
+        using var _ = nn.Graph.Scope(prefix + ".causal_attention_mask");
+        return nn.Graph.ConstFloat32(mask, seq, seq);
     }
 }
 
@@ -57,7 +57,7 @@ internal sealed class ClipTextEmbeddings(Nn nn, string prefix)
 
     public GraphValue Forward(GraphValue inputIds)
     {
-        var g = nn.G;
+        var g = nn.Graph;
         GraphValue tokens = nn.Param(prefix + ".token_embedding.weight");
         GraphValue positions = nn.Param(prefix + ".position_embedding.weight");
         using var _ = g.Scope(prefix);

@@ -33,7 +33,7 @@ internal sealed class ControlNetZeroConvs(Nn nn, ControlNetConfig config)
 
     private GraphValue Finish(GraphValue residual, GraphValue scale)
     {
-        var g = nn.G;
+        var g = nn.Graph;
         GraphValue scaled = g.Mul(residual, scale);
         return config.GlobalPoolConditions ? g.Op("ReduceMean", [scaled], ("axes", new long[] { 2, 3 }), ("keepdims", 1L)) : scaled;
     }

@@ -88,13 +88,13 @@ public static class RrdbNet
         using var _ = nn.ModuleScope(prefix);
         GraphValue y = x;
         for (int r = 1; r <= 3; r++) y = Rdb(nn, y, $"{prefix}.rdb{r}");
-        return nn.G.Add(nn.G.Mul(y, nn.G.Const(ResidualScale)), x);
+        return nn.Graph.Add(nn.Graph.Mul(y, nn.Graph.Const(ResidualScale)), x);
     }
 
     private static GraphValue Rdb(Nn nn, GraphValue x, string prefix)
     {
         using var _ = nn.ModuleScope(prefix);
-        var g = nn.G;
+        var g = nn.Graph;
         var parts = new List<GraphValue> { x };
         for (int k = 1; k <= 4; k++)
         {

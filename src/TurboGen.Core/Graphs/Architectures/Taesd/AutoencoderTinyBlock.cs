@@ -22,9 +22,9 @@ internal sealed class AutoencoderTinyBlock(Nn nn, AutoencoderTinyConfig config, 
         h = nn.Conv2d(h, prefix + ".conv.4");
         bool channelsChange = nn.Shape(prefix + ".conv.0.weight")[1] != nn.Shape(prefix + ".conv.4.weight")[0];
         GraphValue skip = channelsChange ? nn.Conv2d(x, prefix + ".skip") : x;
-        return nn.G.Relu(nn.G.Add(h, skip));
+        return nn.Graph.Relu(nn.Graph.Add(h, skip));
     }
 
     /// <summary>The config's act_fn: SiLU or ReLU.</summary>
-    public static GraphValue Activation(Nn nn, AutoencoderTinyConfig config, GraphValue x) => config.ActFn == "silu" ? nn.Silu(x) : nn.G.Relu(x);
+    public static GraphValue Activation(Nn nn, AutoencoderTinyConfig config, GraphValue x) => config.ActFn == "silu" ? nn.Silu(x) : nn.Graph.Relu(x);
 }

@@ -65,7 +65,7 @@ internal sealed class DecoderTiny(Nn nn, AutoencoderTinyConfig config, string pr
     public GraphValue Forward(GraphValue z)
     {
         using var _ = nn.ModuleScope(prefix);
-        var g = nn.G;
+        var g = nn.Graph;
         GraphValue x = g.Mul(g.Tanh(g.Div(z, g.Const(3f))), g.Const(3f));
         x = AutoencoderTinyBlock.Activation(nn, config, nn.Conv2d(x, $"{prefix}.layers.0"));
         int index = 2;

@@ -33,7 +33,7 @@ internal sealed class BasicTransformerBlock(Nn nn, string prefix, int heads, boo
     public GraphValue Forward(GraphValue h, GraphValue context)
     {
         using var _ = nn.ModuleScope(prefix);
-        var g = nn.G;
+        var g = nn.Graph;
         GraphValue n = nn.LayerNorm(h, prefix + ".norm1", 1e-5f);
         h = g.Add(h, Attention(prefix + ".attn1", n, onlyCrossAttention ? context : n));
         n = nn.LayerNorm(h, prefix + ".norm2", 1e-5f);
@@ -58,7 +58,7 @@ internal sealed class BasicTransformerBlock(Nn nn, string prefix, int heads, boo
     private GraphValue FeedForward(string module, GraphValue x)
     {
         using var _ = nn.ModuleScope(module);
-        var g = nn.G;
+        var g = nn.Graph;
         long inner = nn.Shape(module + ".net.0.proj.weight")[0] / 2;
         GraphValue projected = nn.Linear(x, module + ".net.0.proj");   // [B, T, 2·inner]
         GraphValue[] halves = g.OpN("Split", [projected, g.ConstInt64(inner, inner)], 2, ("axis", -1L));

@@ -21,7 +21,7 @@ internal sealed class ResnetBlock2D(Nn nn, string prefix, int groups, float eps,
     public GraphValue Forward(GraphValue x, GraphValue tembActivated)
     {
         using var _ = nn.ModuleScope(prefix);
-        var g = nn.G;
+        var g = nn.Graph;
         GraphValue h = nn.Silu(nn.GroupNorm(x, prefix + ".norm1", groups, eps));
         h = nn.Conv2d(h, prefix + ".conv1");
         GraphValue t = nn.Linear(tembActivated, prefix + ".time_emb_proj");   // [B, C_out]

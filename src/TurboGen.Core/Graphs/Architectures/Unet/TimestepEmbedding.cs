@@ -52,7 +52,7 @@ internal sealed class TimestepEmbedding(Nn nn, string prefix)
         using var _ = nn.ModuleScope(prefix);
         if (condition is { } c)
         {
-            x = nn.G.Add(x, nn.Linear(c, prefix + ".cond_proj", bias: false));
+            x = nn.Graph.Add(x, nn.Linear(c, prefix + ".cond_proj", bias: false));
         }
         GraphValue h = nn.Silu(nn.Linear(x, prefix + ".linear_1"));
         return nn.Linear(h, prefix + ".linear_2");

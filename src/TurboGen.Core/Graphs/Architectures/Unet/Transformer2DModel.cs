@@ -29,7 +29,7 @@ internal sealed class Transformer2DModel(Nn nn, string prefix, int heads, int la
     public GraphValue Forward(GraphValue x, GraphValue context)
     {
         using var _ = nn.ModuleScope(prefix);
-        var g = nn.G;
+        var g = nn.Graph;
         GraphValue h = nn.GroupNorm(x, prefix + ".norm", groups, 1e-6f);
         if (linearProjection)
         {

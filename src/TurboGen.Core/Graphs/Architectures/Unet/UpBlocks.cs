@@ -31,7 +31,7 @@ internal sealed class UpBlock2D(Nn nn, UnetConfig config, UnetBlockSpec spec)
         using var _ = nn.ModuleScope(spec.Prefix);
         for (int j = 0; j < spec.Layers; j++)
         {
-            x = nn.G.Concat(1, x, Pop(skips));
+            x = nn.Graph.Concat(1, x, Pop(skips));
             x = new ResnetBlock2D(nn, $"{spec.Prefix}.resnets.{j}", config.NormNumGroups, config.NormEps).Forward(x, temb);
         }
         return spec.HasSampler ? new Upsample2D(nn, $"{spec.Prefix}.upsamplers.0").Forward(x, skips[^1]) : x;
@@ -53,7 +53,7 @@ internal sealed class CrossAttnUpBlock2D(Nn nn, UnetConfig config, UnetBlockSpec
         using var _ = nn.ModuleScope(spec.Prefix);
         for (int j = 0; j < spec.Layers; j++)
         {
-            x = nn.G.Concat(1, x, UpBlock2D.Pop(skips));
+            x = nn.Graph.Concat(1, x, UpBlock2D.Pop(skips));
             x = new ResnetBlock2D(nn, $"{spec.Prefix}.resnets.{j}", config.NormNumGroups, config.NormEps).Forward(x, temb);
             x = new Transformer2DModel(nn, $"{spec.Prefix}.attentions.{j}", spec.Heads, spec.TransformerLayers, config.NormNumGroups, config.UseLinearProjection,
                     spec.OnlyCrossAttention)

@@ -25,7 +25,7 @@ internal sealed class Attention(Nn nn, string prefix, Attention.Names names, int
     public GraphValue Forward(GraphValue x)
     {
         using var _ = nn.ModuleScope(prefix);
-        var g = nn.G;
+        var g = nn.Graph;
         long channels = nn.Shape(prefix + ".group_norm.weight")[0];
         GraphValue h = nn.GroupNorm(x, prefix + ".group_norm", groups, eps);
         GraphValue tokens = g.Transpose(g.Reshape(h, 0, channels, -1), 0, 2, 1);

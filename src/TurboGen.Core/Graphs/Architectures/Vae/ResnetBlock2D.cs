@@ -22,6 +22,6 @@ internal sealed class ResnetBlock2D(Nn nn, string prefix, int groups, float eps)
         h = nn.Conv2d(nn.Silu(nn.GroupNorm(h, prefix + ".norm2", groups, eps)), prefix + ".conv2");
         bool channelsChange = nn.Shape(prefix + ".conv1.weight")[1] != nn.Shape(prefix + ".conv2.weight")[0];
         GraphValue shortcut = channelsChange ? nn.Conv2d(x, prefix + ".conv_shortcut") : x;
-        return nn.G.Add(shortcut, h);
+        return nn.Graph.Add(shortcut, h);
     }
 }
