@@ -168,14 +168,14 @@ public static class TinyModels
 
     // ---- networks -------------------------------------------------------------------------------
 
-    private static (string Value, ElementType Declared) FloatIn(GraphBuilder g, string name, bool fp16, params Dim[] shape)
+    private static (GraphValue Value, ElementType Declared) FloatIn(GraphBuilder g, string name, bool fp16, params Dim[] shape)
     {
         var type = fp16 ? ElementType.Float16 : ElementType.Float;
-        string v = g.Input(name, type, shape);
+        var v = g.Input(name, type, shape);
         return (fp16 ? g.Cast(v, ElementType.Float) : v, type);
     }
 
-    private static void FloatOut(GraphBuilder g, string value, string name, bool fp16, params Dim[] shape)
+    private static void FloatOut(GraphBuilder g, GraphValue value, string name, bool fp16, params Dim[] shape)
     {
         g.Output(fp16 ? g.Cast(value, ElementType.Float16) : value, name, fp16 ? ElementType.Float16 : ElementType.Float, shape);
     }
@@ -184,26 +184,26 @@ public static class TinyModels
     private static GraphBuilder TextEncoder(SeededWeights rng, int dim, int layers, ElementType idsType, bool withHiddenStates, int? projection, bool fp16Io)
     {
         var g = new GraphBuilder("text_encoder");
-        string ids = g.Input("input_ids", idsType, "batch_size", Seq);
-        string ids64 = idsType == ElementType.Int64 ? ids : g.Cast(ids, ElementType.Int64);
-        string tok = g.Weight("text_model.embeddings.token_embedding.weight", rng.Normal(Vocab * dim, 0.5f), Vocab, dim);
-        string pos = g.Weight("text_model.embeddings.position_embedding.weight", rng.Normal(Seq * dim, 0.1f), Seq, dim);
-        string h = g.Add(g.Op("Gather", [tok, ids64], ("axis", 0L)), pos);
-        var hidden = new List<string> { h };
+        var ids = g.Input("input_ids", idsType, "batch_size", Seq);
+        var ids64 = idsType == ElementType.Int64 ? ids : g.Cast(ids, ElementType.Int64);
+        var tok = g.Weight("text_model.embeddings.token_embedding.weight", rng.Normal(Vocab * dim, 0.5f), Vocab, dim);
+        var pos = g.Weight("text_model.embeddings.position_embedding.weight", rng.Normal(Seq * dim, 0.1f), Seq, dim);
+        var h = g.Add(g.Op("Gather", [tok, ids64], ("axis", 0L)), pos);
+        var hidden = new List<GraphValue> { h };
         for (int l = 0; l < layers; l++)
         {
             using var _ = g.Scope($"text_model.encoder.layers.{l}");
-            string w = g.Weight($"text_model.encoder.layers.{l}.mlp.fc1.weight", rng.Normal(dim * dim, 1f / MathF.Sqrt(dim)), dim, dim);
+            var w = g.Weight($"text_model.encoder.layers.{l}.mlp.fc1.weight", rng.Normal(dim * dim, 1f / MathF.Sqrt(dim)), dim, dim);
             h = g.Add(h, g.Tanh(g.MatMul(h, w)));
             hidden.Add(h);
         }
-        string last = g.Op("LayerNormalization", [h, g.Const(Enumerable.Repeat(1f, dim).ToArray(), dim), g.Const(new float[dim], dim)], ("axis", -1L), ("epsilon", 1e-5f));
+        var last = g.Op("LayerNormalization", [h, g.Const(Enumerable.Repeat(1f, dim).ToArray(), dim), g.Const(new float[dim], dim)], ("axis", -1L), ("epsilon", 1e-5f));
         // pooled = last[b, argmax(ids[b])]
-        string argmax = g.Op("ArgMax", [ids64], ("axis", 1L), ("keepdims", 0L));
-        string pooled = g.Op("GatherND", [last, g.Unsqueeze(argmax, 1)], ("batch_dims", 1L));   // [B, dim]
+        var argmax = g.Op("ArgMax", [ids64], ("axis", 1L), ("keepdims", 0L));
+        var pooled = g.Op("GatherND", [last, g.Unsqueeze(argmax, 1)], ("batch_dims", 1L));   // [B, dim]
         if (projection is int p)
         {
-            string pw = g.Weight("text_projection.weight", rng.Normal(dim * p, 1f / MathF.Sqrt(dim)), dim, p);
+            var pw = g.Weight("text_projection.weight", rng.Normal(dim * p, 1f / MathF.Sqrt(dim)), dim, p);
             FloatOut(g, g.MatMul(pooled, pw), "text_embeds", fp16Io, "batch_size", p);
         }
         FloatOut(g, last, "last_hidden_state", fp16Io, "batch_size", Seq, dim);
@@ -226,7 +226,7 @@ public static class TinyModels
     {
         var g = new GraphBuilder("unet");
         var (sample, _) = FloatIn(g, "sample", fp16Io, "batch_size", 4, "height", "width");
-        string t;
+        GraphValue t;
         switch (flavor)
         {
             case TinyFlavor.OptimumNew:
@@ -240,10 +240,10 @@ public static class TinyModels
                 break;
         }
         var (ehs, _) = FloatIn(g, "encoder_hidden_states", fp16Io, "batch_size", "sequence_length", crossDim);
-        string tEmb = g.Mul(g.Reshape(g.Div(t, g.Const(1000f)), -1, 1, 1, 1), g.Const(rng.Normal(Hidden, 1f), 1, Hidden, 1, 1));
-        string h = g.Conv(sample, g.Weight("conv_in.weight", rng.Normal(Hidden * 4 * 9, 1f / 6f), Hidden, 4, 3, 3), g.Weight("conv_in.bias", rng.Normal(Hidden, 0.02f), Hidden), pad: 1);
-        string text = g.ReduceMean(ehs, [1], keepDims: false);                          // [B, crossDim]
-        string cond = g.MatMul(text, g.Weight("text_proj.weight", rng.Normal(crossDim * Hidden, 1f / MathF.Sqrt(crossDim)), crossDim, Hidden));
+        var tEmb = g.Mul(g.Reshape(g.Div(t, g.Const(1000f)), -1, 1, 1, 1), g.Const(rng.Normal(Hidden, 1f), 1, Hidden, 1, 1));
+        var h = g.Conv(sample, g.Weight("conv_in.weight", rng.Normal(Hidden * 4 * 9, 1f / 6f), Hidden, 4, 3, 3), g.Weight("conv_in.bias", rng.Normal(Hidden, 0.02f), Hidden), pad: 1);
+        var text = g.ReduceMean(ehs, [1], keepDims: false);                          // [B, crossDim]
+        var cond = g.MatMul(text, g.Weight("text_proj.weight", rng.Normal(crossDim * Hidden, 1f / MathF.Sqrt(crossDim)), crossDim, Hidden));
         if (pooledDim is int p)
         {
             var (te, _) = FloatIn(g, "text_embeds", fp16Io, "batch_size", p);
@@ -257,14 +257,14 @@ public static class TinyModels
         }
         h = g.Add(g.Add(h, g.Reshape(cond, -1, Hidden, 1, 1)), tEmb);
         h = g.Mul(h, g.Sigmoid(h));   // SiLU
-        string outSample = g.Conv(h, g.Weight("conv_out.weight", rng.Normal(4 * Hidden * 9, 1f / MathF.Sqrt(Hidden * 9)), 4, Hidden, 3, 3), g.Weight("conv_out.bias", rng.Normal(4, 0.02f), 4), pad: 1);
+        var outSample = g.Conv(h, g.Weight("conv_out.weight", rng.Normal(4 * Hidden * 9, 1f / MathF.Sqrt(Hidden * 9)), 4, Hidden, 3, 3), g.Weight("conv_out.bias", rng.Normal(4, 0.02f), 4), pad: 1);
         // ε ≈ the scaled input plus a small prompt/seed-dependent correction, so x0 = x − σ·ε stays O(1) like a real model's.
         outSample = g.Add(sample, g.Mul(outSample, g.Const(0.05f)));
         if (faultBelowTimestep is float fault)
         {
             // index = (t < fault) × 10⁶ into a one-element table: 0 adds nothing; out of bounds fails the run.
-            string below = g.Cast(g.Op("Less", [t, g.Const(fault)]), ElementType.Float);
-            string index = g.Cast(g.Mul(below, g.Const(1_000_000f)), ElementType.Int64);
+            var below = g.Cast(g.Op("Less", [t, g.Const(fault)]), ElementType.Float);
+            var index = g.Cast(g.Mul(below, g.Const(1_000_000f)), ElementType.Int64);
             outSample = g.Add(outSample, g.Op("Gather", [g.Const([0f], 1), index], ("axis", 0L)));
         }
         FloatOut(g, outSample, "out_sample", fp16Io, "batch_size", 4, "height", "width");
@@ -276,14 +276,14 @@ public static class TinyModels
     /// conv_in skip, <see cref="Hidden"/> channels at full resolution) is added to the features; the others contribute their
     /// spatial-and-channel mean, so every residual changes the prediction.
     /// </summary>
-    private static string AddResiduals(GraphBuilder g, string h)
+    private static GraphValue AddResiduals(GraphBuilder g, GraphValue h)
     {
         var (channels, factors) = TinyControlNets.ResidualLayout();
         for (int i = 0; i < channels.Count; i++)
         {
             bool mid = i == channels.Count - 1;
             var (dh, dw) = TurboGen.Graphs.Architectures.Unet.UnetConfig.ResidualDims(factors[i]);
-            string r = g.Input(mid ? "mid_block_additional_residual" : $"down_block_additional_residual_{i}", ElementType.Float, "batch_size", channels[i], dh, dw);
+            var r = g.Input(mid ? "mid_block_additional_residual" : $"down_block_additional_residual_{i}", ElementType.Float, "batch_size", channels[i], dh, dw);
             h = i == 0 ? g.Add(h, r) : g.Add(h, g.Mul(g.ReduceMean(r, [1, 2, 3], keepDims: true), g.Const(0.5f)));
         }
         return h;
@@ -298,8 +298,8 @@ public static class TinyModels
         var g = new GraphBuilder("vae_decoder");
         var (z, _) = FloatIn(g, inputName, fp16Io, "batch_size", 4, "latent_height", "latent_width");
         var (a, _) = EncoderProjection();
-        string h = g.Conv(z, g.Weight("post_quant_conv.weight", PseudoInverse(a), 3, 4, 1, 1), null);
-        h = g.Op("Resize", [h, "", g.Const([1f, 1f, 8f, 8f], 4)], ("mode", "nearest"));
+        var h = g.Conv(z, g.Weight("post_quant_conv.weight", PseudoInverse(a), 3, 4, 1, 1), null);
+        h = g.Op("Resize", [h, GraphValue.None, g.Const([1f, 1f, 8f, 8f], 4)], ("mode", "nearest"));
         var k = rng.Normal(3 * 3 * 9, 0.03f);
         for (int c = 0; c < 3; c++) k[(c * 3 + c) * 9 + 4] += 1f;   // identity centre tap
         h = g.Conv(h, g.Weight("conv_out.weight", k, 3, 3, 3, 3), g.Weight("conv_out.bias", rng.Normal(3, 0.02f), 3), pad: 1);
@@ -311,10 +311,10 @@ public static class TinyModels
     private static GraphBuilder TinyVaeDecoder(SeededWeights rng)
     {
         var g = new GraphBuilder("tiny_vae_decoder");
-        string z = g.Input("latent_sample", ElementType.Float, "batch_size", 4, "latent_height", "latent_width");
-        string h = g.Mul(g.Tanh(g.Div(z, g.Const(3f))), g.Const(3f));
+        var z = g.Input("latent_sample", ElementType.Float, "batch_size", 4, "latent_height", "latent_width");
+        var h = g.Mul(g.Tanh(g.Div(z, g.Const(3f))), g.Const(3f));
         h = g.Conv(h, g.Weight("decoder.layers.0.weight", rng.Normal(Hidden * 4, 0.5f), Hidden, 4, 1, 1), g.Weight("decoder.layers.0.bias", rng.Normal(Hidden, 0.02f), Hidden));
-        h = g.Op("Resize", [h, "", g.Const([1f, 1f, 8f, 8f], 4)], ("mode", "nearest"));
+        h = g.Op("Resize", [h, GraphValue.None, g.Const([1f, 1f, 8f, 8f], 4)], ("mode", "nearest"));
         h = g.Conv(h, g.Weight("decoder.layers.1.weight", rng.Normal(3 * Hidden * 9, 1f / MathF.Sqrt(Hidden * 9)), 3, Hidden, 3, 3), g.Weight("decoder.layers.1.bias", rng.Normal(3, 0.02f), 3), pad: 1);
         g.Output(g.Tanh(h), "sample", ElementType.Float, "batch_size", 3, "height", "width");
         return g;
@@ -359,7 +359,7 @@ public static class TinyModels
     {
         var g = new GraphBuilder("vae_encoder");
         var (x, _) = FloatIn(g, "sample", fp16Io, "batch_size", 3, "height", "width");
-        string h = g.Op("AveragePool", [x], ("kernel_shape", new long[] { 8, 8 }), ("strides", new long[] { 8, 8 }));
+        var h = g.Op("AveragePool", [x], ("kernel_shape", new long[] { 8, 8 }), ("strides", new long[] { 8, 8 }));
         var (a, bias) = EncoderProjection();
         bool parameters = outputName == "latent_parameters";
         int outC = parameters ? 8 : 4;

@@ -24,7 +24,7 @@ public static class GemmCeiling
         foreach (int n in sizes)
         {
             var g = new GraphBuilder("gemm");
-            string a = g.Input("a", ElementType.Float, n, n);
+            var a = g.Input("a", ElementType.Float, n, n);
             var random = new Random(n);
             var w = new float[(long)n * n];
             for (int i = 0; i < w.Length; i++) w[i] = (float)(random.NextDouble() - 0.5);

@@ -1,4 +1,5 @@
 using TurboGen.Checkpoints;
+using TurboGen.Graphs;
 using TurboGen.Graphs.Architectures;
 using TurboGen.Graphs.Architectures.Clip;
 using TurboGen.Graphs.Architectures.Vae;

@@ -140,25 +140,25 @@ public sealed partial class GraphBuilder(string name, int opset = 17)
 
     // ---- declarations -------------------------------------------------------------------------
 
-    /// <summary>Declares a graph input and returns its value name.</summary>
-    public string Input(string inputName, ElementType type, params Dim[] shape)
+    /// <summary>Declares a graph input and returns its value.</summary>
+    public GraphValue Input(string inputName, ElementType type, params Dim[] shape)
     {
         _inputs.Add(ValueInfo(inputName, type, shape));
-        return inputName;
+        return new GraphValue(inputName);
     }
 
     /// <summary>Declares a graph output named <paramref name="outputName"/> carrying <paramref name="value"/> (an Identity is inserted when the names differ).</summary>
-    public void Output(string value, string outputName, ElementType type, params Dim[] shape)
+    public void Output(GraphValue value, string outputName, ElementType type, params Dim[] shape)
     {
-        if (value != outputName)
+        if (value.Name != outputName)
         {
-            _nodes.Add(MakeNode("Identity", [value], [outputName], Unique("output/" + outputName), "", []));
+            _nodes.Add(MakeNode("Identity", [value.Name], [outputName], Unique("output/" + outputName), "", []));
         }
         _outputs.Add(ValueInfo(outputName, type, shape));
     }
 
-    /// <summary>Adds a weight under its exact (checkpoint) name and returns that name.</summary>
-    public string Weight(string weightName, ElementType type, long[] shape, WeightData data)
+    /// <summary>Adds a weight under its exact (checkpoint) name and returns it as a value.</summary>
+    public GraphValue Weight(string weightName, ElementType type, long[] shape, WeightData data)
     {
         long expected = TensorShape.ElementCount(shape) * ElementSize(type);
         if (data.ByteLength != expected)
@@ -170,47 +170,47 @@ public sealed partial class GraphBuilder(string name, int opset = 17)
             throw new ArgumentException($"Weight '{weightName}' is defined twice.");
         }
         _initializers.Add(new Initializer(weightName, type, shape, data));
-        return weightName;
+        return new GraphValue(weightName);
     }
 
     /// <summary>A float32 weight from <paramref name="values"/> (not copied) under its exact name.</summary>
-    public string Weight(string weightName, float[] values, params long[] shape) =>
+    public GraphValue Weight(string weightName, float[] values, params long[] shape) =>
         Weight(weightName, ElementType.Float, shape, WeightData.FromArray(values));
 
     /// <summary>A float constant of the activation type <see cref="FloatType"/> (stored as an initializer with a unique name).</summary>
-    public string Const(float[] values, params long[] shape) => FloatType == ElementType.Float16
+    public GraphValue Const(float[] values, params long[] shape) => FloatType == ElementType.Float16
         ? Weight(Unique(Scoped("const")), ElementType.Float16, shape, WeightData.FromArray(Float16Weights.FromFloat32(values, Scoped("const"), Name)))
         : ConstFloat32(values, shape);
 
     /// <summary>A float32 constant whatever <see cref="FloatType"/> is (operands the ONNX spec requires as float, e.g. Resize scales).</summary>
-    public string ConstFloat32(float[] values, params long[] shape) =>
+    public GraphValue ConstFloat32(float[] values, params long[] shape) =>
         Weight(Unique(Scoped("const")), ElementType.Float, shape, WeightData.FromArray(values));
 
     /// <summary>A scalar-like float constant of shape [1] in <see cref="FloatType"/>.</summary>
-    public string Const(float value) => Const([value]);
+    public GraphValue Const(float value) => Const([value]);
 
     /// <summary>An int64 constant (axes, shapes, indices).</summary>
-    public string ConstInt64(params long[] values) =>
+    public GraphValue ConstInt64(params long[] values) =>
         Weight(Unique(Scoped("const_i64")), ElementType.Int64, [values.Length], WeightData.FromArray(values));
 
     // ---- nodes --------------------------------------------------------------------------------
 
-    /// <summary>Adds a node with one output and returns the output's value name. Attributes are (name, value) pairs: long/int, float, string, long[], float[].</summary>
-    public string Op(string opType, IReadOnlyList<string> inputs, params (string Name, object Value)[] attributes) =>
+    /// <summary>Adds a node with one output and returns the output value. Attributes are (name, value) pairs: long/int, float, string, long[], float[].</summary>
+    public GraphValue Op(string opType, IReadOnlyList<GraphValue> inputs, params (string Name, object Value)[] attributes) =>
         OpN(opType, inputs, 1, attributes)[0];
 
     /// <summary>Adds a node with <paramref name="outputCount"/> outputs.</summary>
-    public string[] OpN(string opType, IReadOnlyList<string> inputs, int outputCount, params (string Name, object Value)[] attributes) =>
+    public GraphValue[] OpN(string opType, IReadOnlyList<GraphValue> inputs, int outputCount, params (string Name, object Value)[] attributes) =>
         OpIn("", opType, inputs, outputCount, attributes);
 
     /// <summary>Adds a node of the com.microsoft contrib domain (ONNX Runtime fused kernels).</summary>
-    public string MsOp(string opType, IReadOnlyList<string> inputs, params (string Name, object Value)[] attributes)
+    public GraphValue MsOp(string opType, IReadOnlyList<GraphValue> inputs, params (string Name, object Value)[] attributes)
     {
         _usesMicrosoftDomain = true;
         return OpIn(MicrosoftDomain, opType, inputs, 1, attributes)[0];
     }
 
-    private string[] OpIn(string domain, string opType, IReadOnlyList<string> inputs, int outputCount, (string Name, object Value)[] attributes)
+    private GraphValue[] OpIn(string domain, string opType, IReadOnlyList<GraphValue> inputs, int outputCount, (string Name, object Value)[] attributes)
     {
         string nodeName = Unique(Scoped(opType));
         var outputs = new string[outputCount];
@@ -218,8 +218,8 @@ public sealed partial class GraphBuilder(string name, int opset = 17)
         {
             outputs[i] = outputCount == 1 ? nodeName + "_output" : $"{nodeName}_output_{i}";
         }
-        _nodes.Add(MakeNode(opType, inputs, outputs, nodeName, domain, attributes));
-        return outputs;
+        _nodes.Add(MakeNode(opType, inputs.Select(v => v.Name).ToList(), outputs, nodeName, domain, attributes));
+        return Array.ConvertAll(outputs, o => new GraphValue(o));
     }
 
     private static NodeProto MakeNode(string opType, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, string nodeName, string domain, (string Name, object Value)[] attributes)
@@ -255,68 +255,66 @@ public sealed partial class GraphBuilder(string name, int opset = 17)
 
     // ---- common ops (thin, named after the ONNX operators) -----------------------------------
 
-    /// <summary>ONNX Add (elementwise with numpy broadcasting); returns the output value's name.</summary>
-    public string Add(string a, string b) => Op("Add", [a, b]);
+    /// <summary>ONNX Add (elementwise with numpy broadcasting); returns the output value.</summary>
+    public GraphValue Add(GraphValue a, GraphValue b) => Op("Add", [a, b]);
 
     /// <summary>ONNX Sub: a − b with broadcasting.</summary>
-    public string Sub(string a, string b) => Op("Sub", [a, b]);
+    public GraphValue Sub(GraphValue a, GraphValue b) => Op("Sub", [a, b]);
 
     /// <summary>ONNX Mul: a · b with broadcasting.</summary>
-    public string Mul(string a, string b) => Op("Mul", [a, b]);
+    public GraphValue Mul(GraphValue a, GraphValue b) => Op("Mul", [a, b]);
 
     /// <summary>ONNX Div: a / b with broadcasting.</summary>
-    public string Div(string a, string b) => Op("Div", [a, b]);
+    public GraphValue Div(GraphValue a, GraphValue b) => Op("Div", [a, b]);
 
     /// <summary>ONNX MatMul (numpy matmul semantics, batched over leading axes).</summary>
-    public string MatMul(string a, string b) => Op("MatMul", [a, b]);
+    public GraphValue MatMul(GraphValue a, GraphValue b) => Op("MatMul", [a, b]);
 
     /// <summary>ONNX Sigmoid: 1/(1 + e^−x).</summary>
-    public string Sigmoid(string x) => Op("Sigmoid", [x]);
+    public GraphValue Sigmoid(GraphValue x) => Op("Sigmoid", [x]);
 
     /// <summary>ONNX Tanh.</summary>
-    public string Tanh(string x) => Op("Tanh", [x]);
+    public GraphValue Tanh(GraphValue x) => Op("Tanh", [x]);
 
     /// <summary>ONNX Relu: max(x, 0).</summary>
-    public string Relu(string x) => Op("Relu", [x]);
+    public GraphValue Relu(GraphValue x) => Op("Relu", [x]);
 
     /// <summary>ONNX Softmax along <paramref name="axis"/> (default the last).</summary>
-    public string Softmax(string x, int axis = -1) => Op("Softmax", [x], ("axis", axis));
+    public GraphValue Softmax(GraphValue x, int axis = -1) => Op("Softmax", [x], ("axis", axis));
 
     /// <summary>ONNX Transpose: output axis i is input axis perm[i].</summary>
-    public string Transpose(string x, params long[] perm) => Op("Transpose", [x], ("perm", perm));
+    public GraphValue Transpose(GraphValue x, params long[] perm) => Op("Transpose", [x], ("perm", perm));
 
     /// <summary>ONNX Reshape to <paramref name="shape"/> (a constant; 0 copies the input's dimension, −1 is inferred).</summary>
-    public string Reshape(string x, params long[] shape) => Op("Reshape", [x, ConstInt64(shape)]);
+    public GraphValue Reshape(GraphValue x, params long[] shape) => Op("Reshape", [x, ConstInt64(shape)]);
 
     /// <summary>ONNX Unsqueeze: inserts size-1 dimensions at <paramref name="axes"/>.</summary>
-    public string Unsqueeze(string x, params long[] axes) => Op("Unsqueeze", [x, ConstInt64(axes)]);
+    public GraphValue Unsqueeze(GraphValue x, params long[] axes) => Op("Unsqueeze", [x, ConstInt64(axes)]);
 
-    /// <summary>ONNX Squeeze: removes the size-1 dimensions at <paramref name="axes"/>.</summary>
-    public string Squeeze(string x, params long[] axes) => Op("Squeeze", [x, ConstInt64(axes)]);
 
     /// <summary>ONNX Concat of <paramref name="xs"/> along <paramref name="axis"/>.</summary>
-    public string Concat(int axis, params string[] xs) => Op("Concat", xs, ("axis", axis));
+    public GraphValue Concat(int axis, params GraphValue[] xs) => Op("Concat", xs, ("axis", axis));
 
     /// <summary>ONNX Cast to <paramref name="to"/>.</summary>
-    public string Cast(string x, ElementType to) => Op("Cast", [x], ("to", (long)to));
+    public GraphValue Cast(GraphValue x, ElementType to) => Op("Cast", [x], ("to", (long)to));
 
     /// <summary>A float32 value (e.g. a graph input) as the activation type: a Cast in a float16 graph, <paramref name="x"/> itself otherwise.</summary>
-    public string FromFloat32(string x) => FloatType == ElementType.Float ? x : Cast(x, FloatType);
+    public GraphValue FromFloat32(GraphValue x) => FloatType == ElementType.Float ? x : Cast(x, FloatType);
 
     /// <summary>An activation as float32 (e.g. for a graph output): a Cast in a float16 graph, <paramref name="x"/> itself otherwise.</summary>
-    public string ToFloat32(string x) => FloatType == ElementType.Float ? x : Cast(x, ElementType.Float);
+    public GraphValue ToFloat32(GraphValue x) => FloatType == ElementType.Float ? x : Cast(x, ElementType.Float);
 
     /// <summary>
     /// Builds <paramref name="body"/> in float32 inside a float16 graph (softmax, normalisation statistics): the activation
     /// <paramref name="x"/> is cast to float32, the body's constants and weights are float32, and its result is cast back.
     /// In a float32 graph this is just <c>body(x)</c>, without any extra node.
     /// </summary>
-    public string InFloat32(string x, Func<string, string> body)
+    public GraphValue InFloat32(GraphValue x, Func<GraphValue, GraphValue> body)
     {
         if (FloatType == ElementType.Float) return body(x);
         var outer = FloatType;
-        string x32 = Cast(x, ElementType.Float);
-        string y;
+        GraphValue x32 = Cast(x, ElementType.Float);
+        GraphValue y;
         using (FloatTypeScope(ElementType.Float))
         {
             y = body(x32);
@@ -338,18 +336,15 @@ public sealed partial class GraphBuilder(string name, int opset = 17)
     }
 
     /// <summary>ReduceMean over <paramref name="axes"/> (an attribute before opset 18, an input from 18 on).</summary>
-    public string ReduceMean(string x, long[] axes, bool keepDims = true) => Opset >= 18
+    public GraphValue ReduceMean(GraphValue x, long[] axes, bool keepDims = true) => Opset >= 18
         ? Op("ReduceMean", [x, ConstInt64(axes)], ("keepdims", keepDims ? 1L : 0L))
         : Op("ReduceMean", [x], ("axes", axes), ("keepdims", keepDims ? 1L : 0L));
 
-    /// <summary>y = x·Wᵀ + b for a PyTorch Linear weight [out, in] stored transposed as [in, out] by the caller, or via Gemm-free MatMul.</summary>
-    public string Linear(string x, string weightInOut, string? bias) =>
-        bias is null ? MatMul(x, weightInOut) : Add(MatMul(x, weightInOut), bias);
 
     /// <summary>ONNX 2-D Conv of <paramref name="x"/> [N,C,H,W] with weight <paramref name="w"/> [out, C/groups, k, k] and optional bias [out];
     /// the same stride and zero padding on both axes and all four sides.</summary>
-    public string Conv(string x, string w, string? b, int stride = 1, int pad = 0, int groups = 1) =>
-        Op("Conv", b is null ? [x, w] : [x, w, b],
+    public GraphValue Conv(GraphValue x, GraphValue w, GraphValue? b, int stride = 1, int pad = 0, int groups = 1) =>
+        Op("Conv", b is { } bias ? [x, w, bias] : [x, w],
             ("strides", new long[] { stride, stride }), ("pads", new long[] { pad, pad, pad, pad }), ("group", (long)groups));
 
     // ---- helpers ------------------------------------------------------------------------------

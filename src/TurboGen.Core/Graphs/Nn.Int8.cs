@@ -12,7 +12,7 @@ public sealed partial class Nn
     /// dot products; 1: fp32 activations). The bias is fused. Quantized bytes and scales are computed from the checkpoint when
     /// the model is written.
     /// </summary>
-    private string QuantizedLinear(string x, string prefix, bool bias)
+    private GraphValue QuantizedLinear(GraphValue x, string prefix, bool bias)
     {
         string key = prefix + ".weight";
         var s = LinearWeightShape(key);
@@ -23,7 +23,7 @@ public sealed partial class Nn
         }
         long rows = s[0], cols = s[1];
         long blocks = (cols + blockSize - 1) / blockSize;
-        var weights = W;
+        var weights = Checkpoint;
         bool asymmetric = Kernels.Int8ZeroPoints;
         (byte[] Values, float[] Scales, byte[]? ZeroPoints) Quantize()
         {
@@ -43,14 +43,14 @@ public sealed partial class Nn
             quantized = last ? null : result;
             return result;
         }
-        string q = G.Weight(key + ".q8", ElementType.UInt8, [rows, blocks, blockSize], WeightData.FromWriter(rows * blocks * blockSize, stream =>
+        GraphValue q = Graph.Weight(key + ".q8", ElementType.UInt8, [rows, blocks, blockSize], WeightData.FromWriter(rows * blocks * blockSize, stream =>
             stream.Write(Take(last: false).Values)));
-        string scale = G.Weight(key + ".q8scale", ElementType.Float, [rows * blocks], WeightData.FromWriter(rows * blocks * 4, stream =>
+        GraphValue scale = Graph.Weight(key + ".q8scale", ElementType.Float, [rows * blocks], WeightData.FromWriter(rows * blocks * 4, stream =>
             stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Take(last: !asymmetric).Scales.AsSpan()))));
-        string zeroPoints = asymmetric
-            ? G.Weight(key + ".q8zero", ElementType.UInt8, [rows * blocks], WeightData.FromWriter(rows * blocks, stream => stream.Write(Take(last: true).ZeroPoints!)))
-            : "";
-        var inputs = bias ? new[] { x, q, scale, zeroPoints, "", Param(prefix + ".bias") } : asymmetric ? new[] { x, q, scale, zeroPoints } : new[] { x, q, scale };
-        return G.MsOp("MatMulNBits", inputs, ("K", cols), ("N", rows), ("bits", 8L), ("block_size", (long)blockSize), ("accuracy_level", (long)Kernels.Int8AccuracyLevel));
+        GraphValue zeroPoints = asymmetric
+            ? Graph.Weight(key + ".q8zero", ElementType.UInt8, [rows * blocks], WeightData.FromWriter(rows * blocks, stream => stream.Write(Take(last: true).ZeroPoints!)))
+            : GraphValue.None;
+        var inputs = bias ? new[] { x, q, scale, zeroPoints, GraphValue.None, Param(prefix + ".bias") } : asymmetric ? new[] { x, q, scale, zeroPoints } : new[] { x, q, scale };
+        return Graph.MsOp("MatMulNBits", inputs, ("K", cols), ("N", rows), ("bits", 8L), ("block_size", (long)blockSize), ("accuracy_level", (long)Kernels.Int8AccuracyLevel));
     }
 }

@@ -112,12 +112,12 @@ public sealed class GraphFlopsTests(ITestOutputHelper log) : IDisposable
     public void MatMul_CountsBroadcastBatches_AndShapeArithmeticFeedsReshape()
     {
         var g = new GraphBuilder("t");
-        string a = g.Input("a", ElementType.Float, "b", 3, 8);
-        string w = g.Weight("w", new float[8 * 5], 8, 5);
-        string y = g.MatMul(a, w);                                     // [b,3,5]: 2·b·3·8·5
-        string back = g.Op("Reshape", [y, g.Op("Shape", [y])]);       // value-propagated target shape
-        string t = g.Transpose(back, 0, 2, 1);                         // [b,5,3]
-        string z = g.MatMul(t, back);                                  // [b,5,5]: 2·b·5·3·5
+        var a = g.Input("a", ElementType.Float, "b", 3, 8);
+        var w = g.Weight("w", new float[8 * 5], 8, 5);
+        var y = g.MatMul(a, w);                                     // [b,3,5]: 2·b·3·8·5
+        var back = g.Op("Reshape", [y, g.Op("Shape", [y])]);       // value-propagated target shape
+        var t = g.Transpose(back, 0, 2, 1);                         // [b,5,3]
+        var z = g.MatMul(t, back);                                  // [b,5,5]: 2·b·5·3·5
         g.Output(z, "z", ElementType.Float, "b", 5, 5);
         var count = GraphFlops.Count(g, new Dictionary<string, long[]> { ["a"] = [2, 3, 8] });
         Assert.True(count.IsComplete);
@@ -129,7 +129,7 @@ public sealed class GraphFlopsTests(ITestOutputHelper log) : IDisposable
     public void UnknownInputShape_IsReportedAsUncounted()
     {
         var g = new GraphBuilder("t");
-        string a = g.Input("a", ElementType.Float, "b", 8);
+        var a = g.Input("a", ElementType.Float, "b", 8);
         g.Output(g.MatMul(a, g.Weight("w", new float[8 * 2], 8, 2)), "y", ElementType.Float, "b", 2);
         var count = GraphFlops.Count(g, new Dictionary<string, long[]>());
         Assert.False(count.IsComplete);

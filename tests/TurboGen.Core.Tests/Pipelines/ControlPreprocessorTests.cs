@@ -27,8 +27,8 @@ public sealed class ControlPreprocessorTests
     {
         // A tiny "depth" model: predicted_depth[1,h,w] = mean over channels of the normalised input.
         var g = new GraphBuilder("tiny-depth");
-        string x = g.Input("pixel_values", ElementType.Float, 1, 3, "height", "width");
-        string y = g.Op("ReduceMean", [x], ("axes", new long[] { 1 }), ("keepdims", 0L));
+        var x = g.Input("pixel_values", ElementType.Float, 1, 3, "height", "width");
+        var y = g.Op("ReduceMean", [x], ("axes", new long[] { 1 }), ("keepdims", 0L));
         g.Output(y, "predicted_depth", ElementType.Float, 1, "height", "width");
         string dir = TestPaths.NewTempDir("preprocessor");
         try
@@ -58,7 +58,7 @@ public sealed class ControlPreprocessorTests
     public void OnnxPreprocessor_WithTheWrongInputs_IsRefused()
     {
         var g = new GraphBuilder("bad");
-        string x = g.Input("a", ElementType.Float, 1, 4);
+        var x = g.Input("a", ElementType.Float, 1, 4);
         g.Output(g.Relu(x), "b", ElementType.Float, 1, 4);
         string dir = TestPaths.NewTempDir("preprocessor-bad");
         try

@@ -58,7 +58,7 @@ public sealed class ModelLoadingTests
     {
         string dir = CopyOf(TinyFamily.SdTurbo, TinyFlavor.OptimumNew);
         var g = new GraphBuilder("not_a_unet");
-        string x = g.Input("pixels", ElementType.Float, "batch", 4);
+        var x = g.Input("pixels", ElementType.Float, "batch", 4);
         g.Output(g.Relu(x), "whatever", ElementType.Float, "batch", 4);
         File.Delete(Path.Combine(dir, "unet", "model.onnx_data"));
         g.Save(Path.Combine(dir, "unet", "model.onnx"));

@@ -91,26 +91,26 @@ public sealed class Float16WeightsTests : IDisposable
     public void GraphBuilder_ConstantsFollowTheFloatType_AndCastsOnlyInFloat16()
     {
         var g32 = new GraphBuilder("g");
-        string x32 = g32.Input("x", ElementType.Float, 2);
+        var x32 = g32.Input("x", ElementType.Float, 2);
         Assert.Equal(x32, g32.FromFloat32(x32));
         Assert.Equal(x32, g32.ToFloat32(x32));
-        string y32 = g32.InFloat32(x32, v => g32.Mul(v, g32.Const(2f)));
+        var y32 = g32.InFloat32(x32, v => g32.Mul(v, g32.Const(2f)));
         Assert.Equal(["Mul"], g32.Nodes.Select(n => n.OpType));
         Assert.All(g32.Initializers, i => Assert.Equal(ElementType.Float, i.Type));
-        Assert.NotNull(y32);
+        Assert.False(y32.IsNone);
 
         var g = new GraphBuilder("g") { FloatType = ElementType.Float16 };
-        string x = g.FromFloat32(g.Input("x", ElementType.Float, 2));
-        string half = g.Const(0.5f);
-        string scales = g.ConstFloat32([1f, 2f], 2);
-        string y = g.InFloat32(g.Mul(x, half), v => g.Softmax(g.Mul(v, g.Const(3f))));
+        var x = g.FromFloat32(g.Input("x", ElementType.Float, 2));
+        var half = g.Const(0.5f);
+        var scales = g.ConstFloat32([1f, 2f], 2);
+        var y = g.InFloat32(g.Mul(x, half), v => g.Softmax(g.Mul(v, g.Const(3f))));
         g.Output(g.ToFloat32(y), "y", ElementType.Float, 2);
 
         Assert.Equal(["Cast", "Mul", "Cast", "Mul", "Softmax", "Cast", "Cast", "Identity"], g.Nodes.Select(n => n.OpType));
         Assert.Equal([ElementType.Float16, ElementType.Float, ElementType.Float], g.Initializers.Select(i => i.Type));
         Assert.Equal((Half)0.5f, Halves(g.Initializers[0].Data).Single());
         Assert.Equal(ElementType.Float16, g.FloatType);   // restored after InFloat32
-        Assert.Contains(scales, g.Initializers.Select(i => i.Name));
+        Assert.Contains(scales.Name, g.Initializers.Select(i => i.Name));
 
         using (g.FloatTypeScope(ElementType.Float))
         {

@@ -11,17 +11,17 @@ internal sealed class ClipEncoderLayer(Nn nn, ClipTextConfig config, string pref
         t.Norm(prefix + ".layer_norm2", config.HiddenSize);
     }
 
-    public string Forward(string x, string mask)
+    public GraphValue Forward(GraphValue x, GraphValue mask)
     {
-        var g = nn.G;
+        var g = nn.Graph;
         float eps = (float)config.LayerNormEps;
-        string attn = new ClipAttention(nn, config, prefix + ".self_attn").Forward(nn.LayerNorm(x, prefix + ".layer_norm1", eps), mask);
-        string afterAttn;
+        GraphValue attn = new ClipAttention(nn, config, prefix + ".self_attn").Forward(nn.LayerNorm(x, prefix + ".layer_norm1", eps), mask);
+        GraphValue afterAttn;
         using (g.Scope(prefix))
         {
             afterAttn = g.Add(x, attn);
         }
-        string mlp = new ClipMlp(nn, config, prefix + ".mlp").Forward(nn.LayerNorm(afterAttn, prefix + ".layer_norm2", eps));
+        GraphValue mlp = new ClipMlp(nn, config, prefix + ".mlp").Forward(nn.LayerNorm(afterAttn, prefix + ".layer_norm2", eps));
         using (g.Scope(prefix))
         {
             return g.Add(afterAttn, mlp);
@@ -40,13 +40,13 @@ internal sealed class ClipAttention(Nn nn, ClipTextConfig config, string prefix)
         }
     }
 
-    public string Forward(string x, string mask)
+    public GraphValue Forward(GraphValue x, GraphValue mask)
     {
-        string q = nn.Linear(x, prefix + ".q_proj");
-        string k = nn.Linear(x, prefix + ".k_proj");
-        string v = nn.Linear(x, prefix + ".v_proj");
-        string o;
-        using (nn.G.Scope(prefix))
+        GraphValue q = nn.Linear(x, prefix + ".q_proj");
+        GraphValue k = nn.Linear(x, prefix + ".k_proj");
+        GraphValue v = nn.Linear(x, prefix + ".v_proj");
+        GraphValue o;
+        using (nn.Graph.Scope(prefix))
         {
             o = nn.Attention(q, k, v, config.NumAttentionHeads, config.HiddenSize, mask);
         }
@@ -63,11 +63,11 @@ internal sealed class ClipMlp(Nn nn, ClipTextConfig config, string prefix)
         t.Linear(prefix + ".fc2", config.IntermediateSize, config.HiddenSize);
     }
 
-    public string Forward(string x)
+    public GraphValue Forward(GraphValue x)
     {
-        string hidden = nn.Linear(x, prefix + ".fc1");
-        string activated;
-        using (nn.G.Scope(prefix + "." + config.HiddenAct))
+        GraphValue hidden = nn.Linear(x, prefix + ".fc1");
+        GraphValue activated;
+        using (nn.Graph.Scope(prefix + "." + config.HiddenAct))
         {
             activated = config.HiddenAct switch
             {

@@ -53,22 +53,21 @@ public static class ClipTextModel
             throw new ArgumentException($"input_ids must be Int64 or Int32, not {options.InputIdsType}.", nameof(options));
         }
         bool withProjection = options.WithProjection ?? config.HasProjection;
-        Layout(config, withProjection, options.KeyPrefix).Require(weights, What);
 
         var g = new GraphBuilder(withProjection ? ClipTextConfig.ClipTextModelWithProjectionArchitecture : ClipTextConfig.ClipTextModelArchitecture)
         {
             FloatType = options.Precision.FloatType(),
         };
-        var nn = new Nn(g, weights) { Kernels = options.Kernels };
+        var nn = Nn.Checked(g, weights, Layout(config, withProjection, options.KeyPrefix), What, options.Kernels);
         long seq = config.MaxPositionEmbeddings, h = config.HiddenSize;
-        string inputIds = g.Input("input_ids", options.InputIdsType, "batch", seq);
+        GraphValue inputIds = g.Input("input_ids", options.InputIdsType, "batch", seq);
 
         var (lastHidden, hiddenStates) = new ClipTextTransformer(nn, config, options.KeyPrefix + "text_model").Forward(inputIds);
-        string pooled = Pool(g, config, options.KeyPrefix + "text_model.pooler", lastHidden, inputIds, options.InputIdsType);
+        GraphValue pooled = Pool(g, config, options.KeyPrefix + "text_model.pooler", lastHidden, inputIds, options.InputIdsType);
 
         if (withProjection)
         {
-            string textEmbeds = nn.Linear(pooled, options.KeyPrefix + "text_projection", bias: false);
+            GraphValue textEmbeds = nn.Linear(pooled, options.KeyPrefix + "text_projection", bias: false);
             g.Output(g.ToFloat32(textEmbeds), "text_embeds", ElementType.Float, "batch", config.ProjectionDim);
             g.Output(g.ToFloat32(lastHidden), "last_hidden_state", ElementType.Float, "batch", seq, h);
         }
@@ -96,19 +95,19 @@ public static class ClipTextModel
     // ---- pooling ------------------------------------------------------------------------------
 
     /// <summary>last_hidden_state[b, eos_position(b)] → [B,H].</summary>
-    private static string Pool(GraphBuilder g, ClipTextConfig config, string scope, string lastHidden, string inputIds, ElementType idsType)
+    private static GraphValue Pool(GraphBuilder g, ClipTextConfig config, string scope, GraphValue lastHidden, GraphValue inputIds, ElementType idsType)
     {
         using var _ = g.Scope(scope);
-        string ids32 = idsType == ElementType.Int32 ? inputIds : g.Cast(inputIds, ElementType.Int32);
-        string scores = config.UsesLegacyArgmaxPooling
+        GraphValue ids32 = idsType == ElementType.Int32 ? inputIds : g.Cast(inputIds, ElementType.Int32);
+        GraphValue scores = config.UsesLegacyArgmaxPooling
             ? ids32                                                                         // argmax(input_ids): the first 49407
             : g.Cast(g.Op("Equal", [ids32, ConstInt32(g, config.EosTokenId)]), ElementType.Int32); // first id == eos
         // ArgMax returns the first maximal index (select_last_index = 0), like torch.argmax.
-        string position = g.Op("ArgMax", [scores], ("axis", 1L), ("keepdims", 1L));          // [B,1] int64
+        GraphValue position = g.Op("ArgMax", [scores], ("axis", 1L), ("keepdims", 1L));          // [B,1] int64
         return g.Op("GatherND", [lastHidden, position], ("batch_dims", 1L));                 // [B,H]
     }
 
-    private static string ConstInt32(GraphBuilder g, long value)
+    private static GraphValue ConstInt32(GraphBuilder g, long value)
     {
         int v = checked((int)value);
         return g.Weight($"{g.CurrentScope}/eos_token_id", ElementType.Int32, [], WeightData.FromArray(new[] { v }));

@@ -16,22 +16,22 @@ internal sealed class ClipTextTransformer(Nn nn, ClipTextConfig config, string p
         t.Norm(prefix + ".final_layer_norm", config.HiddenSize);
     }
 
-    public (string LastHidden, List<string> HiddenStates) Forward(string inputIds)
+    public (GraphValue LastHidden, List<GraphValue> HiddenStates) Forward(GraphValue inputIds)
     {
-        string x = new ClipTextEmbeddings(nn, prefix + ".embeddings").Forward(inputIds);
-        var hiddenStates = new List<string> { x };
-        string mask = CausalMask(config.MaxPositionEmbeddings);
+        GraphValue x = new ClipTextEmbeddings(nn, prefix + ".embeddings").Forward(inputIds);
+        var hiddenStates = new List<GraphValue> { x };
+        GraphValue mask = CausalMask(config.MaxPositionEmbeddings);
         for (int i = 0; i < config.NumHiddenLayers; i++)
         {
             x = new ClipEncoderLayer(nn, config, $"{prefix}.encoder.layers.{i}").Forward(x, mask);
             hiddenStates.Add(x);
         }
-        string last = nn.LayerNorm(x, prefix + ".final_layer_norm", (float)config.LayerNormEps);
+        GraphValue last = nn.LayerNorm(x, prefix + ".final_layer_norm", (float)config.LayerNormEps);
         return (last, hiddenStates);
     }
 
     /// <summary>Additive causal mask [T,T]: 0 on and below the diagonal, float.MinValue above (as transformers' finfo.min); float32, as the attention scores it is added to.</summary>
-    private string CausalMask(long seq)
+    private GraphValue CausalMask(long seq)
     {
         var mask = new float[seq * seq];
         for (long q = 0; q < seq; q++)
@@ -41,8 +41,8 @@ internal sealed class ClipTextTransformer(Nn nn, ClipTextConfig config, string p
                 mask[q * seq + k] = float.MinValue;
             }
         }
-        using var _ = nn.G.Scope(prefix + ".causal_attention_mask");
-        return nn.G.ConstFloat32(mask, seq, seq);
+        using var _ = nn.Graph.Scope(prefix + ".causal_attention_mask");
+        return nn.Graph.ConstFloat32(mask, seq, seq);
     }
 }
 
@@ -55,13 +55,13 @@ internal sealed class ClipTextEmbeddings(Nn nn, string prefix)
         t.Add(prefix + ".position_embedding.weight", config.MaxPositionEmbeddings, config.HiddenSize);
     }
 
-    public string Forward(string inputIds)
+    public GraphValue Forward(GraphValue inputIds)
     {
-        var g = nn.G;
-        string tokens = nn.Param(prefix + ".token_embedding.weight");
-        string positions = nn.Param(prefix + ".position_embedding.weight");
+        var g = nn.Graph;
+        GraphValue tokens = nn.Param(prefix + ".token_embedding.weight");
+        GraphValue positions = nn.Param(prefix + ".position_embedding.weight");
         using var _ = g.Scope(prefix);
-        string tokenEmbeds = g.Op("Gather", [tokens, inputIds], ("axis", 0L));   // [B,T,H]
+        GraphValue tokenEmbeds = g.Op("Gather", [tokens, inputIds], ("axis", 0L));   // [B,T,H]
         return g.Add(tokenEmbeds, positions);                                   // + [T,H]
     }
 }

@@ -8,10 +8,23 @@ namespace TurboGen.Graphs.Architectures.ControlNet;
 /// </summary>
 internal sealed class ControlNetConditioningEmbedding(Nn nn, ControlNetConfig config, string prefix = "controlnet_cond_embedding")
 {
-    public string Forward(string cond)
+    /// <summary>The embedding's convolutions (3×3, with bias): conv_in, blocks.0 … blocks.2n−1, conv_out.</summary>
+    public static void Declare(TensorLayout t, ControlNetConfig config, string prefix = "controlnet_cond_embedding")
+    {
+        var widths = config.ConditioningEmbeddingOutChannels;
+        t.Conv2d(prefix + ".conv_in", config.ConditioningChannels, widths[0], 3);
+        for (int i = 0; i < widths.Count - 1; i++)
+        {
+            t.Conv2d($"{prefix}.blocks.{2 * i}", widths[i], widths[i], 3);
+            t.Conv2d($"{prefix}.blocks.{2 * i + 1}", widths[i], widths[i + 1], 3);
+        }
+        t.Conv2d(prefix + ".conv_out", widths[^1], config.Unet.BlockOutChannels[0], 3);
+    }
+
+    public GraphValue Forward(GraphValue cond)
     {
         using var _ = nn.ModuleScope(prefix);
-        string x = nn.Silu(nn.Conv2d(cond, prefix + ".conv_in"));
+        GraphValue x = nn.Silu(nn.Conv2d(cond, prefix + ".conv_in"));
         for (int i = 0; i < config.ConditioningEmbeddingOutChannels.Count - 1; i++)
         {
             x = nn.Silu(nn.Conv2d(x, $"{prefix}.blocks.{2 * i}"));

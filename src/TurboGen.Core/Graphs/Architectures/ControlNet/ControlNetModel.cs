@@ -33,31 +33,43 @@ public static class ControlNetModel
     /// <summary>Name of the mid-block residual output: <c>mid_block_res_sample</c>.</summary>
     public const string MidResidualOutput = "mid_block_res_sample";
 
+    /// <summary>
+    /// Every checkpoint tensor the build reads: the UNet's tensors up to its mid block, then the conditioning embedding and the
+    /// zero convolutions, each declared by its block.
+    /// </summary>
+    internal static TensorLayout Declare(ControlNetConfig config)
+    {
+        var t = new TensorLayout();
+        Unet2DConditionModel.DeclareEncoder(t, config.Unet);
+        ControlNetConditioningEmbedding.Declare(t, config);
+        ControlNetZeroConvs.Declare(t, config);
+        return t;
+    }
+
     /// <summary>Builds the ControlNet graph for <paramref name="config"/> from <paramref name="weights"/> (options as for the UNet; graph name "controlnet" unless set).</summary>
     /// <exception cref="ModelLoadException">The checkpoint lacks tensors, has wrong shapes, or has tensors the architecture does not use.</exception>
     public static GraphBuilder Build(ControlNetConfig config, ICheckpointTensors weights, UnetBuildOptions? options = null)
     {
         options ??= new UnetBuildOptions { GraphName = "controlnet" };
-        ControlNetCheckpointLayout.Layout(config).Require(weights, "ControlNet");
         var unet = config.Unet;
 
         var g = new GraphBuilder(options.GraphName) { FloatType = options.Precision.FloatType() };
-        var nn = new Nn(g, weights) { Kernels = options.Kernels };
+        var nn = Nn.Checked(g, weights, Declare(config), "ControlNet", options.Kernels);
         var inputs = Unet2DConditionModel.DeclareInputs(g, unet, options);
-        string cond = g.Input(ControlNetCondInput, ElementType.Float, "batch", config.ConditioningChannels, "image_height", "image_width");
-        string scale = g.FromFloat32(g.Input(ConditioningScaleInput, ElementType.Float));
+        GraphValue cond = g.Input(ControlNetCondInput, ElementType.Float, "batch", config.ConditioningChannels, "image_height", "image_width");
+        GraphValue scale = g.FromFloat32(g.Input(ConditioningScaleInput, ElementType.Float));
 
-        string temb = Unet2DConditionModel.TimeEmbedding(g, nn, unet, options, inputs);
+        GraphValue temb = Unet2DConditionModel.TimeEmbedding(g, nn, unet, options, inputs);
 
-        string x = nn.Conv2d(g.FromFloat32(inputs.Sample), "conv_in");
-        string control = g.FromFloat32(cond);
+        GraphValue x = nn.Conv2d(g.FromFloat32(inputs.Sample), "conv_in");
+        GraphValue control = g.FromFloat32(cond);
         if (config.BgrChannelOrder)
         {
             control = g.Op("Gather", [control, g.ConstInt64(2, 1, 0)], ("axis", 1L));
         }
         x = g.Add(x, new ControlNetConditioningEmbedding(nn, config).Forward(control));
 
-        var skips = new List<string> { x };
+        var skips = new List<GraphValue> { x };
         foreach (var block in unet.DownBlocks())
         {
             x = block.HasCrossAttention

@@ -11,18 +11,30 @@ internal sealed class ControlNetZeroConvs(Nn nn, ControlNetConfig config)
     public const string DownPrefix = "controlnet_down_blocks";
     public const string MidPrefix = "controlnet_mid_block";
 
-    public IReadOnlyList<string> Down(IReadOnlyList<string> skips, string scale)
+    /// <summary>One 1×1 conv per UNet skip connection at its width, then one at the deepest width.</summary>
+    public static void Declare(TensorLayout t, ControlNetConfig config)
+    {
+        var skips = config.Unet.SkipChannels();
+        for (int i = 0; i < skips.Count; i++)
+        {
+            t.Conv2d($"{DownPrefix}.{i}", skips[i], skips[i], 1);
+        }
+        int deepest = config.Unet.BlockOutChannels[^1];
+        t.Conv2d(MidPrefix, deepest, deepest, 1);
+    }
+
+    public IReadOnlyList<GraphValue> Down(IReadOnlyList<GraphValue> skips, GraphValue scale)
     {
         using var _ = nn.ModuleScope(DownPrefix);
         return skips.Select((s, i) => Finish(nn.Conv2d(s, $"{DownPrefix}.{i}"), scale)).ToList();
     }
 
-    public string Mid(string x, string scale) => Finish(nn.Conv2d(x, MidPrefix), scale);
+    public GraphValue Mid(GraphValue x, GraphValue scale) => Finish(nn.Conv2d(x, MidPrefix), scale);
 
-    private string Finish(string residual, string scale)
+    private GraphValue Finish(GraphValue residual, GraphValue scale)
     {
-        var g = nn.G;
-        string scaled = g.Mul(residual, scale);
+        var g = nn.Graph;
+        GraphValue scaled = g.Mul(residual, scale);
         return config.GlobalPoolConditions ? g.Op("ReduceMean", [scaled], ("axes", new long[] { 2, 3 }), ("keepdims", 1L)) : scaled;
     }
 }

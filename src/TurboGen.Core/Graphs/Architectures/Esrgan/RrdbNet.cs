@@ -31,18 +31,17 @@ public static class RrdbNet
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(weights);
         config.Validate(weights.Source);
-        Layout(config).Require(weights, "RRDBNet");
 
         var g = new GraphBuilder("rrdbnet") { FloatType = precision.FloatType() };
-        var nn = new Nn(g, weights);
-        string image = g.Input(InputName, ElementType.Float, "batch", config.NumInChannels, "height", "width");
-        string x = g.FromFloat32(image);
+        var nn = Nn.Checked(g, weights, Layout(config), "RRDBNet");
+        GraphValue image = g.Input(InputName, ElementType.Float, "batch", config.NumInChannels, "height", "width");
+        GraphValue x = g.FromFloat32(image);
         if (config.UnshuffleFactor > 1)
         {
             x = PixelUnshuffle(g, x, config.NumInChannels, config.UnshuffleFactor);
         }
-        string feat = nn.Conv2d(x, "conv_first");
-        string body = feat;
+        GraphValue feat = nn.Conv2d(x, "conv_first");
+        GraphValue body = feat;
         for (int i = 0; i < config.NumBlock; i++)
         {
             body = Rrdb(nn, body, $"body.{i}");
@@ -50,7 +49,7 @@ public static class RrdbNet
         feat = g.Add(feat, nn.Conv2d(body, "conv_body"));
         feat = LeakyRelu(g, nn.Conv2d(nn.UpsampleNearest(feat), "conv_up1"));
         feat = LeakyRelu(g, nn.Conv2d(nn.UpsampleNearest(feat), "conv_up2"));
-        string output = nn.Conv2d(LeakyRelu(g, nn.Conv2d(feat, "conv_hr")), "conv_last");
+        GraphValue output = nn.Conv2d(LeakyRelu(g, nn.Conv2d(feat, "conv_hr")), "conv_last");
         g.Output(g.ToFloat32(output), OutputName, ElementType.Float, "batch", config.NumOutChannels, "upscaled_height", "upscaled_width");
 
         TensorLayout.RequireAllUsed(weights, _ => false, "RRDBNet");
@@ -84,37 +83,37 @@ public static class RrdbNet
         return t;
     }
 
-    private static string Rrdb(Nn nn, string x, string prefix)
+    private static GraphValue Rrdb(Nn nn, GraphValue x, string prefix)
     {
         using var _ = nn.ModuleScope(prefix);
-        string y = x;
+        GraphValue y = x;
         for (int r = 1; r <= 3; r++) y = Rdb(nn, y, $"{prefix}.rdb{r}");
-        return nn.G.Add(nn.G.Mul(y, nn.G.Const(ResidualScale)), x);
+        return nn.Graph.Add(nn.Graph.Mul(y, nn.Graph.Const(ResidualScale)), x);
     }
 
-    private static string Rdb(Nn nn, string x, string prefix)
+    private static GraphValue Rdb(Nn nn, GraphValue x, string prefix)
     {
         using var _ = nn.ModuleScope(prefix);
-        var g = nn.G;
-        var parts = new List<string> { x };
+        var g = nn.Graph;
+        var parts = new List<GraphValue> { x };
         for (int k = 1; k <= 4; k++)
         {
-            string input = parts.Count == 1 ? x : g.Concat(1, [.. parts]);
+            GraphValue input = parts.Count == 1 ? x : g.Concat(1, [.. parts]);
             parts.Add(LeakyRelu(g, nn.Conv2d(input, $"{prefix}.conv{k}")));
         }
-        string x5 = nn.Conv2d(g.Concat(1, [.. parts]), $"{prefix}.conv5");
+        GraphValue x5 = nn.Conv2d(g.Concat(1, [.. parts]), $"{prefix}.conv5");
         return g.Add(g.Mul(x5, g.Const(ResidualScale)), x);
     }
 
-    private static string LeakyRelu(GraphBuilder g, string x) => g.Op("LeakyRelu", [x], ("alpha", LeakySlope));
+    private static GraphValue LeakyRelu(GraphBuilder g, GraphValue x) => g.Op("LeakyRelu", [x], ("alpha", LeakySlope));
 
     /// <summary>
     /// torch's pixel_unshuffle(x, r) of [N, C, H, W] → [N, C·r², H/r, W/r] with output channel c·r² + dy·r + dx. ONNX
     /// SpaceToDepth gives channel (dy·r + dx)·C + c, so its channels are gathered into torch's order.
     /// </summary>
-    private static string PixelUnshuffle(GraphBuilder g, string x, int channels, int r)
+    private static GraphValue PixelUnshuffle(GraphBuilder g, GraphValue x, int channels, int r)
     {
-        string s2d = g.Op("SpaceToDepth", [x], ("blocksize", (long)r));
+        GraphValue s2d = g.Op("SpaceToDepth", [x], ("blocksize", (long)r));
         int rr = r * r;
         var order = new long[channels * rr];
         for (int j = 0; j < order.Length; j++)

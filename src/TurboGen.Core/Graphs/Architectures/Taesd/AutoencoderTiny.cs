@@ -29,12 +29,11 @@ public static class AutoencoderTiny
     {
         options ??= new AutoencoderTinyBuildOptions();
         config.Validate(weights.Source);
-        Layout(config, AutoencoderPart.Decoder).Require(weights, "AutoencoderTiny decoder");
 
         var g = new GraphBuilder("taesd_decoder") { FloatType = options.Precision.FloatType() };
-        var nn = new Nn(g, weights);
-        string z = g.Input("latent_sample", ElementType.Float, "batch", config.LatentChannels, "latent_height", "latent_width");
-        string x = new DecoderTiny(nn, config, "decoder").Forward(g.FromFloat32(z));
+        var nn = Nn.Checked(g, weights, Layout(config, AutoencoderPart.Decoder), "AutoencoderTiny decoder");
+        GraphValue z = g.Input("latent_sample", ElementType.Float, "batch", config.LatentChannels, "latent_height", "latent_width");
+        GraphValue x = new DecoderTiny(nn, config, "decoder").Forward(g.FromFloat32(z));
         if (options.ImageMinusOneToOne)
         {
             x = g.Sub(g.Mul(x, g.Const(2f)), g.Const(1f));
@@ -53,12 +52,11 @@ public static class AutoencoderTiny
     {
         options ??= new AutoencoderTinyBuildOptions();
         config.Validate(weights.Source);
-        Layout(config, AutoencoderPart.Encoder).Require(weights, "AutoencoderTiny encoder");
 
         var g = new GraphBuilder("taesd_encoder") { FloatType = options.Precision.FloatType() };
-        var nn = new Nn(g, weights);
-        string image = g.Input("sample", ElementType.Float, "batch", config.InChannels, "height", "width");
-        string x = g.FromFloat32(image);
+        var nn = Nn.Checked(g, weights, Layout(config, AutoencoderPart.Encoder), "AutoencoderTiny encoder");
+        GraphValue image = g.Input("sample", ElementType.Float, "batch", config.InChannels, "height", "width");
+        GraphValue x = g.FromFloat32(image);
         x = options.ImageMinusOneToOne ? g.Div(g.Add(x, g.Const(1f)), g.Const(2f)) : x;
         x = new EncoderTiny(nn, config, "encoder").Forward(x);
         g.Output(g.ToFloat32(x), "latent_sample", ElementType.Float, "batch", config.LatentChannels, "latent_height", "latent_width");

@@ -14,17 +14,17 @@ internal sealed class AutoencoderTinyBlock(Nn nn, AutoencoderTinyConfig config, 
         if (inChannels != outChannels) t.Conv2d(prefix + ".skip", inChannels, outChannels, 1, bias: false);
     }
 
-    public string Forward(string x)
+    public GraphValue Forward(GraphValue x)
     {
         using var _ = nn.ModuleScope(prefix);
-        string h = Activation(nn, config, nn.Conv2d(x, prefix + ".conv.0"));
+        GraphValue h = Activation(nn, config, nn.Conv2d(x, prefix + ".conv.0"));
         h = Activation(nn, config, nn.Conv2d(h, prefix + ".conv.2"));
         h = nn.Conv2d(h, prefix + ".conv.4");
         bool channelsChange = nn.Shape(prefix + ".conv.0.weight")[1] != nn.Shape(prefix + ".conv.4.weight")[0];
-        string skip = channelsChange ? nn.Conv2d(x, prefix + ".skip") : x;
-        return nn.G.Relu(nn.G.Add(h, skip));
+        GraphValue skip = channelsChange ? nn.Conv2d(x, prefix + ".skip") : x;
+        return nn.Graph.Relu(nn.Graph.Add(h, skip));
     }
 
     /// <summary>The config's act_fn: SiLU or ReLU.</summary>
-    public static string Activation(Nn nn, AutoencoderTinyConfig config, string x) => config.ActFn == "silu" ? nn.Silu(x) : nn.G.Relu(x);
+    public static GraphValue Activation(Nn nn, AutoencoderTinyConfig config, GraphValue x) => config.ActFn == "silu" ? nn.Silu(x) : nn.Graph.Relu(x);
 }

@@ -22,7 +22,7 @@ internal sealed class EncoderTiny(Nn nn, AutoencoderTinyConfig config, string pr
         t.Conv2d($"{prefix}.layers.{index}", chans[^1], config.LatentChannels, 3);
     }
 
-    public string Forward(string x)
+    public GraphValue Forward(GraphValue x)
     {
         using var _ = nn.ModuleScope(prefix);
         int index = 0;
@@ -62,11 +62,11 @@ internal sealed class DecoderTiny(Nn nn, AutoencoderTinyConfig config, string pr
         }
     }
 
-    public string Forward(string z)
+    public GraphValue Forward(GraphValue z)
     {
         using var _ = nn.ModuleScope(prefix);
-        var g = nn.G;
-        string x = g.Mul(g.Tanh(g.Div(z, g.Const(3f))), g.Const(3f));
+        var g = nn.Graph;
+        GraphValue x = g.Mul(g.Tanh(g.Div(z, g.Const(3f))), g.Const(3f));
         x = AutoencoderTinyBlock.Activation(nn, config, nn.Conv2d(x, $"{prefix}.layers.0"));
         int index = 2;
         int stages = config.DecoderBlockOutChannels.Count;

@@ -3,7 +3,22 @@ namespace TurboGen.Graphs.Architectures.Unet;
 /// <summary>diffusers <c>DownBlock2D</c>: resnets, then an optional <see cref="Downsample2D"/>; every output is kept as a skip connection.</summary>
 internal sealed class DownBlock2D(Nn nn, UnetConfig config, UnetBlockSpec spec)
 {
-    public string Forward(string x, string temb, List<string> skips)
+    /// <summary>The tensors of a down block of either type (with <see cref="Transformer2DModel"/>s when <see cref="UnetBlockSpec.HasCrossAttention"/>).</summary>
+    public static void Declare(TensorLayout t, UnetConfig config, UnetBlockSpec spec)
+    {
+        for (int j = 0; j < spec.Layers; j++)
+        {
+            ResnetBlock2D.Declare(t, $"{spec.Prefix}.resnets.{j}", j == 0 ? spec.InChannels : spec.OutChannels, spec.OutChannels, config.TimeEmbedDim);
+            if (spec.HasCrossAttention)
+            {
+                Transformer2DModel.Declare(t, $"{spec.Prefix}.attentions.{j}", spec.OutChannels, spec.TransformerLayers, spec.CrossAttentionDim,
+                    config.UseLinearProjection, spec.OnlyCrossAttention);
+            }
+        }
+        if (spec.HasSampler) Downsample2D.Declare(t, $"{spec.Prefix}.downsamplers.0", spec.OutChannels);
+    }
+
+    public GraphValue Forward(GraphValue x, GraphValue temb, List<GraphValue> skips)
     {
         using var _ = nn.ModuleScope(spec.Prefix);
         for (int j = 0; j < spec.Layers; j++)
@@ -23,7 +38,7 @@ internal sealed class DownBlock2D(Nn nn, UnetConfig config, UnetBlockSpec spec)
 /// <summary>diffusers <c>CrossAttnDownBlock2D</c>: (resnet → <see cref="Transformer2DModel"/>) pairs, then an optional <see cref="Downsample2D"/>; every output is kept as a skip connection.</summary>
 internal sealed class CrossAttnDownBlock2D(Nn nn, UnetConfig config, UnetBlockSpec spec)
 {
-    public string Forward(string x, string temb, string context, List<string> skips)
+    public GraphValue Forward(GraphValue x, GraphValue temb, GraphValue context, List<GraphValue> skips)
     {
         using var _ = nn.ModuleScope(spec.Prefix);
         for (int j = 0; j < spec.Layers; j++)

@@ -3,7 +3,10 @@ namespace TurboGen.Graphs.Architectures.Unet;
 /// <summary>diffusers <c>Downsample2D</c> with a convolution: 3×3 conv, stride 2 (padding 1, or 0 with one extra row/column at the bottom/right as diffusers pads).</summary>
 internal sealed class Downsample2D(Nn nn, string prefix, int padding)
 {
-    public string Forward(string x)
+    /// <summary>The sampler's 3×3 <c>conv</c>.</summary>
+    public static void Declare(TensorLayout t, string prefix, long channels) => t.Conv2d(prefix + ".conv", channels, channels, 3);
+
+    public GraphValue Forward(GraphValue x)
     {
         using var _ = nn.ModuleScope(prefix);
         return padding == 0
@@ -19,15 +22,13 @@ internal sealed class Downsample2D(Nn nn, string prefix, int padding)
 /// </summary>
 internal sealed class Upsample2D(Nn nn, string prefix)
 {
-    public string Forward(string x, string sizeLike)
+    /// <summary>The sampler's 3×3 <c>conv</c>.</summary>
+    public static void Declare(TensorLayout t, string prefix, long channels) => t.Conv2d(prefix + ".conv", channels, channels, 3);
+
+    public GraphValue Forward(GraphValue x, GraphValue sizeLike)
     {
         using var _ = nn.ModuleScope(prefix);
-        var g = nn.G;
-        string sizes = g.Concat(0,
-            g.Op("Shape", [x], ("start", 0L), ("end", 2L)),
-            g.Op("Shape", [sizeLike], ("start", 2L), ("end", 4L)));
-        string up = g.Op("Resize", [x, "", "", sizes],
-            ("mode", "nearest"), ("coordinate_transformation_mode", "asymmetric"), ("nearest_mode", "floor"));
+        GraphValue up = nn.UpsampleNearestTo(x, sizeLike);
         return nn.Conv2d(up, prefix + ".conv");
     }
 }

@@ -7,7 +7,7 @@ namespace TurboGen.Graphs.Architectures.Unet;
 /// </summary>
 internal sealed class Timesteps(GraphBuilder g, int dim, bool flipSinToCos, float freqShift)
 {
-    public string Forward(string t)
+    public GraphValue Forward(GraphValue t)
     {
         if (dim <= 0 || dim % 2 != 0)
         {
@@ -20,12 +20,12 @@ internal sealed class Timesteps(GraphBuilder g, int dim, bool flipSinToCos, floa
         {
             frequencies[i] = MathF.Exp(logMaxPeriod * i / (half - freqShift));
         }
-        string embedding;
+        GraphValue embedding;
         using (g.FloatTypeScope(ElementType.Float))
         {
-            string args = g.Mul(g.Unsqueeze(t, 1), g.Const(frequencies, 1, half));   // [N, half]
-            string sin = g.Op("Sin", [args]);
-            string cos = g.Op("Cos", [args]);
+            GraphValue args = g.Mul(g.Unsqueeze(t, 1), g.Const(frequencies, 1, half));   // [N, half]
+            GraphValue sin = g.Op("Sin", [args]);
+            GraphValue cos = g.Op("Cos", [args]);
             embedding = flipSinToCos ? g.Concat(-1, cos, sin) : g.Concat(-1, sin, cos);
         }
         return g.FromFloat32(embedding);
@@ -39,14 +39,22 @@ internal sealed class Timesteps(GraphBuilder g, int dim, bool flipSinToCos, floa
 /// </summary>
 internal sealed class TimestepEmbedding(Nn nn, string prefix)
 {
-    public string Forward(string x, string? condition = null)
+    /// <summary>The MLP's tensors: cond_proj (without bias) when there is a condition, linear_1, linear_2.</summary>
+    public static void Declare(TensorLayout t, string prefix, long inFeatures, long timeEmbedDim, long? conditionFeatures = null)
+    {
+        if (conditionFeatures is long cond) t.Linear(prefix + ".cond_proj", cond, inFeatures, bias: false);
+        t.Linear(prefix + ".linear_1", inFeatures, timeEmbedDim);
+        t.Linear(prefix + ".linear_2", timeEmbedDim, timeEmbedDim);
+    }
+
+    public GraphValue Forward(GraphValue x, GraphValue? condition = null)
     {
         using var _ = nn.ModuleScope(prefix);
-        if (condition is not null)
+        if (condition is { } c)
         {
-            x = nn.G.Add(x, nn.Linear(condition, prefix + ".cond_proj", bias: false));
+            x = nn.Graph.Add(x, nn.Linear(c, prefix + ".cond_proj", bias: false));
         }
-        string h = nn.Silu(nn.Linear(x, prefix + ".linear_1"));
+        GraphValue h = nn.Silu(nn.Linear(x, prefix + ".linear_1"));
         return nn.Linear(h, prefix + ".linear_2");
     }
 }

@@ -3,7 +3,18 @@ namespace TurboGen.Graphs.Architectures.Unet;
 /// <summary>diffusers <c>UNetMidBlock2DCrossAttn</c>: resnets.0, then (<see cref="Transformer2DModel"/> → resnet) per attention layer, at the deepest width.</summary>
 internal sealed class UNetMidBlock2DCrossAttn(Nn nn, UnetConfig config, UnetBlockSpec spec)
 {
-    public string Forward(string x, string temb, string context)
+    /// <summary>The mid block's tensors: resnets.0, then per attention layer a <see cref="Transformer2DModel"/> and the next resnet.</summary>
+    public static void Declare(TensorLayout t, UnetConfig config, UnetBlockSpec spec)
+    {
+        ResnetBlock2D.Declare(t, $"{spec.Prefix}.resnets.0", spec.InChannels, spec.OutChannels, config.TimeEmbedDim);
+        for (int j = 0; j < spec.Layers; j++)
+        {
+            Transformer2DModel.Declare(t, $"{spec.Prefix}.attentions.{j}", spec.OutChannels, spec.TransformerLayers, spec.CrossAttentionDim, config.UseLinearProjection);
+            ResnetBlock2D.Declare(t, $"{spec.Prefix}.resnets.{j + 1}", spec.OutChannels, spec.OutChannels, config.TimeEmbedDim);
+        }
+    }
+
+    public GraphValue Forward(GraphValue x, GraphValue temb, GraphValue context)
     {
         using var _ = nn.ModuleScope(spec.Prefix);
         x = Resnet(0).Forward(x, temb);

@@ -19,8 +19,9 @@ namespace TurboGen.Graphs.Architectures.Unet;
 /// skip stack; <c>UNetMidBlock2DCrossAttn</c> runs at the deepest width (block-removed UNets such as SDXS have none); each up block pops one skip per resnet
 /// (channel concat) and ends in a nearest ×2 <c>Upsample2D</c>; <c>conv_norm_out</c> → SiLU → <c>conv_out</c> gives the
 /// noise prediction. One class per diffusers module (namespace TurboGen.Graphs.Architectures.Unet), node scopes named like the checkpoint keys.
-/// The checkpoint is checked against <see cref="UnetCheckpointLayout"/> first (every missing key and wrong shape is
-/// reported), and keys never read are reported after the build. Weights are fp32 (or fp16, <see cref="UnetBuildOptions.Precision"/>) initializers named by their keys
+/// Each block declares its checkpoint tensors next to its <c>Forward</c> (<c>static Declare</c>); the checkpoint is checked against
+/// them first (every missing key and wrong shape is reported, <see cref="Nn.Checked"/>), every tensor the build reads must be one of
+/// them, and keys never read are reported after the build. Weights are fp32 (or fp16, <see cref="UnetBuildOptions.Precision"/>) initializers named by their keys
 /// (Linear weights transposed, as <c>key.T</c>); write large models with <see cref="GraphBuilder.Save"/> and external data.
 /// </remarks>
 public static class Unet2DConditionModel
@@ -53,7 +54,7 @@ public static class Unet2DConditionModel
     public const string MidResidualInput = "mid_block_additional_residual";
 
     /// <summary>The declared graph inputs (converted to the activation type where they feed float layers).</summary>
-    internal sealed record Inputs(string Sample, string Timestep, string Context, string? TextEmbeds, string? TimeIds, string? TimestepCond);
+    internal sealed record Inputs(GraphValue Sample, GraphValue Timestep, GraphValue Context, GraphValue? TextEmbeds, GraphValue? TimeIds, GraphValue? TimestepCond);
 
     /// <summary>
     /// Declares <c>sample</c>, <c>timestep</c>, <c>encoder_hidden_states</c>, for text_time conditioning <c>text_embeds</c> + <c>time_ids</c>,
@@ -62,8 +63,8 @@ public static class Unet2DConditionModel
     /// </summary>
     internal static Inputs DeclareInputs(GraphBuilder g, UnetConfig config, UnetBuildOptions options)
     {
-        string sample = g.Input(SampleInput, ElementType.Float, "batch", config.InChannels, "height", "width");
-        string timestep = options.Timestep switch
+        GraphValue sample = g.Input(SampleInput, ElementType.Float, "batch", config.InChannels, "height", "width");
+        GraphValue timestep = options.Timestep switch
         {
             TimestepInput.ScalarFloat => g.Input(TimestepInputName, ElementType.Float),
             TimestepInput.VectorFloat => g.Input(TimestepInputName, ElementType.Float, "steps"),
@@ -71,34 +72,34 @@ public static class Unet2DConditionModel
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Timestep, "Unknown timestep input variant."),
         };
         Dim sequence = options.SequenceLength is int s ? s : "sequence_length";
-        string context = g.FromFloat32(g.Input(EncoderHiddenStatesInput, ElementType.Float, "batch", sequence, config.CrossAttentionDim));
-        string? textEmbeds = null, timeIds = null;
+        GraphValue context = g.FromFloat32(g.Input(EncoderHiddenStatesInput, ElementType.Float, "batch", sequence, config.CrossAttentionDim));
+        GraphValue? textEmbeds = null, timeIds = null;
         if (config.HasTextTimeEmbedding)
         {
             textEmbeds = g.FromFloat32(g.Input(TextEmbedsInput, ElementType.Float, "batch", TextEmbedsWidth(config, options)));
             timeIds = g.Input(TimeIdsInput, ElementType.Float, "batch", options.TimeIdCount);
         }
-        string? timestepCond = config.TimeCondProjDim is int condDim
+        GraphValue? timestepCond = config.TimeCondProjDim is int condDim
             ? g.FromFloat32(g.Input(TimestepCondInput, ElementType.Float, "batch", condDim))
             : null;
         return new Inputs(sample, timestep, context, textEmbeds, timeIds, timestepCond);
     }
 
     /// <summary>SiLU(time_embedding(sinusoidal(t) [+ cond_proj(timestep_cond)]) [+ add_embedding(text_embeds ‖ sinusoidal(time_ids))]), the input of every resnet's time_emb_proj.</summary>
-    internal static string TimeEmbedding(GraphBuilder g, Nn nn, UnetConfig config, UnetBuildOptions options, Inputs inputs)
+    internal static GraphValue TimeEmbedding(GraphBuilder g, Nn nn, UnetConfig config, UnetBuildOptions options, Inputs inputs)
     {
-        string emb;
+        GraphValue emb;
         using (g.Scope("time"))
         {
-            string t = BatchTimesteps(g, inputs.Timestep, inputs.Sample, options.Timestep);
-            string tProj = new Timesteps(g, config.BlockOutChannels[0], config.FlipSinToCos, config.FreqShift).Forward(t);
+            GraphValue t = BatchTimesteps(g, inputs.Timestep, inputs.Sample, options.Timestep);
+            GraphValue tProj = new Timesteps(g, config.BlockOutChannels[0], config.FlipSinToCos, config.FreqShift).Forward(t);
             emb = new TimestepEmbedding(nn, "time_embedding").Forward(tProj, inputs.TimestepCond);
             if (inputs.TextEmbeds is { } textEmbeds && inputs.TimeIds is { } timeIds)
             {
                 int addDim = config.AdditionTimeEmbedDim!.Value;
-                string idsProj = new Timesteps(g, addDim, config.FlipSinToCos, config.FreqShift).Forward(g.Reshape(timeIds, -1));
-                string timeEmbeds = g.Reshape(idsProj, -1, (long)options.TimeIdCount * addDim);
-                string addEmbeds = g.Concat(-1, textEmbeds, timeEmbeds);
+                GraphValue idsProj = new Timesteps(g, addDim, config.FlipSinToCos, config.FreqShift).Forward(g.Reshape(timeIds, -1));
+                GraphValue timeEmbeds = g.Reshape(idsProj, -1, (long)options.TimeIdCount * addDim);
+                GraphValue addEmbeds = g.Concat(-1, textEmbeds, timeEmbeds);
                 emb = g.Add(emb, new TimestepEmbedding(nn, "add_embedding").Forward(addEmbeds));
             }
         }
@@ -106,7 +107,7 @@ public static class Unet2DConditionModel
     }
 
     /// <summary>Skip i += input <c>down_block_additional_residual_i</c> (diffusers adds ControlNet residual i to skip i before the up blocks).</summary>
-    private static void AddDownResiduals(GraphBuilder g, List<string> skips, UnetConfig config)
+    private static void AddDownResiduals(GraphBuilder g, List<GraphValue> skips, UnetConfig config)
     {
         using var _ = g.Scope("controlnet_residuals");
         var channels = config.SkipChannels();
@@ -114,9 +115,39 @@ public static class Unet2DConditionModel
         for (int i = 0; i < skips.Count; i++)
         {
             var (h, w) = UnetConfig.ResidualDims(factors[i]);
-            string residual = g.Input(DownResidualInputPrefix + i, ElementType.Float, "batch", channels[i], h, w);
+            GraphValue residual = g.Input(DownResidualInputPrefix + i, ElementType.Float, "batch", channels[i], h, w);
             skips[i] = g.Add(skips[i], g.FromFloat32(residual));
         }
+    }
+
+    /// <summary>
+    /// Every checkpoint tensor the build reads for <paramref name="config"/> (diffusers key naming, in module order): the
+    /// input/output layers and embeddings here, each block's own tensors by that block's <c>Declare</c>, next to its <c>Forward</c>.
+    /// </summary>
+    internal static TensorLayout Declare(UnetConfig config)
+    {
+        var t = new TensorLayout();
+        DeclareEncoder(t, config);
+        foreach (var block in config.UpBlocks()) UpBlock2D.Declare(t, config, block);
+        int c0 = config.BlockOutChannels[0];
+        t.Norm("conv_norm_out", c0);
+        t.Conv2d("conv_out", c0, config.OutChannels, config.ConvOutKernel);
+        return t;
+    }
+
+    /// <summary>The tensors up to the mid block (conv_in, the embeddings, the down blocks, the mid block), shared with the ControlNet.</summary>
+    internal static void DeclareEncoder(TensorLayout t, UnetConfig config)
+    {
+        int c0 = config.BlockOutChannels[0];
+        int temb = config.TimeEmbedDim;
+        t.Conv2d("conv_in", config.InChannels, c0, config.ConvInKernel);
+        TimestepEmbedding.Declare(t, "time_embedding", c0, temb, config.TimeCondProjDim);
+        if (config.HasTextTimeEmbedding)
+        {
+            TimestepEmbedding.Declare(t, "add_embedding", config.ProjectionClassEmbeddingsInputDim!.Value, temb);
+        }
+        foreach (var block in config.DownBlocks()) DownBlock2D.Declare(t, config, block);
+        if (config.MidBlock() is { } mid) UNetMidBlock2DCrossAttn.Declare(t, config, mid);
     }
 
     /// <summary>Builds the UNet graph for <paramref name="config"/> from <paramref name="weights"/>.</summary>
@@ -124,19 +155,18 @@ public static class Unet2DConditionModel
     public static GraphBuilder Build(UnetConfig config, ICheckpointTensors weights, UnetBuildOptions? options = null)
     {
         options ??= new UnetBuildOptions();
-        UnetCheckpointLayout.Layout(config).Require(weights, "UNet");
 
         var g = new GraphBuilder(options.GraphName) { FloatType = options.Precision.FloatType() };
-        var nn = new Nn(g, weights) { Kernels = options.Kernels };
+        var nn = Nn.Checked(g, weights, Declare(config), "UNet", options.Kernels);
 
         var inputs = DeclareInputs(g, config, options);
-        string sample = inputs.Sample, context = inputs.Context;
+        GraphValue sample = inputs.Sample, context = inputs.Context;
 
         // 1. time (and SDXL micro-conditioning) embedding; every ResnetBlock2D applies SiLU to it before its time_emb_proj: computed once.
-        string temb = TimeEmbedding(g, nn, config, options, inputs);
+        GraphValue temb = TimeEmbedding(g, nn, config, options, inputs);
 
         // 2. input convolution
-        string x = g.FromFloat32(sample);
+        GraphValue x = g.FromFloat32(sample);
         if (config.CenterInputSample)
         {
             x = g.Sub(g.Mul(x, g.Const(2f)), g.Const(1f));
@@ -144,7 +174,7 @@ public static class Unet2DConditionModel
         x = nn.Conv2d(x, "conv_in");
 
         // 3. down
-        var skips = new List<string> { x };
+        var skips = new List<GraphValue> { x };
         foreach (var block in config.DownBlocks())
         {
             x = block.HasCrossAttention
@@ -202,10 +232,10 @@ public static class Unet2DConditionModel
     }
 
     /// <summary>The timestep input as float32 [batch]: cast if int64, and a scalar or [1] broadcast to the batch of <paramref name="sample"/>.</summary>
-    private static string BatchTimesteps(GraphBuilder g, string timestep, string sample, TimestepInput variant)
+    private static GraphValue BatchTimesteps(GraphBuilder g, GraphValue timestep, GraphValue sample, TimestepInput variant)
     {
-        string t = variant == TimestepInput.VectorInt64 ? g.Cast(timestep, ElementType.Float) : timestep;
-        string batch = g.Op("Shape", [sample], ("start", 0L), ("end", 1L));
+        GraphValue t = variant == TimestepInput.VectorInt64 ? g.Cast(timestep, ElementType.Float) : timestep;
+        GraphValue batch = g.Op("Shape", [sample], ("start", 0L), ("end", 1L));
         return g.Op("Expand", [t, batch]);
     }
 }

@@ -22,19 +22,19 @@ internal sealed class Attention(Nn nn, string prefix, Attention.Names names, int
         t.Linear($"{prefix}.{names.Out}", channels, channels);
     }
 
-    public string Forward(string x)
+    public GraphValue Forward(GraphValue x)
     {
         using var _ = nn.ModuleScope(prefix);
-        var g = nn.G;
+        var g = nn.Graph;
         long channels = nn.Shape(prefix + ".group_norm.weight")[0];
-        string h = nn.GroupNorm(x, prefix + ".group_norm", groups, eps);
-        string tokens = g.Transpose(g.Reshape(h, 0, channels, -1), 0, 2, 1);
-        string q = nn.Linear(tokens, $"{prefix}.{names.Query}");
-        string k = nn.Linear(tokens, $"{prefix}.{names.Key}");
-        string v = nn.Linear(tokens, $"{prefix}.{names.Value}");
-        string attended = nn.Attention(q, k, v, heads: 1, channels);
-        string o = nn.Linear(attended, $"{prefix}.{names.Out}");
-        string back = g.Op("Reshape", [g.Transpose(o, 0, 2, 1), g.Op("Shape", [x])]);
+        GraphValue h = nn.GroupNorm(x, prefix + ".group_norm", groups, eps);
+        GraphValue tokens = g.Transpose(g.Reshape(h, 0, channels, -1), 0, 2, 1);
+        GraphValue q = nn.Linear(tokens, $"{prefix}.{names.Query}");
+        GraphValue k = nn.Linear(tokens, $"{prefix}.{names.Key}");
+        GraphValue v = nn.Linear(tokens, $"{prefix}.{names.Value}");
+        GraphValue attended = nn.Attention(q, k, v, heads: 1, channels);
+        GraphValue o = nn.Linear(attended, $"{prefix}.{names.Out}");
+        GraphValue back = g.Op("Reshape", [g.Transpose(o, 0, 2, 1), g.Op("Shape", [x])]);
         return g.Add(back, x);
     }
 }

@@ -28,12 +28,11 @@ public static class AutoencoderKl
         options ??= new AutoencoderKlBuildOptions();
         config.Validate(weights.Source);
         var names = AttentionNamesOf(weights);
-        Layout(config, AutoencoderPart.Decoder, names).Require(weights, "AutoencoderKL decoder");
 
         var g = new GraphBuilder("vae_decoder") { FloatType = options.Precision.FloatType() };
-        var nn = new Nn(g, weights) { Kernels = options.VaeKernels };
-        string z = g.Input("latent_sample", ElementType.Float, "batch", config.LatentChannels, "latent_height", "latent_width");
-        string x = g.FromFloat32(z);
+        var nn = Nn.Checked(g, weights, Layout(config, AutoencoderPart.Decoder, names), "AutoencoderKL decoder", options.VaeKernels);
+        GraphValue z = g.Input("latent_sample", ElementType.Float, "batch", config.LatentChannels, "latent_height", "latent_width");
+        GraphValue x = g.FromFloat32(z);
         x = config.UsePostQuantConv ? nn.Conv2d(x, "post_quant_conv") : x;
         x = new Decoder(nn, config, "decoder", names).Forward(x);
         g.Output(g.ToFloat32(x), "sample", ElementType.Float, "batch", config.OutChannels, "height", "width");
@@ -52,12 +51,11 @@ public static class AutoencoderKl
         options ??= new AutoencoderKlBuildOptions();
         config.Validate(weights.Source);
         var names = AttentionNamesOf(weights);
-        Layout(config, AutoencoderPart.Encoder, names).Require(weights, "AutoencoderKL encoder");
 
         var g = new GraphBuilder("vae_encoder") { FloatType = options.Precision.FloatType() };
-        var nn = new Nn(g, weights) { Kernels = options.VaeKernels };
-        string image = g.Input("sample", ElementType.Float, "batch", config.InChannels, "height", "width");
-        string moments = new Encoder(nn, config, "encoder", names).Forward(g.FromFloat32(image));
+        var nn = Nn.Checked(g, weights, Layout(config, AutoencoderPart.Encoder, names), "AutoencoderKL encoder", options.VaeKernels);
+        GraphValue image = g.Input("sample", ElementType.Float, "batch", config.InChannels, "height", "width");
+        GraphValue moments = new Encoder(nn, config, "encoder", names).Forward(g.FromFloat32(image));
         if (config.UseQuantConv)
         {
             moments = nn.Conv2d(moments, "quant_conv");
@@ -69,7 +67,7 @@ public static class AutoencoderKl
                 g.Output(g.ToFloat32(moments), "latent_parameters", ElementType.Float, "batch", 2 * latent, "latent_height", "latent_width");
                 break;
             case VaeEncoderOutput.LatentMean:
-                string mean = g.Op("Slice", [moments, g.ConstInt64(0), g.ConstInt64(latent), g.ConstInt64(1)]);
+                GraphValue mean = g.Op("Slice", [moments, g.ConstInt64(0), g.ConstInt64(latent), g.ConstInt64(1)]);
                 g.Output(g.ToFloat32(mean), "latent_sample", ElementType.Float, "batch", latent, "latent_height", "latent_width");
                 break;
             default:

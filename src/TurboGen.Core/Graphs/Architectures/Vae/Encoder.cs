@@ -18,7 +18,7 @@ internal sealed class Encoder(Nn nn, AutoencoderKlConfig config, string prefix, 
         t.Conv2d(prefix + ".conv_out", boc[^1], 2 * config.LatentChannels, 3);
     }
 
-    public string Forward(string x)
+    public GraphValue Forward(GraphValue x)
     {
         using var _ = nn.ModuleScope(prefix);
         x = nn.Conv2d(x, prefix + ".conv_in");
@@ -51,10 +51,10 @@ internal sealed class Decoder(Nn nn, AutoencoderKlConfig config, string prefix, 
         t.Conv2d(prefix + ".conv_out", rev[^1], config.OutChannels, 3);
     }
 
-    public string Forward(string z)
+    public GraphValue Forward(GraphValue z)
     {
         using var _ = nn.ModuleScope(prefix);
-        string x = nn.Conv2d(z, prefix + ".conv_in");
+        GraphValue x = nn.Conv2d(z, prefix + ".conv_in");
         x = new UNetMidBlock2D(nn, config, prefix + ".mid_block", attentionNames).Forward(x);
         int blocks = config.BlockOutChannels.Count;
         for (int i = 0; i < blocks; i++)

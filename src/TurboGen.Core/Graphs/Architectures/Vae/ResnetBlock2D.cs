@@ -15,13 +15,13 @@ internal sealed class ResnetBlock2D(Nn nn, string prefix, int groups, float eps)
         if (inChannels != outChannels) t.Conv2d(prefix + ".conv_shortcut", inChannels, outChannels, 1);
     }
 
-    public string Forward(string x)
+    public GraphValue Forward(GraphValue x)
     {
         using var _ = nn.ModuleScope(prefix);
-        string h = nn.Conv2d(nn.Silu(nn.GroupNorm(x, prefix + ".norm1", groups, eps)), prefix + ".conv1");
+        GraphValue h = nn.Conv2d(nn.Silu(nn.GroupNorm(x, prefix + ".norm1", groups, eps)), prefix + ".conv1");
         h = nn.Conv2d(nn.Silu(nn.GroupNorm(h, prefix + ".norm2", groups, eps)), prefix + ".conv2");
         bool channelsChange = nn.Shape(prefix + ".conv1.weight")[1] != nn.Shape(prefix + ".conv2.weight")[0];
-        string shortcut = channelsChange ? nn.Conv2d(x, prefix + ".conv_shortcut") : x;
-        return nn.G.Add(shortcut, h);
+        GraphValue shortcut = channelsChange ? nn.Conv2d(x, prefix + ".conv_shortcut") : x;
+        return nn.Graph.Add(shortcut, h);
     }
 }

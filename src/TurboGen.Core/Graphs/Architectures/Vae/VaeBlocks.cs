@@ -12,7 +12,7 @@ internal sealed class DownEncoderBlock2D(Nn nn, AutoencoderKlConfig config, stri
         if (addDownsample) t.Conv2d(prefix + ".downsamplers.0.conv", outChannels, outChannels, 3);
     }
 
-    public string Forward(string x)
+    public GraphValue Forward(GraphValue x)
     {
         using var _ = nn.ModuleScope(prefix);
         for (int j = 0; j < config.LayersPerBlock; j++)
@@ -40,7 +40,7 @@ internal sealed class UpDecoderBlock2D(Nn nn, AutoencoderKlConfig config, string
         if (addUpsample) t.Conv2d(prefix + ".upsamplers.0.conv", outChannels, outChannels, 3);
     }
 
-    public string Forward(string x)
+    public GraphValue Forward(GraphValue x)
     {
         using var _ = nn.ModuleScope(prefix);
         for (int j = 0; j < config.LayersPerBlock + 1; j++)
@@ -65,7 +65,7 @@ internal sealed class UNetMidBlock2D(Nn nn, AutoencoderKlConfig config, string p
         ResnetBlock2D.Declare(t, prefix + ".resnets.1", channels, channels);
     }
 
-    public string Forward(string x)
+    public GraphValue Forward(GraphValue x)
     {
         using var _ = nn.ModuleScope(prefix);
         int groups = config.NormNumGroups;

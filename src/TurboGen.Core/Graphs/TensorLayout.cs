@@ -1,23 +1,32 @@
 using TurboGen.Weights;
 
-namespace TurboGen.Graphs.Architectures;
+namespace TurboGen.Graphs;
 
 /// <summary>
 /// The checkpoint tensors (name → shape, in module order) an architecture reads for its config, declared by each block
 /// next to the code that uses them (<c>Declare(layout, prefix, …)</c>), and the one check of a checkpoint against them shared
 /// by every architecture: before building, every declared tensor must exist with its shape (all problems listed in one
-/// <see cref="ModelLoadException"/> naming the tensors and the file); after building, every checkpoint key the build should have
+/// <see cref="ModelLoadException"/> naming the tensors and the file, <see cref="Nn.Checked"/>); while building, every tensor a
+/// layer reads must be declared (<see cref="Nn.Declared"/>); after building, every checkpoint key the build should have
 /// read was read (<see cref="RequireAllUsed"/>), so nothing is silently ignored.
 /// </summary>
 public sealed class TensorLayout
 {
     private readonly List<(string Name, long[] Shape)> _tensors = [];
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
 
     /// <summary>The declared tensors in declaration (module) order.</summary>
     public IReadOnlyList<(string Name, long[] Shape)> Tensors => _tensors;
 
     /// <summary>Declares one tensor.</summary>
-    public void Add(string name, params long[] shape) => _tensors.Add((name, shape));
+    public void Add(string name, params long[] shape)
+    {
+        _tensors.Add((name, shape));
+        _names.Add(name);
+    }
+
+    /// <summary>Whether tensor <paramref name="name"/> is declared.</summary>
+    public bool Declares(string name) => _names.Contains(name);
 
     /// <summary>nn.Linear: <c>weight</c> [out, in] and (optionally) <c>bias</c> [out].</summary>
     public void Linear(string prefix, long inFeatures, long outFeatures, bool bias = true)
