@@ -91,6 +91,32 @@ public static class LoraTestSupport
         return f.Info(key).Shape;
     }
 
+    /// <summary>Every key of the merged UNet against W + Σ scale · Δ (in double) for the adapted ones and the base bits for the rest.</summary>
+    public static void AssertMerged(ICheckpointTensors baseWeights, ICheckpointTensors merged, params (TestLoraLayer[] Layers, float Scale)[] loras)
+    {
+        foreach (string key in baseWeights.Names.ToList())
+        {
+            float[] w = baseWeights.ReadFloat32(key), got = merged.ReadFloat32(key);
+            var adapting = loras.SelectMany(l => l.Layers.Where(x => x.BaseKey == key).Select(x => (Layer: x, l.Scale))).ToList();
+            if (adapting.Count == 0)
+            {
+                Assert.True(w.AsSpan().SequenceEqual(got), $"{key} changed but no LoRA targets it");
+                continue;
+            }
+            var expected = w.Select(v => (double)v).ToArray();
+            foreach (var (layer, scale) in adapting)
+            {
+                double[] delta = layer.Delta();
+                for (int i = 0; i < expected.Length; i++) expected[i] += scale * delta[i];
+            }
+            for (int i = 0; i < expected.Length; i++)
+            {
+                Assert.True(Math.Abs(expected[i] - got[i]) <= 1e-5 * (1 + Math.Abs(expected[i])), $"{key}[{i}]: {got[i]} vs {expected[i]}");
+            }
+            Assert.NotEqual(w, got);
+        }
+    }
+
     public static TestLoraLayer UnetLayer(string module, int rank, int seed, float? alpha = null) =>
         TestLoraLayer.Random(LoraComponent.Unet, module, ShapeIn(UnetWeights, module + ".weight"), rank, seed, alpha);
 
