@@ -199,6 +199,34 @@ public sealed class PresetTests(CliFixture fixture)
         Assert.Null(tcdSdxl.SchedulerParameters);
     }
 
+    [Fact]
+    public async Task Dmd2Preset_RunsLcmWithItsOriginOf4Steps_AndAGivenSchedulerDropsIt()
+    {
+        // dmd2 = the SDXL base id (here the tiny SD 1.x folder under it: the id is all the preset names) + its LoRA + "lcm" with
+        // original_inference_steps 4. The origin of 4 timesteps admits at most 4 steps (diffusers: skipping_step < 1 above that).
+        string work = fixture.NewWorkDir(), home = fixture.NewHome();
+        var preset = TurboGen.Hub.KnownModels.Find("dmd2")!;
+        string baseFolder = GoldenDiffusersFolder.WriteSd(Path.Combine(work, "base-tiny"), SingleFileTestCheckpoints.Sd1UnetCase, KnownConfigs.Sd15.SchedulerConfigJson);
+        string loraFile = Path.Combine(work, "dmd2-lora.safetensors");
+        WriteTinyLora(loraFile);
+        fixture.Hub.AddRepo(FakeHubRepo.FromFolder(preset.RepoId, baseFolder));
+        fixture.Hub.AddRepo(preset.Lora!.RepoId, FakeHubFile.FromDisk(preset.Lora.File, loraFile, isLfs: true), FakeHubFile.FromText("README.md", "# LoRA"));
+        string[] common = ["generate", "a cat", "-m", "dmd2", "--size", "64x64", "--seed", "5", "--threads", "1"];
+
+        var run = await fixture.RunInAsync(home, work, [.. common, "-o", "p.png"]);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var record = GenerationMetadata.ParseJson(PngText.ReadTextChunks(File.ReadAllBytes(Path.Combine(work, "p.png")))[PngText.TurboGenKey])!;
+        Assert.Equal(4, record.Steps);
+
+        var five = await fixture.RunInAsync(home, work, [.. common, "--steps", "5", "-o", "q.png"]);
+        Assert.True(five.ExitCode == 2, five.ToString());
+        Assert.Contains("steps must be in 1..4", five.Stderr);
+
+        // --scheduler given: the preset's parameters go with its scheduler, LCM's default origin of 50 admits 5 steps.
+        var given = await fixture.RunInAsync(home, work, [.. common, "--steps", "5", "--scheduler", "lcm", "-o", "r.png"]);
+        Assert.True(given.ExitCode == 0, given.ToString());
+    }
+
     /// <summary>A PEFT-named LoRA (rank 2) on one attention projection of the tiny SD 1.x UNet (unet_sd15_tiny: 16 channels in block 0).</summary>
     private static void WriteTinyLora(string path)
     {
