@@ -145,6 +145,8 @@ internal sealed class SharedOptions
         SessionCacheDir = parse.GetValue(NoSessionCache) ? null : TurboGenCache.SessionsDir(),
         PrepackWeights = ChoosePrepack(parse.GetValue(Prepack) ?? "auto", prepackByDefault, GraphKernels(parse)),
         Scheduler = parse.GetValue(Scheduler) ?? Preset(parse)?.Scheduler,
+        // A preset's scheduler parameters belong to its own scheduler: a --scheduler given drops them.
+        SchedulerParameters = parse.GetValue(Scheduler) is null ? Preset(parse)?.SchedulerParameters : null,
     };
 
     /// <summary>True when <paramref name="option"/> was given on the command line (not just its default).</summary>

@@ -22,6 +22,12 @@ public sealed record KnownModel(string Name, string RepoId, string? Checkpoint, 
     /// <summary>A <c>--scheduler</c> override name, for checkpoints whose files carry no fitting scheduler config.</summary>
     public string? Scheduler { get; init; }
 
+    /// <summary>
+    /// Values set on top of <see cref="Scheduler"/> (which they need) for models made for other values than its class defaults:
+    /// DMD2's LCM original_inference_steps 4, Hyper-SD 1-step's TCD gamma 1. Dropped when <c>--scheduler</c> is given.
+    /// </summary>
+    public TurboGen.Scheduling.SchedulerParameters? SchedulerParameters { get; init; }
+
     /// <summary>Image side in pixels, for checkpoints whose files do not state the size they were trained at.</summary>
     public int? Size { get; init; }
 
@@ -54,7 +60,10 @@ public sealed record KnownLora(string RepoId, string File, float Scale = 1f);
 /// (h1t/TCD-SD15-LoRA, TCD-SDXL-LoRA) with TCDScheduler, 4 steps, guidance 0, eta (gamma) 0.3; Hyper-SD's N-step LoRAs
 /// (ByteDance/Hyper-SD) with DDIM "trailing", N steps, guidance 0 — TurboGen has no DDIM and uses Euler "trailing", the same
 /// deterministic step in σ (DDIM with η = 0 is Euler on the probability-flow ODE) except that DDIM's last step ends at
-/// alphas_cumprod[0] (σ ≈ 0.029) rather than σ = 0.
+/// alphas_cumprod[0] (σ ≈ 0.029) rather than σ = 0. Hyper-SD's 1-step SDXL LoRA (the card's "unified" LoRA) with TCDScheduler,
+/// 1 step, guidance 0, eta (gamma) 1.0. DMD2's 4-step SDXL LoRA (tianweiy/DMD2, <c>dmd2_sdxl_4step_lora_fp16.safetensors</c>,
+/// fuse scale 1) with LCMScheduler, 4 steps, guidance 0 and the timesteps 999, 749, 499, 249 the card passes, which are
+/// LCMScheduler's own schedule for 4 steps at original_inference_steps 4 (k = 1000 / 4 = 250, origin 250·i − 1).
 /// </summary>
 public static class KnownModels
 {
@@ -92,6 +101,16 @@ public static class KnownModels
         },
         HyperSd("hyper-sd15", Sd15, "SD15", 512),
         HyperSd("hyper-sdxl", SdxlBase, "SDXL", 1024),
+        new("hyper-sdxl-1step", SdxlBase, null, "SDXL base + Hyper-SD 1-step LoRA: TCD scheduler (gamma 1), 1 step, no guidance, 1024²")
+        {
+            Steps = 1, Guidance = 0, Scheduler = "tcd", SchedulerParameters = new() { Gamma = 1.0 }, Size = 1024,
+            Lora = new("ByteDance/Hyper-SD", "Hyper-SDXL-1step-lora.safetensors"),
+        },
+        new("dmd2-sdxl-4step", SdxlBase, null, "SDXL base + DMD2 4-step LoRA: LCM scheduler, timesteps 999/749/499/249, 4 steps, no guidance, 1024²")
+        {
+            Steps = 4, Guidance = 0, Scheduler = "lcm", SchedulerParameters = new() { OriginalInferenceSteps = 4 }, Size = 1024,
+            Lora = new("tianweiy/DMD2", "dmd2_sdxl_4step_lora_fp16.safetensors"), Aliases = ["dmd2"],
+        },
     ];
 
     private const string Sd15 = "stable-diffusion-v1-5/stable-diffusion-v1-5";

@@ -80,6 +80,12 @@ public sealed class PresetTests(CliFixture fixture)
         Assert.Equal(4000, lightning.GetProperty("missing_bytes").GetInt64());
         Assert.Equal(("euler", 1024, 4), (lightning.GetProperty("scheduler").GetString(), lightning.GetProperty("size").GetInt32(), lightning.GetProperty("steps").GetInt32()));
         Assert.Equal(8000, models["sdxl-lightning-8step"].GetProperty("size_bytes").GetInt64());
+        var dmd2 = models["dmd2-sdxl-4step"];
+        Assert.Equal(("lcm", 4, 4), (dmd2.GetProperty("scheduler").GetString(), dmd2.GetProperty("original_inference_steps").GetInt32(), dmd2.GetProperty("steps").GetInt32()));
+        Assert.Equal("tianweiy/DMD2/dmd2_sdxl_4step_lora_fp16.safetensors", dmd2.GetProperty("lora").GetString());
+        var hyper1 = models["hyper-sdxl-1step"];
+        Assert.Equal(("tcd", 1.0, 1), (hyper1.GetProperty("scheduler").GetString(), hyper1.GetProperty("gamma").GetDouble(), hyper1.GetProperty("steps").GetInt32()));
+        Assert.False(lightning.TryGetProperty("gamma", out _));
 
         // The LCM repository is the tiny ONNX model: its ONNX variant, every file counted once.
         long onnxBytes = Directory.EnumerateFiles(fixture.ModelFolder, "*", SearchOption.AllDirectories)
@@ -150,6 +156,75 @@ public sealed class PresetTests(CliFixture fixture)
         var hyper = TurboGen.Hub.KnownModels.Find("hyper-sd15-4step")!;
         Assert.Equal(("ByteDance/Hyper-SD", "Hyper-SD15-4steps-lora.safetensors", "euler", 4, 0f), (hyper.Lora!.RepoId, hyper.Lora.File, hyper.Scheduler, hyper.Steps, hyper.Guidance));
         Assert.Equal(8f, TurboGen.Hub.KnownModels.Find("lcm-dreamshaper")!.Guidance);
+        // Scheduler parameters only with the scheduler they go on top of (ApplyTo throws when the class does not take them).
+        foreach (var m in TurboGen.Hub.KnownModels.All.Where(m => m.SchedulerParameters is not null))
+        {
+            Assert.True(m.Scheduler is not null, m.Name);
+            TurboGen.Scheduling.Schedulers.ApplyOverride(SdxlBaseSchedulerConfig, m.Scheduler, parameters: m.SchedulerParameters);
+        }
+    }
+
+    /// <summary>stabilityai/stable-diffusion-xl-base-1.0's scheduler_config.json (the keys that matter): the base of the SDXL LoRA presets.</summary>
+    private const string SdxlBaseSchedulerConfig = """
+        {"_class_name": "EulerDiscreteScheduler", "beta_end": 0.012, "beta_schedule": "scaled_linear", "beta_start": 0.00085,
+         "num_train_timesteps": 1000, "prediction_type": "epsilon", "steps_offset": 1, "timestep_spacing": "leading"}
+        """;
+
+    [Fact]
+    public void Dmd2Preset_IsTheSdxlBaseWithItsLora_AndLcmAtTheCardsTimesteps999_749_499_249()
+    {
+        var dmd2 = TurboGen.Hub.KnownModels.Find("dmd2")!;
+        Assert.Same(dmd2, TurboGen.Hub.KnownModels.Find("dmd2-sdxl-4step"));
+        Assert.Equal(("stabilityai/stable-diffusion-xl-base-1.0", "tianweiy/DMD2", "dmd2_sdxl_4step_lora_fp16.safetensors", 1f),
+            (dmd2.RepoId, dmd2.Lora!.RepoId, dmd2.Lora.File, dmd2.Lora.Scale));
+        Assert.Equal(("lcm", 4, 0f, 1024), (dmd2.Scheduler, dmd2.Steps, dmd2.Guidance, dmd2.Size));
+        var config = TurboGen.Scheduling.Schedulers.ApplyOverride(SdxlBaseSchedulerConfig, dmd2.Scheduler!, parameters: dmd2.SchedulerParameters);
+        var lcm = Assert.IsType<TurboGen.Scheduling.LcmScheduler>(TurboGen.Scheduling.Schedulers.Create(config));
+        // The model card's timesteps (tianweiy/DMD2 README), not our output: diffusers' LCMScheduler default would be 999, 759, 499, 259.
+        Assert.Equal(new float[] { 999, 749, 499, 249 }, lcm.SetTimesteps(dmd2.Steps!.Value).Timesteps);
+    }
+
+    [Fact]
+    public void HyperSdxl1StepPreset_IsTcdWithGamma1_OneStep()
+    {
+        var hyper = TurboGen.Hub.KnownModels.Find("hyper-sdxl-1step")!;
+        Assert.Equal(("stabilityai/stable-diffusion-xl-base-1.0", "ByteDance/Hyper-SD", "Hyper-SDXL-1step-lora.safetensors"), (hyper.RepoId, hyper.Lora!.RepoId, hyper.Lora.File));
+        Assert.Equal(("tcd", 1, 0f, 1024), (hyper.Scheduler, hyper.Steps, hyper.Guidance, hyper.Size));
+        var config = TurboGen.Scheduling.Schedulers.ApplyOverride(SdxlBaseSchedulerConfig, hyper.Scheduler!, parameters: hyper.SchedulerParameters);
+        var tcd = Assert.IsType<TurboGen.Scheduling.TcdScheduler>(TurboGen.Scheduling.Schedulers.Create(config));
+        Assert.Equal(1.0, tcd.Gamma);
+        Assert.Equal(new float[] { 999 }, tcd.SetTimesteps(1).Timesteps);
+        // The other TCD presets keep the TCD default (0.3).
+        var tcdSdxl = TurboGen.Hub.KnownModels.Find("tcd-sdxl")!;
+        Assert.Null(tcdSdxl.SchedulerParameters);
+    }
+
+    [Fact]
+    public async Task Dmd2Preset_RunsLcmWithItsOriginOf4Steps_AndAGivenSchedulerDropsIt()
+    {
+        // dmd2 = the SDXL base id (here the tiny SD 1.x folder under it: the id is all the preset names) + its LoRA + "lcm" with
+        // original_inference_steps 4. The origin of 4 timesteps admits at most 4 steps (diffusers: skipping_step < 1 above that).
+        string work = fixture.NewWorkDir(), home = fixture.NewHome();
+        var preset = TurboGen.Hub.KnownModels.Find("dmd2")!;
+        string baseFolder = GoldenDiffusersFolder.WriteSd(Path.Combine(work, "base-tiny"), SingleFileTestCheckpoints.Sd1UnetCase, KnownConfigs.Sd15.SchedulerConfigJson);
+        string loraFile = Path.Combine(work, "dmd2-lora.safetensors");
+        WriteTinyLora(loraFile);
+        fixture.Hub.AddRepo(FakeHubRepo.FromFolder(preset.RepoId, baseFolder));
+        fixture.Hub.AddRepo(preset.Lora!.RepoId, FakeHubFile.FromDisk(preset.Lora.File, loraFile, isLfs: true), FakeHubFile.FromText("README.md", "# LoRA"));
+        string[] common = ["generate", "a cat", "-m", "dmd2", "--size", "64x64", "--seed", "5", "--threads", "1"];
+
+        var run = await fixture.RunInAsync(home, work, [.. common, "-o", "p.png"]);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var record = GenerationMetadata.ParseJson(PngText.ReadTextChunks(File.ReadAllBytes(Path.Combine(work, "p.png")))[PngText.TurboGenKey])!;
+        Assert.Equal(4, record.Steps);
+
+        var five = await fixture.RunInAsync(home, work, [.. common, "--steps", "5", "-o", "q.png"]);
+        Assert.True(five.ExitCode == 2, five.ToString());
+        Assert.Contains("steps must be in 1..4", five.Stderr);
+
+        // --scheduler given: the preset's parameters go with its scheduler, LCM's default origin of 50 admits 5 steps.
+        var given = await fixture.RunInAsync(home, work, [.. common, "--steps", "5", "--scheduler", "lcm", "-o", "r.png"]);
+        Assert.True(given.ExitCode == 0, given.ToString());
     }
 
     /// <summary>A PEFT-named LoRA (rank 2) on one attention projection of the tiny SD 1.x UNet (unet_sd15_tiny: 16 channels in block 0).</summary>

@@ -48,7 +48,8 @@ internal static class KnownModelsListing
                 note = e.Kind == HubErrorKind.Offline ? "offline" : e.Message;
             }
             rows.Add(new KnownModelReport(model.Name, model.RepoId, model.Checkpoint, model.Description, model.Steps, model.Guidance,
-                model.Scheduler, model.Size, variant, total, missing, note, model.Lora is { } l ? $"{l.RepoId}/{l.File}" : null));
+                model.Scheduler, model.Size, variant, total, missing, note, model.Lora is { } l ? $"{l.RepoId}/{l.File}" : null,
+                model.SchedulerParameters?.OriginalInferenceSteps, model.SchedulerParameters?.Gamma));
         }
 
         if (json)
@@ -74,6 +75,8 @@ internal static class KnownModelsListing
         if (r.Steps is int steps) parts.Add($"{steps} step{(steps == 1 ? "" : "s")}");
         if (r.Guidance is float g) parts.Add("guidance " + g.ToString(CultureInfo.InvariantCulture));
         if (r.Scheduler is not null) parts.Add("scheduler " + r.Scheduler);
+        if (r.OriginalInferenceSteps is int origin) parts.Add("original_inference_steps " + origin.ToString(CultureInfo.InvariantCulture));
+        if (r.Gamma is double gamma) parts.Add("gamma " + gamma.ToString(CultureInfo.InvariantCulture));
         if (r.Size is int size) parts.Add($"{size}x{size}");
         return string.Join(", ", parts);
     }
@@ -90,5 +93,8 @@ internal sealed record KnownModelsReport(IReadOnlyList<KnownModelReport> Models)
 /// <param name="SizeBytes">Bytes of the variant <c>generate</c> would use (null when unknown: see <paramref name="Note"/>).</param>
 /// <param name="MissingBytes">Of those, the bytes not in the local cache yet.</param>
 /// <param name="Lora">A LoRA-made preset's LoRA, <c>repo/file</c> (its download is not in the sizes).</param>
+/// <param name="OriginalInferenceSteps">The preset's LCM/TCD original_inference_steps on top of its scheduler (DMD2: 4).</param>
+/// <param name="Gamma">The preset's TCD gamma (eta) on top of its scheduler (Hyper-SD 1-step: 1).</param>
 internal sealed record KnownModelReport(string Name, string Repo, string? Checkpoint, string Description, int? Steps, float? Guidance,
-    string? Scheduler, int? Size, string? Variant, long? SizeBytes, long? MissingBytes, string? Note, string? Lora = null);
+    string? Scheduler, int? Size, string? Variant, long? SizeBytes, long? MissingBytes, string? Note, string? Lora = null,
+    int? OriginalInferenceSteps = null, double? Gamma = null);

@@ -46,6 +46,12 @@ public sealed record RuntimeOptions
     /// </summary>
     public string? Scheduler { get; init; }
 
+    /// <summary>
+    /// Values set on top of <see cref="Scheduler"/> (a preset's: DMD2's original_inference_steps 4, Hyper-SD 1-step's TCD gamma 1);
+    /// need <see cref="Scheduler"/>. Null (default): the override's class defaults.
+    /// </summary>
+    public TurboGen.Scheduling.SchedulerParameters? SchedulerParameters { get; init; }
+
     /// <summary>The provider names <see cref="Provider"/> accepts (case-insensitive): cpu, cuda, tensorrt, directml, coreml.</summary>
     public static readonly IReadOnlyList<string> KnownProviders = ["cpu", "cuda", "tensorrt", "directml", "coreml"];
 }

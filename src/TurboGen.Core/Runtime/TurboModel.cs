@@ -120,7 +120,7 @@ public sealed class TurboModel : IDisposable
     {
         var rt = options.Runtime;
         string schedulerPath = Need(System.IO.Path.Combine(Path, "scheduler", "scheduler_config.json"), "the scheduler config");
-        SchedulerConfig = Schedulers.ReadConfig(schedulerPath, rt.Scheduler);
+        SchedulerConfig = Schedulers.ReadConfig(schedulerPath, rt.Scheduler, rt.SchedulerParameters);
         try
         {
             Schedulers.Create(SchedulerConfig); // an unsupported scheduler fails the load, before any session is created

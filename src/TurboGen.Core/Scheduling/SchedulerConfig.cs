@@ -46,6 +46,11 @@ public sealed record SchedulerConfig
     public string FinalSigmasType { get; init; } = "zero";
     /// <summary>LCM/TCD: the length of the distillation schedule the few-step timesteps are picked from (diffusers default 50).</summary>
     public int OriginalInferenceSteps { get; init; } = 50;
+    /// <summary>
+    /// TCD: the stochasticity gamma (diffusers' step argument <c>eta</c>; not a file key): <see cref="TcdScheduler.DefaultGamma"/>
+    /// unless <see cref="SchedulerParameters"/> set it.
+    /// </summary>
+    public double Gamma { get; init; } = TcdScheduler.DefaultGamma;
     /// <summary>LCM: the factor on the integer timestep in the boundary conditions c_skip and c_out (diffusers default 10).</summary>
     public double TimestepScaling { get; init; } = 10.0;
     /// <summary>LCM/TCD: clipping of the predicted x0 is not supported (must be false).</summary>

@@ -16,7 +16,7 @@ public static class Schedulers
     /// </summary>
     public static IReadOnlyList<string> OverrideNames { get; } = ["euler-a", "euler", "euler-sample", "lcm", "tcd"];
 
-    /// <summary>The scheduler for <paramref name="config"/> (LCM and TCD with the <see cref="ImageToImageRule.ShortenOrigin"/> rule, TCD with gamma 0.3).</summary>
+    /// <summary>The scheduler for <paramref name="config"/> (LCM and TCD with the <see cref="ImageToImageRule.ShortenOrigin"/> rule, TCD with the config's gamma, 0.3 by default).</summary>
     /// <exception cref="TurboGenException">Unknown <c>_class_name</c> (the message lists the supported ones) or an unsupported option.</exception>
     public static IScheduler Create(SchedulerConfig config)
     {
@@ -39,7 +39,7 @@ public static class Schedulers
             EulerAncestralDiscreteScheduler.ClassName => new EulerAncestralDiscreteScheduler(config),
             EulerDiscreteScheduler.ClassName => new EulerDiscreteScheduler(config),
             LcmScheduler.ClassName => new LcmScheduler(config),
-            TcdScheduler.ClassName => new TcdScheduler(config),
+            TcdScheduler.ClassName => new TcdScheduler(config, config.Gamma),
             _ => throw new TurboGenException(
                 $"Unsupported scheduler \"{config.ClassName}\"; supported: {string.Join(", ", Supported)}."),
         };
@@ -56,21 +56,30 @@ public static class Schedulers
     /// timestep_spacing "trailing" (SDXL-Lightning 2/4/8-step, turbo merges);</item>
     /// <item>"euler-sample": Euler, "trailing", prediction_type "sample" (SDXL-Lightning 1-step).</item>
     /// </list>
+    /// <paramref name="parameters"/> (a preset's: DMD2's original_inference_steps, Hyper-SD 1-step's gamma) are set on top of the
+    /// override; they need one.
     /// </summary>
     /// <exception cref="InvalidRequestException">"scheduler": an unknown name (the message lists the known ones).</exception>
     /// <exception cref="ModelLoadException">The file is missing or not a valid scheduler config.</exception>
-    public static SchedulerConfig ReadConfig(string path, string? overrideName)
+    /// <exception cref="ArgumentException"><paramref name="parameters"/> without an override.</exception>
+    public static SchedulerConfig ReadConfig(string path, string? overrideName, SchedulerParameters? parameters = null)
     {
-        if (string.IsNullOrWhiteSpace(overrideName)) return SchedulerConfig.FromFile(path);
+        if (string.IsNullOrWhiteSpace(overrideName))
+        {
+            if (parameters is not null) throw new ArgumentException("Scheduler parameters apply on top of a scheduler override; none was given.", nameof(parameters));
+            return SchedulerConfig.FromFile(path);
+        }
         var (className, adjust) = ResolveOverride(overrideName);
-        return adjust(SchedulerConfig.FromFile(path, className));
+        var config = adjust(SchedulerConfig.FromFile(path, className));
+        return parameters is null ? config : parameters.ApplyTo(config);
     }
 
     /// <summary><see cref="ReadConfig"/> on scheduler_config.json text (<paramref name="sourcePath"/> is named in errors).</summary>
-    public static SchedulerConfig ApplyOverride(string json, string overrideName, string? sourcePath = null)
+    public static SchedulerConfig ApplyOverride(string json, string overrideName, string? sourcePath = null, SchedulerParameters? parameters = null)
     {
         var (className, adjust) = ResolveOverride(overrideName);
-        return adjust(SchedulerConfig.FromJson(json, className, sourcePath));
+        var config = adjust(SchedulerConfig.FromJson(json, className, sourcePath));
+        return parameters is null ? config : parameters.ApplyTo(config);
     }
 
     /// <summary>The canonical override name for <paramref name="name"/> (a short name or a diffusers class name, any case).</summary>
