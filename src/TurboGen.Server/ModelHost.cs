@@ -41,30 +41,20 @@ public sealed class ModelHost(ServerOptions options, ServerMetrics metrics, ILog
 
     public string? Error { get; private set; }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => options.Queue is { } queue ? RunGatewayAsync(queue, stoppingToken) : Task.Run(() =>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => options.Queue is { } queue
+        ? StartGuardedAsync(() => RunGatewayAsync(queue, stoppingToken), "Gateway start failed")
+        : StartGuardedAsync(() => Task.Run(() => LoadModel(stoppingToken), stoppingToken), "Model load failed");
+
+    /// <summary>
+    /// Runs one way of becoming ready and turns its end into <see cref="State"/>: "stopped" when the host is shutting down,
+    /// "failed" with <see cref="Error"/> (logged as <paramref name="failure"/>) for anything else. The server keeps answering
+    /// (503 with the error) instead of crashing.
+    /// </summary>
+    private async Task StartGuardedAsync(Func<Task> start, string failure)
     {
         try
         {
-            _model = modelFactory?.Invoke() ?? TurboModel.Load(options.ModelPath, new ModelLoadOptions { Runtime = options.Runtime, TinyVaePath = options.TinyVaePath });
-            var pipeline = new TurboPipeline(_model);
-            TimeSpan? warmUpTime = null;
-            if (options.WarmUp)
-            {
-                State = "warming";
-                var warm = pipeline.Generate(new GenerationRequest { Prompt = "warm-up", Seed = 0, UseTinyVae = _model.TinyVaeDecoder is not null }, null, stoppingToken);
-                if (_model.TinyVaeDecoder is not null) pipeline.Decode(warm.Latents, tinyVae: false, new StageTimings(), stoppingToken);
-                logger.LogInformation("Warm-up done: {Timings}", warm.Timings);
-                warmUpTime = TimeSpan.FromMilliseconds(warm.Timings.TotalMilliseconds); // Retry-After's estimate until jobs are measured
-            }
-            _upscalers = new Generation.UpscalerSet(options.UpscalerPaths.Select(path =>
-                new TurboGen.Upscaling.EsrganUpscaler(TurboGen.Upscaling.EsrganModel.Load(path, options.Runtime))).ToList());
-            foreach (var upscaler in _upscalers.All) logger.LogInformation("Upscaler {Upscaler} ready", upscaler.Name);
-            _controlnets = Generation.ControlNetSet.Load(options.ControlNets, _model, options.Runtime, stoppingToken);
-            foreach (var c in _controlnets.All) logger.LogInformation("ControlNet {ControlNet} ({Family}) {State}", c.Name, c.Family, c.Unusable ?? "ready");
-            var names = Policy.ModelNames.For(options);
-            _worker = new GenerationWorker(pipeline, names[0], options.QueueCapacity, metrics, clock, names, warmUpTime);
-            State = "ready";
-            logger.LogInformation("Model {Model} ready (answers to {Names})", names[0], string.Join(", ", names));
+            await start().ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -74,38 +64,50 @@ public sealed class ModelHost(ServerOptions options, ServerMetrics metrics, ILog
         {
             State = "failed";
             Error = e.Message;
-            logger.LogError(e, "Model load failed");
+            logger.LogError(e, "{Failure}", failure);
         }
-    }, stoppingToken);
+    }
+
+    /// <summary>Loads, warms up and starts the local model worker with its upscalers and ControlNets.</summary>
+    private void LoadModel(CancellationToken stoppingToken)
+    {
+        _model = modelFactory?.Invoke() ?? TurboModel.Load(options.ModelPath, new ModelLoadOptions { Runtime = options.Runtime, TinyVaePath = options.TinyVaePath });
+        var pipeline = new TurboPipeline(_model);
+        TimeSpan? warmUpTime = null;
+        if (options.WarmUp)
+        {
+            State = "warming";
+            var warm = pipeline.Generate(new GenerationRequest { Prompt = "warm-up", Seed = 0, UseTinyVae = _model.TinyVaeDecoder is not null }, null, stoppingToken);
+            if (_model.TinyVaeDecoder is not null) pipeline.Decode(warm.Latents, tinyVae: false, new StageTimings(), stoppingToken);
+            logger.LogInformation("Warm-up done: {Timings}", warm.Timings);
+            warmUpTime = TimeSpan.FromMilliseconds(warm.Timings.TotalMilliseconds); // Retry-After's estimate until jobs are measured
+        }
+        _upscalers = new Generation.UpscalerSet(options.UpscalerPaths.Select(path =>
+            new TurboGen.Upscaling.EsrganUpscaler(TurboGen.Upscaling.EsrganModel.Load(path, options.Runtime))).ToList());
+        foreach (var upscaler in _upscalers.All) logger.LogInformation("Upscaler {Upscaler} ready", upscaler.Name);
+        _controlnets = Generation.ControlNetSet.Load(options.ControlNets, _model, options.Runtime, stoppingToken);
+        foreach (var c in _controlnets.All) logger.LogInformation("ControlNet {ControlNet} ({Family}) {State}", c.Name, c.Family, c.Unusable ?? "ready");
+        var names = Policy.ModelNames.For(options);
+        _worker = new GenerationWorker(pipeline, names[0], options.QueueCapacity, metrics, clock, names, warmUpTime);
+        State = "ready";
+        logger.LogInformation("Model {Model} ready (answers to {Names})", names[0], string.Join(", ", names));
+    }
 
     /// <summary>A gateway loads no model: it connects to the queue and waits until a worker has registered the model.</summary>
     private async Task RunGatewayAsync(Scaling.QueueAddress queue, CancellationToken stoppingToken)
     {
-        try
+        _gateway = await Scaling.QueueGateway.ConnectAsync(queue, logger).ConfigureAwait(false);
+        string? said = null;
+        var service = await _gateway.ServeAsync(options.QueueModel, options.QueueCapacity, metrics, clock, reason =>
         {
-            _gateway = await Scaling.QueueGateway.ConnectAsync(queue, logger).ConfigureAwait(false);
-            string? said = null;
-            var service = await _gateway.ServeAsync(options.QueueModel, options.QueueCapacity, metrics, clock, reason =>
-            {
-                Error = reason;
-                if (reason != said) logger.LogInformation("Gateway waiting: {Reason}", reason);
-                said = reason;
-            }, stoppingToken).ConfigureAwait(false);
-            Error = null;
-            _queued = service;
-            State = "ready";
-            logger.LogInformation("Gateway serving {Model} from the job queue {Queue} (answers to {Names})", service.Model.Id, queue, string.Join(", ", service.Model.Names));
-        }
-        catch (OperationCanceledException)
-        {
-            State = "stopped";
-        }
-        catch (Exception e)
-        {
-            State = "failed";
-            Error = e.Message;
-            logger.LogError(e, "Gateway start failed");
-        }
+            Error = reason;
+            if (reason != said) logger.LogInformation("Gateway waiting: {Reason}", reason);
+            said = reason;
+        }, stoppingToken).ConfigureAwait(false);
+        Error = null;
+        _queued = service;
+        State = "ready";
+        logger.LogInformation("Gateway serving {Model} from the job queue {Queue} (answers to {Names})", service.Model.Id, queue, string.Join(", ", service.Model.Names));
     }
 
     private int _disposed;

@@ -5,16 +5,10 @@ using TurboGen.Server.Realtime.Protocol;
 namespace TurboGen.Cli.Realtime;
 
 /// <summary>What <see cref="CameraBenchmark"/> simulates.</summary>
-public sealed record CameraBenchmarkOptions
+public sealed record CameraBenchmarkOptions : LiveBenchmarkOptions
 {
-    public required Uri Server { get; init; }
-    public string? ApiKey { get; init; }
     public string Prompt { get; init; } = "an oil painting of a red ball in a blue room";
-    public int Width { get; init; } = 512;
-    public int Height { get; init; } = 512;
-    public int Steps { get; init; } = 1;
     public double Strength { get; init; } = 0.5;
-    public long Seed { get; init; } = 42;
 
     /// <summary>Frames the synthetic camera delivers per second (the web app captures at 15).</summary>
     public double CameraFps { get; init; } = 15;

@@ -4,21 +4,12 @@ using TurboGen.Server.Realtime.Protocol;
 namespace TurboGen.Cli.Realtime;
 
 /// <summary>What <see cref="RealtimeBenchmark"/> simulates.</summary>
-public sealed record RealtimeBenchmarkOptions
+public sealed record RealtimeBenchmarkOptions : LiveBenchmarkOptions
 {
-    /// <summary>The server's base URL (http://127.0.0.1:7860).</summary>
-    public required Uri Server { get; init; }
-
-    public string? ApiKey { get; init; }
-
     /// <summary>Typed one character at a time; each keystroke sends the prompt so far.</summary>
     public string Sentence { get; init; } = "a cozy wooden cabin in a snowy forest at dusk, warm light in the windows";
 
     public double KeysPerSecond { get; init; } = 8;
-    public int Width { get; init; } = 512;
-    public int Height { get; init; } = 512;
-    public int Steps { get; init; } = 1;
-    public long Seed { get; init; } = 42;
     public string? Style { get; init; }
 
     /// <summary>After the last keystroke, also wait for the refined (full-VAE) frame and report its latency.</summary>
