@@ -39,10 +39,7 @@ internal sealed class ServingOptions
 
     public void AddTo(Command command)
     {
-        command.Options.Add(TinyVae);
-        command.Options.Add(ServedNames);
-        command.Options.Add(Upscalers);
-        command.Options.Add(ControlNets);
+        foreach (var option in new Option[] { TinyVae, ServedNames, Upscalers, ControlNets }) command.Options.Add(option);
     }
 
     /// <summary>The --controlnet references, found (downloaded if needed) and named; two with one name are refused.</summary>

@@ -97,16 +97,7 @@ internal sealed class SharedOptions
 
     public void AddTo(Command command)
     {
-        command.Options.Add(Model);
-        command.Options.Add(Provider);
-        command.Options.Add(Threads);
-        command.Options.Add(Precision);
-        command.Options.Add(Lora);
-        command.Options.Add(LoraStrict);
-        command.Options.Add(Scheduler);
-        command.Options.Add(Kernels);
-        command.Options.Add(NoSessionCache);
-        command.Options.Add(Prepack);
+        foreach (var option in new Option[] { Model, Provider, Threads, Precision, Lora, LoraStrict, Scheduler, Kernels, NoSessionCache, Prepack }) command.Options.Add(option);
     }
 
     /// <summary>The --kernels value.</summary>

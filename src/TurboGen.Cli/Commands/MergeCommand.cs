@@ -43,12 +43,7 @@ internal static class MergeCommand
         var command = new Command("merge", "Merge safetensors checkpoints: weighted sum, or add-difference (fine-tune + (turbo − base)).");
         command.Arguments.Add(a);
         command.Arguments.Add(b);
-        command.Options.Add(output);
-        command.Options.Add(baseModel);
-        command.Options.Add(method);
-        command.Options.Add(weight);
-        command.Options.Add(onlyInA);
-        command.Options.Add(overwrite);
+        foreach (var option in new Option[] { output, baseModel, method, weight, onlyInA, overwrite }) command.Options.Add(option);
         command.SetGuardedAction(terminal, async (parse, ct) =>
         {
             string? c = parse.GetValue(baseModel);

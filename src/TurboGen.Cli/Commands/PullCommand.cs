@@ -27,10 +27,7 @@ internal static class PullCommand
 
         var command = new Command("pull", "Download a model from the Hugging Face Hub into the local cache (HF_HOME / HF_HUB_CACHE).");
         command.Arguments.Add(model);
-        command.Options.Add(variant);
-        command.Options.Add(provider);
-        command.Options.Add(revision);
-        command.Options.Add(json);
+        foreach (var option in new Option[] { variant, provider, revision, json }) command.Options.Add(option);
         command.SetGuardedAction(terminal, async (parse, ct) =>
         {
             var preset = KnownModels.Find(parse.GetValue(model));
