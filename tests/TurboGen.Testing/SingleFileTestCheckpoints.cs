@@ -57,12 +57,18 @@ public static class SingleFileTestCheckpoints
         Write(path, tensors, keep, extra);
     }
 
-    /// <summary>Writes the tiny SD 1.x single file (ldm v1 layout: model.diffusion_model, cond_stage_model.transformer.text_model, first_stage_model).</summary>
-    public static void WriteSd1(string path, Func<string, bool>? keep = null, IEnumerable<SafetensorsWriter.Tensor>? extra = null, string unetCase = Sd1UnetCase)
+    /// <summary>
+    /// Writes the tiny SD 1.x single file (ldm v1 layout: model.diffusion_model, cond_stage_model.transformer.text_model, first_stage_model);
+    /// with <paramref name="legacyClipNames"/> the text encoder as early transformers versions saved it, without <c>text_model.</c>.
+    /// </summary>
+    public static void WriteSd1(string path, Func<string, bool>? keep = null, IEnumerable<SafetensorsWriter.Tensor>? extra = null, string unetCase = Sd1UnetCase,
+        bool legacyClipNames = false)
     {
+        const string prefix = "cond_stage_model.transformer.";
         var tensors = new List<SafetensorsWriter.Tensor>();
         tensors.AddRange(Unet(unetCase));
-        tensors.AddRange(TransformersClip(ClipCase, "cond_stage_model.transformer."));
+        tensors.AddRange(TransformersClip(ClipCase, prefix).Select(t =>
+            legacyClipNames ? t with { Name = prefix + t.Name[(prefix + "text_model.").Length..] } : t));
         tensors.AddRange(Vae(VaeCase));
         Write(path, tensors, keep, extra);
     }

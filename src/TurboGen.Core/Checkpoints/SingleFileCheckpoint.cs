@@ -51,7 +51,7 @@ public static class SingleFileCheckpoint
                 throw new ModelLoadException(path, $"{path} holds an {detected.Describe()} checkpoint, but {Describe(configs.Family)} configs were given.");
             }
 
-            var layout = SingleFileLayout.For(configs, SingleFileLayout.SdTextEncoderPrefixOf(file.Names));
+            var layout = SingleFileLayout.For(configs, SingleFileLayout.SdTextEncoderPrefixOf(file.Names), SingleFileLayout.HasLegacyClipNames(file.Names));
             CheckKeys(path, layout, file.Names);
             var (tokenizer, tokenizer2) = CheckTokenizers(path, detected, tokenizerDir, tokenizer2Dir);
 

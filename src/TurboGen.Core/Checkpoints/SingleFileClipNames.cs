@@ -7,11 +7,21 @@ namespace TurboGen.Checkpoints;
 /// <summary>Where each transformers CLIP text-model tensor lives in a single file: CLIP-L under a prefix, or an OpenCLIP text tower (the rules in <see cref="SingleFileLayout"/>'s remarks).</summary>
 internal static partial class SingleFileClipNames
 {
-    /// <summary>transformers-named CLIP stored under a prefix (SDXL's CLIP-L): the same names.</summary>
-    public static List<(TensorMapping Mapping, long[] Shape)> ClipL(ClipTextConfig config, string prefix) =>
+    /// <summary>
+    /// transformers-named CLIP stored under a prefix (SDXL's and SD 1.x's CLIP-L): the same names, or with
+    /// <paramref name="withoutTextModel"/> the names older transformers versions saved, without the <c>text_model.</c> level
+    /// (<c>cond_stage_model.transformer.encoder.layers.0.…</c>, as in early SD 1.x fine-tunes).
+    /// </summary>
+    public static List<(TensorMapping Mapping, long[] Shape)> ClipL(ClipTextConfig config, string prefix, bool withoutTextModel = false) =>
         ClipTextModel.ExpectedTensors(config, config.HasProjection)
-            .Select(t => (new TensorMapping(t.Name, prefix + t.Name), t.Shape))
+            .Select(t => (new TensorMapping(t.Name, prefix + (withoutTextModel ? WithoutTextModel(t.Name) : t.Name)), t.Shape))
             .ToList();
+
+    /// <summary>A transformers CLIP name without its <c>text_model.</c> level (names outside it are unchanged).</summary>
+    public static string WithoutTextModel(string name) =>
+        name.StartsWith(TextModel, StringComparison.Ordinal) ? name[TextModel.Length..] : name;
+
+    private const string TextModel = "text_model.";
 
     private static readonly Dictionary<string, string> OpenClipTopLevel = new(StringComparer.Ordinal)
     {

@@ -30,8 +30,9 @@ namespace TurboGen.Checkpoints;
 /// [C,C,1,1] (read as [C,C]); <c>conv_norm_out</c> = <c>norm_out</c>; <c>conv_shortcut</c> = <c>nin_shortcut</c>.</item>
 /// <item>SDXL text_encoder (CLIP-L) = <c>conditioner.embedders.0.transformer.</c> + the transformers name; SD 1.x's text_encoder
 /// (CLIP ViT-L/14 alone, ldm's FrozenCLIPEmbedder) = <c>cond_stage_model.transformer.</c> + the transformers name (diffusers strips
-/// these two prefixes, <c>LDM_CLIP_PREFIX_TO_REMOVE</c>). SD 1.x conditions on its <c>last_hidden_state</c> (after the final layer
-/// norm), so all 12 layers are read.</item>
+/// these two prefixes, <c>LDM_CLIP_PREFIX_TO_REMOVE</c>); early SD 1.x fine-tunes saved it without the <c>text_model.</c> level
+/// (<see cref="HasLegacyClipNames"/>), which is read too, as A1111 renames it on load. SD 1.x conditions on its
+/// <c>last_hidden_state</c> (after the final layer norm), so all 12 layers are read.</item>
 /// <item>OpenCLIP text towers (SDXL text_encoder_2 = <c>conditioner.embedders.1.model.</c>, SD 2.x text_encoder =
 /// <c>cond_stage_model.model.</c>, or <c>conditioner.embedders.0.model.</c> in files saved by Stability's sgm code): token_embedding.weight, positional_embedding, ln_final; <c>transformer.resblocks.i</c> =
 /// <c>encoder.layers.i</c> with ln_1/ln_2 = layer_norm1/2, mlp.c_fc/c_proj = mlp.fc1/fc2, attn.out_proj = self_attn.out_proj, and the
@@ -88,7 +89,7 @@ public sealed class SingleFileLayout
     private readonly string? _ignoredLayerPrefix;
     private readonly List<(string Name, long[] Shape)> _extraTensors = [];
 
-    private SingleFileLayout(ModelConfigSet configs, string sdTextPrefix)
+    private SingleFileLayout(ModelConfigSet configs, string sdTextPrefix, bool legacyClipNames)
     {
         configs.Validate();
         Family = configs.Family;
@@ -115,8 +116,9 @@ public sealed class SingleFileLayout
         else if (Base == SingleFileBase.Sd1)
         {
             TextEncoderPrefix = sdTextPrefix;
-            _textEncoder = SingleFileClipNames.ClipL(text, sdTextPrefix);
-            AddIgnored(sdTextPrefix + "text_model.embeddings.position_ids", [1, text.MaxPositionEmbeddings]);
+            _textEncoder = SingleFileClipNames.ClipL(text, sdTextPrefix, legacyClipNames);
+            const string positionIds = "text_model.embeddings.position_ids";
+            AddIgnored(sdTextPrefix + (legacyClipNames ? SingleFileClipNames.WithoutTextModel(positionIds) : positionIds), [1, text.MaxPositionEmbeddings]);
         }
         else
         {
@@ -142,7 +144,17 @@ public sealed class SingleFileLayout
     /// <param name="configs">The model's configs.</param>
     /// <param name="sdTextEncoderPrefix">SD family only: the text tower's prefix, <see cref="SdOpenClipPrefix"/> (default) or
     /// <see cref="SgmSdOpenClipPrefix"/> for SD 2.x, <see cref="Sd1ClipLPrefix"/> for SD 1.x (<see cref="SdTextEncoderPrefixOf"/> reads it from a file).</param>
-    public static SingleFileLayout For(ModelConfigSet configs, string sdTextEncoderPrefix = SdOpenClipPrefix) => new(configs, sdTextEncoderPrefix);
+    /// <param name="legacyClipNames">SD 1.x only: the CLIP-L tensors lack the <c>text_model.</c> level (<see cref="HasLegacyClipNames"/>).</param>
+    public static SingleFileLayout For(ModelConfigSet configs, string sdTextEncoderPrefix = SdOpenClipPrefix, bool legacyClipNames = false) =>
+        new(configs, sdTextEncoderPrefix, legacyClipNames && sdTextEncoderPrefix == Sd1ClipLPrefix);
+
+    /// <summary>
+    /// True for an SD 1.x file whose CLIP-L was saved by an early transformers version, without the <c>text_model.</c> level
+    /// (<c>cond_stage_model.transformer.embeddings.…</c>, <c>.encoder.…</c>, <c>.final_layer_norm.…</c>; early fine-tunes
+    /// carry them, and A1111 renames them on load): its token embedding is there instead of under <c>text_model.</c>.
+    /// </summary>
+    public static bool HasLegacyClipNames(IEnumerable<string> keys) =>
+        keys.Contains(Sd1ClipLPrefix + "embeddings.token_embedding.weight", StringComparer.Ordinal);
 
     /// <summary>
     /// The SD text tower prefix a file uses: <see cref="Sd1ClipLPrefix"/> when it is an SD 1.x file (<see cref="DetectBase"/>),

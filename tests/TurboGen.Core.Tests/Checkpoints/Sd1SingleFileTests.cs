@@ -81,6 +81,35 @@ public sealed class Sd1SingleFileTests(ITestOutputHelper log) : IDisposable
     }
 
     [Fact]
+    public void AnEarlyFineTune_WithoutTheTextModelLevel_ReadsTheSameTextEncoder()
+    {
+        string legacy = Path.Combine(_dir, "legacy.safetensors");
+        SingleFileTestCheckpoints.WriteSd1(legacy, legacyClipNames: true);
+        using (var file = new SafetensorsCheckpoint(legacy))
+        {
+            Assert.Contains("cond_stage_model.transformer.encoder.layers.0.mlp.fc1.weight", file.Names);
+            Assert.DoesNotContain(file.Names, n => n.Contains("text_model.", StringComparison.Ordinal));
+            Assert.True(SingleFileLayout.HasLegacyClipNames(file.Names));
+            Assert.Equal(SingleFileBase.Sd1, SingleFileLayout.DetectBase(file.Names));
+        }
+        using var modern = SingleFileCheckpoint.Open(WriteFile(), Tokenizer(), null, SingleFileTestCheckpoints.Sd1Configs());
+        using var old = SingleFileCheckpoint.Open(legacy, Tokenizer(), null, SingleFileTestCheckpoints.Sd1Configs());
+        Assert.Equal("cond_stage_model.transformer.final_layer_norm.weight",
+            ((RenamedCheckpoint)old.TextEncoder).MappingOf("text_model.final_layer_norm.weight").SourceName);
+        var build = (CheckpointComponents c) =>
+            ClipTextModel.Build(ClipTextConfig.FromJson(c.TextEncoderConfigJson), c.TextEncoder, new ClipTextBuildOptions()).ToBytes();
+        Assert.Equal(build(modern), build(old));
+
+        // A file that mixes the two namings is neither: the key check names what is missing and what is left over.
+        string mixed = Path.Combine(_dir, "mixed.safetensors");
+        SingleFileTestCheckpoints.WriteSd1(mixed, keep: n => n != "cond_stage_model.transformer.text_model.final_layer_norm.bias",
+            extra: [SafetensorsWriter.Tensor.FromArray("cond_stage_model.transformer.final_layer_norm.bias", SafetensorsDType.F32, [32], new float[32])]);
+        var e = Assert.Throws<ModelLoadException>(() => SingleFileCheckpoint.Open(mixed, Tokenizer(), null, SingleFileTestCheckpoints.Sd1Configs()));
+        Assert.Contains("text_model.final_layer_norm.bias", e.Message);
+        Assert.Contains("mixed.safetensors", e.Message);
+    }
+
+    [Fact]
     public void TheUnetAndVae_MatchTheirGoldenCases()
     {
         using var c = SingleFileCheckpoint.Open(WriteFile(), Tokenizer(), null, SingleFileTestCheckpoints.Sd1Configs());
