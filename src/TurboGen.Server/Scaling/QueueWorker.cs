@@ -81,7 +81,7 @@ public sealed partial class QueueWorker
             if (Volatile.Read(ref _running) is { } running && running.Id == id.ToString()) running.Cts.Cancel();
         }).ConfigureAwait(false);
         var heartbeat = Task.Run(() => HeartbeatAsync(cancellationToken), CancellationToken.None);
-        long lastClaimCheck = 0;
+        long lastClaimCheck = Stopwatch.GetTimestamp(); // the first scan for expired and orphaned entries one interval after start
         try
         {
             while (!cancellationToken.IsCancellationRequested)

@@ -5,7 +5,8 @@ namespace TurboGen.Server.Scaling;
 /// <summary>
 /// Reading entries: new ones (XREADGROUP &gt;), ones whose lease ran out (XAUTOCLAIM), and the entries of another worker's own
 /// stream (<see cref="QueueAddress.WorkerJobs"/>: its live sessions' frames) once that worker's heartbeat is gone, so a
-/// live session whose worker died loses no frame that was already queued for it.
+/// live session whose worker died loses no frame that was already queued for it. An adopted job that needs a ControlNet or
+/// upscaler this worker lacks is passed on (<see cref="PassOnAsync"/>).
 /// </summary>
 public sealed partial class QueueWorker
 {
@@ -41,11 +42,13 @@ public sealed partial class QueueWorker
             {
                 if (await ClaimExpiredAsync(db, stream, 0).ConfigureAwait(false) is { } held)
                 {
+                    if (await PassOnAsync(db, held, stream, worker).ConfigureAwait(false)) continue;
                     _log($"adopting job {held["job"]} of worker {worker} (no heartbeat)");
                     return (held, stream, true);
                 }
                 if (await ReadNewAsync(db, stream).ConfigureAwait(false) is { } waiting)
                 {
+                    if (await PassOnAsync(db, waiting, stream, worker).ConfigureAwait(false)) continue;
                     _log($"adopting queued job {waiting["job"]} of worker {worker} (no heartbeat)");
                     return (waiting, stream, false);
                 }

@@ -159,7 +159,7 @@ public sealed class QueuedGenerationService : IGenerationService
                     var worker = _snapshot().Workers.Where(w => !refused.Contains(w.Id) && WorkerModels.Has(w, needs))
                         .OrderBy(w => w.Busy).ThenBy(_ => Random.Shared.Next()).FirstOrDefault()
                         ?? throw new InvalidRequestException(needs[0].Split(':')[0],
-                            $"No live worker has {string.Join(" and ", needs.Select(n => n.Replace(":", " '", StringComparison.Ordinal) + "'"))} loaded (start one with turbogen worker --{needs[0].Split(':')[0]}).");
+                            $"No live worker has {WorkerModels.Describe(needs)} loaded (start one with turbogen worker --{needs[0].Split(':')[0]}).");
                     reply = await AddTo(worker.Id).ConfigureAwait(false);
                     if ((long)reply[0] != 2) break;
                     refused.Add(worker.Id);

@@ -108,6 +108,10 @@ public static class RequestCodec
         return new EncodedRequest(JsonSerializer.Serialize(wire, ScalingJson.Default.WireRequest), blobs);
     }
 
+    /// <summary>The names of the ControlNets a queued request uses, without decoding its blobs.</summary>
+    public static IReadOnlyList<string> ControlNetNames(string json) =>
+        (JsonSerializer.Deserialize(json, ScalingJson.Default.WireRequest)?.Controls ?? []).Select(c => c.ControlNet).ToList();
+
     /// <summary>
     /// Decodes a queued request. <paramref name="blob"/> returns a named blob's bytes (or throws when it expired);
     /// <paramref name="controlNet"/> returns the worker's ControlNet of a name (or throws naming the field).

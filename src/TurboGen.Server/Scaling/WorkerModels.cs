@@ -55,16 +55,26 @@ public static class WorkerModels
         .Select(u => new RemoteUpscaler(u.Name, u.NativeScale)));
 
     /// <summary>The ControlNet and upscaler names a job needs a worker to have (empty: any worker).</summary>
-    public static IReadOnlyList<string> Needs(Pipelines.GenerationRequest? request, JobArgs args)
+    public static IReadOnlyList<string> Needs(Pipelines.GenerationRequest? request, JobArgs args) =>
+        Needs((request?.Controls ?? []).Select(c => RequestCodec.ControlNetName(c.ControlNet)), args);
+
+    /// <summary>What a queued job needs (<see cref="Needs(Pipelines.GenerationRequest?, JobArgs)"/>), read from its entry's request JSON and args.</summary>
+    public static IReadOnlyList<string> Needs(string requestJson, JobArgs args) =>
+        Needs(string.IsNullOrEmpty(requestJson) ? [] : RequestCodec.ControlNetNames(requestJson), args);
+
+    private static IReadOnlyList<string> Needs(IEnumerable<string> controlNets, JobArgs args)
     {
-        var needs = new List<string>();
-        foreach (var control in request?.Controls ?? []) needs.Add("controlnet:" + RequestCodec.ControlNetName(control.ControlNet));
+        var needs = controlNets.Select(name => "controlnet:" + name).ToList();
         if (args.Upscaler is { } upscaler && !upscaler.Equals(LanczosUpscaler.UpscalerName, StringComparison.OrdinalIgnoreCase)
             && !upscaler.Equals(UpscalerSet.NoneName, StringComparison.OrdinalIgnoreCase)) needs.Add("upscaler:" + upscaler);
         return needs;
     }
 
-    /// <summary>True when <paramref name="worker"/> has everything in <paramref name="needs"/> (<see cref="Needs"/>).</summary>
+    /// <summary>The needs in words, for messages: <c>controlnet 'x' and upscaler 'y'</c>.</summary>
+    public static string Describe(IReadOnlyList<string> needs) =>
+        string.Join(" and ", needs.Select(n => n.Replace(":", " '", StringComparison.Ordinal) + "'"));
+
+    /// <summary>True when <paramref name="worker"/> has everything in <paramref name="needs"/> (<see cref="Needs(Pipelines.GenerationRequest?, JobArgs)"/>).</summary>
     public static bool Has(WorkerInfo worker, IReadOnlyList<string> needs) => needs.All(n =>
         n.StartsWith("controlnet:", StringComparison.Ordinal)
             ? (worker.ControlNets ?? []).Any(c => c.Name.Equals(n["controlnet:".Length..], StringComparison.OrdinalIgnoreCase))
