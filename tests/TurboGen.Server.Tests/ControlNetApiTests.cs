@@ -107,6 +107,9 @@ public sealed class ControlNetApiTests(ControlNetServerFixture fixture) : IClass
         string infotext = JsonDocument.Parse(steered.Body.GetProperty("info").GetString()!).RootElement.GetProperty("extra_generation_params").GetProperty("ControlNet 0").GetString()!;
         Assert.Equal($"Module: canny, Model: {ControlNetServerFixture.Sdxl}, Weight: 1, Resize Mode: Crop and Resize, Processor Res: 512, Threshold A: 100, Threshold B: 200, " +
             "Guidance Start: 0, Guidance End: 1, Control Mode: Balanced", infotext);
+        // The PNG's infotext carries the same unit description as info (one source: the front end's fields over the request's).
+        var png = Imaging.PngText.ReadTextChunks(Convert.FromBase64String(steered.Body.GetProperty("images")[0].GetString()!));
+        Assert.Equal(infotext, Imaging.Infotext.Parse(png[Imaging.PngText.ParametersKey]).Extra["ControlNet 0"]);
 
         // The extension's other spellings: input_image, the model with an A1111 hash, a string resize mode, thresholds.
         var alias = await PostJsonAsync(Http, "/sdapi/v1/txt2img", Txt2Img(

@@ -92,6 +92,11 @@ public sealed class UpscaleApiTests(UpscalerServerFixture fixture) : IClassFixtu
         using var info = JsonDocument.Parse(body.GetProperty("info").GetString()!);
         var extra = info.RootElement.GetProperty("extra_generation_params");
         Assert.Equal(Esrgan, extra.GetProperty("Hires upscaler").GetString());
+        // The PNG's infotext has the hires fields too, the pass's strength as A1111's "Denoising strength".
+        var png = Imaging.Infotext.Parse(Imaging.PngText.ReadTextChunks(Convert.FromBase64String(body.GetProperty("images")[0].GetString()!))[Imaging.PngText.ParametersKey]);
+        Assert.Equal(Esrgan, png.Extra["Hires upscaler"]);
+        Assert.Equal("2", png.Extra["Hires upscale"]);
+        Assert.Equal(0.3f, png.DenoisingStrength);
         Assert.False(info.RootElement.GetProperty("turbogen_ignored").TryGetProperty("enable_hr", out _));
 
         var plain = await PostJsonAsync(Http, "/sdapi/v1/txt2img", """{"prompt": "a cat", "width": 64, "height": 64, "seed": 3}""");

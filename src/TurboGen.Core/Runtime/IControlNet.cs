@@ -11,6 +11,20 @@ public interface IControlNet
     /// <summary>Where it was loaded from, or what it is named (in messages).</summary>
     string Path { get; }
 
+    /// <summary>
+    /// Its short name (in image metadata and on the job queue): by default <see cref="NameOf"/> its <see cref="Path"/>; a
+    /// description without weights (a scale-out gateway's) carries the name its worker lists.
+    /// </summary>
+    string Name => NameOf(Path);
+
+    /// <summary>The file name without extension, or for a folder's <c>model.onnx</c> the folder's name.</summary>
+    static string NameOf(string path)
+    {
+        string trimmed = path.TrimEnd('/', '\\');
+        string name = System.IO.Path.GetFileNameWithoutExtension(trimmed);
+        return name == "model" && System.IO.Path.GetFileName(System.IO.Path.GetDirectoryName(trimmed)) is { Length: > 0 } folder ? folder : name;
+    }
+
     /// <summary>SDXL ControlNet (takes text_embeds + time_ids).</summary>
     bool UsesTextTime { get; }
 

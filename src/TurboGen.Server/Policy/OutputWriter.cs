@@ -19,10 +19,14 @@ public sealed class OutputWriter(ServerOptions options, TimeProvider clock, Outp
 {
     public string Directory { get; } = Path.GetFullPath(options.OutputDir);
 
-    /// <summary>Encodes image <paramref name="index"/> of <paramref name="result"/>, and saves it as PNG when <paramref name="save"/>.</summary>
-    public WrittenImage Write(GenerationResult result, int index, string modelId, ImageOutputFormat format, int quality, bool save)
+    /// <summary>
+    /// Encodes image <paramref name="index"/> of <paramref name="result"/>, and saves it as PNG when <paramref name="save"/>;
+    /// <paramref name="frontEndFields"/> are infotext fields the front end knows beyond the request (<see cref="GenerationMetadata.For"/>).
+    /// </summary>
+    public WrittenImage Write(GenerationResult result, int index, string modelId, ImageOutputFormat format, int quality, bool save,
+        IReadOnlyDictionary<string, string>? frontEndFields = null)
     {
-        var metadata = GenerationMetadata.For(result, index, modelId);
+        var metadata = GenerationMetadata.For(result, index, modelId, frontEndFields);
         var image = result.Images[index];
         byte[] bytes = ImageOutput.Encode(image, format, quality, format == ImageOutputFormat.Png ? metadata : null);
         string? saved = save ? Save(image, metadata, result.Seeds[index]) : null;

@@ -68,18 +68,6 @@ public static class RequestCodec
         nameof(GenerationRequest.PassedLatents),
     };
 
-    /// <summary>
-    /// The name a ControlNet travels under: a gateway's <see cref="RemoteControlNet"/> by its name (as the workers list it),
-    /// a loaded one by its file name without extension, or for a folder's <c>model.onnx</c> the folder's name.
-    /// </summary>
-    public static string ControlNetName(IControlNet controlNet)
-    {
-        if (controlNet is RemoteControlNet remote) return remote.Name;
-        string path = controlNet.Path.TrimEnd('/', '\\');
-        string name = Path.GetFileNameWithoutExtension(path);
-        return name == "model" && Path.GetFileName(Path.GetDirectoryName(path)) is { Length: > 0 } folder ? folder : name;
-    }
-
     /// <summary>Encodes <paramref name="request"/>: every property, images as PNG blobs, tensors and mask values as raw blobs.</summary>
     public static EncodedRequest Encode(GenerationRequest request)
     {
@@ -97,7 +85,7 @@ public static class RequestCodec
             Blob("noise", request.InitialNoise is { } noise ? BlobCodec.Tensor(noise) : null),
             request.StepNoise?.Select((t, i) => Blob($"step{i}", BlobCodec.Tensor(t))!).ToList(),
             request.LatentsOnly,
-            (request.Controls ?? []).Select((c, i) => new WireControl(ControlNetName(c.ControlNet), Blob($"control{i}", BlobCodec.Image(c.Image))!,
+            (request.Controls ?? []).Select((c, i) => new WireControl(c.ControlNet.Name, Blob($"control{i}", BlobCodec.Image(c.Image))!,
                 c.Scale, c.GuidanceStart, c.GuidanceEnd)).ToList(),
             request.Mask is { } mask
                 ? new WireMask(Blob("mask", mask.Values)!, mask.Width, mask.Height, mask.Blur, mask.Invert, mask.FullResolution, mask.Padding, mask.Fill)

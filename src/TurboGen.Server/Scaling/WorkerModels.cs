@@ -56,7 +56,7 @@ public static class WorkerModels
 
     /// <summary>The ControlNet and upscaler names a job needs a worker to have (empty: any worker).</summary>
     public static IReadOnlyList<string> Needs(Pipelines.GenerationRequest? request, JobArgs args) =>
-        Needs((request?.Controls ?? []).Select(c => RequestCodec.ControlNetName(c.ControlNet)), args);
+        Needs((request?.Controls ?? []).Select(c => c.ControlNet.Name), args);
 
     /// <summary>What a queued job needs (<see cref="Needs(Pipelines.GenerationRequest?, JobArgs)"/>), read from its entry's request JSON and args.</summary>
     public static IReadOnlyList<string> Needs(string requestJson, JobArgs args) =>

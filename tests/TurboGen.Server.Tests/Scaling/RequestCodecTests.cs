@@ -61,7 +61,7 @@ public sealed class RequestCodecTests
         var encoded = RequestCodec.Encode(request);
         Assert.Equal(["control0", "image_noise", "init", "latents", "mask", "masked_noise", "noise", "step0", "step1"], encoded.Blobs.Keys.Order(StringComparer.Ordinal));
         Assert.True(encoded.Json.Length < 1000, encoded.Json); // pixels and tensors are not inline
-        string controlName = RequestCodec.ControlNetName(controlNet);
+        string controlName = controlNet.Name;
         var decoded = RequestCodec.Decode(encoded.Json, name => encoded.Blobs[name], (name, index) =>
         {
             Assert.Equal((controlName, 0), (name, index));

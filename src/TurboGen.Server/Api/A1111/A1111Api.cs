@@ -153,11 +153,12 @@ public static class A1111Api
         var model = service.Model;
         var images = new List<string>();
         var infotexts = new List<string>();
+        var extraParams = ExtraParams(plan);
         foreach (var result in results)
         {
             for (int i = 0; i < result.Images.Count; i++)
             {
-                var written = writer.Write(result, i, model.Id, ImageOutputFormat.Png, 100, request.SaveImages);
+                var written = writer.Write(result, i, model.Id, ImageOutputFormat.Png, 100, request.SaveImages, extraParams);
                 infotexts.Add(written.Metadata.Parameters);
                 if (request.SendImages) images.Add(Convert.ToBase64String(written.Bytes));
             }
@@ -205,6 +206,13 @@ public static class A1111Api
         return JsonSerializer.SerializeToElement(fields, A1111Json.Options);
     }
 
+    /// <summary>
+    /// What A1111 reports beyond the request, in <c>info.extra_generation_params</c> and the same in each PNG's infotext: the
+    /// hires pass and the ControlNet units as the extension describes them (with their preprocessors).
+    /// </summary>
+    private static Dictionary<string, string> ExtraParams(A1111Plan plan) =>
+        new(HiresParams(plan.Hires, plan.Request).Concat(plan.ControlNetParams ?? new Dictionary<string, string>()));
+
     private static Dictionary<string, string> HiresParams(A1111Hires? hires, GenerationRequest gen)
     {
         var extra = new Dictionary<string, string> { ["VAE"] = "full" };
@@ -249,7 +257,7 @@ public static class A1111Api
             SeedResizeFromW: request.SeedResizeFromW,
             SeedResizeFromH: request.SeedResizeFromH,
             DenoisingStrength: gen.IsImageToImage ? gen.Strength : null,
-            ExtraGenerationParams: new Dictionary<string, string>(HiresParams(plan.Hires, gen).Concat(plan.ControlNetParams ?? new Dictionary<string, string>())),
+            ExtraGenerationParams: ExtraParams(plan),
             IndexOfFirstImage: 0,
             Infotexts: infotexts,
             Styles: plan.AppliedStyles,
