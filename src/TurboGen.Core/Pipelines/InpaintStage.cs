@@ -65,7 +65,7 @@ public sealed class InpaintStage
             throw new ModelContractException(model.Unet.Path, $"The unet's sample input has {channels} channels; inpainting needs 4 (latent blending) or 9 (an inpainting UNet).");
         }
         bool nine = channels == 9;
-        var encoder = model.VaeEncoder ?? throw new ModelLoadException(model.Path, $"Inpainting needs a VAE encoder: {Path.Combine(model.Path, "vae_encoder", "model.onnx")} is missing.");
+        var encoder = LatentEncoder.For(model, request, "Inpainting");
         var sw = Stopwatch.StartNew();
         var image = ImageOps.ResizeCover(request.InitImage!, width, height);
         byte[] mask = spec.Processed();
@@ -86,13 +86,13 @@ public sealed class InpaintStage
         if (!nine || !(fromNoise || passed))
         {
             var source = spec.Fill == InpaintFill.Fill ? MaskOps.Fill(image, mask) : image;
-            imageLatents = EncodeSample(model, encoder, source, null, batch, h, w, request.ImageSampleNoise, noise, "vae_encode", timings, ct);
+            imageLatents = EncodeSample(encoder, source, null, batch, h, w, request.ImageSampleNoise, noise, encoder.Stage, timings, ct);
         }
         var initialNoise = request.InitialNoise ?? request.PassedLatents ?? TextToImageInit.Draw(noise, h, w);
         FloatTensor? maskedLatents = null;
         if (nine)
         {
-            maskedLatents = EncodeSample(model, encoder, image, mask, batch, h, w, request.MaskedImageSampleNoise, noise, "vae_encode.masked_image", timings, ct);
+            maskedLatents = EncodeSample(encoder, image, mask, batch, h, w, request.MaskedImageSampleNoise, noise, encoder.Stage + ".masked_image", timings, ct);
         }
         if (imageLatents is not null && spec.Fill is InpaintFill.LatentNoise or InpaintFill.LatentNothing)
         {
@@ -176,7 +176,7 @@ public sealed class InpaintStage
     /// Encodes <paramref name="image"/> (with <paramref name="mask"/> ≥ 128 set to 0 in [-1,1], i.e. mid-grey, when given), then per
     /// image a posterior sample (mean + std·ε, ε from <paramref name="given"/> or the image's stream) times the scaling factor.
     /// </summary>
-    private static FloatTensor EncodeSample(TurboModel model, VaeEncoder encoder, RgbImage image, byte[]? mask, int batch, int h, int w,
+    private static FloatTensor EncodeSample(LatentEncoder encoder, RgbImage image, byte[]? mask, int batch, int h, int w,
         FloatTensor? given, NoiseStream[] noise, string stage, StageTimings timings, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
@@ -193,14 +193,14 @@ public sealed class InpaintStage
                 }
             }
         }
-        var (encoding, onnxMs) = encoder.Encode(new FloatTensor(pixels, [1, 3, height, width]), ct);
+        var (encoding, onnxMs) = encoder.Encode(pixels, height, width, ct);
         timings.Add(stage, sw.Elapsed.TotalMilliseconds, onnxMs);
         int plane = encoding.Mean.Length;
         if (given is not null && given.Length != batch * plane)
         {
             throw new InvalidRequestException("sample_noise", $"VAE sample noise has shape {given}, expected [{batch},4,{h},{w}].");
         }
-        var latents = VaeLatents.Sample(encoding, model.ScalingFactor, batch, (b, eps) =>
+        var latents = VaeLatents.Sample(encoding, encoder.ScalingFactor, batch, (b, eps) =>
         {
             if (given is not null) given.Data.AsSpan(b * plane, plane).CopyTo(eps);
             else noise[b].Next(eps);

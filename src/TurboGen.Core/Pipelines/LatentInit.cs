@@ -50,7 +50,8 @@ public sealed class TextToImageInit : ILatentInit
 
 /// <summary>
 /// Image-to-image (MODEL-CONTRACT §4.5, §5.2): the init image is resized/cropped to the requested size, encoded
-/// (mean + std·ε when the encoder returns distribution parameters), scaled by the VAE scaling factor, then noised
+/// (mean + std·ε when the encoder returns distribution parameters; by the tiny VAE's encoder when the request decodes with the
+/// tiny VAE, <see cref="LatentEncoder"/>), scaled by the VAE scaling factor, then noised
 /// to the first timestep of the strength-truncated schedule. Noise order per image: posterior sample, then add_noise.
 /// </summary>
 public sealed class ImageToImageInit(TurboModel model) : ILatentInit
@@ -58,17 +59,17 @@ public sealed class ImageToImageInit(TurboModel model) : ILatentInit
     /// <inheritdoc/>
     public LatentStart Prepare(IScheduler scheduler, GenerationRequest request, int width, int height, NoiseStream[] noise, StageTimings timings, CancellationToken ct)
     {
-        var encoder = model.VaeEncoder ?? throw new ModelLoadException(model.Path, $"Image-to-image needs a VAE encoder: {Path.Combine(model.Path, "vae_encoder", "model.onnx")} is missing.");
+        var encoder = LatentEncoder.For(model, request, "Image-to-image");
         var schedule = scheduler.SetTimestepsForStrength(request.Steps, request.Strength);
         var sw = Stopwatch.StartNew();
         var image = ImageOps.ResizeCover(request.InitImage!, width, height);
         var pixels = new float[3 * width * height];
         ImageTensors.ToNchw(image, pixels);
-        var (encoding, onnxMs) = encoder.Encode(new FloatTensor(pixels, [1, 3, height, width]), ct);
-        timings.Add("vae_encode", sw.Elapsed.TotalMilliseconds, onnxMs);
+        var (encoding, onnxMs) = encoder.Encode(pixels, height, width, ct);
+        timings.Add(encoder.Stage, sw.Elapsed.TotalMilliseconds, onnxMs);
 
         int batch = noise.Length;
-        var latents = VaeLatents.Sample(encoding, model.ScalingFactor, batch, (b, eps) => noise[b].Next(eps));
+        var latents = VaeLatents.Sample(encoding, encoder.ScalingFactor, batch, (b, eps) => noise[b].Next(eps));
         var init = new FloatTensor(latents, [batch, 4, height / 8, width / 8]);
         var addNoise = request.InitialNoise ?? TextToImageInit.Draw(noise, height / 8, width / 8);
         var noised = new float[init.Length];

@@ -67,7 +67,13 @@ public sealed class TurboModel : IDisposable
     /// <summary>The tiny VAE decoder (TAESD/TAESDXL) when <see cref="ModelLoadOptions.TinyVaePath"/> was given; else null.</summary>
     public VaeDecoder? TinyVaeDecoder { get; private set; }
 
-    /// <summary>The value range of <see cref="TinyVaeDecoder"/>'s output: [-1,1] when its config.json names AutoencoderTiny, else <see cref="ModelLoadOptions.TinyVaeRange"/>.</summary>
+    /// <summary>
+    /// The tiny VAE encoder (<c>vae_encoder/model.onnx</c> of the <see cref="ModelLoadOptions.TinyVaePath"/> folder, as the
+    /// tiny VAE builder writes it) when there is one; image-to-image requests that decode with the tiny VAE encode with it.
+    /// </summary>
+    public VaeEncoder? TinyVaeEncoder { get; private set; }
+
+    /// <summary>The value range of <see cref="TinyVaeDecoder"/>'s output and <see cref="TinyVaeEncoder"/>'s input: [-1,1] when its config.json names AutoencoderTiny, else <see cref="ModelLoadOptions.TinyVaeRange"/>.</summary>
     public ImageRange TinyVaeRange { get; private set; }
 
     /// <summary>The scheduler config: the folder's <c>scheduler/scheduler_config.json</c>, or the one <see cref="RuntimeOptions.Scheduler"/> names.</summary>
@@ -85,9 +91,9 @@ public sealed class TurboModel : IDisposable
     /// <summary>SDXL uses zero embeddings for an empty negative prompt (model_index <c>force_zeros_for_empty_prompt</c>, default true).</summary>
     public bool ForceZerosForEmptyPrompt { get; private set; } = true;
 
-    /// <summary>Every loaded ONNX component (text encoders, UNet, VAE decoder/encoder, tiny VAE decoder), skipping absent ones.</summary>
+    /// <summary>Every loaded ONNX component (text encoders, UNet, VAE decoder/encoder, tiny VAE decoder/encoder), skipping absent ones.</summary>
     public IEnumerable<OnnxComponent> Components =>
-        new OnnxComponent?[] { TextEncoder, TextEncoder2, Unet, VaeDecoder, VaeEncoder, TinyVaeDecoder }.Where(c => c is not null)!;
+        new OnnxComponent?[] { TextEncoder, TextEncoder2, Unet, VaeDecoder, VaeEncoder, TinyVaeDecoder, TinyVaeEncoder }.Where(c => c is not null)!;
 
     /// <summary>Loads a model folder. Errors name the path and what was expected there.</summary>
     public static TurboModel Load(string folder, ModelLoadOptions? options = null)
@@ -175,6 +181,11 @@ public sealed class TurboModel : IDisposable
         }
         // The tiny VAE keeps its arena: its activations are small next to the weights, and re-faulting them cost +16 % of its time.
         TinyVaeDecoder = new VaeDecoder("tiny_vae_decoder", SessionFactory.Create(decoder, options.Runtime), decoder);
+        string encoder = System.IO.Path.Combine(tiny, "vae_encoder", "model.onnx");
+        if (!options.SkipVaeEncoder && decoder == System.IO.Path.Combine(tiny, "vae_decoder", "model.onnx") && File.Exists(encoder))
+        {
+            TinyVaeEncoder = new VaeEncoder("tiny_vae_encoder", SessionFactory.Create(encoder, options.Runtime), encoder);
+        }
         TinyVaeRange = options.TinyVaeRange;
         foreach (string cfg in new[] { System.IO.Path.Combine(tiny, "config.json"), System.IO.Path.Combine(System.IO.Path.GetDirectoryName(decoder)!, "config.json") })
         {
@@ -244,9 +255,6 @@ public sealed class TurboModel : IDisposable
     /// <summary>Disposes every component's session.</summary>
     public void Dispose()
     {
-        foreach (var c in new OnnxComponent?[] { TextEncoder, TextEncoder2, Unet, VaeDecoder, VaeEncoder, TinyVaeDecoder })
-        {
-            c?.Dispose();
-        }
+        foreach (var c in Components) c.Dispose();
     }
 }
