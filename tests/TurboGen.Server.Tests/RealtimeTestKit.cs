@@ -12,6 +12,12 @@ internal static class RealtimeTestKit
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>Server options with the pause before a refine set to <paramref name="delay"/>.</summary>
+    public static Func<ServerOptions, ServerOptions> Refine(TimeSpan delay) => o => o with { RefineDelay = delay };
+
+    /// <summary>Server options whose refine never comes by itself within a test (only Enter or a keep refines).</summary>
+    public static readonly Func<ServerOptions, ServerOptions> NoAutoRefine = Refine(TimeSpan.FromHours(1));
+
     public static GenerationWorker Worker(this TestServer server) => (GenerationWorker)server.Host.Service!;
 
     public static RealtimeSessions Sessions(this TestServer server) => server.App.Services.GetRequiredService<RealtimeSessions>();
