@@ -49,29 +49,44 @@ public sealed class QueuePassOnTests
         await kit.StopWorkerAsync(lister);
         var ghost = JsonSerializer.Deserialize<WorkerInfo>(listing)! with { Id = Ghost, Busy = false };
         Assert.Equal(ControlNet, Assert.Single(ghost.ControlNets!).Name);
-        await db.StreamCreateConsumerGroupAsync(QueueAddress.WorkerJobs(Model, Ghost), QueueAddress.Group, "0", createStream: true);
-        await db.SetAddAsync(QueueAddress.WorkerStreams(Model), Ghost);
-        using var beating = new CancellationTokenSource();
-        var beats = Task.Run(async () =>
+        // The ghost registers as a worker does (its stream's consumer group, the set the others adopt from) and beats until killed.
+        async Task<Func<Task>> StartGhostAsync()
         {
-            while (!beating.IsCancellationRequested)
+            await WorkerDirectory.BeatAsync(db, ghost); // alive first, so no worker deletes its (empty) stream meanwhile
+            try { await db.StreamCreateConsumerGroupAsync(QueueAddress.WorkerJobs(Model, Ghost), QueueAddress.Group, "0", createStream: true); }
+            catch (RedisServerException e) when (e.Message.Contains("BUSYGROUP", StringComparison.Ordinal)) { }
+            await db.SetAddAsync(QueueAddress.WorkerStreams(Model), Ghost);
+            var beating = new CancellationTokenSource();
+            var beats = Task.Run(async () =>
             {
-                await WorkerDirectory.BeatAsync(db, ghost);
-                try { await Task.Delay(500, beating.Token); } catch (OperationCanceledException) { }
-            }
-        });
+                while (!beating.IsCancellationRequested)
+                {
+                    await WorkerDirectory.BeatAsync(db, ghost);
+                    try { await Task.Delay(500, beating.Token); } catch (OperationCanceledException) { }
+                }
+            });
+            return async () =>
+            {
+                await beating.CancelAsync();
+                await beats;
+                beating.Dispose();
+                await db.KeyDeleteAsync(QueueAddress.Worker(Ghost));
+            };
+        }
+        TestServer? gateway = null;
+        var gatewayListsGhost = () => gateway!.Host.Gateway!.Snapshot.Workers.Any(w => w.Id == Ghost) && gateway.Host.ControlNets.All.Any(c => c.Name == ControlNet);
+        var timeout = TimeSpan.FromSeconds(90);
+        var kill = await StartGhostAsync();
 
         await kit.StartWorkerAsync(); // plain: adopts the ghost's stream once its heartbeat is gone
-        var gateway = await kit.StartGatewayAsync();
-        await QueueTests.WaitForAsync(() => gateway.Host.ControlNets.All.Any(c => c.Name == ControlNet));
+        gateway = await kit.StartGatewayAsync();
+        await QueueTests.WaitForAsync(gatewayListsGhost, timeout);
         var refused = PostJsonAsync(gateway.Http, "/sdapi/v1/txt2img", TxtToImg());
-        await QueueTests.WaitForAsync(async () => await db.StreamLengthAsync(QueueAddress.WorkerJobs(Model, Ghost)) == 1);
+        await QueueTests.WaitForAsync(async () => await db.StreamLengthAsync(QueueAddress.WorkerJobs(Model, Ghost)) == 1, timeout);
 
         // The ghost dies with the job unread, and no live worker has the ControlNet: refused as the gateway refuses.
-        await beating.CancelAsync();
-        await beats;
-        await db.KeyDeleteAsync(QueueAddress.Worker(Ghost));
-        var (status, body, _) = await refused.WaitAsync(TimeSpan.FromSeconds(60));
+        await kill();
+        var (status, body, _) = await refused.WaitAsync(timeout);
         Assert.True(status == 422, body.ToString());
         string message = body.GetProperty("errors").GetString()!; // A1111's validation error shape, the field in detail[0].loc
         Assert.Equal("controlnet", body.GetProperty("detail")[0].GetProperty("loc")[1].GetString());
@@ -80,25 +95,15 @@ public sealed class QueuePassOnTests
         lock (kit.Log) Assert.Contains(kit.Log, l => l.Contains("which no live worker has: refused", StringComparison.Ordinal));
 
         // Again, with a live worker that has the ControlNet (and never adopts): the plain worker passes the job on to it.
-        using var beating2 = new CancellationTokenSource();
-        var beats2 = Task.Run(async () =>
-        {
-            while (!beating2.IsCancellationRequested)
-            {
-                await WorkerDirectory.BeatAsync(db, ghost);
-                try { await Task.Delay(500, beating2.Token); } catch (OperationCanceledException) { }
-            }
-        });
-        await QueueTests.WaitForAsync(() => gateway.Host.ControlNets.All.Any(c => c.Name == ControlNet));
+        kill = await StartGhostAsync();
+        await QueueTests.WaitForAsync(gatewayListsGhost, timeout);
         var passed = PostJsonAsync(gateway.Http, "/sdapi/v1/txt2img", TxtToImg());
-        await QueueTests.WaitForAsync(async () => await db.StreamLengthAsync(QueueAddress.WorkerJobs(Model, Ghost)) == 1);
+        await QueueTests.WaitForAsync(async () => await db.StreamLengthAsync(QueueAddress.WorkerJobs(Model, Ghost)) == 1, timeout);
         await kit.StartWorkerAsync(NoAdoption("keeper"), WithControlNet);
-        await beating2.CancelAsync();
-        await beats2;
-        await db.KeyDeleteAsync(QueueAddress.Worker(Ghost));
-        (status, body, _) = await passed.WaitAsync(TimeSpan.FromSeconds(60));
+        await kill();
+        (status, body, _) = await passed.WaitAsync(timeout);
         Assert.True(status == 200, body.ToString() + string.Join("\n", kit.Log));
         lock (kit.Log) Assert.Contains(kit.Log, l => l.Contains("on to worker keeper", StringComparison.Ordinal));
-        await QueueTests.WaitForAsync(() => gateway.Host.Gateway!.Snapshot.Workers.SingleOrDefault(w => w.Id == "keeper")?.Jobs == 1);
+        await QueueTests.WaitForAsync(() => gateway.Host.Gateway!.Snapshot.Workers.SingleOrDefault(w => w.Id == "keeper")?.Jobs == 1, timeout);
     }
 }
