@@ -206,7 +206,7 @@ public sealed class ControlModeTests(BrowserFixture fixture)
     [Theory]
     [InlineData(1280, 800)]
     [InlineData(390, 844)]
-    public async Task UpscaleButtons_ShowProgress_AndAnImageTwiceOrFourTimesAsLarge(int width, int height)
+    public async Task UpscaleButtons_ShowProgress_AndAnImageTwiceOrFourTimesAsLarge_KeptInTheHistory(int width, int height)
     {
         var page = await OpenAsync(width, height);
         await Expect(page.Locator(".upscale-btn[data-scale='2']")).ToBeDisabledAsync();
@@ -233,7 +233,20 @@ public sealed class ControlModeTests(BrowserFixture fixture)
             await Expect(page.Locator("#upscale-status")).ToContainTextAsync($"{256 * scale} × {256 * scale}");
             await Expect(page.Locator("#upscale-download")).ToHaveAttributeAsync("download", $"turbogen-upscaled-{256 * scale}x{256 * scale}.png");
             await Expect(page.Locator("#upscale-progress")).ToBeHiddenAsync();
+
+            // The result is kept in this browser's history, marked as an upscale with its size and its source's, and opens and downloads from there.
+            await Expect(page.Locator("#upscale-status")).ToContainTextAsync("kept in your pictures");
+            var entry = page.Locator("#history li").First;
+            await Expect(entry).ToHaveAttributeAsync("data-upscale", $"{256 * scale}x{256 * scale}");
+            await Expect(entry.Locator(".used summary")).ToHaveTextAsync($"Upscaled ×{scale} · {256 * scale}×{256 * scale}");
+            await Expect(entry.Locator("img")).ToHaveAttributeAsync("alt", $"Kept picture, upscaled from 256×256 to {256 * scale}×{256 * scale}");
+            var download = entry.Locator("a", new() { HasText = "Download" });
+            Assert.EndsWith("?download=true", await download.GetAttributeAsync("href"));
+            Assert.Equal(256 * scale, await download.EvaluateAsync<int>("async (a) => (await createImageBitmap(await (await fetch(a.href)).blob())).width"));
         }
+        await Expect(page.Locator("#history li[data-upscale]")).ToHaveCountAsync(2);
+        await page.Locator("#history li").First.Locator(".used summary").ClickAsync();
+        await Expect(page.Locator("#history li").First.Locator(".used p")).ToContainTextAsync("Upscaled from 256×256 to 1024×1024");
         await Expect(page.Locator("#upscale-status")).ToContainTextAsync("RealESRGAN_x4plus_tiny");
         await BrowserFixture.ScreenshotAsync(page, $"upscale-{width}x{height}.png", fullPage: false);
         await AccessibilityTests.AssertNoSeriousViolationsAsync(page, "upscale card");

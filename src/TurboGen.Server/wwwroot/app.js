@@ -302,7 +302,7 @@ function updateGuidance() {
   $('guidance-out').textContent = Number($('guidance').value).toFixed(1);
 }
 
-const upscaler = new Upscaler({ picture: () => ($('frame').hidden ? null : $('frame')) });
+const upscaler = new Upscaler({ picture: () => ($('frame').hidden ? null : $('frame')), kept: () => kept.load() });
 
 const kept = new History({
   useSeed: (seed) => { setSeed(seed); $('seed-lock').checked = true; generate(); toast(`Seed ${seed} in use`); },

@@ -1,5 +1,6 @@
 // Upscaling the picture on screen: "Upscale ×2 / ×4" post it to POST /api/upscale (the server's default upscaler: its
-// first ESRGAN model, else Lanczos) and show the result in a card with a download link. The API answers once, so the
+// first ESRGAN model, else Lanczos) and show the result in a card with a download link; the server also keeps the result
+// in this browser's history (save: true), marked as an upscale with its source's size. The API answers once, so the
 // progress shown is an indeterminate bar with the time elapsed (and the last run's time per megapixel as an estimate).
 import { $ } from './ui.js';
 import { apiFetch } from './identity.js';
@@ -19,9 +20,13 @@ function base64Blob(b64, type) {
 }
 
 export class Upscaler {
-  /** @param picture () → the <img> of the picture on screen, or null */
-  constructor({ picture }) {
+  /**
+   * @param picture () → the <img> of the picture on screen, or null
+   * @param kept (file) → the upscaled picture was kept in the history under that name
+   */
+  constructor({ picture, kept }) {
     this.picture = picture;
+    this.kept = kept;
     this.busy = false;
     this.resultUrl = null;
     this.msPerMegapixel = null;
@@ -59,11 +64,12 @@ export class Upscaler {
       const image = await blobToDataUrl(await (await fetch(img.src)).blob());
       const response = await apiFetch('/api/upscale', {
         method: 'POST', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ image, scale, output_format: 'png' }),
+        body: JSON.stringify({ image, scale, output_format: 'png', save: true }),
       });
       const body = await response.json().catch(() => null);
       if (!response.ok) throw new Error(body?.error?.message ?? `The server answered ${response.status}.`);
       this.show(body, scale, performance.now() - started);
+      if (body.saved_as) this.kept(body.saved_as);
     } catch (e) {
       $('upscale-status').textContent = `Upscaling ×${scale} failed.`;
       $('upscale-error').textContent = e?.message ?? String(e);
@@ -91,6 +97,7 @@ export class Upscaler {
     link.download = `turbogen-upscaled-${body.width}x${body.height}.${body.format === 'jpeg' ? 'jpg' : body.format}`;
     link.textContent = `Download ${body.format.toUpperCase()} (${body.width} × ${body.height})`;
     link.hidden = false;
-    $('upscale-status').textContent = `Done: ${body.width} × ${body.height} in ${(elapsedMs / 1000).toFixed(1)} s (${body.upscaler}).`;
+    $('upscale-status').textContent = `Done: ${body.width} × ${body.height} in ${(elapsedMs / 1000).toFixed(1)} s (${body.upscaler})`
+      + (body.saved_as ? ', kept in your pictures.' : '.');
   }
 }
