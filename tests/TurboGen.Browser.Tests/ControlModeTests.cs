@@ -211,17 +211,24 @@ public sealed class ControlModeTests(BrowserFixture fixture)
         var page = await OpenAsync(width, height);
         await Expect(page.Locator(".upscale-btn[data-scale='2']")).ToBeDisabledAsync();
         await Studio.TypeAndWaitAsync(page, "a mountain lake");
-        // Records whether the progress bar was ever shown (the tiny upscaler may finish within one frame).
+        // Records every state of the progress bar: shown, and each value of a determinate bar (the server's tile progress).
         await page.EvaluateAsync("""
             () => {
               window.sawProgress = 0;
-              new MutationObserver(() => { if (!document.getElementById('upscale-progress').hidden) window.sawProgress++; })
-                .observe(document.getElementById('upscale-progress'), { attributes: true, attributeFilter: ['hidden'] });
+              window.barValues = [];
+              const bar = document.getElementById('upscale-progress');
+              new MutationObserver((records) => {
+                for (const r of records) {
+                  if (r.attributeName === 'hidden' && !bar.hidden) window.sawProgress++;
+                  if (r.attributeName === 'value' && bar.hasAttribute('value')) window.barValues.push(`${bar.value}/${bar.max}`);
+                }
+              }).observe(bar, { attributes: true, attributeFilter: ['hidden', 'value'] });
             }
             """);
         foreach (int scale in new[] { 2, 4 })
         {
             int before = await page.EvaluateAsync<int>("() => window.sawProgress");
+            await page.EvaluateAsync("() => { window.barValues = []; }");
             await page.Locator($".upscale-btn[data-scale='{scale}']").ClickAsync();
             var result = page.Locator("#upscale-result");
             await Expect(result).ToHaveAttributeAsync("data-width", (256 * scale).ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -230,6 +237,9 @@ public sealed class ControlModeTests(BrowserFixture fixture)
             Assert.Equal(256 * scale, await page.EvaluateAsync<int>("() => document.getElementById('upscale-result').naturalWidth"));
             Assert.Equal(256 * scale, await page.EvaluateAsync<int>("() => document.getElementById('upscale-result').naturalHeight"));
             Assert.True(await page.EvaluateAsync<int>("() => window.sawProgress") > before, "no progress was shown");
+            // The bar was determinate and moved one tile at a time up to the tile count (the 256-pixel picture in 192-pixel tiles: 2 × 2).
+            var values = await page.EvaluateAsync<string[]>("() => window.barValues");
+            Assert.Equal(Enumerable.Range(1, 4).Select(i => $"{i}/4"), values);
             await Expect(page.Locator("#upscale-status")).ToContainTextAsync($"{256 * scale} × {256 * scale}");
             await Expect(page.Locator("#upscale-download")).ToHaveAttributeAsync("download", $"turbogen-upscaled-{256 * scale}x{256 * scale}.png");
             await Expect(page.Locator("#upscale-progress")).ToBeHiddenAsync();

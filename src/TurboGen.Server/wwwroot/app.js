@@ -143,6 +143,7 @@ function requestVariants() {
 
 function showFrame(header, blob) {
   if (header.kind === 'variant') { variants.show(header, blob); return; }
+  if (header.kind === 'upscaled') { upscaler.show(header, blob); return; }
   answered(header.requestId);
   // Never go back in time; a refined frame may replace the live frame of the same request.
   if (header.requestId < state.shownId) return;
@@ -215,11 +216,13 @@ connection.addEventListener('open', () => {
 });
 connection.addEventListener('close', () => {
   setConnection('offline');
+  upscaler.connectionLost();
   pollHealth();
 });
 connection.addEventListener('frame', (e) => showFrame(e.detail.header, e.detail.blob));
 connection.addEventListener('message', (e) => {
   const m = e.detail;
+  if (m.requestId != null && upscaler.owns(m.requestId)) { upscaler.message(m); return; }
   switch (m.type) {
     case 'hello':
       applyModelInfo(m);
@@ -302,7 +305,11 @@ function updateGuidance() {
   $('guidance-out').textContent = Number($('guidance').value).toFixed(1);
 }
 
-const upscaler = new Upscaler({ picture: () => ($('frame').hidden ? null : $('frame')), kept: () => kept.load() });
+const upscaler = new Upscaler({
+  picture: () => ($('frame').hidden ? null : $('frame')),
+  send: (message) => (connection.send({ ...message, requestId: state.requestId + 1 }) ? ++state.requestId : null),
+  kept: () => kept.load(),
+});
 
 const kept = new History({
   useSeed: (seed) => { setSeed(seed); $('seed-lock').checked = true; generate(); toast(`Seed ${seed} in use`); },
