@@ -20,13 +20,13 @@ public sealed class RealtimeUpscaleTests(UpscalerServerFixture fixture) : IClass
 {
     private const string Esrgan = "RealESRGAN_x4plus_tiny";
 
-    private static string DataUrl(int w, int h) => "data:image/png;base64," + Convert.ToBase64String(Png(w, h));
+    internal static string DataUrl(int w, int h) => "data:image/png;base64," + Convert.ToBase64String(Png(w, h));
 
-    private static ClientMessage Upscale(long id, string? image, double? scale = 2, string? upscaler = null, bool keep = false) =>
+    internal static ClientMessage Upscale(long id, string? image, double? scale = 2, string? upscaler = null, bool keep = false) =>
         new() { Type = "upscale", RequestId = id, Image = image, Scale = scale, Upscaler = upscaler, Keep = keep };
 
     /// <summary>The progress messages of request <paramref name="id"/> until its frame (any error fails).</summary>
-    private static async Task<(List<(int Done, int Total)> Progress, RealtimeMessage Frame)> CollectAsync(RealtimeClient ws, long id)
+    internal static async Task<(List<(int Done, int Total)> Progress, RealtimeMessage Frame)> CollectAsync(RealtimeClient ws, long id)
     {
         var progress = new List<(int, int)>();
         while (true)
