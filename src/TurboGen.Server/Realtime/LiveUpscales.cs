@@ -108,7 +108,7 @@ internal sealed class LiveUpscales(string sessionKey, WebSocketChannel channel, 
             var record = new UpscaleRecord(r.Upscaler.Name, image.Width, image.Height, r.Image.Width, r.Image.Height, Refined: false);
             var metadata = UpscaleMetadata.For(record, refinePrompt: null);
             var frame = FrameEncoder.Upscaled(r.RequestId, image, record, metadata, job.QueueTime?.TotalMilliseconds ?? 0, (job.FinishedAt - job.StartedAt)?.TotalMilliseconds ?? 0);
-            if (r.Keep) frame = await KeepAsync(frame, image, metadata, r.RequestId, ct).ConfigureAwait(false);
+            if (r.Keep) frame = await KeepAsync(frame, r.RequestId, ct).ConfigureAwait(false);
             await channel.SendAsync(FrameEncoder.Message(frame, r.RequestId, clock.GetElapsedTime(started).TotalMilliseconds), WebSocketMessageType.Binary, ct).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException && (ct.IsCancellationRequested || channel.State != WebSocketState.Open))
@@ -138,13 +138,13 @@ internal sealed class LiveUpscales(string sessionKey, WebSocketChannel channel, 
         }
     }
 
-    /// <summary>Saves the upscaled PNG in the client's history and names it in the frame; a failed save is an error naming <c>keep</c> and an unnamed frame.</summary>
-    private async Task<Frame> KeepAsync(Frame frame, RgbImage image, ImageMetadata metadata, long requestId, CancellationToken ct)
+    /// <summary>Saves the frame's PNG (with its metadata) in the client's history and names it in the frame; a failed save is an error naming <c>keep</c> and an unnamed frame.</summary>
+    private async Task<Frame> KeepAsync(Frame frame, long requestId, CancellationToken ct)
     {
         var saving = clock.GetTimestamp();
         try
         {
-            string file = await Task.Run(() => output.Save(image, metadata, 0, owner), ct).ConfigureAwait(false);
+            string file = await Task.Run(() => output.SavePng(frame.Image, 0, owner), ct).ConfigureAwait(false);
             return FrameEncoder.Kept(frame, file, clock.GetElapsedTime(saving).TotalMilliseconds);
         }
         catch (OutputWriteException e)
