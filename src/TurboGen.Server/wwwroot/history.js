@@ -11,9 +11,9 @@ const LIMIT = 200;
 function describe(p) {
   if (!p) return '';
   const lines = [p.prompt || '(no prompt)'];
-  if (p.negative_prompt) lines.push(`Leave out: ${p.negative_prompt}`);
+  if (p.negativePrompt) lines.push(`Leave out: ${p.negativePrompt}`);
   const bits = [`seed ${p.seed}`, `${p.width}×${p.height}`, `${p.steps} step${p.steps === 1 ? '' : 's'}`];
-  if (p.guidance_scale > 1) bits.push(`guidance ${p.guidance_scale}`);
+  if (p.guidanceScale > 1) bits.push(`guidance ${p.guidanceScale}`);
   if (p.strength != null) bits.push(`change ${p.strength}`);
   lines.push(bits.join(' · '));
   return lines.join('\n');
