@@ -1,8 +1,8 @@
 // Upscaling the picture on screen: "Upscale ×2 / ×4" send an "upscale" message on the live socket (the server's default
 // upscaler: its first ESRGAN model, else Lanczos; keep: true). The server answers with a progress message per tile
 // ("done" of "total"), which moves the bar, then an "upscaled" PNG frame, shown in a card with a download link; the
-// server also keeps it in this browser's history, marked as an upscale with its source's size. A newer upscale replaces
-// a running one; errors (named fields), busy and a lost connection end it with a message in the card.
+// server also keeps it in this browser's history, marked as an upscale with its source's size. One upscale at a time (the
+// buttons wait for it); an error, busy and a lost connection end it with a message in the card (a failed keep only says so).
 import { $ } from './ui.js';
 
 function blobToDataUrl(blob) {
@@ -88,8 +88,10 @@ export class Upscaler {
     } else if (m.type === 'busy') {
       this.fail(`The server is busy: try again in ${Math.ceil((m.retryAfterMs ?? 1000) / 1000)} s.`);
     } else if (m.type === 'error') {
-      if (m.field === 'keep') return; // the picture still comes, only not kept
-      this.fail(m.message);
+      if (m.field !== 'keep') { this.fail(m.message); return; }
+      // Not kept (e.g. a full disk): said in the card; the picture still comes.
+      $('upscale-error').textContent = m.message;
+      $('upscale-error').hidden = false;
     }
   }
 
