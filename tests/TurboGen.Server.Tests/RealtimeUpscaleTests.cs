@@ -72,6 +72,27 @@ public sealed class RealtimeUpscaleTests(UpscalerServerFixture fixture) : IClass
     }
 
     [Fact]
+    public async Task ANewerUpscale_CancelsTheRunningOne_WhichAnswersNothingMore()
+    {
+        await using var ws = await fixture.Server.ConnectAsync();
+        await ws.SendAsync(Upscale(1, DataUrl(1024, 1024))); // 36 tiles or so
+        await ws.WaitForAsync(m => m.Type == "progress", RealtimeTestKit.Timeout);
+        await ws.SendAsync(Upscale(2, DataUrl(32, 32)));
+        var seen = new List<string>();
+        RealtimeMessage? last;
+        do
+        {
+            last = await ws.WaitForAsync(_ => true, RealtimeTestKit.Timeout);
+            seen.Add(last.Frame is { } f ? $"frame {f.RequestId}" : $"{last.Type} {last.Text!.Value.GetProperty("requestId").GetInt64()}");
+        }
+        while (last.Frame is null);
+        // The first stopped between tiles: its progress ended short of its total and it sent no frame; the second was answered.
+        Assert.True(seen[^1] == "frame 2", string.Join(", ", seen));
+        Assert.DoesNotContain("frame 1", seen);
+        Assert.DoesNotContain("error 1", seen);
+    }
+
+    [Fact]
     public async Task UpscaleWithKeep_NamesTheFile_InTheClientsHistory()
     {
         string client = "live-upscale-" + Guid.NewGuid().ToString("N");
