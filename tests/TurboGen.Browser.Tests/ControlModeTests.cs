@@ -206,22 +206,29 @@ public sealed class ControlModeTests(BrowserFixture fixture)
     [Theory]
     [InlineData(1280, 800)]
     [InlineData(390, 844)]
-    public async Task UpscaleButtons_ShowProgress_AndAnImageTwiceOrFourTimesAsLarge(int width, int height)
+    public async Task UpscaleButtons_ShowProgress_AndAnImageTwiceOrFourTimesAsLarge_KeptInTheHistory(int width, int height)
     {
         var page = await OpenAsync(width, height);
         await Expect(page.Locator(".upscale-btn[data-scale='2']")).ToBeDisabledAsync();
         await Studio.TypeAndWaitAsync(page, "a mountain lake");
-        // Records whether the progress bar was ever shown (the tiny upscaler may finish within one frame).
+        // Records every state of the progress bar: shown, and each value of a determinate bar (the server's tile progress).
         await page.EvaluateAsync("""
             () => {
               window.sawProgress = 0;
-              new MutationObserver(() => { if (!document.getElementById('upscale-progress').hidden) window.sawProgress++; })
-                .observe(document.getElementById('upscale-progress'), { attributes: true, attributeFilter: ['hidden'] });
+              window.barValues = [];
+              const bar = document.getElementById('upscale-progress');
+              new MutationObserver((records) => {
+                for (const r of records) {
+                  if (r.attributeName === 'hidden' && !bar.hidden) window.sawProgress++;
+                  if (r.attributeName === 'value' && bar.hasAttribute('value')) window.barValues.push(`${bar.value}/${bar.max}`);
+                }
+              }).observe(bar, { attributes: true, attributeFilter: ['hidden', 'value'] });
             }
             """);
         foreach (int scale in new[] { 2, 4 })
         {
             int before = await page.EvaluateAsync<int>("() => window.sawProgress");
+            await page.EvaluateAsync("() => { window.barValues = []; }");
             await page.Locator($".upscale-btn[data-scale='{scale}']").ClickAsync();
             var result = page.Locator("#upscale-result");
             await Expect(result).ToHaveAttributeAsync("data-width", (256 * scale).ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -230,10 +237,26 @@ public sealed class ControlModeTests(BrowserFixture fixture)
             Assert.Equal(256 * scale, await page.EvaluateAsync<int>("() => document.getElementById('upscale-result').naturalWidth"));
             Assert.Equal(256 * scale, await page.EvaluateAsync<int>("() => document.getElementById('upscale-result').naturalHeight"));
             Assert.True(await page.EvaluateAsync<int>("() => window.sawProgress") > before, "no progress was shown");
+            // The bar was determinate and moved one tile at a time up to the tile count (the 256-pixel picture in 192-pixel tiles: 2 × 2).
+            var values = await page.EvaluateAsync<string[]>("() => window.barValues");
+            Assert.Equal(Enumerable.Range(1, 4).Select(i => $"{i}/4"), values);
             await Expect(page.Locator("#upscale-status")).ToContainTextAsync($"{256 * scale} × {256 * scale}");
             await Expect(page.Locator("#upscale-download")).ToHaveAttributeAsync("download", $"turbogen-upscaled-{256 * scale}x{256 * scale}.png");
             await Expect(page.Locator("#upscale-progress")).ToBeHiddenAsync();
+
+            // The result is kept in this browser's history, marked as an upscale with its size and its source's, and opens and downloads from there.
+            await Expect(page.Locator("#upscale-status")).ToContainTextAsync("kept in your pictures");
+            var entry = page.Locator("#history li").First;
+            await Expect(entry).ToHaveAttributeAsync("data-upscale", $"{256 * scale}x{256 * scale}");
+            await Expect(entry.Locator(".used summary")).ToHaveTextAsync($"Upscaled ×{scale} · {256 * scale}×{256 * scale}");
+            await Expect(entry.Locator("img")).ToHaveAttributeAsync("alt", $"Kept picture, upscaled from 256×256 to {256 * scale}×{256 * scale}");
+            var download = entry.Locator("a", new() { HasText = "Download" });
+            Assert.EndsWith("?download=true", await download.GetAttributeAsync("href"));
+            Assert.Equal(256 * scale, await download.EvaluateAsync<int>("async (a) => (await createImageBitmap(await (await fetch(a.href)).blob())).width"));
         }
+        await Expect(page.Locator("#history li[data-upscale]")).ToHaveCountAsync(2);
+        await page.Locator("#history li").First.Locator(".used summary").ClickAsync();
+        await Expect(page.Locator("#history li").First.Locator(".used p")).ToContainTextAsync("Upscaled from 256×256 to 1024×1024");
         await Expect(page.Locator("#upscale-status")).ToContainTextAsync("RealESRGAN_x4plus_tiny");
         await BrowserFixture.ScreenshotAsync(page, $"upscale-{width}x{height}.png", fullPage: false);
         await AccessibilityTests.AssertNoSeriousViolationsAsync(page, "upscale card");

@@ -47,6 +47,22 @@ public sealed class HistoryBrowserTests(BrowserFixture fixture)
         await fixture.CloseAsync(bob);
     }
 
+    [Fact]
+    public async Task AKeptPicture_ShowsItsNegativePromptAndGuidance()
+    {
+        var page = await fixture.OpenAppAsync();
+        await page.Locator("#negative-section summary").ClickAsync();
+        await page.Locator("#negative").FillAsync("blurry");
+        await Studio.TypeAndWaitAsync(page, "a guided fox");
+        await page.Locator("#prompt").PressAsync("Enter");
+        var item = page.Locator("#history li");
+        await Expect(item).ToHaveCountAsync(1);
+        await item.Locator(".used summary").ClickAsync();
+        await Expect(item.Locator(".used p")).ToContainTextAsync("Leave out: blurry");
+        await Expect(item.Locator(".used p")).ToContainTextAsync("guidance 2");
+        await fixture.CloseAsync(page);
+    }
+
     [Theory]
     [InlineData(1280, 800)]
     [InlineData(390, 844)]

@@ -49,4 +49,32 @@ public sealed class OutageTests(BrowserFixture fixture)
             if (server is not null) await server.DisposeAsync();
         }
     }
+
+    [Fact]
+    public async Task UpscaleWhileDisconnected_SaysSo_AndLeavesTheButtonsUsable()
+    {
+        TestServer? server = await TestServer.StartAsync();
+        var page = await fixture.OpenAppAsync(server: server);
+        try
+        {
+            await Studio.TypeAndWaitAsync(page, "a harbour");
+            await server.DisposeAsync();
+            server = null;
+            await Expect(page.Locator("body")).ToHaveAttributeAsync("data-connection", "offline");
+
+            await page.Locator(".upscale-btn[data-scale='2']").ClickAsync();
+            await Expect(page.Locator("#upscale-error")).ToBeVisibleAsync();
+            await Expect(page.Locator("#upscale-error")).ToContainTextAsync("Not connected");
+            await Expect(page.Locator("#upscale-status")).ToContainTextAsync("failed");
+            // Nothing is left hanging: no bar, the card not busy, the buttons usable again.
+            await Expect(page.Locator("#upscale-progress")).ToBeHiddenAsync();
+            await Expect(page.Locator("#upscale-panel")).Not.ToHaveAttributeAsync("aria-busy", "true");
+            await Expect(page.Locator(".upscale-btn[data-scale='4']")).ToBeEnabledAsync();
+        }
+        finally
+        {
+            await fixture.CloseAsync(page);
+            if (server is not null) await server.DisposeAsync();
+        }
+    }
 }

@@ -1,5 +1,7 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using TurboGen.Imaging;
+using TurboGen.Server.Policy;
 using TurboGen.Testing;
 using static TurboGen.Server.Tests.ApiTestHelpers;
 
@@ -149,5 +151,51 @@ public sealed class UpscaleApiTests(UpscalerServerFixture fixture) : IClassFixtu
         (s, body, _) = await PostJsonAsync(Http, "/api/upscale", $$"""{"image": "{{Convert.ToBase64String(HugePngHeader(20000, 20000))}}"}""");
         Assert.Equal(400, s);
         Assert.Equal("image", body.GetProperty("error").GetProperty("param").GetString());
+    }
+
+    [Fact]
+    public async Task Native_UpscaleSave_KeepsThePngInTheCallersHistory_MarkedAsAnUpscaleOfItsSourceSize()
+    {
+        string client = "upscaler-" + Guid.NewGuid().ToString("N"), other = "other-" + Guid.NewGuid().ToString("N");
+        async Task<(int Status, JsonElement Body)> SendAsync(HttpMethod method, string path, string? json = null)
+        {
+            using var request = new HttpRequestMessage(method, path);
+            request.Headers.TryAddWithoutValidation(HistoryOwner.HeaderName, client);
+            if (json is not null) request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+            using var response = await Http.SendAsync(request);
+            return ((int)response.StatusCode, await response.Content.ReadFromJsonAsync<JsonElement>());
+        }
+
+        // Without save nothing is kept and the answer is as before (no saved_as).
+        var (s, body) = await SendAsync(HttpMethod.Post, "/api/upscale", $$"""{"image": "{{B64(40, 30)}}", "scale": 2}""");
+        Assert.True(s == 200, body.ToString());
+        Assert.False(body.TryGetProperty("saved_as", out _));
+        Assert.Equal(0, (await SendAsync(HttpMethod.Get, "/api/history")).Body.GetArrayLength());
+
+        (s, body) = await SendAsync(HttpMethod.Post, "/api/upscale", $$"""{"image": "{{B64(40, 30)}}", "scale": 2, "save": true}""");
+        Assert.True(s == 200, body.ToString());
+        string file = body.GetProperty("saved_as").GetString()!;
+        Assert.Matches(OutputWriter.FileNamePattern, file);
+        var answered = Decode(body.GetProperty("b64_json"));
+
+        var (_, list) = await SendAsync(HttpMethod.Get, "/api/history");
+        var entry = Assert.Single(list.EnumerateArray());
+        Assert.Equal(file, entry.GetProperty("file").GetString());
+        Assert.Equal(JsonValueKind.Null, entry.GetProperty("parameters").ValueKind);
+        var upscale = entry.GetProperty("upscale");
+        Assert.Equal(Esrgan, upscale.GetProperty("upscaler").GetString());
+        Assert.Equal((80, 60, 40, 30), (upscale.GetProperty("width").GetInt32(), upscale.GetProperty("height").GetInt32(),
+            upscale.GetProperty("sourceWidth").GetInt32(), upscale.GetProperty("sourceHeight").GetInt32()));
+        Assert.False(upscale.GetProperty("refined").GetBoolean());
+        Assert.Contains("Source size: 40x30", entry.GetProperty("infotext").GetString());
+
+        // The kept PNG is the picture answered, and only its owner sees it.
+        using var get = new HttpRequestMessage(HttpMethod.Get, "/api/history/" + file);
+        get.Headers.TryAddWithoutValidation(HistoryOwner.HeaderName, client);
+        using var png = await Http.SendAsync(get);
+        Assert.Equal(System.Net.HttpStatusCode.OK, png.StatusCode);
+        Assert.Equal(answered.Pixels, ImageCodec.Decode(await png.Content.ReadAsByteArrayAsync()).Pixels);
+        client = other;
+        Assert.Equal(0, (await SendAsync(HttpMethod.Get, "/api/history")).Body.GetArrayLength());
     }
 }

@@ -156,10 +156,12 @@ public static class ImageCodec
     /// Writes a PNG to a temporary file in the destination folder (created if missing), flushes it and renames it
     /// over <paramref name="path"/>, so readers never see a half-written file. The temporary file is removed on failure.
     /// </summary>
-    public static void SavePng(RgbImage image, string path, ImageMetadata? metadata = null)
+    public static void SavePng(RgbImage image, string path, ImageMetadata? metadata = null) => SaveEncoded(EncodePng(image, metadata), path);
+
+    /// <summary>Writes already encoded image bytes (e.g. a PNG from <see cref="EncodePng"/>) to <paramref name="path"/> as <see cref="SavePng"/> does: atomically.</summary>
+    public static void SaveEncoded(ReadOnlySpan<byte> bytes, string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        byte[] png = EncodePng(image, metadata);
         string fullPath = Path.GetFullPath(path);
         string folder = Path.GetDirectoryName(fullPath) ?? throw new ArgumentException($"'{path}' has no folder.", nameof(path));
         Directory.CreateDirectory(folder);
@@ -168,7 +170,7 @@ public static class ImageCodec
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
-                stream.Write(png);
+                stream.Write(bytes);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, fullPath, overwrite: true);

@@ -11,8 +11,9 @@ public interface IUpscaler
     /// <summary>The network's own factor (ESRGAN 4 or 2), or null for a resampler that takes any size.</summary>
     int? NativeScale { get; }
 
-    /// <summary>The image enlarged to exactly <paramref name="width"/>×<paramref name="height"/>.</summary>
-    RgbImage Upscale(RgbImage image, int width, int height, CancellationToken cancellationToken = default);
+    /// <summary>The image enlarged to exactly <paramref name="width"/>×<paramref name="height"/>; a tiled network reports
+    /// (tiles done, tiles in all) to <paramref name="progress"/> after each tile, synchronously on the calling thread (a resampler reports nothing).</summary>
+    RgbImage Upscale(RgbImage image, int width, int height, CancellationToken cancellationToken = default, IProgress<(int Done, int Total)>? progress = null);
 }
 
 /// <summary>The Lanczos-3 resampler as an upscaler (A1111's "Lanczos"): no model, any size.</summary>
@@ -30,8 +31,9 @@ public sealed class LanczosUpscaler : IUpscaler
     /// <summary>Null: the resampler takes any size.</summary>
     public int? NativeScale => null;
 
-    /// <summary>Lanczos-3 to cover <paramref name="width"/>×<paramref name="height"/> keeping the aspect ratio, then a centre crop (A1111's "crop and resize"); <paramref name="cancellationToken"/> is not observed.</summary>
-    public RgbImage Upscale(RgbImage image, int width, int height, CancellationToken cancellationToken = default) =>
+    /// <summary>Lanczos-3 to cover <paramref name="width"/>×<paramref name="height"/> keeping the aspect ratio, then a centre crop (A1111's "crop and resize");
+    /// <paramref name="cancellationToken"/> is not observed and nothing is reported to <paramref name="progress"/> (one step, no tiles).</summary>
+    public RgbImage Upscale(RgbImage image, int width, int height, CancellationToken cancellationToken = default, IProgress<(int Done, int Total)>? progress = null) =>
         LanczosResampler.ResizeCover(image, width, height);
 }
 
@@ -65,21 +67,28 @@ public sealed class EsrganUpscaler(EsrganModel model, TileOptions? tiles = null)
     /// <param name="width">Target width in pixels.</param>
     /// <param name="height">Target height in pixels.</param>
     /// <param name="cancellationToken">Stops between and inside tile runs.</param>
-    public RgbImage Upscale(RgbImage image, int width, int height, CancellationToken cancellationToken = default)
+    /// <param name="progress">Hears (tiles done, tiles in all) after each tile, counted over every pass.</param>
+    public RgbImage Upscale(RgbImage image, int width, int height, CancellationToken cancellationToken = default, IProgress<(int Done, int Total)>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(image);
+        int passes = 0, total = 0;
+        for (long w = image.Width, h = image.Height; passes < 3 && (w < width || h < height) && Model.Scale > 1; passes++, w *= Model.Scale, h *= Model.Scale)
+        {
+            total += TiledUpscaler.TileCount((int)w, (int)h, Model.InputMultiple, Tiles);
+        }
         lock (_lock)
         {
             double onnx = 0;
             var current = image;
-            for (int pass = 0; pass < 3 && (current.Width < width || current.Height < height) && Model.Scale > 1; pass++)
+            for (int pass = 0, done = 0; pass < passes; pass++)
             {
                 current = TiledUpscaler.Run(current, Model.Scale, Model.InputMultiple, Tiles, (tile, ct) =>
                 {
                     var (output, ms) = Model.Upscale(tile, ct);
                     onnx += ms;
                     return output;
-                }, cancellationToken);
+                }, cancellationToken, progress is null ? null : new PassProgress(progress, done, total));
+                done += TiledUpscaler.TileCount(current.Width / Model.Scale, current.Height / Model.Scale, Model.InputMultiple, Tiles);
             }
             LastOnnxMilliseconds = onnx;
             return LanczosResampler.ResizeCover(current, width, height);
@@ -88,4 +97,10 @@ public sealed class EsrganUpscaler(EsrganModel model, TileOptions? tiles = null)
 
     /// <summary>Disposes <see cref="Model"/> (its ONNX session).</summary>
     public void Dispose() => Model.Dispose();
+
+    /// <summary>One pass's tile count reported on top of the tiles of the passes before it (synchronously, unlike <see cref="Progress{T}"/>).</summary>
+    private sealed class PassProgress(IProgress<(int Done, int Total)> outer, int before, int total) : IProgress<(int Done, int Total)>
+    {
+        public void Report((int Done, int Total) value) => outer.Report((before + value.Done, total));
+    }
 }

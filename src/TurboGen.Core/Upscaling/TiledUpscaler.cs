@@ -12,18 +12,15 @@ namespace TurboGen.Upscaling;
 /// </summary>
 public static class TiledUpscaler
 {
-    /// <summary>Upscales <paramref name="image"/> by <paramref name="scale"/> with <paramref name="network"/> ([1,3,h,w] → [1,3,h·s,w·s]).</summary>
+    /// <summary>Upscales <paramref name="image"/> by <paramref name="scale"/> with <paramref name="network"/> ([1,3,h,w] → [1,3,h·s,w·s]);
+    /// <paramref name="progress"/> hears (tiles done, <see cref="TileCount"/>) after each tile, on the calling thread.</summary>
     public static RgbImage Run(RgbImage image, int scale, int multiple, TileOptions options, Func<FloatTensor, CancellationToken, FloatTensor> network,
         CancellationToken cancellationToken = default, IProgress<(int Done, int Total)>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(image);
-        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(network);
-        options.Validate();
-        int tile = Math.Max(multiple, options.Tile / multiple * multiple);
+        var (xs, ys) = Plan(image.Width, image.Height, multiple, options);
         int pad = (options.Padding + multiple - 1) / multiple * multiple;
-        var xs = TilePlan.Spans(image.Width, tile, options.Overlap, multiple);
-        var ys = TilePlan.Spans(image.Height, tile, options.Overlap, multiple);
         int tallest = ys.Max(s => s.Length);
         var blender = new TileBlender(image.Width * scale, image.Height * scale, tallest * scale);
         int done = 0, total = xs.Count * ys.Count;
@@ -53,6 +50,22 @@ public static class TiledUpscaler
             }
         }
         return blender.Finish();
+    }
+
+    /// <summary>How many tiles <see cref="Run"/> runs the network on for a <paramref name="width"/>×<paramref name="height"/> image.</summary>
+    public static int TileCount(int width, int height, int multiple, TileOptions options)
+    {
+        var (xs, ys) = Plan(width, height, multiple, options);
+        return xs.Count * ys.Count;
+    }
+
+    /// <summary>The tile spans across and down: tiles aligned to the network's multiple.</summary>
+    private static (IReadOnlyList<TileSpan> Xs, IReadOnlyList<TileSpan> Ys) Plan(int width, int height, int multiple, TileOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        int tile = Math.Max(multiple, options.Tile / multiple * multiple);
+        return (TilePlan.Spans(width, tile, options.Overlap, multiple), TilePlan.Spans(height, tile, options.Overlap, multiple));
     }
 
     private static int RoundUp(int v, int m) => (v + m - 1) / m * m;

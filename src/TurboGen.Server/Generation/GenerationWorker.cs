@@ -49,6 +49,9 @@ public sealed class GenerationWorker : IGenerationService, IDisposable
     public LoadedModelInfo Model { get; }
     public ServerMetrics Metrics { get; }
     public TurboPipeline Pipeline => _pipeline;
+
+    /// <summary>The progress stage of an upscale's tiles: <see cref="GenerationProgress.Step"/> tiles of <see cref="GenerationProgress.TotalSteps"/> done.</summary>
+    public const string UpscaleTileStage = "upscale.tile";
     public int QueueDepth { get { lock (_lock) return _queued; } }
     public GenerationJob? Current => Volatile.Read(ref _current);
 
@@ -67,12 +70,12 @@ public sealed class GenerationWorker : IGenerationService, IDisposable
         Enqueue(sessionKey, cancellationToken, (_, ct) => _pipeline.Decode(latents, tinyVae, new StageTimings(), ct), null);
 
     public GenerationJob<RgbImage> SubmitUpscale(string sessionKey, RgbImage image, IUpscaler upscaler, int width, int height, CancellationToken cancellationToken,
-        HiresOptions? refine = null) =>
-        Enqueue(sessionKey, cancellationToken, (_, ct) =>
+        HiresOptions? refine = null, Action<GenerationJob, GenerationProgress>? observer = null) =>
+        Enqueue(sessionKey, cancellationToken, (job, ct) =>
         {
-            var upscaled = upscaler.Upscale(image, width, height, ct);
+            var upscaled = upscaler.Upscale(image, width, height, ct, new TileProgress(job, _clock));
             return refine is null ? upscaled : HiresRefine.Refine(_pipeline, upscaled, refine, ct);
-        }, null);
+        }, observer);
 
     public GenerationJob<GenerationResult> SubmitHires(string sessionKey, GenerationRequest request, IUpscaler upscaler, int width, int height, HiresOptions hires,
         CancellationToken cancellationToken, Action<GenerationJob, GenerationProgress>? observer = null) =>
@@ -246,5 +249,12 @@ public sealed class GenerationWorker : IGenerationService, IDisposable
     private sealed class ProgressSink(GenerationJob job) : IProgress<GenerationProgress>
     {
         public void Report(GenerationProgress value) => job.Report(value);
+    }
+
+    /// <summary>A tiled upscaler's tiles land on the job handle as <see cref="UpscaleTileStage"/> progress (step = tiles done).</summary>
+    private sealed class TileProgress(GenerationJob job, TimeProvider clock) : IProgress<(int Done, int Total)>
+    {
+        public void Report((int Done, int Total) value) =>
+            job.Report(new GenerationProgress(UpscaleTileStage, value.Done, value.Total, clock.GetUtcNow() - (job.StartedAt ?? clock.GetUtcNow())));
     }
 }

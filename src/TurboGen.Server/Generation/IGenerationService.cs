@@ -68,9 +68,10 @@ public interface IGenerationService
     /// <summary>
     /// Queues an upscale of <paramref name="image"/> to <paramref name="width"/>×<paramref name="height"/> on the model thread (one heavy
     /// job at a time bounds memory), then, with <paramref name="refine"/>, its refinement by image-to-image (<see cref="HiresRefine.Refine"/>).
+    /// A tiled upscaler's tiles are progress events of stage <see cref="GenerationWorker.UpscaleTileStage"/>, which <paramref name="observer"/> sees all of.
     /// </summary>
     GenerationJob<RgbImage> SubmitUpscale(string sessionKey, RgbImage image, IUpscaler upscaler, int width, int height, CancellationToken cancellationToken,
-        HiresOptions? refine = null);
+        HiresOptions? refine = null, Action<GenerationJob, GenerationProgress>? observer = null);
 
     /// <summary>Queues a text-to-image generation followed by a hires fix (<see cref="HiresRefine.HiresFix"/>) to <paramref name="width"/>×<paramref name="height"/>.</summary>
     GenerationJob<GenerationResult> SubmitHires(string sessionKey, GenerationRequest request, IUpscaler upscaler, int width, int height, HiresOptions hires,

@@ -8,9 +8,10 @@ namespace TurboGen.Server.Policy;
 /// <summary>
 /// One kept image as <c>GET /api/history</c> lists it. <see cref="GenerationRecord.Prompt"/> and
 /// <see cref="GenerationRecord.NegativePrompt"/> are the prompts actually used (style applied; the negative only when
-/// guidance was on).
+/// guidance was on). An upscaled picture has <see cref="Upscale"/> (upscaler, its size and its source's) instead of <see cref="Parameters"/>.
 /// </summary>
-public sealed record HistoryEntry(string File, string Url, DateTimeOffset CreatedAt, long Bytes, bool Favourite, GenerationRecord? Parameters, string? Infotext);
+public sealed record HistoryEntry(string File, string Url, DateTimeOffset CreatedAt, long Bytes, bool Favourite, GenerationRecord? Parameters, string? Infotext,
+    UpscaleRecord? Upscale = null);
 
 /// <summary>
 /// The kept images (written by <see cref="OutputWriter"/>): PNGs with their generation parameters (A1111
@@ -23,7 +24,7 @@ public sealed record HistoryEntry(string File, string Url, DateTimeOffset Create
 public sealed class OutputHistory(ServerOptions options)
 {
     private const string FavouritesFile = ".favourites.json";
-    private readonly ConcurrentDictionary<string, (DateTime Modified, long Bytes, GenerationRecord? Record, string? Infotext)> _index = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (DateTime Modified, long Bytes, GenerationRecord? Record, string? Infotext, UpscaleRecord? Upscale)> _index = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
 
     public string Directory { get; } = Path.GetFullPath(options.OutputDir);
@@ -166,23 +167,24 @@ public sealed class OutputHistory(ServerOptions options)
         if (!_index.TryGetValue(file.FullName, out var known) || known.Modified != file.LastWriteTimeUtc || known.Bytes != file.Length)
         {
             if (Read(file) is not { } read) return null;
-            _index[file.FullName] = known = (file.LastWriteTimeUtc, file.Length, read.Record, read.Infotext);
+            _index[file.FullName] = known = (file.LastWriteTimeUtc, file.Length, read.Record, read.Infotext, read.Upscale);
         }
         return new HistoryEntry(file.Name, "/api/history/" + Uri.EscapeDataString(file.Name), new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero),
-            file.Length, favourite, known.Record, known.Infotext);
+            file.Length, favourite, known.Record, known.Infotext, known.Upscale);
     }
 
-    private static (GenerationRecord? Record, string? Infotext)? Read(FileInfo file)
+    private static (GenerationRecord? Record, string? Infotext, UpscaleRecord? Upscale)? Read(FileInfo file)
     {
         try
         {
             var text = PngText.ReadTextChunks(File.ReadAllBytes(file.FullName));
             GenerationRecord? record = null;
-            if (text.TryGetValue(PngText.TurboGenKey, out string? json))
+            UpscaleRecord? upscale = null;
+            if (text.TryGetValue(PngText.TurboGenKey, out string? json) && (upscale = UpscaleMetadata.Parse(json)) is null)
             {
                 try { record = GenerationMetadata.ParseJson(json); } catch (JsonException) { }
             }
-            return (record, text.GetValueOrDefault(PngText.ParametersKey));
+            return (record, text.GetValueOrDefault(PngText.ParametersKey), upscale);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ImageDecodeException)
         {

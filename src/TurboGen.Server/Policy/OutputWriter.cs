@@ -41,14 +41,18 @@ public sealed class OutputWriter(ServerOptions options, TimeProvider clock, Outp
     /// Saves a PNG with its metadata (atomically: a failed save leaves no file behind) in the owner's folder (default: shared)
     /// and returns its file name. A full disk or an unwritable folder is an <see cref="OutputWriteException"/>.
     /// </summary>
-    public string Save(RgbImage image, ImageMetadata metadata, long seed, HistoryOwner? owner = null)
+    public string Save(RgbImage image, ImageMetadata metadata, long seed, HistoryOwner? owner = null) =>
+        SavePng(ImageCodec.EncodePng(image, metadata), seed, owner);
+
+    /// <summary>As <see cref="Save(RgbImage, ImageMetadata, long, HistoryOwner?)"/> for a PNG already encoded with its metadata (not encoded twice).</summary>
+    public string SavePng(byte[] png, long seed, HistoryOwner? owner = null)
     {
         owner ??= HistoryOwner.Shared;
         string name = FileName(clock.GetUtcNow(), seed);
         string folder = history.FolderOf(owner);
         try
         {
-            ImageCodec.SavePng(image, Path.Combine(folder, name), metadata);
+            ImageCodec.SaveEncoded(png, Path.Combine(folder, name));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -42,6 +42,22 @@ public static class FrameEncoder
             Timings = new FrameTimings { Stages = new Dictionary<string, double>(stages), ModelMs = stages.GetValueOrDefault("decode.vae") },
         });
 
+    /// <summary>An upscale's result: the PNG with its <paramref name="metadata"/> (lossless, as <c>/api/upscale</c> answers), the upscale named in the header.</summary>
+    public static Frame Upscaled(long requestId, RgbImage image, UpscaleRecord record, ImageMetadata metadata, double queueMs, double upscaleMs)
+    {
+        var clock = Stopwatch.StartNew();
+        byte[] png = ImageOutput.Encode(image, ImageOutputFormat.Png, 100, metadata);
+        return new Frame(new FrameHeader
+        {
+            RequestId = requestId, Width = image.Width, Height = image.Height, Kind = FrameKinds.Upscaled, Format = ImageOutput.Name(ImageOutputFormat.Png), Upscale = record,
+            Timings = new FrameTimings
+            {
+                Stages = new Dictionary<string, double> { ["upscale"] = Math.Round(upscaleMs, 3) }, ModelMs = upscaleMs, QueueMs = queueMs,
+                EncodeMs = clock.Elapsed.TotalMilliseconds,
+            },
+        }, png);
+    }
+
     /// <summary>A refined frame as the answer to a keep: the same picture, naming the kept file.</summary>
     public static Frame Kept(Frame refined, string file, double saveMs) => refined with
     {

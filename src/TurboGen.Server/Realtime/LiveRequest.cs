@@ -42,12 +42,15 @@ public static class LiveRequestParser
     /// <param name="controlnets">The ControlNets the server offers.</param>
     /// <param name="guidanceEmbedding">The model's UNet takes guidance as an embedding (LCM, <see cref="Generation.LoadedModelInfo.GuidanceEmbedding"/>):
     /// it runs no classifier-free guidance, so the negative prompt is dropped at any guidance, and is neither in <see cref="LiveRequest.Key"/> nor recorded.</param>
-    public static LiveRequest Parse(ReadOnlySpan<byte> utf8, int defaultSize, StylePresets styles, LiveInputs inputs, ControlNetSet controlnets, bool guidanceEmbedding = false)
+    public static LiveRequest Parse(ReadOnlySpan<byte> utf8, int defaultSize, StylePresets styles, LiveInputs inputs, ControlNetSet controlnets, bool guidanceEmbedding = false) =>
+        Parse(Read(utf8), defaultSize, styles, inputs, controlnets, guidanceEmbedding);
+
+    /// <summary>The message as a <see cref="ClientMessage"/>; malformed JSON names "json", a wrongly typed value its field.</summary>
+    public static ClientMessage Read(ReadOnlySpan<byte> utf8)
     {
-        ClientMessage m;
         try
         {
-            m = JsonSerializer.Deserialize(utf8, RealtimeJson.Default.ClientMessage) ?? throw new InvalidRequestException("json", "The message must be a JSON object.");
+            return JsonSerializer.Deserialize(utf8, RealtimeJson.Default.ClientMessage) ?? throw new InvalidRequestException("json", "The message must be a JSON object.");
         }
         catch (JsonException e) when (FieldOf(e.Path) is { } field)
         {
@@ -57,14 +60,26 @@ public static class LiveRequestParser
         {
             throw new InvalidRequestException("json", $"The message is not a valid JSON object: {FirstSentence(e.Message)}");
         }
+    }
+
+    /// <summary>The message's request id: required, ≥ 0 (that it increases is the session's check).</summary>
+    public static long RequestId(ClientMessage m)
+    {
+        long requestId = m.RequestId ?? throw new InvalidRequestException("requestId", "requestId is required.");
+        return requestId >= 0 ? requestId : throw new InvalidRequestException("requestId", "requestId must be ≥ 0.");
+    }
+
+    /// <summary>A "generate" or "variants" message read by <see cref="Read"/> (an "upscale" message is <see cref="LiveUpscaleRequest"/>'s).</summary>
+    public static LiveRequest Parse(ClientMessage m, int defaultSize, StylePresets styles, LiveInputs inputs, ControlNetSet controlnets, bool guidanceEmbedding = false)
+    {
+        ArgumentNullException.ThrowIfNull(m);
         var kind = (m.Type ?? "generate") switch
         {
             "generate" => LiveRequestKind.Generate,
             "variants" => LiveRequestKind.Variants,
-            _ => throw new InvalidRequestException("type", $"Unknown message type '{m.Type}' (expected \"generate\" or \"variants\")."),
+            _ => throw new InvalidRequestException("type", $"Unknown message type '{m.Type}' (expected \"generate\", \"variants\" or \"upscale\")."),
         };
-        long requestId = m.RequestId ?? throw new InvalidRequestException("requestId", "requestId is required.");
-        if (requestId < 0) throw new InvalidRequestException("requestId", "requestId must be ≥ 0.");
+        long requestId = RequestId(m);
         string prompt = m.Prompt ?? "", negative = m.Negative ?? "";
         RequestLimits.CheckPrompt("prompt", prompt);
         RequestLimits.CheckPrompt("negative", negative);

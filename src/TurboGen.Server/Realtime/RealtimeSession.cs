@@ -17,7 +17,7 @@ namespace TurboGen.Server.Realtime;
 /// to do next, submits at most one job at a time to the shared <see cref="IGenerationService"/>, and sends the frames
 /// (<see cref="FrameEncoder"/>). A refine decodes the shown frame's latents with the full VAE (no UNet run) and sends the
 /// refined frame; a keep also saves it as a PNG in the client's history (<see cref="OutputWriter"/>, <see cref="HistoryOwner"/>).
-/// Disconnecting cancels everything and drops the session's state.
+/// "upscale" messages run beside the pictures (<see cref="LiveUpscales"/>). Disconnecting cancels everything and drops the session's state.
 /// </summary>
 internal sealed class RealtimeSession
 {
@@ -32,6 +32,7 @@ internal sealed class RealtimeSession
     private readonly CancellationTokenSource _closed;
     private readonly LiveFramePolicy<ShownFrame> _policy;
     private readonly LiveInputs _inputs = new();
+    private readonly LiveUpscales _upscales;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private long _lastRequestId = -1;
     private string? _worker;
@@ -50,6 +51,7 @@ internal sealed class RealtimeSession
         _logger = logger;
         _closed = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         _policy = new LiveFramePolicy<ShownFrame>(options.RefineDelay, clock, metrics.FrameDropped);
+        _upscales = new LiveUpscales(id, channel, host, output, owner, clock, logger);
     }
 
     public string Id { get; }
@@ -74,6 +76,7 @@ internal sealed class RealtimeSession
         {
             await _closed.CancelAsync().ConfigureAwait(false);
             try { await processing.ConfigureAwait(false); } catch (Exception e) { _logger.LogDebug(e, "Session {Id} processing ended", Id); }
+            await _upscales.StopAsync().ConfigureAwait(false);
             _policy.Clear();
             await _channel.CloseAsync("bye").ConfigureAwait(false);
             _closed.Dispose();
@@ -94,11 +97,17 @@ internal sealed class RealtimeSession
             LiveRequest request;
             try
             {
-                request = LiveRequestParser.Parse(message.Data.Span, _host.Service?.Model.DefaultSize ?? 512, _styles, _inputs, _host.ControlNets,
+                var m = LiveRequestParser.Read(message.Data.Span);
+                if (m.Type == LiveUpscaleRequest.Type)
+                {
+                    var upscale = LiveUpscaleRequest.Parse(m, _host.Upscalers);
+                    NextRequestId(upscale.RequestId);
+                    _upscales.Start(upscale, _closed.Token);
+                    continue;
+                }
+                request = LiveRequestParser.Parse(m, _host.Service?.Model.DefaultSize ?? 512, _styles, _inputs, _host.ControlNets,
                     guidanceEmbedding: _host.Service?.Model.GuidanceEmbedding ?? false);
-                if (request.RequestId <= _lastRequestId)
-                    throw new InvalidRequestException("requestId", $"requestId must increase (got {request.RequestId} after {_lastRequestId}).");
-                _lastRequestId = request.RequestId;
+                NextRequestId(request.RequestId);
             }
             catch (InvalidRequestException e)
             {
@@ -108,6 +117,13 @@ internal sealed class RealtimeSession
             _policy.Accept(request);
             _wake.Writer.TryWrite(true);
         }
+    }
+
+    private void NextRequestId(long requestId)
+    {
+        if (requestId <= _lastRequestId)
+            throw new InvalidRequestException("requestId", $"requestId must increase (got {requestId} after {_lastRequestId}).");
+        _lastRequestId = requestId;
     }
 
     private async Task ProcessLoopAsync()

@@ -114,7 +114,7 @@ public sealed partial class QueueWorker
                 args.Hires ?? new TurboGen.Upscaling.HiresOptions(), ct, observer).Result.ConfigureAwait(false),
             JobKinds.Decode => await _local.SubmitDecode(session, BlobCodec.Tensor(Blob("latents"), "latents"), args.TinyVae, ct).Result.ConfigureAwait(false),
             JobKinds.Upscale => await _local.SubmitUpscale(session, BlobCodec.Image(Blob("image"), "image"), _upscalers.Resolve(args.Upscaler, "upscaler"),
-                args.Width, args.Height, ct, args.Hires).Result.ConfigureAwait(false),
+                args.Width, args.Height, ct, args.Hires, observer).Result.ConfigureAwait(false),
             _ => throw new TurboGenException($"Unknown job kind '{kind}' (this worker runs {JobKinds.Generate}, {JobKinds.Hires}, {JobKinds.Decode}, {JobKinds.Upscale})."),
         };
     }

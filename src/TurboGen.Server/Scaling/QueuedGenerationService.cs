@@ -93,8 +93,8 @@ public sealed class QueuedGenerationService : IGenerationService
         Enqueue<IReadOnlyList<RgbImage>>(sessionKey, JobKinds.Decode, null, new JobArgs(TinyVae: tinyVae), [("latents", BlobCodec.Tensor(latents))], null, cancellationToken);
 
     public GenerationJob<RgbImage> SubmitUpscale(string sessionKey, RgbImage image, IUpscaler upscaler, int width, int height, CancellationToken cancellationToken,
-        HiresOptions? refine = null) =>
-        Enqueue<RgbImage>(sessionKey, JobKinds.Upscale, null, new JobArgs(upscaler.Name, width, height, refine), [("image", BlobCodec.Image(image))], null, cancellationToken);
+        HiresOptions? refine = null, Action<GenerationJob, GenerationProgress>? observer = null) =>
+        Enqueue<RgbImage>(sessionKey, JobKinds.Upscale, null, new JobArgs(upscaler.Name, width, height, refine), [("image", BlobCodec.Image(image))], observer, cancellationToken);
 
     public GenerationJob<GenerationResult> SubmitHires(string sessionKey, GenerationRequest request, IUpscaler upscaler, int width, int height, HiresOptions hires,
         CancellationToken cancellationToken, Action<GenerationJob, GenerationProgress>? observer = null) =>

@@ -35,7 +35,7 @@ public sealed record RemoteControlNet(string Name, bool UsesTextTime, int CrossA
 /// <summary>A worker's ESRGAN upscaler seen from a gateway: listed and chosen by name, run on a worker that has it.</summary>
 public sealed record RemoteUpscaler(string Name, int? NativeScale) : IUpscaler
 {
-    public RgbImage Upscale(RgbImage image, int width, int height, CancellationToken cancellationToken = default) =>
+    public RgbImage Upscale(RgbImage image, int width, int height, CancellationToken cancellationToken = default, IProgress<(int Done, int Total)>? progress = null) =>
         throw new InvalidOperationException($"Upscaler '{Name}' runs on a worker, not on the gateway.");
 }
 

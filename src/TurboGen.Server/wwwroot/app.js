@@ -19,6 +19,7 @@ import { outlinesMode } from './modes/outlines.js';
 import { inpaintMode } from './modes/inpaint.js';
 import { SeedVariants } from './variants.js';
 import { Upscaler } from './upscale.js';
+import { PictureView } from './picture.js';
 import { healthPoller } from './health.js';
 import { offerControlNets } from './modes/guides.js';
 
@@ -32,8 +33,6 @@ const state = {
   shownKind: null,
   errorId: -1,              // request that caused the error on screen
   sentAt: new Map(),        // requestId → performance.now() when sent
-  frameTimes: [],           // arrival times of recent live frames (rate)
-  frameUrl: null,
   ready: false,
   imageToImage: true,
   controlNets: [],          // the server's ControlNets (GET /api/info)
@@ -142,67 +141,25 @@ function requestVariants() {
 
 // ------------------------------------------------------------------ frames
 
-const KIND_WORDS = { live: 'Quick preview', refined: 'Full quality' };
-
 function showFrame(header, blob) {
   if (header.kind === 'variant') { variants.show(header, blob); return; }
+  if (header.kind === 'upscaled') { upscaler.show(header, blob); return; }
   answered(header.requestId);
   // Never go back in time; a refined frame may replace the live frame of the same request.
   if (header.requestId < state.shownId) return;
   if (header.requestId === state.shownId && header.kind === 'live' && state.shownKind === 'refined') return;
-
-  const now = performance.now();
-  const img = $('frame');
-  if (state.frameUrl) URL.revokeObjectURL(state.frameUrl);
-  state.frameUrl = URL.createObjectURL(blob);
-  img.src = state.frameUrl;
-  img.hidden = false;
-  const controls = header.controls ?? [];
-  Object.assign(img.dataset, {
-    requestId: String(header.requestId), seed: String(header.seed), kind: header.kind, imageToImage: String(header.imageToImage),
-    controls: controls.join(' '), inpaint: String(!!header.inpaint),
-  });
-  img.alt = `Generated picture of “${header.prompt}”, seed ${header.seed}`;
-  $('frame-empty').hidden = true;
+  picture.show(header, blob, state.sentAt.get(header.requestId));
   state.shownId = header.requestId;
   state.shownKind = header.kind;
   if (header.requestId > state.errorId) clearErrors(['prompt-error', 'negative-error', 'seed-error', 'size-error', 'style-error', 'mode-error', 'picture-error']);
-
-  const sent = state.sentAt.get(header.requestId);
-  if (header.kind === 'live') {
-    if (sent !== undefined) $('stat-latency').textContent = `${Math.round(now - sent)} ms`;
-    state.frameTimes.push(now);
-  }
-  updateRate();
-  $('stat-model').textContent = `${Math.round(header.timings.modelMs)} ms`;
-  $('stat-queue').textContent = `${Math.round(header.timings.queueMs)} ms`;
-  $('stat-vae').textContent = header.timings.stages['decode.tiny_vae'] !== undefined ? 'tiny (TAESD)' : 'full VAE';
-
-  const words = [header.file ? 'Kept in full quality' : KIND_WORDS[header.kind] ?? header.kind, `seed ${header.seed}`, `${header.width} × ${header.height}`];
-  if (controls.length) words.push(`following the outlines (${controls.map((c) => c.split(':').slice(1).join(':')).join(', ')})`);
-  if (header.inpaint) words.push('only the painted part redrawn');
-  if (header.guidance) words.push(`with negative prompt (guidance ${header.guidance})`);
-  if (header.promptTruncated) words.push('prompt too long: only its start was used');
-  $('frame-info').textContent = words.join(' · ');
-  $('prompt-used').hidden = !header.prompt;
-  $('prompt-used-text').textContent = header.prompt + (header.negative ? `\nLeave out: ${header.negative}` : '');
   if (header.file) { toast('Kept'); kept.load(); }
   state.mode.pictureShown?.();
   upscaler.pictureShown();
 }
 
-function pictureRate() {
-  const now = performance.now();
-  while (state.frameTimes.length && now - state.frameTimes[0] > 3000) state.frameTimes.shift();
-  return state.frameTimes.length / 3;
-}
-
-function updateRate() { $('stat-fps').textContent = connection.isOpen ? pictureRate().toFixed(1) : '–'; }
-setInterval(updateRate, 500);
-
 // ------------------------------------------------------------------ modes
 
-const app = { generate, size: currentSize, mode: () => state.mode, pictureRate };
+const app = { generate, size: currentSize, mode: () => state.mode, pictureRate: () => picture.rate() };
 
 function setMode(id) {
   const next = MODES.find((m) => m.id === id) ?? promptMode;
@@ -235,14 +192,14 @@ async function loadInfo() {
 // ------------------------------------------------------------------ connection & health
 
 const connection = new RealtimeConnection(() => withKey(`${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`));
+const picture = new PictureView({ isOpen: () => connection.isOpen });
 
 function setConnection(kind) {
   document.body.dataset.connection = kind;
   if (kind === 'offline') {
     setStatus('Disconnected — reconnecting…', 'error');
     setOverlay('Disconnected from the server — reconnecting… Your changes are sent when the connection is back.', 'offline');
-    for (const id of ['stat-latency', 'stat-fps', 'stat-model', 'stat-queue']) $(id).textContent = '–';
-    $('frame-info').textContent = 'Not connected: the picture shown is not up to date.';
+    picture.offline();
   }
 }
 
@@ -259,11 +216,13 @@ connection.addEventListener('open', () => {
 });
 connection.addEventListener('close', () => {
   setConnection('offline');
+  upscaler.connectionLost();
   pollHealth();
 });
 connection.addEventListener('frame', (e) => showFrame(e.detail.header, e.detail.blob));
 connection.addEventListener('message', (e) => {
   const m = e.detail;
+  if (m.requestId != null && upscaler.owns(m.requestId)) { upscaler.message(m); return; }
   switch (m.type) {
     case 'hello':
       applyModelInfo(m);
@@ -346,7 +305,11 @@ function updateGuidance() {
   $('guidance-out').textContent = Number($('guidance').value).toFixed(1);
 }
 
-const upscaler = new Upscaler({ picture: () => ($('frame').hidden ? null : $('frame')) });
+const upscaler = new Upscaler({
+  picture: () => ($('frame').hidden ? null : $('frame')),
+  send: (message) => (connection.send({ ...message, requestId: state.requestId + 1 }) ? ++state.requestId : null),
+  kept: () => kept.load(),
+});
 
 const kept = new History({
   useSeed: (seed) => { setSeed(seed); $('seed-lock').checked = true; generate(); toast(`Seed ${seed} in use`); },

@@ -1,5 +1,6 @@
 // "Your kept pictures": this browser's history (the server keeps it per client id, see identity.js).
-// Each picture shows the prompt actually used (style applied, negative only when guidance was on) and offers
+// Each picture shows the prompt actually used (style applied, negative only when guidance was on) — an upscaled picture
+// (Upscale ×2/×4 keeps its result here) says so, with its size and its source's — and offers
 // favourite (kept longest by the server's retention), download, use its seed, use it as a sketch, delete; Clear empties
 // the history except favourites.
 import { $, toast, showError, clearErrors, confirmDialog } from './ui.js';
@@ -10,12 +11,22 @@ const LIMIT = 200;
 function describe(p) {
   if (!p) return '';
   const lines = [p.prompt || '(no prompt)'];
-  if (p.negative_prompt) lines.push(`Leave out: ${p.negative_prompt}`);
+  if (p.negativePrompt) lines.push(`Leave out: ${p.negativePrompt}`);
   const bits = [`seed ${p.seed}`, `${p.width}×${p.height}`, `${p.steps} step${p.steps === 1 ? '' : 's'}`];
-  if (p.guidance_scale > 1) bits.push(`guidance ${p.guidance_scale}`);
+  if (p.guidanceScale > 1) bits.push(`guidance ${p.guidanceScale}`);
   if (p.strength != null) bits.push(`change ${p.strength}`);
   lines.push(bits.join(' · '));
   return lines.join('\n');
+}
+
+/** An upscaled picture: "Upscaled ×2 · 1024×1024" and, in the details, its source's size and the upscaler. */
+function upscaleTitle(u) {
+  const factor = u.sourceWidth > 0 ? ` ×${Number((u.width / u.sourceWidth).toFixed(2))}` : '';
+  return `Upscaled${factor} · ${u.width}×${u.height}`;
+}
+
+function describeUpscale(u) {
+  return [`Upscaled from ${u.sourceWidth}×${u.sourceHeight} to ${u.width}×${u.height}`, `${u.upscaler}${u.refined ? ', refined by the model' : ''}`].join('\n');
 }
 
 export class History {
@@ -46,23 +57,26 @@ export class History {
   }
 
   item(entry) {
-    const p = entry.parameters;
+    const p = entry.parameters, up = entry.upscale;
     const li = document.createElement('li');
     li.dataset.file = entry.file;
     li.classList.toggle('favourite', entry.favourite);
+    if (up) li.dataset.upscale = `${up.width}x${up.height}`;
     const img = document.createElement('img');
     img.src = withKey(entry.url);
-    img.alt = p?.prompt ? `Kept picture: ${p.prompt}` : `Kept picture ${entry.file}`;
+    img.alt = up ? `Kept picture, upscaled from ${up.sourceWidth}×${up.sourceHeight} to ${up.width}×${up.height}`
+      : p?.prompt ? `Kept picture: ${p.prompt}` : `Kept picture ${entry.file}`;
     img.loading = 'lazy';
-    img.width = 176; img.height = Math.round(176 * (p?.height ?? 1) / (p?.width ?? 1)) || 176;
+    const size = up ?? p;
+    img.width = 176; img.height = Math.round(176 * (size?.height ?? 1) / (size?.width ?? 1)) || 176;
 
     const used = document.createElement('details');
     used.className = 'used';
     const summary = document.createElement('summary');
-    summary.textContent = p?.prompt || entry.file;
-    summary.title = 'Prompt used';
+    summary.textContent = up ? upscaleTitle(up) : p?.prompt || entry.file;
+    summary.title = up ? 'How it was upscaled' : 'Prompt used';
     const text = document.createElement('p');
-    text.textContent = describe(p);
+    text.textContent = up ? describeUpscale(up) : describe(p);
     used.append(summary, text);
 
     const actions = document.createElement('div');

@@ -1,11 +1,11 @@
 // The real-time WebSocket connection: JSON requests out, frames (binary) and JSON messages in, reconnecting.
-// Frame message layout: [4-byte big-endian header length][UTF-8 JSON header][JPEG or WebP bytes].
+// Frame message layout: [4-byte big-endian header length][UTF-8 JSON header][JPEG, WebP or (upscaled frames) PNG bytes].
 
 export function parseFrame(buffer) {
   const view = new DataView(buffer);
   const length = view.getUint32(0, false);
   const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, length)));
-  const type = header.format === 'webp' ? 'image/webp' : 'image/jpeg';
+  const type = { webp: 'image/webp', png: 'image/png' }[header.format] ?? 'image/jpeg';
   return { header, blob: new Blob([new Uint8Array(buffer, 4 + length)], { type }) };
 }
 

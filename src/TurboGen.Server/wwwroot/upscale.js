@@ -1,8 +1,9 @@
-// Upscaling the picture on screen: "Upscale ×2 / ×4" post it to POST /api/upscale (the server's default upscaler: its
-// first ESRGAN model, else Lanczos) and show the result in a card with a download link. The API answers once, so the
-// progress shown is an indeterminate bar with the time elapsed (and the last run's time per megapixel as an estimate).
+// Upscaling the picture on screen: "Upscale ×2 / ×4" send an "upscale" message on the live socket (the server's default
+// upscaler: its first ESRGAN model, else Lanczos; keep: true). The server answers with a progress message per tile
+// ("done" of "total"), which moves the bar, then an "upscaled" PNG frame, shown in a card with a download link; the
+// server also keeps it in this browser's history, marked as an upscale with its source's size. One upscale at a time (the
+// buttons wait for it); an error, busy and a lost connection end it with a message in the card (a failed keep only says so).
 import { $ } from './ui.js';
-import { apiFetch } from './identity.js';
 
 function blobToDataUrl(blob) {
   return new Promise((resolve, reject) => {
@@ -13,18 +14,18 @@ function blobToDataUrl(blob) {
   });
 }
 
-function base64Blob(b64, type) {
-  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-  return new Blob([bytes], { type });
-}
-
 export class Upscaler {
-  /** @param picture () → the <img> of the picture on screen, or null */
-  constructor({ picture }) {
+  /**
+   * @param picture () → the <img> of the picture on screen, or null
+   * @param send (message without requestId) → the request id it was sent with, or null when not connected
+   * @param kept (file) → the upscaled picture was kept in the history under that name
+   */
+  constructor({ picture, send, kept }) {
     this.picture = picture;
-    this.busy = false;
+    this.send = send;
+    this.kept = kept;
+    this.pending = null; // { id, scale, w, h, started, timer, done, total }
     this.resultUrl = null;
-    this.msPerMegapixel = null;
     document.querySelectorAll('.upscale-btn').forEach((b) => b.addEventListener('click', () => this.upscale(Number(b.dataset.scale))));
     $('upscale-close').addEventListener('click', () => { $('upscale-panel').hidden = true; });
   }
@@ -33,64 +34,107 @@ export class Upscaler {
   pictureShown() { this.updateButtons(); }
 
   updateButtons() {
-    const ready = !!this.picture() && !this.busy;
+    const ready = !!this.picture() && !this.pending;
     document.querySelectorAll('.upscale-btn').forEach((b) => { b.disabled = !ready; });
   }
 
+  /** The socket message answers the running upscale (progress, error, busy). */
+  owns(requestId) { return !!this.pending && requestId === this.pending.id; }
+
   async upscale(scale) {
     const img = this.picture();
-    if (!img || this.busy) return;
-    this.busy = true;
-    this.updateButtons();
+    if (!img || this.pending) return;
     const w = img.naturalWidth * scale, h = img.naturalHeight * scale;
+    const p = { id: null, scale, w, h, started: performance.now(), timer: null, done: 0, total: 0 };
+    this.pending = p;
+    this.updateButtons();
     const panel = $('upscale-panel');
     panel.hidden = false;
     panel.setAttribute('aria-busy', 'true');
     $('upscale-error').hidden = true;
     $('upscale-result').hidden = true;
     $('upscale-download').hidden = true;
-    $('upscale-progress').hidden = false;
-    const started = performance.now();
-    const estimate = this.msPerMegapixel ? ` (about ${Math.max(1, Math.round(this.msPerMegapixel * (w * h) / 1e6 / 1000))} s)` : '';
-    const tick = () => { $('upscale-status').textContent = `Upscaling ×${scale} to ${w} × ${h}… ${Math.round((performance.now() - started) / 1000)} s${estimate}`; };
-    tick();
-    const timer = setInterval(tick, 500);
+    const bar = $('upscale-progress');
+    bar.removeAttribute('value'); // indeterminate until the first tile is done
+    bar.hidden = false;
+    p.timer = setInterval(() => this.tick(), 500);
+    this.tick();
     try {
       const image = await blobToDataUrl(await (await fetch(img.src)).blob());
-      const response = await apiFetch('/api/upscale', {
-        method: 'POST', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ image, scale, output_format: 'png' }),
-      });
-      const body = await response.json().catch(() => null);
-      if (!response.ok) throw new Error(body?.error?.message ?? `The server answered ${response.status}.`);
-      this.show(body, scale, performance.now() - started);
+      p.id = this.send({ type: 'upscale', image, scale, keep: true });
+      if (p.id === null) this.fail('Not connected to the server: try again when the connection is back.');
     } catch (e) {
-      $('upscale-status').textContent = `Upscaling ×${scale} failed.`;
-      $('upscale-error').textContent = e?.message ?? String(e);
-      $('upscale-error').hidden = false;
-    } finally {
-      clearInterval(timer);
-      $('upscale-progress').hidden = true;
-      panel.removeAttribute('aria-busy');
-      this.busy = false;
-      this.updateButtons();
+      this.fail(e?.message ?? String(e));
     }
   }
 
-  show(body, scale, elapsedMs) {
-    this.msPerMegapixel = elapsedMs / ((body.width * body.height) / 1e6);
+  tick() {
+    const p = this.pending;
+    if (!p) return;
+    const tiles = p.total ? ` tile ${p.done} of ${p.total} ·` : '';
+    $('upscale-status').textContent = `Upscaling ×${p.scale} to ${p.w} × ${p.h}…${tiles} ${Math.round((performance.now() - p.started) / 1000)} s`;
+  }
+
+  /** A socket message of the running upscale. */
+  message(m) {
+    const p = this.pending;
+    if (m.type === 'progress') {
+      p.done = m.done;
+      p.total = m.total;
+      const bar = $('upscale-progress');
+      bar.max = m.total;
+      bar.value = m.done;
+      this.tick();
+    } else if (m.type === 'busy') {
+      this.fail(`The server is busy: try again in ${Math.ceil((m.retryAfterMs ?? 1000) / 1000)} s.`);
+    } else if (m.type === 'error') {
+      if (m.field !== 'keep') { this.fail(m.message); return; }
+      // Not kept (e.g. a full disk): said in the card; the picture still comes.
+      $('upscale-error').textContent = m.message;
+      $('upscale-error').hidden = false;
+    }
+  }
+
+  /** The connection was lost: the server cancelled the upscale. */
+  connectionLost() {
+    if (this.pending?.id != null) this.fail('The connection was lost while upscaling: try again when it is back.');
+  }
+
+  fail(message) {
+    $('upscale-status').textContent = `Upscaling ×${this.pending.scale} failed.`;
+    $('upscale-error').textContent = message;
+    $('upscale-error').hidden = false;
+    this.end();
+  }
+
+  end() {
+    clearInterval(this.pending.timer);
+    this.pending = null;
+    $('upscale-progress').hidden = true;
+    $('upscale-panel').removeAttribute('aria-busy');
+    this.updateButtons();
+  }
+
+  /** An "upscaled" frame arrived: shown when it answers the running upscale. */
+  show(header, blob) {
+    const p = this.pending;
+    if (!p || header.requestId !== p.id) return;
+    const elapsedMs = performance.now() - p.started;
     if (this.resultUrl) URL.revokeObjectURL(this.resultUrl);
-    this.resultUrl = URL.createObjectURL(base64Blob(body.b64_json, `image/${body.format}`));
+    this.resultUrl = URL.createObjectURL(blob);
     const result = $('upscale-result');
     result.src = this.resultUrl;
-    result.alt = `The picture upscaled ×${scale} to ${body.width} × ${body.height}`;
+    result.alt = `The picture upscaled ×${p.scale} to ${header.width} × ${header.height}`;
     result.hidden = false;
-    Object.assign(result.dataset, { width: String(body.width), height: String(body.height) });
+    Object.assign(result.dataset, { width: String(header.width), height: String(header.height) });
     const link = $('upscale-download');
     link.href = this.resultUrl;
-    link.download = `turbogen-upscaled-${body.width}x${body.height}.${body.format === 'jpeg' ? 'jpg' : body.format}`;
-    link.textContent = `Download ${body.format.toUpperCase()} (${body.width} × ${body.height})`;
+    link.download = `turbogen-upscaled-${header.width}x${header.height}.png`;
+    link.textContent = `Download PNG (${header.width} × ${header.height})`;
     link.hidden = false;
-    $('upscale-status').textContent = `Done: ${body.width} × ${body.height} in ${(elapsedMs / 1000).toFixed(1)} s (${body.upscaler}).`;
+    $('upscale-status').textContent = `Done: ${header.width} × ${header.height} in ${(elapsedMs / 1000).toFixed(1)} s (${header.upscale?.upscaler})`
+      + (header.file ? ', kept in your pictures.' : '.');
+    this.end();
+    if (header.file) this.kept(header.file);
   }
 }

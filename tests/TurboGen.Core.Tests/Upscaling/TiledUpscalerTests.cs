@@ -41,7 +41,14 @@ public sealed class TiledUpscalerTests
     {
         var image = Pattern(53, 37);
         var whole = TiledUpscaler.Run(image, scale, multiple, new TileOptions { Tile = 2048, Overlap = 0, Padding = 0 }, (t, _) => Nearest(t, scale));
-        var tiled = TiledUpscaler.Run(image, scale, multiple, new TileOptions { Tile = 16, Overlap = 4, Padding = 0 }, (t, _) => Nearest(t, scale));
+        int runs = 0;
+        var reported = new List<(int, int)>();
+        var options = new TileOptions { Tile = 16, Overlap = 4, Padding = 0 };
+        var tiled = TiledUpscaler.Run(image, scale, multiple, options, (t, _) => { runs++; return Nearest(t, scale); }, progress: new SyncProgress<(int, int)>(reported));
+        // One report per network run, on the calling thread, counting up to the tile count.
+        Assert.Equal(runs, TiledUpscaler.TileCount(image.Width, image.Height, multiple, options));
+        Assert.Equal(Enumerable.Range(1, runs).Select(i => (i, runs)), reported);
+        Assert.True(runs > 4, $"{runs} tiles");
         Assert.Equal(image.Width * scale, tiled.Width);
         Assert.Equal(image.Height * scale, tiled.Height);
         Assert.Equal(whole.Pixels, tiled.Pixels);
@@ -119,7 +126,7 @@ public sealed class TiledUpscalerTests
         {
             string checkpoint = TinyEsrgan.Get(4);
             var lines = new List<string>();
-            var progress = new SyncProgress(lines);
+            var progress = new SyncProgress<string>(lines);
             using (var model = EsrganModel.Load(checkpoint, cacheRoot: cache, progress: progress))
             {
                 Assert.Equal(4, model.Scale);
@@ -128,6 +135,14 @@ public sealed class TiledUpscalerTests
                 var result = upscaler.Upscale(Pattern(50, 30), 150, 90);
                 Assert.Equal((150, 90), (result.Width, result.Height));
                 Assert.Equal("RealESRGAN_x4plus_tiny", upscaler.Name);
+
+                // Two passes (20×12 → 80×48 → 320×192): the tiles are counted over both, in order.
+                var reported = new List<(int, int)>();
+                result = upscaler.Upscale(Pattern(20, 12), 320, 192, progress: new SyncProgress<(int, int)>(reported));
+                Assert.Equal((320, 192), (result.Width, result.Height));
+                int total = TiledUpscaler.TileCount(20, 12, model.InputMultiple, upscaler.Tiles) + TiledUpscaler.TileCount(80, 48, model.InputMultiple, upscaler.Tiles);
+                Assert.True(total > 2, $"{total} tiles");
+                Assert.Equal(Enumerable.Range(1, total).Select(i => (i, total)), reported);
             }
             using (var again = EsrganModel.Load(checkpoint, cacheRoot: cache, progress: progress))
             {
@@ -151,8 +166,8 @@ public sealed class TiledUpscalerTests
         Assert.Equal((2048, 1024), UpscaleLimits.Target(512, 256, 4));
     }
 
-    private sealed class SyncProgress(List<string> lines) : IProgress<string>
+    private sealed class SyncProgress<T>(List<T> values) : IProgress<T>
     {
-        public void Report(string value) => lines.Add(value);
+        public void Report(T value) => values.Add(value);
     }
 }

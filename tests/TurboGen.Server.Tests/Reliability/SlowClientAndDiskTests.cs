@@ -124,7 +124,17 @@ public sealed class SlowClientAndDiskTests
                 Assert.Equal("keep", error.Text!.Value.GetProperty("field").GetString());
                 Assert.Contains("No space left", error.Text!.Value.GetProperty("message").GetString());
                 Assert.Null((await client.NextFrameAsync(f => f.Kind == "refined")).Frame!.File);
+
+                // An upscale kept on the socket: the same error naming keep, then the upscaled frame, unnamed.
+                await client.SendAsync(RealtimeUpscaleTests.Upscale(2, RealtimeUpscaleTests.DataUrl(128, 128), keep: true));
+                error = await client.NextTextAsync("error");
+                Assert.Equal(("keep", 2), (error.Text!.Value.GetProperty("field").GetString(), error.Text!.Value.GetProperty("requestId").GetInt64()));
+                var upscaled = (await client.NextFrameAsync(f => f.Kind == "upscaled")).Frame!;
+                Assert.Equal((256, null), (upscaled.Width, upscaled.File));
             }
+            var (upscaleStatus, _, upscaleResponse) = await PostJsonAsync(server.Http, "/api/upscale", $$"""{"image": "{{RealtimeUpscaleTests.DataUrl(128, 128)}}", "save": true}""");
+            Assert.Equal(507, upscaleStatus);
+            Assert.Contains("No space left", await AssertDocumentedErrorAsync(upscaleResponse, "/api/upscale"));
             Assert.Empty(Directory.GetFiles(outputs, "*", SearchOption.AllDirectories));
 
             // Space again: the next save works.

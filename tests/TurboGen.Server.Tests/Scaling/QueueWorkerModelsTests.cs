@@ -1,7 +1,11 @@
 using System.Text.Json;
+using TurboGen.Cli.Realtime;
 using TurboGen.Imaging;
+using TurboGen.Server.Realtime.Protocol;
 using TurboGen.Testing;
+using TurboGen.Upscaling;
 using static TurboGen.Server.Tests.ApiTestHelpers;
+using static TurboGen.Server.Tests.RealtimeUpscaleTests;
 
 namespace TurboGen.Server.Tests.Scaling;
 
@@ -79,5 +83,22 @@ public sealed class QueueWorkerModelsTests
         var (unknown, error, _) = await PostJsonAsync(gateway.Http, "/sdapi/v1/txt2img", txt2img.Replace(ControlNet, "tiny/other", StringComparison.Ordinal));
         Assert.Equal(422, unknown);
         Assert.Contains("tiny/other", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LiveUpscale_ThroughAGateway_RelaysEveryTilesProgress_ThenTheFrame()
+    {
+        await using var kit = await QueueTestKit.StartAsync();
+        await kit.StartWorkerAsync(configure: WithModels);
+        var gateway = await kit.StartGatewayAsync();
+        await QueueTests.WaitForAsync(() => gateway.Host.Upscalers.All.Any(u => u.Name == Esrgan));
+
+        await using var ws = await RealtimeClient.ConnectAsync(gateway.BaseAddress);
+        await ws.SendAsync(Upscale(1, DataUrl(300, 200), upscaler: Esrgan));
+        var (progress, frame) = await CollectAsync(ws, 1);
+        // The worker's tiles, relayed through Redis in order (the gateway's ESRGAN is a name only: the count is the worker's plan for a ×4 network, any side, multiple 1).
+        int tiles = TiledUpscaler.TileCount(300, 200, 1, TileOptions.Default);
+        Assert.Equal(Enumerable.Range(1, tiles).Select(i => (i, tiles)), progress);
+        Assert.Equal((FrameKinds.Upscaled, 600, 400), (frame.Frame!.Kind, frame.Frame.Width, frame.Frame.Height));
     }
 }

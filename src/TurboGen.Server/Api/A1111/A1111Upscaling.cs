@@ -104,7 +104,7 @@ public static class A1111Upscaling
         var result = await job.Result.ConfigureAwait(false);
         if (result.Width != width || result.Height != height) result = LanczosResampler.Resize(result, width, height);
         string info = string.Create(CultureInfo.InvariantCulture, $"Postprocess upscaling: {(double)width / image.Width:0.###}, Postprocess upscaler: {upscaler.Name}");
-        var png = ImageCodec.EncodePng(result, new ImageMetadata(info, JsonSerializer.Serialize(new { upscaler = upscaler.Name, width, height })));
+        var png = ImageCodec.EncodePng(result, new ImageMetadata(info, UpscaleMetadata.ToJson(new UpscaleRecord(upscaler.Name, width, height, image.Width, image.Height, Refined: false))));
         return Results.Json(new A1111ExtrasResponse($"<p>{System.Net.WebUtility.HtmlEncode(info)}</p>", Convert.ToBase64String(png)), A1111Json.Options);
     }
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -26,6 +25,8 @@ public sealed class NativeUpscaleRequest
     [JsonPropertyName("refine")] public NativeRefine? Refine { get; set; }
     [JsonPropertyName("output_format")] public string? OutputFormat { get; set; }
     [JsonPropertyName("quality")] public int Quality { get; set; } = 90;
+    /// <summary>Also keep the upscaled PNG (with its <see cref="UpscaleRecord"/>) in the caller's history (<see cref="HistoryOwner"/>: the client id, else the shared folder).</summary>
+    [JsonPropertyName("save")] public bool Save { get; set; }
 }
 
 /// <summary>The refine pass of <c>/api/upscale</c>.</summary>
@@ -49,7 +50,8 @@ public sealed record NativeUpscaleResponse(
     [property: JsonPropertyName("b64_json")] string B64Json,
     [property: JsonPropertyName("queue_ms")] double QueueMs,
     [property: JsonPropertyName("upscale_ms")] double UpscaleMs,
-    [property: JsonPropertyName("total_ms")] double TotalMs);
+    [property: JsonPropertyName("total_ms")] double TotalMs,
+    [property: JsonPropertyName("saved_as"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? SavedAs = null);
 
 public sealed record NativeUpscalerInfo(
     [property: JsonPropertyName("name")] string Name,
@@ -71,7 +73,7 @@ public static class NativeUpscaleApi
             .Accepts<NativeUpscaleRequest>("application/json").Produces<NativeUpscaleResponse>().Produces<OpenAiErrorEnvelope>(400);
     }
 
-    private static async Task<IResult> UpscaleAsync(HttpContext http, ModelHost host, CancellationToken ct)
+    private static async Task<IResult> UpscaleAsync(HttpContext http, ModelHost host, OutputWriter writer, CancellationToken ct)
     {
         var total = Stopwatch.StartNew();
         var service = ApiRequests.RequireService(host);
@@ -87,6 +89,7 @@ public static class NativeUpscaleApi
             refine.Validate();
             ApiRequests.RequireImageToImage(service, "refine");
         }
+        var owner = r.Save ? HistoryOwner.From(http.Request) : null;
         var image = InputImages.FromBase64("image", r.Image);
         int width, height;
         if (r.Width is { } w && r.Height is { } h)
@@ -106,10 +109,12 @@ public static class NativeUpscaleApi
         }
         var job = service.SubmitUpscale(ApiRequests.SessionKey(http, "native"), image, upscaler, width, height, ct, refine);
         var result = await job.Result.ConfigureAwait(false);
-        string info = $"Upscaler: {upscaler.Name}, Size: {result.Width}x{result.Height}" + (refine is null ? "" : $", Refine: {refine.Prompt}");
-        var bytes = ImageOutput.Encode(result, format, r.Quality, new ImageMetadata(info, JsonSerializer.Serialize(new { upscaler = upscaler.Name, width = result.Width, height = result.Height, refined = refine is not null })));
+        var metadata = UpscaleMetadata.For(new UpscaleRecord(upscaler.Name, result.Width, result.Height, image.Width, image.Height, refine is not null), refine?.Prompt);
+        var bytes = ImageOutput.Encode(result, format, r.Quality, metadata);
+        string? saved = owner is null ? null
+            : writer.SavePng(format == ImageOutputFormat.Png ? bytes : ImageCodec.EncodePng(result, metadata), refine?.Seed ?? 0, owner);
         return Results.Json(new NativeUpscaleResponse(upscaler.Name, image.Width, image.Height, result.Width, result.Height, refine is not null,
             ImageOutput.Name(format), Convert.ToBase64String(bytes), job.QueueTime?.TotalMilliseconds ?? 0,
-            (job.FinishedAt - job.StartedAt)?.TotalMilliseconds ?? 0, total.Elapsed.TotalMilliseconds), NativeJson.Options);
+            (job.FinishedAt - job.StartedAt)?.TotalMilliseconds ?? 0, total.Elapsed.TotalMilliseconds, saved), NativeJson.Options);
     }
 }

@@ -1,12 +1,13 @@
 using System.Text.Json.Serialization;
 using TurboGen.Server.Api.Native;
+using TurboGen.Server.Policy;
 
 namespace TurboGen.Server.Realtime.Protocol;
 
 /// <summary>
 /// A client message (text JSON, sent on every change): <c>{"type":"generate"|"variants", "requestId":17, "prompt", "negative",
 /// "guidance", "seed", "steps", "width", "height", "style", "strength", "image", "mask", "maskBlur", "controls", "live", "refine", "keep", "format",
-/// "count"}</c>. Only
+/// "count"}</c>, or <c>{"type":"upscale", "requestId", "image", "scale", "upscaler", "keep"}</c> (<see cref="LiveUpscaleRequest"/>). Only
 /// <c>requestId</c> is required and it must increase; absent fields take the defaults of <see cref="LiveRequestParser"/>.
 /// </summary>
 public sealed record ClientMessage
@@ -46,6 +47,12 @@ public sealed record ClientMessage
 
     public string? Format { get; init; }
     public int? Count { get; init; }
+
+    /// <summary>Upscale: the factor, 1–4 (default 2).</summary>
+    public double? Scale { get; init; }
+
+    /// <summary>Upscale: an upscaler from <c>GET /api/upscalers</c> (default: the server's, its first ESRGAN model, else Lanczos).</summary>
+    public string? Upscaler { get; init; }
 }
 
 /// <summary>
@@ -70,6 +77,12 @@ public sealed record ErrorMessage(long? RequestId, string Message, string? Field
     [JsonPropertyOrder(-1)] public string Type => "error";
 }
 
+/// <summary>Server → client while an upscale runs: <paramref name="Done"/> of <paramref name="Total"/> tiles of the network (stage "upscale").</summary>
+public sealed record ProgressMessage(long RequestId, string Stage, int Done, int Total)
+{
+    [JsonPropertyOrder(-1)] public string Type => "progress";
+}
+
 /// <summary>Server → client: the shared queue is full; retry after <paramref name="RetryAfterMs"/>.</summary>
 public sealed record BusyMessage(long RequestId, long RetryAfterMs, string Message)
 {
@@ -85,7 +98,7 @@ public sealed record FrameHeader
     public int Width { get; init; }
     public int Height { get; init; }
 
-    /// <summary>"live" (tiny VAE, while typing), "refined" (full VAE: on a pause, or asked for) or "variant".</summary>
+    /// <summary>"live" (tiny VAE, while typing), "refined" (full VAE: on a pause, or asked for), "variant" or "upscaled" (a PNG, with <see cref="Upscale"/>).</summary>
     public string Kind { get; init; } = FrameKinds.Live;
 
     /// <summary>Variants: the position in the grid.</summary>
@@ -127,12 +140,16 @@ public sealed record FrameHeader
     /// <summary>The session's previous worker, on the first frame after its worker changed (it died or left: fail-over).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? PreviousWorker { get; init; }
+
+    /// <summary>An upscaled frame: the upscaler, the size and the source's size (as a kept upscale's history entry).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public UpscaleRecord? Upscale { get; init; }
 }
 
 /// <summary>The values of <see cref="FrameHeader.Kind"/>.</summary>
 public static class FrameKinds
 {
-    public const string Live = "live", Refined = "refined", Variant = "variant";
+    public const string Live = "live", Refined = "refined", Variant = "variant", Upscaled = "upscaled";
 }
 
 /// <summary>Where a frame's time went: the model's stages, waiting in the queue, and image encoding.</summary>
@@ -160,5 +177,6 @@ public sealed record FrameTimings
 [JsonSerializable(typeof(StatusMessage))]
 [JsonSerializable(typeof(ErrorMessage))]
 [JsonSerializable(typeof(BusyMessage))]
+[JsonSerializable(typeof(ProgressMessage))]
 [JsonSerializable(typeof(FrameHeader))]
 public sealed partial class RealtimeJson : JsonSerializerContext;

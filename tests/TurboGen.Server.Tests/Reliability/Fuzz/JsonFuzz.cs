@@ -76,7 +76,7 @@ internal static class JsonFuzz
         ["styles"] = ["[]", "[\"cinematic\"]", "[\"no such style\"]"], ["sampler_name"] = ["\"Euler a\"", "\"DPM++ 2M\""],
         ["save_images"] = ["false", "true"], ["send_images"] = ["true", "false"], ["save"] = ["false", "true"], ["tiny_vae"] = ["true", "false"],
         ["enable_hr"] = ["false", "true"], ["restore_faces"] = ["false", "true"], ["tiling"] = ["false"], ["include_init_images"] = ["false", "true"],
-        ["type"] = ["\"generate\"", "\"generate\"", "\"variants\""], ["negative"] = ["\"blurry\"", "\"\""], ["format"] = ["\"jpeg\"", "\"webp\""],
+        ["type"] = ["\"generate\"", "\"generate\"", "\"variants\"", "\"upscale\""], ["scale"] = ["1", "2", "1.5"], ["upscaler"] = ["\"Lanczos\""], ["negative"] = ["\"blurry\"", "\"\""], ["format"] = ["\"jpeg\"", "\"webp\""],
         ["live"] = ["true", "false"], ["refine"] = ["false", "false", "true"], ["count"] = ["1", "2"],
         ["override_settings"] = ["{}", "{\"sd_model_checkpoint\":\"SdxlTurbo\"}", "{\"CLIP_stop_at_last_layers\":2}"],
     };
