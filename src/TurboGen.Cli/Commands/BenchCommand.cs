@@ -5,7 +5,6 @@ using TurboGen.Hub;
 using TurboGen.Imaging;
 using TurboGen.Pipelines;
 using TurboGen.Runtime;
-using TurboGen.Server.Realtime;
 
 namespace TurboGen.Cli.Commands;
 

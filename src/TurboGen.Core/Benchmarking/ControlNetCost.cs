@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using TurboGen.Configs;
 using TurboGen.Graphs;
 using TurboGen.Graphs.Architectures.ControlNet;

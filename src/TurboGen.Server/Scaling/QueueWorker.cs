@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
 using StackExchange.Redis;
-using TurboGen.Pipelines;
 using TurboGen.Runtime;
 using TurboGen.Server.Generation;
 

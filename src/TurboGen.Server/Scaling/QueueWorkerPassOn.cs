@@ -1,6 +1,5 @@
 using System.Text.Json;
 using StackExchange.Redis;
-using TurboGen.Server.Generation;
 
 namespace TurboGen.Server.Scaling;
 
