@@ -71,16 +71,17 @@ public sealed class EsrganUpscaler(EsrganModel model, TileOptions? tiles = null)
     public RgbImage Upscale(RgbImage image, int width, int height, CancellationToken cancellationToken = default, IProgress<(int Done, int Total)>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(image);
-        int passes = 0, total = 0;
-        for (long w = image.Width, h = image.Height; passes < 3 && (w < width || h < height) && Model.Scale > 1; passes++, w *= Model.Scale, h *= Model.Scale)
+        var passTiles = new List<int>(); // the tiles of each pass the image needs
+        for (long w = image.Width, h = image.Height; passTiles.Count < 3 && (w < width || h < height) && Model.Scale > 1; w *= Model.Scale, h *= Model.Scale)
         {
-            total += TiledUpscaler.TileCount((int)w, (int)h, Model.InputMultiple, Tiles);
+            passTiles.Add(TiledUpscaler.TileCount((int)w, (int)h, Model.InputMultiple, Tiles));
         }
+        int total = passTiles.Sum();
         lock (_lock)
         {
             double onnx = 0;
             var current = image;
-            for (int pass = 0, done = 0; pass < passes; pass++)
+            for (int pass = 0, done = 0; pass < passTiles.Count; done += passTiles[pass], pass++)
             {
                 current = TiledUpscaler.Run(current, Model.Scale, Model.InputMultiple, Tiles, (tile, ct) =>
                 {
@@ -88,7 +89,6 @@ public sealed class EsrganUpscaler(EsrganModel model, TileOptions? tiles = null)
                     onnx += ms;
                     return output;
                 }, cancellationToken, progress is null ? null : new PassProgress(progress, done, total));
-                done += TiledUpscaler.TileCount(current.Width / Model.Scale, current.Height / Model.Scale, Model.InputMultiple, Tiles);
             }
             LastOnnxMilliseconds = onnx;
             return LanczosResampler.ResizeCover(current, width, height);

@@ -29,9 +29,16 @@ public sealed class OutputWriter(ServerOptions options, TimeProvider clock, Outp
         var metadata = GenerationMetadata.For(result, index, modelId, frontEndFields);
         var image = result.Images[index];
         byte[] bytes = ImageOutput.Encode(image, format, quality, format == ImageOutputFormat.Png ? metadata : null);
-        string? saved = save ? Save(image, metadata, result.Seeds[index]) : null;
+        string? saved = save ? Keep(bytes, format, image, metadata, result.Seeds[index]) : null;
         return new WrittenImage(bytes, format, metadata, saved);
     }
+
+    /// <summary>
+    /// Saves the PNG of an answer encoded as <paramref name="format"/>: its <paramref name="encoded"/> bytes when they are
+    /// that PNG (with <paramref name="metadata"/>), else <paramref name="image"/> encoded now; returns the file name.
+    /// </summary>
+    public string Keep(byte[] encoded, ImageOutputFormat format, RgbImage image, ImageMetadata metadata, long seed, HistoryOwner? owner = null) =>
+        format == ImageOutputFormat.Png ? SavePng(encoded, seed, owner) : Save(image, metadata, seed, owner);
 
     /// <summary>Saves image <paramref name="index"/> of <paramref name="result"/> as a PNG with its metadata and returns its file name.</summary>
     public string Save(GenerationResult result, int index, string modelId, HistoryOwner? owner = null) =>

@@ -163,7 +163,7 @@ public static class A1111Api
                 if (request.SendImages) images.Add(Convert.ToBase64String(written.Bytes));
             }
         }
-        return Results.Json(new A1111ImageResponse(images, Echo(request, plan), InfoJson(request, plan, model, results, infotexts, job.Timestamp)), A1111Json.Options);
+        return Results.Json(new A1111ImageResponse(images, Echo(request, plan), InfoJson(request, plan, model, results, infotexts, extraParams, job.Timestamp)), A1111Json.Options);
     }
 
     /// <summary>
@@ -227,7 +227,7 @@ public static class A1111Api
     }
 
     private static string InfoJson(A1111GenerationRequest request, A1111Plan plan, LoadedModelInfo model, List<GenerationResult> results,
-        List<string> infotexts, string timestamp)
+        List<string> infotexts, Dictionary<string, string> extraParams, string timestamp)
     {
         int total = plan.BatchSize * plan.Iterations;
         var gen = plan.Request;
@@ -257,7 +257,7 @@ public static class A1111Api
             SeedResizeFromW: request.SeedResizeFromW,
             SeedResizeFromH: request.SeedResizeFromH,
             DenoisingStrength: gen.IsImageToImage ? gen.Strength : null,
-            ExtraGenerationParams: ExtraParams(plan),
+            ExtraGenerationParams: extraParams,
             IndexOfFirstImage: 0,
             Infotexts: infotexts,
             Styles: plan.AppliedStyles,

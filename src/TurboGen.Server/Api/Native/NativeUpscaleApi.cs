@@ -3,7 +3,6 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using TurboGen.Imaging;
 using TurboGen.Server.Api.OpenAi;
 using TurboGen.Server.Policy;
 using TurboGen.Upscaling;
@@ -112,7 +111,7 @@ public static class NativeUpscaleApi
         var metadata = UpscaleMetadata.For(new UpscaleRecord(upscaler.Name, result.Width, result.Height, image.Width, image.Height, refine is not null), refine?.Prompt);
         var bytes = ImageOutput.Encode(result, format, r.Quality, metadata);
         string? saved = owner is null ? null
-            : writer.SavePng(format == ImageOutputFormat.Png ? bytes : ImageCodec.EncodePng(result, metadata), refine?.Seed ?? 0, owner);
+            : writer.Keep(bytes, format, result, metadata, refine?.Seed ?? 0, owner);
         return Results.Json(new NativeUpscaleResponse(upscaler.Name, image.Width, image.Height, result.Width, result.Height, refine is not null,
             ImageOutput.Name(format), Convert.ToBase64String(bytes), job.QueueTime?.TotalMilliseconds ?? 0,
             (job.FinishedAt - job.StartedAt)?.TotalMilliseconds ?? 0, total.Elapsed.TotalMilliseconds, saved), NativeJson.Options);
